@@ -1,0 +1,381 @@
+//! Multi-document YAML to JSON values, remembering where every field came from.
+//!
+//! Kargo documents are YAML; every check in Convoy speaks in field paths
+//! (`spec.steps[2].as`). This module turns YAML text into `serde_json::Value`s with an index
+//! from field path to line and column, so an error found anywhere later can point at the line.
+//! Scalars resolve by the YAML 1.2 core schema (`yes` stays a string).
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span, Tag};
+use serde_json::{Map, Number, Value};
+
+use crate::path::FieldPath;
+
+/// A line and column, both 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl From<Marker> for Position {
+    fn from(m: Marker) -> Self {
+        Position { line: m.line(), column: m.col() + 1 }
+    }
+}
+
+/// One YAML document, its value and where each of its fields starts.
+#[derive(Debug, Clone)]
+pub struct SourceDocument {
+    pub value: Value,
+    /// Where the document starts.
+    pub start: Position,
+    positions: HashMap<String, Position>,
+}
+
+impl SourceDocument {
+    /// The position of the field at `path`, or of its nearest ancestor that has one.
+    pub fn position_of(&self, path: &str) -> Position {
+        let mut path = FieldPath::parse(path);
+        loop {
+            if let Some(p) = self.positions.get(&path.to_string()) {
+                return *p;
+            }
+            if !path.pop() {
+                return self.start;
+            }
+        }
+    }
+}
+
+/// Malformed YAML, with where.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+#[error("{message}")]
+pub struct YamlError {
+    pub position: Position,
+    pub message: String,
+}
+
+/// Parses every document of `text`; empty documents are dropped, as kubectl does.
+pub fn parse_documents(text: &str) -> Result<Vec<SourceDocument>, YamlError> {
+    let mut builder = Builder::default();
+    for event in Parser::new_from_str(text) {
+        let (event, span) = event.map_err(|e| YamlError {
+            position: Position::from(*e.marker()),
+            message: e.info().to_owned(),
+        })?;
+        builder.on_event(event, span)?;
+    }
+    Ok(builder.documents)
+}
+
+enum Frame {
+    Map {
+        map: Map<String, Value>,
+        path: FieldPath,
+        key: Option<(String, bool)>,
+        anchor: usize,
+        /// Keys that came from a `<<` merge; an explicit key may override them.
+        merged: Vec<String>,
+    },
+    Seq { seq: Vec<Value>, path: FieldPath, anchor: usize },
+}
+
+#[derive(Default)]
+struct Builder {
+    documents: Vec<SourceDocument>,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Value>,
+    positions: HashMap<String, Position>,
+    doc_start: Position,
+    root: Option<Value>,
+}
+
+impl Builder {
+    fn on_event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
+        let at = Position::from(span.start);
+        match event {
+            Event::DocumentStart(_) => {
+                self.doc_start = at;
+                self.positions.clear();
+                self.anchors.clear();
+                self.root = None;
+            }
+            Event::DocumentEnd => {
+                if let Some(value) = self.root.take().filter(|v| !v.is_null()) {
+                    self.documents.push(SourceDocument {
+                        value,
+                        start: self.doc_start,
+                        positions: std::mem::take(&mut self.positions),
+                    });
+                }
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                if self.expecting_key() {
+                    return self.set_key(text.into_owned(), style == ScalarStyle::Plain, at);
+                }
+                let value = resolve_scalar(&text, style, tag.as_deref());
+                self.complete(value, anchor, at)?;
+            }
+            Event::Alias(id) => {
+                let value = self.anchors.get(&id).cloned().ok_or_else(|| YamlError {
+                    position: at,
+                    message: "alias refers to an unknown anchor".to_owned(),
+                })?;
+                if self.expecting_key() {
+                    let Value::String(key) = value else {
+                        return Err(non_scalar_key(at));
+                    };
+                    return self.set_key(key, false, at);
+                }
+                self.complete(value, 0, at)?;
+            }
+            Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
+                if self.expecting_key() {
+                    return Err(non_scalar_key(at));
+                }
+                let path = self.child_path();
+                self.positions.entry(path.to_string()).or_insert(at);
+                let frame = if matches!(event, Event::MappingStart(..)) {
+                    Frame::Map { map: Map::new(), path, key: None, anchor, merged: Vec::new() }
+                } else {
+                    Frame::Seq { seq: Vec::new(), path, anchor }
+                };
+                self.stack.push(frame);
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                let (value, anchor) = match self.stack.pop() {
+                    Some(Frame::Map { map, anchor, .. }) => (Value::Object(map), anchor),
+                    Some(Frame::Seq { seq, anchor, .. }) => (Value::Array(seq), anchor),
+                    None => return Ok(()),
+                };
+                self.complete(value, anchor, at)?;
+            }
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+        }
+        Ok(())
+    }
+
+    fn expecting_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Map { key: None, .. }))
+    }
+
+    fn set_key(&mut self, key: String, plain: bool, at: Position) -> Result<(), YamlError> {
+        let Some(Frame::Map { map, path, key: slot, merged, .. }) = self.stack.last_mut() else {
+            return Ok(());
+        };
+        let is_merge = plain && key == "<<";
+        let overrides_merge = merged.iter().any(|m| m == &key);
+        if overrides_merge {
+            merged.retain(|m| m != &key);
+            map.remove(&key);
+        }
+        if !is_merge && map.contains_key(&key) {
+            return Err(YamlError {
+                position: at,
+                message: format!("duplicate key {key:?} in the same mapping; keep one of them"),
+            });
+        }
+        if !is_merge {
+            self.positions.insert(path.child(&key).to_string(), at);
+        }
+        *slot = Some((key, is_merge));
+        Ok(())
+    }
+
+    /// The path of the value about to start, from the innermost open collection.
+    fn child_path(&self) -> FieldPath {
+        match self.stack.last() {
+            Some(Frame::Map { path, key: Some((key, _)), .. }) => path.child(key),
+            Some(Frame::Seq { path, seq, .. }) => path.index(seq.len()),
+            _ => FieldPath::default(),
+        }
+    }
+
+    fn complete(&mut self, value: Value, anchor: usize, at: Position) -> Result<(), YamlError> {
+        if anchor != 0 {
+            self.anchors.insert(anchor, value.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.root = Some(value),
+            Some(Frame::Seq { seq, path, .. }) => {
+                self.positions.entry(path.index(seq.len()).to_string()).or_insert(at);
+                seq.push(value);
+            }
+            Some(Frame::Map { map, key, merged, .. }) => match key.take() {
+                Some((_, true)) => merge_into(map, merged, value, at)?,
+                Some((k, false)) => {
+                    map.insert(k, value);
+                }
+                None => return Err(non_scalar_key(at)),
+            },
+        }
+        Ok(())
+    }
+}
+
+/// Applies a `<<` merge key: entries already present win.
+fn merge_into(
+    map: &mut Map<String, Value>,
+    merged: &mut Vec<String>,
+    value: Value,
+    at: Position,
+) -> Result<(), YamlError> {
+    let sources = match value {
+        Value::Object(m) => vec![m],
+        Value::Array(items) => items
+            .into_iter()
+            .map(|v| match v {
+                Value::Object(m) => Ok(m),
+                _ => Err(merge_error(at)),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Err(merge_error(at)),
+    };
+    for source in sources {
+        for (k, v) in source {
+            if !map.contains_key(&k) {
+                merged.push(k.clone());
+                map.insert(k, v);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn merge_error(at: Position) -> YamlError {
+    YamlError { position: at, message: "a `<<` merge key takes a mapping or a list of mappings".into() }
+}
+
+fn non_scalar_key(at: Position) -> YamlError {
+    YamlError { position: at, message: "mapping keys must be plain strings".into() }
+}
+
+/// YAML 1.2 core schema resolution for one scalar.
+fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Value {
+    if let Some(tag) = tag {
+        if tag.suffix == "str" || tag.suffix.ends_with(":str") {
+            return Value::String(text.to_owned());
+        }
+    }
+    if style != ScalarStyle::Plain {
+        return Value::String(text.to_owned());
+    }
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        _ => {}
+    }
+    if let Some(n) = parse_int(text) {
+        return Value::Number(n);
+    }
+    if looks_like_float(text) {
+        if let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64) {
+            return Value::Number(n);
+        }
+    }
+    Value::String(text.to_owned())
+}
+
+fn parse_int(text: &str) -> Option<Number> {
+    if let Some(oct) = text.strip_prefix("0o") {
+        return i64::from_str_radix(oct, 8).ok().map(Number::from);
+    }
+    if let Some(hex) = text.strip_prefix("0x") {
+        return i64::from_str_radix(hex, 16).ok().map(Number::from);
+    }
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let text = text.strip_prefix('+').unwrap_or(text);
+    text.parse::<i64>()
+        .map(Number::from)
+        .ok()
+        .or_else(|| text.parse::<u64>().ok().map(Number::from))
+        .or_else(|| text.parse::<f64>().ok().and_then(Number::from_f64))
+}
+
+/// `[-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?`
+fn looks_like_float(text: &str) -> bool {
+    let s = text.strip_prefix(['-', '+']).unwrap_or(text).as_bytes();
+    let mut i = 0;
+    let int_digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    i += int_digits;
+    let mut frac_digits = 0;
+    if s.get(i) == Some(&b'.') {
+        i += 1;
+        frac_digits = s[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+        i += frac_digits;
+    }
+    if int_digits == 0 && frac_digits == 0 {
+        return false;
+    }
+    if matches!(s.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(s.get(i), Some(b'-' | b'+')) {
+            i += 1;
+        }
+        let exp = s[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+        if exp == 0 {
+            return false;
+        }
+        i += exp;
+    }
+    i == s.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn scalars_follow_the_core_schema() {
+        let docs = parse_documents(
+            "a: yes\nb: true\nc: 010\nd: 1.5\ne: ~\nf: '1'\ng: 0x1f\nh: 1e3\ni: v1.2\nj: .5\nk: 1.\n",
+        )
+        .unwrap();
+        assert_eq!(
+            docs[0].value,
+            json!({"a": "yes", "b": true, "c": 10, "d": 1.5, "e": null, "f": "1", "g": 31,
+                   "h": 1000.0, "i": "v1.2", "j": 0.5, "k": 1.0})
+        );
+    }
+
+    #[test]
+    fn positions_point_at_keys_and_items() {
+        let text = "kind: Stage\nspec:\n  steps:\n  - uses: git-clone\n  - as: x\n    uses: fail\n";
+        let doc = &parse_documents(text).unwrap()[0];
+        assert_eq!(doc.position_of("spec.steps[1].as"), Position { line: 5, column: 5 });
+        assert_eq!(doc.position_of("spec.steps[1]"), Position { line: 5, column: 5 });
+        assert_eq!(doc.position_of("spec.steps[0].uses"), Position { line: 4, column: 5 });
+        // a path that does not exist falls back to its nearest ancestor
+        assert_eq!(doc.position_of("spec.steps[1].config.path"), Position { line: 5, column: 5 });
+    }
+
+    #[test]
+    fn documents_are_split_and_empty_ones_dropped() {
+        let docs = parse_documents("---\na: 1\n---\n---\nb: 2\n").unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[1].value, json!({"b": 2}));
+        assert_eq!(docs[1].start.line, 4);
+    }
+
+    #[test]
+    fn anchors_aliases_and_merge_keys() {
+        let docs = parse_documents("base: &b {x: 1, y: 2}\nc:\n  <<: *b\n  y: 3\nd: *b\n").unwrap();
+        assert_eq!(docs[0].value, json!({"base": {"x": 1, "y": 2}, "c": {"y": 3, "x": 1}, "d": {"x": 1, "y": 2}}));
+    }
+
+    #[test]
+    fn duplicate_keys_and_syntax_errors_have_positions() {
+        let err = parse_documents("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(err.position.line, 3);
+        assert!(err.message.contains("duplicate key"));
+        let err = parse_documents("a: [1, 2\nb: 3\n").unwrap_err();
+        assert!(err.position.line >= 1);
+    }
+}
