@@ -1,1 +1,32 @@
-//! placeholder
+//! Admission for Convoy: every write path (API, apply, lint, controllers, the engine) calls
+//! [`admit`], so defaulting, PromotionTask expansion and validation are never optional.
+//!
+//! ```text
+//!  convoy-api types ──▶ admission::admit ──▶ stored object
+//!                          │ uses
+//!        ┌─────────────────┼──────────────────┬──────────────┐
+//!     expand            validate/*         freight_id     availability
+//!   (tasks → steps)   (Kargo's rules,     (content hash,  (direct, upstream,
+//!                      field paths)        urls, alias)    soak, approval)
+//! ```
+//!
+//! Pure: no I/O, no clock, no randomness of its own (see [`admission::Env`]).
+
+pub mod admission;
+pub mod alias;
+pub mod availability;
+pub mod constraint;
+pub mod duration;
+pub mod expand;
+pub mod freight_id;
+pub mod names;
+pub mod problem;
+pub mod steps;
+pub mod time;
+pub mod urls;
+mod validate;
+pub mod view;
+
+pub use admission::{Admitted, Env, Operation, admit};
+pub use problem::{Problem, Severity};
+pub use view::{Catalog, View, ViewExt};

@@ -1,0 +1,62 @@
+//! The step kinds Kargo v1.11.2 knows (reference §3.8), and which of them Convoy runs.
+
+/// Every built-in step kind of Kargo v1.11.2.
+pub const KARGO_STEP_KINDS: &[&str] = &[
+    "argocd-update",
+    "argocd-wait",
+    "compose-output",
+    "copy",
+    "delete",
+    "fail",
+    "file-write",
+    "git-clear",
+    "git-clone",
+    "git-commit",
+    "git-merge-pr",
+    "git-open-pr",
+    "git-push",
+    "git-tag",
+    "git-wait-for-pr",
+    "github-push",
+    "helm-template",
+    "helm-update-chart",
+    "http",
+    "http-download",
+    "json-parse",
+    "json-update",
+    "kustomize-build",
+    "kustomize-set-image",
+    "oci-download",
+    "oci-push",
+    "set-freight-alias",
+    "set-metadata",
+    "toml-parse",
+    "toml-update",
+    "untar",
+    "yaml-merge",
+    "yaml-parse",
+    "yaml-update",
+];
+
+/// Step kinds this build of Convoy can execute. The promotion engine is not built yet, so no
+/// kind runs; lint and admission warn about each, as a promotion reaching it would fail.
+pub const CONVOY_RUNS: &[&str] = &[];
+
+/// What Convoy can do with a step kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepSupport {
+    Runs,
+    /// Kargo has it; Convoy does not run it yet.
+    NotYet,
+    Unknown,
+}
+
+pub fn support(kind: &str) -> StepSupport {
+    if CONVOY_RUNS.contains(&kind) {
+        StepSupport::Runs
+    } else if KARGO_STEP_KINDS.contains(&kind) {
+        StepSupport::NotYet
+    } else {
+        StepSupport::Unknown
+    }
+}

@@ -1,0 +1,166 @@
+//! Stage: defaulting and validation, plus Convoy's early checks of task references.
+
+use std::collections::HashMap;
+
+use convoy_api::{FieldPath, FreightOrigin, Kind, Stage};
+
+use super::{StepList, check_steps, check_vars, unsupported};
+use crate::duration;
+use crate::expand::{ExpandErrorKind, expand_steps};
+use crate::problem::Problems;
+use crate::view::{View, ViewExt};
+
+pub(crate) const SHARD_LABEL: &str = "kargo.akuity.io/shard";
+
+/// Syncs the shard label from `spec.shard`.
+pub(crate) fn default(stage: &mut Stage) {
+    sync_shard_label(&mut stage.metadata.labels, stage.spec.shard.as_deref());
+}
+
+pub(crate) fn sync_shard_label(labels: &mut std::collections::BTreeMap<String, String>, shard: Option<&str>) {
+    match shard.filter(|s| !s.is_empty()) {
+        Some(shard) => {
+            labels.insert(SHARD_LABEL.to_owned(), shard.to_owned());
+        }
+        None => {
+            labels.remove(SHARD_LABEL);
+        }
+    }
+}
+
+pub(crate) fn validate(stage: &Stage, view: &dyn View, problems: &mut Problems) {
+    let spec = FieldPath::root("spec");
+    let project = stage.metadata.namespace();
+    check_vars(&spec.child("vars"), &stage.spec.vars, problems);
+    check_requested_freight(stage, view, problems);
+    if let Some(template) = &stage.spec.promotion_template {
+        let template_path = spec.child("promotionTemplate").child("spec");
+        check_vars(&template_path.child("vars"), &template.spec.vars, problems);
+        check_steps(&template_path.child("steps"), &template.spec.steps, StepList::StageTemplate, problems);
+        check_task_references(stage, project, view, problems);
+    }
+    if let Some(verification) = &stage.spec.verification {
+        for (i, template) in verification.analysis_templates.iter().enumerate() {
+            if let Some(kind) = template.kind.as_deref().filter(|k| !k.is_empty()) {
+                if !["AnalysisTemplate", "ClusterAnalysisTemplate"].contains(&kind) {
+                    let path = spec.child("verification").child("analysisTemplates").index(i).child("kind");
+                    unsupported(problems, &path, kind, &["AnalysisTemplate", "ClusterAnalysisTemplate"]);
+                }
+            }
+        }
+    }
+}
+
+fn check_requested_freight(stage: &Stage, view: &dyn View, problems: &mut Problems) {
+    let path = FieldPath::root("spec").child("requestedFreight");
+    let requests = &stage.spec.requested_freight;
+    if requests.is_empty() {
+        problems
+            .error(path.to_string(), "must have at least 1 item")
+            .with_hint("request Freight from a Warehouse: origin: {kind: Warehouse, name: ...}");
+    }
+    let project = stage.metadata.namespace();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, request) in requests.iter().enumerate() {
+        let item = path.index(i);
+        check_origin(&item.child("origin"), &request.origin, project, view, problems);
+        if seen.insert(request.origin.key(), i).is_some() {
+            problems
+                .error(path.to_string(), format!("freight with origin {} requested multiple times in {path}", request.origin))
+                .with_hint("merge the two requests into one");
+        }
+        let sources = &request.sources;
+        let sources_path = item.child("sources");
+        if let Some(strategy) = sources.availability_strategy.as_deref().filter(|s| !s.is_empty()) {
+            if !["All", "OneOf"].contains(&strategy) {
+                unsupported(problems, &sources_path.child("availabilityStrategy"), strategy, &["All", "OneOf"]);
+            }
+        }
+        if let Some(soak) = &sources.required_soak_time {
+            if let Err(why) = duration::parse(soak) {
+                problems.error(sources_path.child("requiredSoakTime").to_string(), why);
+            }
+        }
+        if !sources.direct && sources.stages.is_empty() {
+            problems
+                .warning(sources_path.to_string(), "no Freight can ever be available: neither direct nor upstream stages are set")
+                .with_hint("set direct: true, or list upstream stages");
+        }
+        for (j, upstream) in sources.stages.iter().enumerate() {
+            if upstream == stage.metadata.name() {
+                problems.error(sources_path.child("stages").index(j).to_string(), "a Stage cannot be its own upstream");
+            } else if view.stage(project, upstream).is_none() {
+                let p = sources_path.child("stages").index(j).to_string();
+                problems.warning(p, format!("upstream Stage {upstream:?} not found in project {project:?}"));
+            }
+        }
+        let policy = sources.auto_promotion_options.as_ref().and_then(|o| o.selection_policy.as_deref());
+        let policy_path = sources_path.child("autoPromotionOptions").child("selectionPolicy");
+        match policy {
+            None | Some("") | Some("NewestFreight") => {}
+            Some("MatchUpstream") => {
+                if sources.direct {
+                    problems.error(
+                        policy_path.to_string(),
+                        "selection policy 'MatchUpstream' cannot be used when accepting Freight directly from its origin",
+                    );
+                }
+                if sources.stages.len() != 1 {
+                    problems.error(policy_path.to_string(), "selection policy 'MatchUpstream' requires exactly one upstream Stage to be specified");
+                }
+            }
+            Some(other) => unsupported(problems, &policy_path, other, &["NewestFreight", "MatchUpstream"]),
+        }
+    }
+}
+
+pub(crate) fn check_origin(path: &FieldPath, origin: &FreightOrigin, project: &str, view: &dyn View, problems: &mut Problems) {
+    if origin.kind != FreightOrigin::WAREHOUSE {
+        unsupported(problems, &path.child("kind"), &origin.kind, &[FreightOrigin::WAREHOUSE]);
+    }
+    if origin.name.is_empty() {
+        problems.error(path.child("name").to_string(), "required field is missing");
+    } else if view.warehouse(project, &origin.name).is_none() {
+        let message = format!("Warehouse {:?} not found in project {project:?}", origin.name);
+        let hint = match convoy_api::suggest::closest(&origin.name, view.names(Kind::Warehouse, project)) {
+            Some(guess) => format!("did you mean {guess:?}?"),
+            None => "apply the Warehouse too".to_owned(),
+        };
+        // Kargo accepts a Stage before its Warehouse exists; so does Convoy, with a warning.
+        problems.warning(path.child("name").to_string(), message).with_hint(hint);
+    }
+}
+
+/// Beyond Kargo: a missing task or an unset required task variable is reported when the Stage
+/// is written, not when someone first promotes.
+fn check_task_references(stage: &Stage, project: &str, view: &dyn View, problems: &mut Problems) {
+    let Some(template) = &stage.spec.promotion_template else { return };
+    let steps_path = FieldPath::root("spec").child("promotionTemplate").child("spec").child("steps");
+    let promotion_vars: Vec<_> = stage.spec.vars.iter().chain(&template.spec.vars).cloned().collect();
+    let Err(errors) = expand_steps(project, &template.spec.steps, &promotion_vars, view) else { return };
+    for error in errors {
+        let step_path = steps_path.index(error.step_index);
+        match &error.kind {
+            ExpandErrorKind::MissingTaskReference => {}
+            ExpandErrorKind::UnknownTaskKind { kind } => {
+                unsupported(problems, &step_path.child("task").child("kind"), kind, &["PromotionTask", "ClusterPromotionTask"]);
+            }
+            ExpandErrorKind::TaskNotFound { kind, name, .. } => {
+                let task_kind = if *kind == "ClusterPromotionTask" { Kind::ClusterPromotionTask } else { Kind::PromotionTask };
+                let scope = if task_kind.is_cluster_scoped() { "" } else { project };
+                let hint = match convoy_api::suggest::closest(name, view.names(task_kind, scope)) {
+                    Some(guess) => format!("did you mean {guess:?}?"),
+                    None => format!("apply the {kind} named {name:?}, or fix the name"),
+                };
+                problems.error(step_path.child("task").child("name").to_string(), error.to_string()).with_hint(hint);
+            }
+            ExpandErrorKind::MissingVariable { task, variable, .. } => {
+                problems
+                    .error(step_path.to_string(), format!("missing value for variable {variable:?} required by task {task:?}"))
+                    .with_hint(format!(
+                        "set {variable:?} in this step's vars, the promotion template's vars or the Stage's vars"
+                    ));
+            }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! A read-only view of the objects admission may look up, and an in-memory implementation.
+
+use std::collections::BTreeMap;
+
+use convoy_api::{ClusterPromotionTask, Freight, Kind, PromotionTask, Resource, Stage, Warehouse};
+
+/// What admission may read besides the object it checks. Cluster-scoped kinds use project `""`.
+pub trait View {
+    fn get(&self, kind: Kind, project: &str, name: &str) -> Option<&Resource>;
+    fn list(&self, kind: Kind, project: &str) -> Vec<&Resource>;
+    /// Whether a missing object is really missing (a server's store) or just not among the
+    /// files at hand (lint), in which case references to it are only warned about.
+    fn is_complete(&self) -> bool;
+}
+
+/// Typed look-ups over any [`View`].
+pub trait ViewExt: View {
+    fn stage(&self, project: &str, name: &str) -> Option<&Stage> {
+        match self.get(Kind::Stage, project, name) {
+            Some(Resource::Stage(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn warehouse(&self, project: &str, name: &str) -> Option<&Warehouse> {
+        match self.get(Kind::Warehouse, project, name) {
+            Some(Resource::Warehouse(w)) => Some(w),
+            _ => None,
+        }
+    }
+
+    fn promotion_task(&self, project: &str, name: &str) -> Option<&PromotionTask> {
+        match self.get(Kind::PromotionTask, project, name) {
+            Some(Resource::PromotionTask(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    fn cluster_promotion_task(&self, name: &str) -> Option<&ClusterPromotionTask> {
+        match self.get(Kind::ClusterPromotionTask, "", name) {
+            Some(Resource::ClusterPromotionTask(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    fn freight(&self, project: &str) -> Vec<&Freight> {
+        self.list(Kind::Freight, project)
+            .into_iter()
+            .filter_map(|r| match r {
+                Resource::Freight(f) => Some(f),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn stages(&self, project: &str) -> Vec<&Stage> {
+        self.list(Kind::Stage, project)
+            .into_iter()
+            .filter_map(|r| match r {
+                Resource::Stage(s) => Some(s),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn names(&self, kind: Kind, project: &str) -> Vec<&str> {
+        self.list(kind, project).into_iter().map(|r| r.metadata().name()).collect()
+    }
+}
+
+impl<T: View + ?Sized> ViewExt for T {}
+
+/// Objects held in memory, keyed by kind, project and name.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    objects: BTreeMap<(Kind, String, String), Resource>,
+    complete: bool,
+}
+
+impl Catalog {
+    /// A catalog that stands for everything there is (as a store would).
+    pub fn complete() -> Self {
+        Catalog { objects: BTreeMap::new(), complete: true }
+    }
+
+    /// A catalog of some files; absence means "not among these files".
+    pub fn partial() -> Self {
+        Catalog { objects: BTreeMap::new(), complete: false }
+    }
+
+    /// Adds or replaces an object; returns the one it replaced.
+    pub fn insert(&mut self, resource: Resource) -> Option<Resource> {
+        let kind = resource.kind();
+        let project = if kind.is_cluster_scoped() { String::new() } else { resource.metadata().namespace().to_owned() };
+        let key = (kind, project, resource.metadata().name().to_owned());
+        self.objects.insert(key, resource)
+    }
+
+    pub fn remove(&mut self, kind: Kind, project: &str, name: &str) -> Option<Resource> {
+        self.objects.remove(&(kind, project.to_owned(), name.to_owned()))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Resource> {
+        self.objects.values()
+    }
+
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+}
+
+impl View for Catalog {
+    fn get(&self, kind: Kind, project: &str, name: &str) -> Option<&Resource> {
+        self.objects.get(&(kind, project.to_owned(), name.to_owned()))
+    }
+
+    fn list(&self, kind: Kind, project: &str) -> Vec<&Resource> {
+        self.objects
+            .range((kind, project.to_owned(), String::new())..)
+            .take_while(|((k, p, _), _)| *k == kind && p == project)
+            .map(|(_, r)| r)
+            .collect()
+    }
+
+    fn is_complete(&self) -> bool {
+        self.complete
+    }
+}
