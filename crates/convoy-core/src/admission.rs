@@ -45,7 +45,6 @@ pub fn admit(
 ) -> Result<Admitted, Vec<Problem>> {
     let mut problems = Problems::default();
     let kind = resource.kind();
-    check_metadata(kind, resource.metadata(), view, &mut problems);
     let creating = matches!(operation, Operation::Create);
     let now = Timestamp((env.now_millis() / 1000) as i64);
     match (&mut resource, operation) {
@@ -81,6 +80,9 @@ pub fn admit(
         (Resource::ClusterConfig(c), _) => config::validate_cluster_config(c, &mut problems),
         (Resource::Project(_) | Resource::Secret(_) | Resource::ConfigMap(_) | Resource::AnalysisTemplate(_), _) => {}
     }
+    // After defaulting: Freight and Promotions are named by admission itself.
+    let unnamed_by_failed_build = kind == Kind::Promotion && creating && resource.metadata().name().is_empty();
+    check_metadata(kind, resource.metadata(), !unnamed_by_failed_build, view, &mut problems);
     if kind == Kind::Secret {
         validate_secret(&resource, &mut problems);
     }

@@ -1,8 +1,7 @@
 //! Freight: content-hash name, discovery time, alias (reference §2.6), and validation (§2.5).
 
-use convoy_api::{ALIAS_LABEL, FieldPath, Freight, Subscription};
+use convoy_api::{ALIAS_LABEL, FieldPath, Freight, FreightOrigin, Subscription};
 
-use super::stage::check_origin;
 use crate::admission::Env;
 use crate::alias::generate_alias;
 use crate::freight_id::freight_id;
@@ -58,9 +57,31 @@ pub(crate) fn validate(freight: &Freight, view: &dyn View, problems: &mut Proble
                 .with_hint("choose another alias, or leave it out to have one generated");
         }
     }
-    check_origin(&FieldPath::root("origin"), &freight.origin, project, view, problems);
-    if let Some(warehouse) = view.warehouse(project, &freight.origin.name) {
-        check_artifacts_match(freight, &warehouse.spec.subscriptions, warehouse.metadata.name(), problems);
+    let origin = &freight.origin;
+    check_origin_kind_and_name(origin, problems);
+    match view.warehouse(project, &origin.name) {
+        Some(warehouse) => check_artifacts_match(freight, &warehouse.spec.subscriptions, warehouse.metadata.name(), problems),
+        None if origin.name.is_empty() => {}
+        None if view.is_complete() => {
+            problems
+                .error("origin.name", "warehouse does not exist")
+                .with_hint(format!("create Warehouse {:?} in project {project:?} first", origin.name));
+        }
+        // Lint sees only some files: the Warehouse may exist elsewhere.
+        None => {
+            problems
+                .warning("origin.name", format!("Warehouse {:?} not found in project {project:?} among the given files", origin.name))
+                .with_hint("lint the Warehouse together with its Freight to check the artifacts against its subscriptions");
+        }
+    }
+}
+
+fn check_origin_kind_and_name(origin: &FreightOrigin, problems: &mut Problems) {
+    if origin.kind != FreightOrigin::WAREHOUSE {
+        super::unsupported(problems, &FieldPath::root("origin").child("kind"), &origin.kind, &[FreightOrigin::WAREHOUSE]);
+    }
+    if origin.name.is_empty() {
+        problems.error("origin.name", "required field is missing").with_hint("name the Warehouse this Freight comes from");
     }
 }
 

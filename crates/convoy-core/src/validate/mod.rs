@@ -28,10 +28,11 @@ pub(crate) fn unsupported(problems: &mut Problems, path: &FieldPath, value: &str
 }
 
 /// Name, namespace by scope, and that the project exists.
-pub(crate) fn check_metadata(kind: Kind, meta: &ObjectMeta, view: &dyn View, problems: &mut Problems) {
+pub(crate) fn check_metadata(kind: Kind, meta: &ObjectMeta, check_name: bool, view: &dyn View, problems: &mut Problems) {
     let name = meta.name();
     let check = if kind == Kind::Project { names::check_label(name) } else { names::check_subdomain(name) };
-    if name.is_empty() {
+    if !check_name {
+    } else if name.is_empty() {
         problems.error("metadata.name", "required field is missing").with_hint("give the object a name");
     } else if let Err(why) = check {
         problems.error("metadata.name", why);

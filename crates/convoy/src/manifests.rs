@@ -1,0 +1,133 @@
+//! Reading manifests from files, directories and standard input into typed documents that
+//! remember their file and line.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use convoy_api::yaml::{Position, SourceDocument, parse_documents};
+use convoy_api::{DecodeError, Resource};
+
+use crate::cli::FileArgs;
+
+/// One document of one file.
+pub struct LoadedDocument {
+    pub file: String,
+    pub source: SourceDocument,
+    pub content: Content,
+}
+
+pub enum Content {
+    Resource(Box<Resource>),
+    /// A well-formed document of a kind Convoy does not handle.
+    Skipped { api_version: String, kind: String },
+    Invalid(DecodeError),
+}
+
+/// A file that could not be read or is not YAML at all.
+pub struct FileError {
+    pub file: String,
+    pub position: Position,
+    pub message: String,
+}
+
+/// Everything found under the given paths, in a stable order.
+pub struct Manifests {
+    pub documents: Vec<LoadedDocument>,
+    pub errors: Vec<FileError>,
+}
+
+/// Reads every path of `args`. Namespaced objects without a namespace get `default_project`.
+pub fn load(args: &FileArgs, default_project: Option<&str>) -> Manifests {
+    let mut manifests = Manifests { documents: Vec::new(), errors: Vec::new() };
+    for path in &args.files {
+        if path.as_os_str() == "-" {
+            let mut text = String::new();
+            match std::io::stdin().read_to_string(&mut text) {
+                Ok(_) => add_text(&mut manifests, "<stdin>", &text, default_project),
+                Err(e) => manifests.errors.push(file_error("<stdin>", format!("cannot read standard input: {e}"))),
+            }
+            continue;
+        }
+        let mut files = Vec::new();
+        if let Err(message) = collect(path, args.recursive, true, &mut files) {
+            manifests.errors.push(file_error(&path.display().to_string(), message));
+        }
+        for file in files {
+            let name = file.display().to_string();
+            match std::fs::read_to_string(&file) {
+                Ok(text) => add_text(&mut manifests, &name, &text, default_project),
+                Err(e) => manifests.errors.push(file_error(&name, format!("cannot read file: {e}"))),
+            }
+        }
+    }
+    manifests
+}
+
+fn file_error(file: &str, message: String) -> FileError {
+    FileError { file: file.to_owned(), position: Position { line: 1, column: 1 }, message }
+}
+
+/// A file given by name is read whatever its extension; in directories only `.yaml`, `.yml`
+/// and `.json` count, and sub-directories only with `-R`.
+fn collect(path: &Path, recursive: bool, explicit: bool, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if meta.is_file() {
+        let manifest_ext = path.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "json");
+        if explicit || manifest_ext {
+            out.push(path.to_owned());
+        }
+        return Ok(());
+    }
+    if !explicit && !recursive {
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| format!("cannot list {}: {e}", path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for entry in entries {
+        collect(&entry, recursive, false, out)?;
+    }
+    Ok(())
+}
+
+fn add_text(manifests: &mut Manifests, file: &str, text: &str, default_project: Option<&str>) {
+    let documents = match parse_documents(text) {
+        Ok(docs) => docs,
+        Err(e) => {
+            manifests.errors.push(FileError { file: file.to_owned(), position: e.position, message: format!("invalid YAML: {}", e.message) });
+            return;
+        }
+    };
+    for source in documents {
+        let content = match Resource::decode(&source.value) {
+            Ok(Some(mut resource)) => {
+                let namespaced = !resource.kind().is_cluster_scoped();
+                let meta = resource.metadata_mut();
+                if namespaced && meta.namespace().is_empty() {
+                    if let Some(project) = default_project {
+                        meta.namespace = Some(project.to_owned());
+                    }
+                }
+                Content::Resource(Box::new(resource))
+            }
+            Ok(None) => {
+                let field = |f: &str| source.value.get(f).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+                Content::Skipped { api_version: field("apiVersion"), kind: field("kind") }
+            }
+            Err(e) => Content::Invalid(e),
+        };
+        manifests.documents.push(LoadedDocument { file: file.to_owned(), source, content });
+    }
+}
+
+impl LoadedDocument {
+    /// `Kind/name` as written in the document, for messages.
+    pub fn label(&self) -> String {
+        let value = &self.source.value;
+        let kind = value.get("kind").and_then(|v| v.as_str()).unwrap_or("?");
+        let name = value.pointer("/metadata/name").and_then(|v| v.as_str()).unwrap_or("");
+        format!("{kind}/{name}")
+    }
+}
