@@ -6,9 +6,8 @@ use serde_json::Value;
 use crate::meta::ObjectMeta;
 use crate::path::FieldPath;
 use crate::{
-    AnalysisTemplate, ClusterConfig, ClusterPromotionTask, ConfigMap, Freight, KARGO_API_VERSION,
-    Project, ProjectConfig, Promotion, PromotionTask, ROLLOUTS_API_VERSION, Secret, Stage,
-    Warehouse,
+    AnalysisTemplate, ClusterConfig, ClusterPromotionTask, ConfigMap, Freight, KARGO_API_VERSION, Project,
+    ProjectConfig, Promotion, PromotionTask, ROLLOUTS_API_VERSION, Secret, Stage, Warehouse,
 };
 
 /// Every kind Convoy stores.
@@ -109,11 +108,7 @@ impl Kind {
             "freights" => Some(Kind::Freight),
             _ => None,
         };
-        short.or_else(|| {
-            Kind::ALL
-                .into_iter()
-                .find(|k| k.name().eq_ignore_ascii_case(&word) || k.plural() == word)
-        })
+        short.or_else(|| Kind::ALL.into_iter().find(|k| k.name().eq_ignore_ascii_case(&word) || k.plural() == word))
     }
 }
 
@@ -125,6 +120,7 @@ impl std::fmt::Display for Kind {
 
 /// One typed object of any known kind.
 #[derive(Debug, Clone, PartialEq)]
+#[expect(clippy::large_enum_variant, reason = "objects are moved rarely; boxing every kind would burden every match")]
 pub enum Resource {
     Project(Project),
     ProjectConfig(ProjectConfig),

@@ -53,7 +53,10 @@ pub enum Subscription {
     Image(ImageSubscription),
     Chart(ChartSubscription),
     /// Any other type key, kept as given.
-    Generic { subscription_type: String, body: GenericSubscription },
+    Generic {
+        subscription_type: String,
+        body: GenericSubscription,
+    },
 }
 
 impl Subscription {
@@ -75,9 +78,7 @@ impl Serialize for Subscription {
             Subscription::Git(s) => map.serialize_entry("git", s)?,
             Subscription::Image(s) => map.serialize_entry("image", s)?,
             Subscription::Chart(s) => map.serialize_entry("chart", s)?,
-            Subscription::Generic { subscription_type, body } => {
-                map.serialize_entry(subscription_type, body)?
-            }
+            Subscription::Generic { subscription_type, body } => map.serialize_entry(subscription_type, body)?,
         }
         map.end()
     }

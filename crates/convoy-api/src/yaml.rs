@@ -61,10 +61,8 @@ pub struct YamlError {
 pub fn parse_documents(text: &str) -> Result<Vec<SourceDocument>, YamlError> {
     let mut builder = Builder::default();
     for event in Parser::new_from_str(text) {
-        let (event, span) = event.map_err(|e| YamlError {
-            position: Position::from(*e.marker()),
-            message: e.info().to_owned(),
-        })?;
+        let (event, span) =
+            event.map_err(|e| YamlError { position: Position::from(*e.marker()), message: e.info().to_owned() })?;
         builder.on_event(event, span)?;
     }
     Ok(builder.documents)
@@ -79,7 +77,11 @@ enum Frame {
         /// Keys that came from a `<<` merge; an explicit key may override them.
         merged: Vec<String>,
     },
-    Seq { seq: Vec<Value>, path: FieldPath, anchor: usize },
+    Seq {
+        seq: Vec<Value>,
+        path: FieldPath,
+        anchor: usize,
+    },
 }
 
 #[derive(Default)]
@@ -95,6 +97,11 @@ struct Builder {
 impl Builder {
     fn on_event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
         let at = Position::from(span.start);
+        let starts_node = matches!(event, Event::Scalar(..) | Event::MappingStart(..) | Event::SequenceStart(..));
+        if starts_node && self.stack.is_empty() {
+            // A document "starts" at its content, not at its `---` line.
+            self.doc_start = at;
+        }
         match event {
             Event::DocumentStart(_) => {
                 self.doc_start = at;
@@ -254,10 +261,10 @@ fn non_scalar_key(at: Position) -> YamlError {
 
 /// YAML 1.2 core schema resolution for one scalar.
 fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Value {
-    if let Some(tag) = tag {
-        if tag.suffix == "str" || tag.suffix.ends_with(":str") {
-            return Value::String(text.to_owned());
-        }
+    if let Some(tag) = tag
+        && (tag.suffix == "str" || tag.suffix.ends_with(":str"))
+    {
+        return Value::String(text.to_owned());
     }
     if style != ScalarStyle::Plain {
         return Value::String(text.to_owned());
@@ -271,10 +278,10 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Value {
     if let Some(n) = parse_int(text) {
         return Value::Number(n);
     }
-    if looks_like_float(text) {
-        if let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64) {
-            return Value::Number(n);
-        }
+    if looks_like_float(text)
+        && let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64)
+    {
+        return Value::Number(n);
     }
     Value::String(text.to_owned())
 }
@@ -334,10 +341,9 @@ mod tests {
 
     #[test]
     fn scalars_follow_the_core_schema() {
-        let docs = parse_documents(
-            "a: yes\nb: true\nc: 010\nd: 1.5\ne: ~\nf: '1'\ng: 0x1f\nh: 1e3\ni: v1.2\nj: .5\nk: 1.\n",
-        )
-        .unwrap();
+        let docs =
+            parse_documents("a: yes\nb: true\nc: 010\nd: 1.5\ne: ~\nf: '1'\ng: 0x1f\nh: 1e3\ni: v1.2\nj: .5\nk: 1.\n")
+                .unwrap();
         assert_eq!(
             docs[0].value,
             json!({"a": "yes", "b": true, "c": 10, "d": 1.5, "e": null, "f": "1", "g": 31,
@@ -361,7 +367,7 @@ mod tests {
         let docs = parse_documents("---\na: 1\n---\n---\nb: 2\n").unwrap();
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[1].value, json!({"b": 2}));
-        assert_eq!(docs[1].start.line, 4);
+        assert_eq!(docs[1].start.line, 5, "content line, not the --- line");
     }
 
     #[test]

@@ -75,14 +75,19 @@ fn generic_subscriptions_are_preserved_and_mixed_types_rejected() {
 #[test]
 fn status_and_standard_metadata_are_accepted() {
     let text = "apiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\nmetadata:\n  name: s\n  namespace: p\n  uid: 1234\n  resourceVersion: \"42\"\n  generation: 3\n  creationTimestamp: \"2024-01-01T00:00:00Z\"\n  finalizers: [kargo.akuity.io/finalizer]\n  managedFields: [{manager: kubectl}]\nspec:\n  requestedFreight: []\nstatus:\n  freightSummary: abc\n  somethingNewer: true\n";
-    let Resource::Stage(stage) = decode_one(text.replace("uid: 1234", "uid: \"1234\"").as_str()).unwrap() else { panic!() };
+    let Resource::Stage(stage) = decode_one(text.replace("uid: 1234", "uid: \"1234\"").as_str()).unwrap() else {
+        panic!()
+    };
     assert_eq!(stage.metadata.resource_version.as_deref(), Some("42"));
     assert_eq!(stage.status.unwrap().freight_summary.as_deref(), Some("abc"));
 }
 
 #[test]
 fn project_spec_points_at_project_config() {
-    let err = decode_one("apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {name: p}\nspec: {promotionPolicies: []}\n").unwrap_err();
+    let err = decode_one(
+        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {name: p}\nspec: {promotionPolicies: []}\n",
+    )
+    .unwrap_err();
     assert_eq!(err.path, "spec");
     assert!(err.hint.unwrap().contains("ProjectConfig"));
 }
@@ -104,7 +109,11 @@ fn kinds_and_api_versions() {
 
 #[test]
 fn secret_debug_output_never_shows_values() {
-    let Resource::Secret(secret) = decode_one("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {password: hunter2}\n").unwrap() else { panic!() };
+    let Resource::Secret(secret) =
+        decode_one("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {password: hunter2}\n").unwrap()
+    else {
+        panic!()
+    };
     let shown = format!("{secret:?}");
     assert!(!shown.contains("hunter2"));
     assert!(shown.contains("password"));

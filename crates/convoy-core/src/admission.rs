@@ -69,10 +69,10 @@ pub fn admit(
             }
         }
         (Resource::Promotion(p), Operation::Update { old }) => {
-            if let Resource::Promotion(old) = old {
-                if old.spec != p.spec {
-                    problems.error("spec", "spec is immutable").with_hint("create a new Promotion instead");
-                }
+            if let Resource::Promotion(old) = old
+                && old.spec != p.spec
+            {
+                problems.error("spec", "spec is immutable").with_hint("create a new Promotion instead");
             }
         }
         (Resource::PromotionTask(t) | Resource::ClusterPromotionTask(t), _) => task::validate(t, &mut problems),
@@ -106,7 +106,7 @@ fn validate_secret(resource: &Resource, problems: &mut Problems) {
 
 fn is_base64(value: &str) -> bool {
     let trimmed = value.trim_end_matches('=');
-    value.len() % 4 == 0
+    value.len().is_multiple_of(4)
         && value.len() - trimmed.len() <= 2
         && trimmed.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }

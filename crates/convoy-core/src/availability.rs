@@ -37,7 +37,9 @@ impl std::fmt::Display for Unavailable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Unavailable::OriginNotRequested { origin } => write!(f, "the Stage requests no Freight from {origin}"),
-            Unavailable::NotVerified { stages } => write!(f, "not yet verified in upstream Stage(s) {}", stages.join(", ")),
+            Unavailable::NotVerified { stages } => {
+                write!(f, "not yet verified in upstream Stage(s) {}", stages.join(", "))
+            }
             Unavailable::Soaking { stage, remaining } => {
                 write!(f, "soaking in {stage}: {} left of the required soak time", duration::format(*remaining))
             }
@@ -139,10 +141,7 @@ pub fn auto_promotion_candidate<'a>(
     now: Timestamp,
 ) -> Option<&'a Freight> {
     let request = requests(stage, origin)?;
-    let available = candidates
-        .iter()
-        .copied()
-        .filter(|f| &f.origin == origin && availability(stage, f, now).is_ok());
+    let available = candidates.iter().copied().filter(|f| &f.origin == origin && availability(stage, f, now).is_ok());
     let policy = request.sources.auto_promotion_options.as_ref().and_then(|o| o.selection_policy.as_deref());
     if policy == Some("MatchUpstream") {
         let [upstream] = request.sources.stages.as_slice() else { return None };

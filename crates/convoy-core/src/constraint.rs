@@ -50,11 +50,8 @@ pub fn parse(text: &str) -> Result<Constraint, String> {
         let mut i = 0;
         while i < tokens.len() {
             let (op, rest) = split_operator(tokens[i]);
-            let (version_text, consumed) = if rest.is_empty() {
-                (*tokens.get(i + 1).ok_or_else(improper)?, 2)
-            } else {
-                (rest, 1)
-            };
+            let (version_text, consumed) =
+                if rest.is_empty() { (*tokens.get(i + 1).ok_or_else(improper)?, 2) } else { (rest, 1) };
             let version = parse_version(version_text).ok_or_else(improper)?;
             i += consumed;
             if op.is_none() && tokens.get(i) == Some(&"-") {
@@ -84,16 +81,15 @@ fn split_operator(token: &str) -> (Option<Op>, &str) {
         ("~", Op::Tilde),
         ("^", Op::Caret),
     ];
-    OPS.iter()
-        .find_map(|(text, op)| token.strip_prefix(text).map(|rest| (Some(*op), rest)))
-        .unwrap_or((None, token))
+    OPS.iter().find_map(|(text, op)| token.strip_prefix(text).map(|rest| (Some(*op), rest))).unwrap_or((None, token))
 }
 
 fn parse_version(text: &str) -> Option<PartialVersion> {
     let text = text.strip_prefix(['v', 'V']).unwrap_or(text);
     let (core, _build) = text.split_once('+').map_or((text, None), |(c, b)| (c, Some(b)));
     let (core, pre) = core.split_once('-').map_or((core, ""), |(c, p)| (c, p));
-    let valid_pre = pre.split('.').all(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    let valid_pre =
+        pre.split('.').all(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
     if !pre.is_empty() && !valid_pre {
         return None;
     }
@@ -104,7 +100,9 @@ fn parse_version(text: &str) -> Option<PartialVersion> {
     let part = |i: usize| -> Option<Option<u64>> {
         match parts.get(i) {
             None | Some(&"x") | Some(&"X") | Some(&"*") => Some(None),
-            Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => digits.parse().ok().map(Some),
+            Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                digits.parse().ok().map(Some)
+            }
             _ => None,
         }
     };
@@ -118,8 +116,20 @@ mod tests {
     #[test]
     fn masterminds_syntax_parses() {
         for ok in [
-            ">=1.0.0 <2.0.0", ">= 1.2, < 1.3", "^1.2 || ^2.0", "~1.2.3", "~>1.2", "1.2.x", "*", "v1.2.3",
-            "1.2 - 1.4.5", ">1.0.0-beta.1", "=1.0.0", "!=1.5.0", "1.x || >=2.5.0 || 5.0.0 - 7.2.3", "^0.0",
+            ">=1.0.0 <2.0.0",
+            ">= 1.2, < 1.3",
+            "^1.2 || ^2.0",
+            "~1.2.3",
+            "~>1.2",
+            "1.2.x",
+            "*",
+            "v1.2.3",
+            "1.2 - 1.4.5",
+            ">1.0.0-beta.1",
+            "=1.0.0",
+            "!=1.5.0",
+            "1.x || >=2.5.0 || 5.0.0 - 7.2.3",
+            "^0.0",
         ] {
             assert!(parse(ok).is_ok(), "{ok} should parse");
         }

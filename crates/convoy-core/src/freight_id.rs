@@ -19,11 +19,7 @@ pub fn freight_id(freight: &Freight) -> String {
 
 fn commit_part(commit: &GitCommit) -> String {
     let repo = normalize_git(&commit.repo_url);
-    if commit.tag.is_empty() {
-        format!("{repo}:{}", commit.id)
-    } else {
-        format!("{repo}:{}:{}", commit.tag, commit.id)
-    }
+    if commit.tag.is_empty() { format!("{repo}:{}", commit.id) } else { format!("{repo}:{}:{}", commit.tag, commit.id) }
 }
 
 /// Tag and digest both: a mutable tag can get a new digest, a digest can be re-tagged.

@@ -43,10 +43,7 @@ const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// creation order, which the Promotion queue relies on.
 pub fn ulid(unix_millis: u64, random: u128) -> String {
     let value: u128 = (u128::from(unix_millis & 0xFFFF_FFFF_FFFF) << 80) | (random & ((1u128 << 80) - 1));
-    (0..26)
-        .rev()
-        .map(|i| CROCKFORD[((value >> (i * 5)) & 0x1F) as usize] as char)
-        .collect()
+    (0..26).rev().map(|i| CROCKFORD[((value >> (i * 5)) & 0x1F) as usize] as char).collect()
 }
 
 /// `<stage>.<ULID>.<freight[:7]>`, lower-cased, the stage part shortened so the whole fits 253.

@@ -11,7 +11,13 @@ impl Timestamp {
     pub fn parse(text: &str) -> Result<Timestamp, String> {
         let invalid = || format!("{text:?} is not an RFC 3339 time such as 2024-05-01T12:00:00Z");
         let b = text.as_bytes();
-        if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        if b.len() < 20
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || !matches!(b[10], b'T' | b't' | b' ')
+            || b[13] != b':'
+            || b[16] != b':'
+        {
             return Err(invalid());
         }
         let num = |range: std::ops::Range<usize>| -> Result<i64, String> {
@@ -23,7 +29,13 @@ impl Timestamp {
         };
         let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
         let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-        if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) || hour > 23 || minute > 59 || second > 60 {
+        if !(1..=12).contains(&month)
+            || day < 1
+            || day > days_in_month(year, month)
+            || hour > 23
+            || minute > 59
+            || second > 60
+        {
             return Err(invalid());
         }
         let mut rest = &text[19..];
@@ -38,10 +50,8 @@ impl Timestamp {
             "Z" | "z" => 0,
             _ if rest.len() == 6 && matches!(&rest[..1], "+" | "-") && &rest[3..4] == ":" => {
                 let sign = if rest.starts_with('-') { -1 } else { 1 };
-                let (oh, om): (i64, i64) = (
-                    rest[1..3].parse().map_err(|_| invalid())?,
-                    rest[4..6].parse().map_err(|_| invalid())?,
-                );
+                let (oh, om): (i64, i64) =
+                    (rest[1..3].parse().map_err(|_| invalid())?, rest[4..6].parse().map_err(|_| invalid())?);
                 sign * (oh * 3600 + om * 60)
             }
             _ => return Err(invalid()),

@@ -32,10 +32,10 @@ fn normalize_url_form(url: &str) -> Option<String> {
         Some((r, f)) => (r, Some(f)),
         None => (rest, None),
     };
-    if let Some((_, query)) = rest.split_once('?') {
-        if !query.is_empty() {
-            return None;
-        }
+    if let Some((_, query)) = rest.split_once('?')
+        && !query.is_empty()
+    {
+        return None;
     }
     let rest = rest.split('?').next().unwrap_or(rest);
     let (authority, path) = match rest.find('/') {
@@ -127,7 +127,9 @@ fn parse_image_repository(reference: &str) -> Option<(String, String)> {
         _ => name,
     };
     let (registry, path) = match name.split_once('/') {
-        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => (first.to_owned(), rest.to_owned()),
+        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => {
+            (first.to_owned(), rest.to_owned())
+        }
         Some(_) => ("index.docker.io".to_owned(), name.to_owned()),
         None => ("index.docker.io".to_owned(), format!("library/{name}")),
     };

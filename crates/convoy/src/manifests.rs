@@ -19,7 +19,10 @@ pub struct LoadedDocument {
 pub enum Content {
     Resource(Box<Resource>),
     /// A well-formed document of a kind Convoy does not handle.
-    Skipped { api_version: String, kind: String },
+    Skipped {
+        api_version: String,
+        kind: String,
+    },
     Invalid(DecodeError),
 }
 
@@ -96,7 +99,11 @@ fn add_text(manifests: &mut Manifests, file: &str, text: &str, default_project: 
     let documents = match parse_documents(text) {
         Ok(docs) => docs,
         Err(e) => {
-            manifests.errors.push(FileError { file: file.to_owned(), position: e.position, message: format!("invalid YAML: {}", e.message) });
+            manifests.errors.push(FileError {
+                file: file.to_owned(),
+                position: e.position,
+                message: format!("invalid YAML: {}", e.message),
+            });
             return;
         }
     };
@@ -105,10 +112,11 @@ fn add_text(manifests: &mut Manifests, file: &str, text: &str, default_project: 
             Ok(Some(mut resource)) => {
                 let namespaced = !resource.kind().is_cluster_scoped();
                 let meta = resource.metadata_mut();
-                if namespaced && meta.namespace().is_empty() {
-                    if let Some(project) = default_project {
-                        meta.namespace = Some(project.to_owned());
-                    }
+                if namespaced
+                    && meta.namespace().is_empty()
+                    && let Some(project) = default_project
+                {
+                    meta.namespace = Some(project.to_owned());
                 }
                 Content::Resource(Box::new(resource))
             }
@@ -123,8 +131,14 @@ fn add_text(manifests: &mut Manifests, file: &str, text: &str, default_project: 
 }
 
 impl LoadedDocument {
-    /// `Kind/name` as written in the document, for messages.
+    /// `Kind/name` for messages: the name as written, or for Freight the content hash it
+    /// will be stored under.
     pub fn label(&self) -> String {
+        if let Content::Resource(resource) = &self.content
+            && let Resource::Freight(freight) = resource.as_ref()
+        {
+            return format!("Freight/{}", convoy_core::freight_id::freight_id(freight));
+        }
         let value = &self.source.value;
         let kind = value.get("kind").and_then(|v| v.as_str()).unwrap_or("?");
         let name = value.pointer("/metadata/name").and_then(|v| v.as_str()).unwrap_or("");

@@ -25,7 +25,8 @@ pub(crate) fn validate_project_config(config: &ProjectConfig, problems: &mut Pro
                 .with_hint("use stageSelector: {name: ...} (stage is deprecated)");
         }
         let selector_name = policy.stage_selector.as_ref().and_then(|s| s.name.as_deref());
-        let name_path = if policy.stage.is_some() { path.child("stage") } else { path.child("stageSelector").child("name") };
+        let name_path =
+            if policy.stage.is_some() { path.child("stage") } else { path.child("stageSelector").child("name") };
         let Some(stage_name) = policy.stage.as_deref().or(selector_name) else { continue };
         match stage_name.split_once(':') {
             Some((kind, pattern)) => check_pattern(&name_path, kind, pattern, problems),
@@ -52,7 +53,10 @@ fn check_pattern(path: &FieldPath, kind: &str, pattern: &str, problems: &mut Pro
         "glob" => {}
         other => {
             problems
-                .error(path.to_string(), format!("invalid pattern identifier {other:?}: must be \"regex\", \"regexp\" or \"glob\""))
+                .error(
+                    path.to_string(),
+                    format!("invalid pattern identifier {other:?}: must be \"regex\", \"regexp\" or \"glob\""),
+                )
                 .with_hint("write glob:PATTERN, regex:PATTERN or an exact Stage name");
         }
     }
@@ -61,7 +65,9 @@ fn check_pattern(path: &FieldPath, kind: &str, pattern: &str, problems: &mut Pro
 pub(crate) fn validate_cluster_config(config: &ClusterConfig, problems: &mut Problems) {
     let name = config.metadata.name();
     if name != "cluster" {
-        problems.error("metadata.name", format!("name {name:?} must be \"cluster\"")).with_hint("there is one ClusterConfig, named cluster");
+        problems
+            .error("metadata.name", format!("name {name:?} must be \"cluster\""))
+            .with_hint("there is one ClusterConfig, named cluster");
     }
     validate_receivers(&FieldPath::root("spec").child("webhookReceivers"), &config.spec.webhook_receivers, problems);
 }
@@ -73,12 +79,19 @@ fn validate_receivers(path: &FieldPath, receivers: &[WebhookReceiverConfig], pro
         let types = receiver.providers();
         if types.len() > 1 {
             problems
-                .error(item.to_string(), format!("cannot define a receiver that is of more than one type, found {}: {}", types.len(), types.join(", ")))
+                .error(
+                    item.to_string(),
+                    format!(
+                        "cannot define a receiver that is of more than one type, found {}: {}",
+                        types.len(),
+                        types.join(", ")
+                    ),
+                )
                 .with_hint("split it into one receiver per provider");
         } else if types.is_empty() {
-            problems
-                .error(item.to_string(), "receiver must be of one type")
-                .with_hint("add one of github, gitlab, bitbucket, dockerhub, harbor, quay, artifactory, azure, gitea or generic");
+            problems.error(item.to_string(), "receiver must be of one type").with_hint(
+                "add one of github, gitlab, bitbucket, dockerhub, harbor, quay, artifactory, azure, gitea or generic",
+            );
         }
         if let Some(first) = names.get(receiver.name.as_str()) {
             problems.error(item.child("name").to_string(), format!("webhook receiver name already defined at {first}"));
@@ -89,8 +102,12 @@ fn validate_receivers(path: &FieldPath, receivers: &[WebhookReceiverConfig], pro
             for (a, action) in generic.actions.iter().enumerate() {
                 for (t, target) in action.target_selection_criteria.iter().enumerate() {
                     if target.name.is_none() && target.label_selector.is_none() && target.index_selector.is_none() {
-                        let p = item.child("generic").child("actions").index(a).child("targetSelectionCriteria").index(t);
-                        problems.error(p.to_string(), "at least one of name, labelSelector, or indexSelector must be specified for target");
+                        let p =
+                            item.child("generic").child("actions").index(a).child("targetSelectionCriteria").index(t);
+                        problems.error(
+                            p.to_string(),
+                            "at least one of name, labelSelector, or indexSelector must be specified for target",
+                        );
                     }
                 }
             }

@@ -41,7 +41,11 @@ pub(crate) fn default(freight: &mut Freight, creating: bool, view: &dyn View, en
 
 pub(crate) fn validate(freight: &Freight, view: &dyn View, problems: &mut Problems) {
     let project = freight.metadata.namespace();
-    if freight.commits.is_empty() && freight.images.is_empty() && freight.charts.is_empty() && freight.artifacts.is_empty() {
+    if freight.commits.is_empty()
+        && freight.images.is_empty()
+        && freight.charts.is_empty()
+        && freight.artifacts.is_empty()
+    {
         problems
             .error("", "freight must contain at least one commit, image, or chart")
             .with_hint("list the artifacts under commits, images or charts");
@@ -60,7 +64,9 @@ pub(crate) fn validate(freight: &Freight, view: &dyn View, problems: &mut Proble
     let origin = &freight.origin;
     check_origin_kind_and_name(origin, problems);
     match view.warehouse(project, &origin.name) {
-        Some(warehouse) => check_artifacts_match(freight, &warehouse.spec.subscriptions, warehouse.metadata.name(), problems),
+        Some(warehouse) => {
+            check_artifacts_match(freight, &warehouse.spec.subscriptions, warehouse.metadata.name(), problems)
+        }
         None if origin.name.is_empty() => {}
         None if view.is_complete() => {
             problems
@@ -70,18 +76,30 @@ pub(crate) fn validate(freight: &Freight, view: &dyn View, problems: &mut Proble
         // Lint sees only some files: the Warehouse may exist elsewhere.
         None => {
             problems
-                .warning("origin.name", format!("Warehouse {:?} not found in project {project:?} among the given files", origin.name))
-                .with_hint("lint the Warehouse together with its Freight to check the artifacts against its subscriptions");
+                .warning(
+                    "origin.name",
+                    format!("Warehouse {:?} not found in project {project:?} among the given files", origin.name),
+                )
+                .with_hint(
+                    "lint the Warehouse together with its Freight to check the artifacts against its subscriptions",
+                );
         }
     }
 }
 
 fn check_origin_kind_and_name(origin: &FreightOrigin, problems: &mut Problems) {
     if origin.kind != FreightOrigin::WAREHOUSE {
-        super::unsupported(problems, &FieldPath::root("origin").child("kind"), &origin.kind, &[FreightOrigin::WAREHOUSE]);
+        super::unsupported(
+            problems,
+            &FieldPath::root("origin").child("kind"),
+            &origin.kind,
+            &[FreightOrigin::WAREHOUSE],
+        );
     }
     if origin.name.is_empty() {
-        problems.error("origin.name", "required field is missing").with_hint("name the Warehouse this Freight comes from");
+        problems
+            .error("origin.name", "required field is missing")
+            .with_hint("name the Warehouse this Freight comes from");
     }
 }
 
@@ -105,15 +123,22 @@ fn check_artifacts_match(freight: &Freight, subscriptions: &[Subscription], ware
         .enumerate()
         .map(|(i, c)| ("commits", i, normalize_git(&c.repo_url), "Git repository"))
         .chain(freight.images.iter().enumerate().map(|(i, im)| ("images", i, im.repo_url.clone(), "image repository")))
-        .chain(freight.charts.iter().enumerate().map(|(i, c)| {
-            ("charts", i, path_join(&[&normalize_chart(&c.repo_url), &c.name]), "Helm chart")
-        }));
+        .chain(
+            freight
+                .charts
+                .iter()
+                .enumerate()
+                .map(|(i, c)| ("charts", i, path_join(&[&normalize_chart(&c.repo_url), &c.name]), "Helm chart")),
+        );
     for (field, index, url, what) in artifacts {
         match subs.iter_mut().find(|(f, u, _)| *f == field && *u == url) {
             Some(sub) => sub.2 += 1,
             None => {
                 problems
-                    .error(format!("{field}[{index}]"), format!("no subscription found for {what} in Warehouse {warehouse:?}"))
+                    .error(
+                        format!("{field}[{index}]"),
+                        format!("no subscription found for {what} in Warehouse {warehouse:?}"),
+                    )
                     .with_hint("Freight can only carry artifacts its Warehouse subscribes to");
             }
         }
@@ -122,7 +147,8 @@ fn check_artifacts_match(freight: &Freight, subscriptions: &[Subscription], ware
         if count == 0 {
             problems.error(field, format!("no artifact found for subscription {url:?} of Warehouse {warehouse:?}"));
         } else if count > 1 {
-            problems.error(field, format!("multiple artifacts found for subscription {url:?} of Warehouse {warehouse:?}"));
+            problems
+                .error(field, format!("multiple artifacts found for subscription {url:?} of Warehouse {warehouse:?}"));
         }
     }
 }

@@ -19,23 +19,30 @@ use crate::{duration, names};
 /// Kubernetes' wording for a value outside an enum, with the allowed values.
 pub(crate) fn unsupported(problems: &mut Problems, path: &FieldPath, value: &str, supported: &[&str]) {
     let list = supported.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ");
-    problems
-        .error(path.to_string(), format!("Unsupported value: {value:?}: supported values: {list}"))
-        .with_hint(match convoy_api::suggest::closest(value, supported.iter().copied()) {
+    problems.error(path.to_string(), format!("Unsupported value: {value:?}: supported values: {list}")).with_hint(
+        match convoy_api::suggest::closest(value, supported.iter().copied()) {
             Some(guess) => format!("did you mean {guess:?}?"),
             None => format!("use one of {list}"),
-        });
+        },
+    );
 }
 
 /// Name, namespace by scope, and that the project exists.
-pub(crate) fn check_metadata(kind: Kind, meta: &ObjectMeta, check_name: bool, view: &dyn View, problems: &mut Problems) {
+pub(crate) fn check_metadata(
+    kind: Kind,
+    meta: &ObjectMeta,
+    check_name: bool,
+    view: &dyn View,
+    problems: &mut Problems,
+) {
     let name = meta.name();
     let check = if kind == Kind::Project { names::check_label(name) } else { names::check_subdomain(name) };
-    if !check_name {
-    } else if name.is_empty() {
-        problems.error("metadata.name", "required field is missing").with_hint("give the object a name");
-    } else if let Err(why) = check {
-        problems.error("metadata.name", why);
+    if check_name {
+        if name.is_empty() {
+            problems.error("metadata.name", "required field is missing").with_hint("give the object a name");
+        } else if let Err(why) = check {
+            problems.error("metadata.name", why);
+        }
     }
     let namespace = meta.namespace();
     if kind.is_cluster_scoped() {
@@ -57,7 +64,10 @@ pub(crate) fn check_metadata(kind: Kind, meta: &ObjectMeta, check_name: bool, vi
     }
     if view.get(Kind::Project, "", namespace).is_none() {
         let message = format!("project {namespace:?} does not exist");
-        let hint = format!("create it first: apiVersion {}, kind Project, metadata.name {namespace}", convoy_api::KARGO_API_VERSION);
+        let hint = format!(
+            "create it first: apiVersion {}, kind Project, metadata.name {namespace}",
+            convoy_api::KARGO_API_VERSION
+        );
         if view.is_complete() {
             problems.error("metadata.namespace", message).with_hint(hint);
         } else {
@@ -76,10 +86,15 @@ pub(crate) fn check_vars(path: &FieldPath, vars: &[ExpressionVariable], problems
         if !valid {
             problems
                 .error(var_path.to_string(), format!("Invalid value: {:?}: should match '^[a-zA-Z_]\\w*$'", var.name))
-                .with_hint("start with a letter or _, then letters, digits or _ (it is used as vars.NAME in expressions)");
+                .with_hint(
+                    "start with a letter or _, then letters, digits or _ (it is used as vars.NAME in expressions)",
+                );
         } else if let Some(first) = seen.insert(&var.name, i) {
             problems
-                .warning(var_path.to_string(), format!("variable {:?} is also defined at {}", var.name, path.index(first)))
+                .warning(
+                    var_path.to_string(),
+                    format!("variable {:?} is also defined at {}", var.name, path.index(first)),
+                )
                 .with_hint("the later definition wins; remove one of them");
         }
     }
@@ -106,20 +121,22 @@ pub(crate) fn check_steps(path: &FieldPath, steps: &[PromotionStep], list: StepL
         let step_path = path.index(i);
         if let Some(alias) = step.alias() {
             if is_reserved_alias(alias) {
-                problems
-                    .error(step_path.child("as").to_string(), "step alias is reserved")
-                    .with_hint("aliases of the form step-N and task-N are given to steps without one; choose another name");
+                problems.error(step_path.child("as").to_string(), "step alias is reserved").with_hint(
+                    "aliases of the form step-N and task-N are given to steps without one; choose another name",
+                );
             } else if let Some(first) = aliases.insert(alias, i) {
-                problems.error(step_path.child("as").to_string(), format!("step alias duplicates that of {}", path.index(first)));
+                problems.error(
+                    step_path.child("as").to_string(),
+                    format!("step alias duplicates that of {}", path.index(first)),
+                );
             }
         }
         check_step_shape(&step_path, step, list, problems);
-        if let Some(retry) = &step.retry {
-            if let Some(timeout) = &retry.timeout {
-                if let Err(why) = duration::parse(timeout) {
-                    problems.error(step_path.child("retry").child("timeout").to_string(), why);
-                }
-            }
+        if let Some(retry) = &step.retry
+            && let Some(timeout) = &retry.timeout
+            && let Err(why) = duration::parse(timeout)
+        {
+            problems.error(step_path.child("retry").child("timeout").to_string(), why);
         }
         check_vars(&step_path.child("vars"), &step.vars, problems);
     }
@@ -130,7 +147,9 @@ fn check_step_shape(path: &FieldPath, step: &PromotionStep, list: StepList, prob
         (StepList::Task, uses, task) if uses.is_none() || task.is_some() => {
             problems
                 .error(path.to_string(), "PromotionTask step must have uses set and must not reference another task")
-                .with_hint("tasks cannot nest: copy the other task's steps here, or reference both tasks from the Stage");
+                .with_hint(
+                    "tasks cannot nest: copy the other task's steps here, or reference both tasks from the Stage",
+                );
         }
         (StepList::Promotion, uses, task) if uses.is_none() || task.is_some() => {
             problems.error(path.to_string(), "Promotion step must have uses set and must not reference a task");
@@ -141,16 +160,25 @@ fn check_step_shape(path: &FieldPath, step: &PromotionStep, list: StepList, prob
         (StepList::StageTemplate, None, Some(_)) => {
             if step.condition.as_deref().is_some_and(|c| !c.is_empty()) {
                 problems
-                    .error(path.child("if").to_string(), "PromotionTemplate step referencing a task cannot have an 'if' condition")
+                    .error(
+                        path.child("if").to_string(),
+                        "PromotionTemplate step referencing a task cannot have an 'if' condition",
+                    )
                     .with_hint("put the condition on the task's own steps");
             }
             if step.config.is_some() {
                 problems
-                    .error(path.child("config").to_string(), "PromotionTemplate step referencing a task cannot have a config")
+                    .error(
+                        path.child("config").to_string(),
+                        "PromotionTemplate step referencing a task cannot have a config",
+                    )
                     .with_hint("pass values to the task through vars");
             }
             if step.continue_on_error {
-                problems.error(path.child("continueOnError").to_string(), "a step referencing a task cannot set continueOnError");
+                problems.error(
+                    path.child("continueOnError").to_string(),
+                    "a step referencing a task cannot set continueOnError",
+                );
             }
             if step.retry.is_some() {
                 problems.error(path.child("retry").to_string(), "a step referencing a task cannot set retry");
@@ -169,7 +197,9 @@ fn check_step_kind(path: &FieldPath, uses: &str, problems: &mut Problems) {
         StepSupport::NotYet => {
             problems
                 .warning(path.to_string(), format!("step kind {uses:?} is not run by this version of Convoy yet"))
-                .with_hint("a promotion that reaches this step will fail; see docs/compat.md for the steps Convoy runs");
+                .with_hint(
+                    "a promotion that reaches this step will fail; see docs/compat.md for the steps Convoy runs",
+                );
         }
         StepSupport::Unknown => {
             let guess = convoy_api::suggest::closest(uses, crate::steps::KARGO_STEP_KINDS.iter().copied());

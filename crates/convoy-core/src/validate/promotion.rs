@@ -18,7 +18,12 @@ pub(crate) const STAGE_LABEL: &str = "kargo.akuity.io/stage";
 /// Resolves `origin` to a Freight, names the Promotion, copies steps and vars from the Stage
 /// (whatever was submitted), and expands tasks. Stops at the first problem that leaves
 /// nothing sensible to check further.
-pub(crate) fn build(promotion: &mut Promotion, view: &dyn View, env: &mut dyn Env, problems: &mut Problems) -> Option<()> {
+pub(crate) fn build(
+    promotion: &mut Promotion,
+    view: &dyn View,
+    env: &mut dyn Env,
+    problems: &mut Problems,
+) -> Option<()> {
     let project = promotion.metadata.namespace().to_owned();
     let stage_name = promotion.spec.stage.clone();
     if stage_name.is_empty() {
@@ -47,10 +52,9 @@ pub(crate) fn build(promotion: &mut Promotion, view: &dyn View, env: &mut dyn En
         Ok(steps) => promotion.spec.steps = steps,
         Err(errors) => {
             for e in errors {
-                problems.error("spec.steps", format!("failed to inflate Promotion steps: {e}")).with_hint(format!(
-                    "fix step {} of Stage {stage_name:?}'s promotion template",
-                    e.step_index
-                ));
+                problems
+                    .error("spec.steps", format!("failed to inflate Promotion steps: {e}"))
+                    .with_hint(format!("fix step {} of Stage {stage_name:?}'s promotion template", e.step_index));
             }
             return None;
         }
@@ -59,7 +63,13 @@ pub(crate) fn build(promotion: &mut Promotion, view: &dyn View, env: &mut dyn En
     Some(())
 }
 
-fn resolve_freight(promotion: &mut Promotion, stage: &Stage, view: &dyn View, now: Timestamp, problems: &mut Problems) -> Option<()> {
+fn resolve_freight(
+    promotion: &mut Promotion,
+    stage: &Stage,
+    view: &dyn View,
+    now: Timestamp,
+    problems: &mut Problems,
+) -> Option<()> {
     let project = promotion.metadata.namespace().to_owned();
     let has_freight = !promotion.spec.freight.is_empty();
     match (has_freight, promotion.spec.origin.take()) {
@@ -68,7 +78,11 @@ fn resolve_freight(promotion: &mut Promotion, stage: &Stage, view: &dyn View, no
             let Some(candidate) = auto_promotion_candidate(stage, &origin, &freight, now) else {
                 problems.error(
                     "spec.origin",
-                    format!("no auto-promotion candidate found for origin {:?} on Stage {:?}", origin.key(), stage.metadata.name()),
+                    format!(
+                        "no auto-promotion candidate found for origin {:?} on Stage {:?}",
+                        origin.key(),
+                        stage.metadata.name()
+                    ),
                 );
                 return None;
             };

@@ -41,11 +41,11 @@ pub(crate) fn validate(stage: &Stage, view: &dyn View, problems: &mut Problems) 
     }
     if let Some(verification) = &stage.spec.verification {
         for (i, template) in verification.analysis_templates.iter().enumerate() {
-            if let Some(kind) = template.kind.as_deref().filter(|k| !k.is_empty()) {
-                if !["AnalysisTemplate", "ClusterAnalysisTemplate"].contains(&kind) {
-                    let path = spec.child("verification").child("analysisTemplates").index(i).child("kind");
-                    unsupported(problems, &path, kind, &["AnalysisTemplate", "ClusterAnalysisTemplate"]);
-                }
+            if let Some(kind) = template.kind.as_deref().filter(|k| !k.is_empty())
+                && !["AnalysisTemplate", "ClusterAnalysisTemplate"].contains(&kind)
+            {
+                let path = spec.child("verification").child("analysisTemplates").index(i).child("kind");
+                unsupported(problems, &path, kind, &["AnalysisTemplate", "ClusterAnalysisTemplate"]);
             }
         }
     }
@@ -66,24 +66,30 @@ fn check_requested_freight(stage: &Stage, view: &dyn View, problems: &mut Proble
         check_origin(&item.child("origin"), &request.origin, project, view, problems);
         if seen.insert(request.origin.key(), i).is_some() {
             problems
-                .error(path.to_string(), format!("freight with origin {} requested multiple times in {path}", request.origin))
+                .error(
+                    path.to_string(),
+                    format!("freight with origin {} requested multiple times in {path}", request.origin),
+                )
                 .with_hint("merge the two requests into one");
         }
         let sources = &request.sources;
         let sources_path = item.child("sources");
-        if let Some(strategy) = sources.availability_strategy.as_deref().filter(|s| !s.is_empty()) {
-            if !["All", "OneOf"].contains(&strategy) {
-                unsupported(problems, &sources_path.child("availabilityStrategy"), strategy, &["All", "OneOf"]);
-            }
+        if let Some(strategy) = sources.availability_strategy.as_deref().filter(|s| !s.is_empty())
+            && !["All", "OneOf"].contains(&strategy)
+        {
+            unsupported(problems, &sources_path.child("availabilityStrategy"), strategy, &["All", "OneOf"]);
         }
-        if let Some(soak) = &sources.required_soak_time {
-            if let Err(why) = duration::parse(soak) {
-                problems.error(sources_path.child("requiredSoakTime").to_string(), why);
-            }
+        if let Some(soak) = &sources.required_soak_time
+            && let Err(why) = duration::parse(soak)
+        {
+            problems.error(sources_path.child("requiredSoakTime").to_string(), why);
         }
         if !sources.direct && sources.stages.is_empty() {
             problems
-                .warning(sources_path.to_string(), "no Freight can ever be available: neither direct nor upstream stages are set")
+                .warning(
+                    sources_path.to_string(),
+                    "no Freight can ever be available: neither direct nor upstream stages are set",
+                )
                 .with_hint("set direct: true, or list upstream stages");
         }
         for (j, upstream) in sources.stages.iter().enumerate() {
@@ -106,7 +112,10 @@ fn check_requested_freight(stage: &Stage, view: &dyn View, problems: &mut Proble
                     );
                 }
                 if sources.stages.len() != 1 {
-                    problems.error(policy_path.to_string(), "selection policy 'MatchUpstream' requires exactly one upstream Stage to be specified");
+                    problems.error(
+                        policy_path.to_string(),
+                        "selection policy 'MatchUpstream' requires exactly one upstream Stage to be specified",
+                    );
                 }
             }
             Some(other) => unsupported(problems, &policy_path, other, &["NewestFreight", "MatchUpstream"]),
@@ -114,7 +123,13 @@ fn check_requested_freight(stage: &Stage, view: &dyn View, problems: &mut Proble
     }
 }
 
-pub(crate) fn check_origin(path: &FieldPath, origin: &FreightOrigin, project: &str, view: &dyn View, problems: &mut Problems) {
+pub(crate) fn check_origin(
+    path: &FieldPath,
+    origin: &FreightOrigin,
+    project: &str,
+    view: &dyn View,
+    problems: &mut Problems,
+) {
     if origin.kind != FreightOrigin::WAREHOUSE {
         unsupported(problems, &path.child("kind"), &origin.kind, &[FreightOrigin::WAREHOUSE]);
     }
@@ -143,10 +158,16 @@ fn check_task_references(stage: &Stage, project: &str, view: &dyn View, problems
         match &error.kind {
             ExpandErrorKind::MissingTaskReference => {}
             ExpandErrorKind::UnknownTaskKind { kind } => {
-                unsupported(problems, &step_path.child("task").child("kind"), kind, &["PromotionTask", "ClusterPromotionTask"]);
+                unsupported(
+                    problems,
+                    &step_path.child("task").child("kind"),
+                    kind,
+                    &["PromotionTask", "ClusterPromotionTask"],
+                );
             }
             ExpandErrorKind::TaskNotFound { kind, name, .. } => {
-                let task_kind = if *kind == "ClusterPromotionTask" { Kind::ClusterPromotionTask } else { Kind::PromotionTask };
+                let task_kind =
+                    if *kind == "ClusterPromotionTask" { Kind::ClusterPromotionTask } else { Kind::PromotionTask };
                 let scope = if task_kind.is_cluster_scoped() { "" } else { project };
                 let hint = match convoy_api::suggest::closest(name, view.names(task_kind, scope)) {
                     Some(guess) => format!("did you mean {guess:?}?"),
@@ -156,7 +177,10 @@ fn check_task_references(stage: &Stage, project: &str, view: &dyn View, problems
             }
             ExpandErrorKind::MissingVariable { task, variable, .. } => {
                 problems
-                    .error(step_path.to_string(), format!("missing value for variable {variable:?} required by task {task:?}"))
+                    .error(
+                        step_path.to_string(),
+                        format!("missing value for variable {variable:?} required by task {task:?}"),
+                    )
                     .with_hint(format!(
                         "set {variable:?} in this step's vars, the promotion template's vars or the Stage's vars"
                     ));

@@ -48,15 +48,15 @@ fn default_limit(limit: &mut Option<i64>) {
 pub(crate) fn validate(warehouse: &Warehouse, problems: &mut Problems) {
     let spec_path = FieldPath::root("spec");
     let spec = &warehouse.spec;
-    if let Some(interval) = &spec.interval {
-        if let Err(why) = duration::parse(interval) {
-            problems.error(spec_path.child("interval").to_string(), why);
-        }
+    if let Some(interval) = &spec.interval
+        && let Err(why) = duration::parse(interval)
+    {
+        problems.error(spec_path.child("interval").to_string(), why);
     }
-    if let Some(policy) = spec.freight_creation_policy.as_deref() {
-        if !["Automatic", "Manual"].contains(&policy) {
-            unsupported(problems, &spec_path.child("freightCreationPolicy"), policy, &["Automatic", "Manual"]);
-        }
+    if let Some(policy) = spec.freight_creation_policy.as_deref()
+        && !["Automatic", "Manual"].contains(&policy)
+    {
+        unsupported(problems, &spec_path.child("freightCreationPolicy"), policy, &["Automatic", "Manual"]);
     }
     let subs_path = spec_path.child("subscriptions");
     if spec.subscriptions.is_empty() {
@@ -117,10 +117,10 @@ fn validate_git(path: &FieldPath, git: &GitSubscription, problems: &mut Problems
         }
         GitUrlForm::Http | GitUrlForm::File => {}
     }
-    if let Some(branch) = &git.branch {
-        if branch.len() > 255 || !valid_branch(branch) {
-            problems.error(path.child("branch").to_string(), "must be a valid branch name");
-        }
+    if let Some(branch) = &git.branch
+        && (branch.len() > 255 || !valid_branch(branch))
+    {
+        problems.error(path.child("branch").to_string(), "must be a valid branch name");
     }
     if let Some(strategy) = git.commit_selection_strategy.as_deref() {
         const STRATEGIES: &[&str] = &["Lexical", "NewestFromBranch", "NewestTag", "SemVer"];
@@ -139,10 +139,10 @@ fn validate_git(path: &FieldPath, git: &GitSubscription, problems: &mut Problems
     }
     check_path_selectors(&path.child("includePaths"), &git.include_paths, problems);
     check_path_selectors(&path.child("excludePaths"), &git.exclude_paths, problems);
-    if let Some(since) = &git.since {
-        if let Err(why) = Timestamp::parse(since) {
-            problems.error(path.child("since").to_string(), why);
-        }
+    if let Some(since) = &git.since
+        && let Err(why) = Timestamp::parse(since)
+    {
+        problems.error(path.child("since").to_string(), why);
     }
     check_limit(&path.child("discoveryLimit"), git.discovery_limit, problems);
 }
@@ -220,17 +220,25 @@ fn validate_image(path: &FieldPath, image: &ImageSubscription, problems: &mut Pr
     if let Some(platform) = &image.platform {
         let word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_');
         if !platform.split_once('/').is_some_and(|(os, arch)| word(os) && word(arch)) {
-            problems.error(path.child("platform").to_string(), "must be in format <os>/<arch>").with_hint("e.g. linux/amd64");
+            problems
+                .error(path.child("platform").to_string(), "must be in format <os>/<arch>")
+                .with_hint("e.g. linux/amd64");
         }
     }
     if image.allow_tags.is_some() {
         problems
-            .error(path.child("allowTags").to_string(), "AllowTags is deprecated and unsupported as of v1.11.0; use AllowTagsRegexes instead")
+            .error(
+                path.child("allowTags").to_string(),
+                "AllowTags is deprecated and unsupported as of v1.11.0; use AllowTagsRegexes instead",
+            )
             .with_hint("move the pattern to allowTagsRegexes: [\"...\"]");
     }
     if !image.ignore_tags.is_empty() {
         problems
-            .error(path.child("ignoreTags").to_string(), "IgnoreTags is deprecated and unsupported as of v1.11.0; use IgnoreTagsRegexes instead")
+            .error(
+                path.child("ignoreTags").to_string(),
+                "IgnoreTags is deprecated and unsupported as of v1.11.0; use IgnoreTagsRegexes instead",
+            )
             .with_hint("move the tags to ignoreTagsRegexes as anchored patterns, e.g. ^latest$");
     }
     check_regexes(&path.child("allowTagsRegexes"), &image.allow_tags_regexes, problems);
@@ -248,13 +256,13 @@ fn valid_image_repo(repo: &str) -> bool {
     if parts.iter().any(|p| p.is_empty()) {
         return false;
     }
-    if parts.len() > 1 {
-        if let Some((host, port)) = parts[0].split_once(':') {
-            if !component(host) || port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
-                return false;
-            }
-            parts.remove(0);
+    if parts.len() > 1
+        && let Some((host, port)) = parts[0].split_once(':')
+    {
+        if !component(host) || port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+            return false;
         }
+        parts.remove(0);
     }
     parts.into_iter().all(component)
 }
@@ -309,12 +317,12 @@ fn check_limit(path: &FieldPath, limit: Option<i64>, problems: &mut Problems) {
 }
 
 fn check_constraint(path: &FieldPath, text: Option<&str>, problems: &mut Problems) {
-    if let Some(text) = text.filter(|t| !t.trim().is_empty()) {
-        if let Err(why) = constraint::parse(text) {
-            problems
-                .error(path.to_string(), why)
-                .with_hint("use semver ranges such as ^1.2.0, >=1.0.0 <2.0.0 or 1.x || 2.x");
-        }
+    if let Some(text) = text.filter(|t| !t.trim().is_empty())
+        && let Err(why) = constraint::parse(text)
+    {
+        problems
+            .error(path.to_string(), why)
+            .with_hint("use semver ranges such as ^1.2.0, >=1.0.0 <2.0.0 or 1.x || 2.x");
     }
 }
 

@@ -12,12 +12,20 @@ use super::*;
 const NOW: Timestamp = Timestamp(1_714_564_800);
 
 fn stage(sources: &str) -> Stage {
-    let Resource::Stage(s) = one(&format!("apiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\nmetadata: {{name: s, namespace: p}}\nspec:\n  requestedFreight:\n  - origin: {{kind: Warehouse, name: w}}\n    sources: {sources}\n")) else { panic!() };
+    let Resource::Stage(s) = one(&format!(
+        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\nmetadata: {{name: s, namespace: p}}\nspec:\n  requestedFreight:\n  - origin: {{kind: Warehouse, name: w}}\n    sources: {sources}\n"
+    )) else {
+        panic!()
+    };
     s
 }
 
 fn freight(name: &str, status: &str) -> Freight {
-    let Resource::Freight(f) = one(&format!("apiVersion: kargo.akuity.io/v1alpha1\nkind: Freight\nmetadata: {{name: {name}, namespace: p}}\norigin: {{kind: Warehouse, name: w}}\nimages: [{{repoURL: a/b, tag: '1'}}]\nstatus: {status}\n")) else { panic!() };
+    let Resource::Freight(f) = one(&format!(
+        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Freight\nmetadata: {{name: {name}, namespace: p}}\norigin: {{kind: Warehouse, name: w}}\nimages: [{{repoURL: a/b, tag: '1'}}]\nstatus: {status}\n"
+    )) else {
+        panic!()
+    };
     f
 }
 
@@ -27,7 +35,8 @@ fn mins(m: u64) -> Duration {
 
 #[test]
 fn availability_table() {
-    let not_verified = |stages: &[&str]| Err(Unavailable::NotVerified { stages: stages.iter().map(|s| (*s).to_owned()).collect() });
+    let not_verified =
+        |stages: &[&str]| Err(Unavailable::NotVerified { stages: stages.iter().map(|s| (*s).to_owned()).collect() });
     let soaking = |stage: &str, m: u64| Err(Unavailable::Soaking { stage: stage.to_owned(), remaining: mins(m) });
     #[rustfmt::skip]
     let cases: Vec<(&str, &str, &str, Result<Via, Unavailable>)> = vec![
@@ -68,7 +77,10 @@ fn availability_table() {
 fn other_origins_are_not_available() {
     let mut f = freight("f", "{}");
     f.origin = FreightOrigin::warehouse("other");
-    assert_eq!(availability(&stage("{direct: true}"), &f, NOW), Err(Unavailable::OriginNotRequested { origin: "Warehouse/other".into() }));
+    assert_eq!(
+        availability(&stage("{direct: true}"), &f, NOW),
+        Err(Unavailable::OriginNotRequested { origin: "Warehouse/other".into() })
+    );
 }
 
 fn with_time(mut f: Freight, discovered: Option<&str>, created: Option<&str>) -> Freight {
@@ -100,10 +112,18 @@ fn newest_freight_candidate() {
 fn match_upstream_candidate() {
     let origin = FreightOrigin::warehouse("w");
     let s = stage("{stages: [up], autoPromotionOptions: {selectionPolicy: MatchUpstream}}");
-    let in_up = with_time(freight("in-up", "{verifiedIn: {up: {}}, currentlyIn: {up: {}}}"), Some("2024-04-01T00:00:00Z"), None);
+    let in_up = with_time(
+        freight("in-up", "{verifiedIn: {up: {}}, currentlyIn: {up: {}}}"),
+        Some("2024-04-01T00:00:00Z"),
+        None,
+    );
     let newer = with_time(freight("newer", "{verifiedIn: {up: {}}}"), Some("2024-04-05T00:00:00Z"), None);
     assert_eq!(auto_promotion_candidate(&s, &origin, &[&in_up, &newer], NOW).map(|f| f.metadata.name()), Some("in-up"));
     let also_in_up = freight("also", "{verifiedIn: {up: {}}, currentlyIn: {up: {}}}");
-    assert_eq!(auto_promotion_candidate(&s, &origin, &[&in_up, &also_in_up], NOW), None, "two in upstream is transient");
+    assert_eq!(
+        auto_promotion_candidate(&s, &origin, &[&in_up, &also_in_up], NOW),
+        None,
+        "two in upstream is transient"
+    );
     assert_eq!(auto_promotion_candidate(&s, &origin, &[&newer], NOW), None);
 }

@@ -61,12 +61,20 @@ fn freight_name_discovered_at_and_alias() {
 #[test]
 fn generated_alias_avoids_aliases_in_use() {
     let catalog = world(WAREHOUSE);
-    let Resource::Freight(first) = admit(one(FREIGHT), Operation::Create, &catalog, &mut FixedEnv::default()).unwrap().resource else { panic!() };
+    let Resource::Freight(first) =
+        admit(one(FREIGHT), Operation::Create, &catalog, &mut FixedEnv::default()).unwrap().resource
+    else {
+        panic!()
+    };
     let mut catalog = catalog;
     catalog.insert(Resource::Freight(first.clone()));
     // Same random sequence: the first choice is now taken, so another is picked.
     let other = FREIGHT.replace("id: abc", "id: def");
-    let Resource::Freight(second) = admit(one(&other), Operation::Create, &catalog, &mut FixedEnv::default()).unwrap().resource else { panic!() };
+    let Resource::Freight(second) =
+        admit(one(&other), Operation::Create, &catalog, &mut FixedEnv::default()).unwrap().resource
+    else {
+        panic!()
+    };
     assert_ne!(first.alias, second.alias);
 }
 
@@ -78,7 +86,11 @@ fn freight_update_with_empty_alias_drops_the_label() {
     if let Resource::Freight(f) = &mut cleared {
         f.alias = None;
     }
-    let Resource::Freight(f) = admit(cleared, Operation::Update { old: &created }, &catalog, &mut FixedEnv::default()).unwrap().resource else { panic!() };
+    let Resource::Freight(f) =
+        admit(cleared, Operation::Update { old: &created }, &catalog, &mut FixedEnv::default()).unwrap().resource
+    else {
+        panic!()
+    };
     assert!(!f.metadata.labels.contains_key("kargo.akuity.io/alias"));
 }
 
@@ -104,7 +116,11 @@ fn promotion_is_built_from_its_stage() {
     assert_eq!(p.metadata.generate_name, None);
     let aliases: Vec<_> = p.spec.steps.iter().map(|s| s.alias.clone().unwrap()).collect();
     assert_eq!(aliases, ["task-1::step-1", "task-1::update-image", "task-1::commit"], "submitted steps are discarded");
-    assert_eq!(p.spec.vars.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(), ["image"], "Stage vars then template vars");
+    assert_eq!(
+        p.spec.vars.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(),
+        ["image"],
+        "Stage vars then template vars"
+    );
     assert_eq!(p.metadata.labels.get("kargo.akuity.io/stage").map(String::as_str), Some("dev"));
     assert_eq!(p.metadata.annotations.get("kargo.akuity.io/stage").map(String::as_str), Some("dev"));
     let owner = &p.metadata.owner_references[0];

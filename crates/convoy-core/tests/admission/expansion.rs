@@ -39,7 +39,9 @@ fn template_steps(stage_yaml: &str) -> (Vec<PromotionStep>, Vec<ExpressionVariab
 }
 
 fn stage_with(vars: &str, template_vars: &str, steps: &str) -> String {
-    format!("apiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\nmetadata: {{name: s, namespace: p}}\nspec:\n  vars: {vars}\n  requestedFreight: []\n  promotionTemplate:\n    spec:\n      vars: {template_vars}\n      steps:\n{steps}")
+    format!(
+        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\nmetadata: {{name: s, namespace: p}}\nspec:\n  vars: {vars}\n  requestedFreight: []\n  promotionTemplate:\n    spec:\n      vars: {template_vars}\n      steps:\n{steps}"
+    )
 }
 
 fn expand(stage_yaml: &str, world_yaml: &str) -> Result<Vec<PromotionStep>, Vec<convoy_core::expand::ExpandError>> {
@@ -61,7 +63,15 @@ fn advanced_demo_aliases() {
     let aliases: Vec<_> = steps.iter().map(|s| s.alias.clone().unwrap()).collect();
     assert_eq!(
         aliases,
-        ["task-1::step-1", "task-1::step-2", "task-1::update-image", "task-1::step-4", "task-1::commit", "task-1::step-6", "task-1::step-7"]
+        [
+            "task-1::step-1",
+            "task-1::step-2",
+            "task-1::update-image",
+            "task-1::step-4",
+            "task-1::commit",
+            "task-1::step-6",
+            "task-1::step-7"
+        ]
     );
     assert!(steps.iter().all(|s| s.uses.is_some() && s.task.is_none()));
     assert_eq!(steps[6].uses.as_deref(), Some("argocd-update"));
@@ -95,23 +105,44 @@ spec:
 
 #[test]
 fn task_default_is_injected_when_not_set_above() {
-    let out = expand(&stage_with("[]", "[]", "      - task: {name: t}\n        vars: [{name: required, value: from-step}]\n"), VARS_TASK).unwrap();
+    let out = expand(
+        &stage_with("[]", "[]", "      - task: {name: t}\n        vars: [{name: required, value: from-step}]\n"),
+        VARS_TASK,
+    )
+    .unwrap();
     // injected defaults, then the referencing step's vars, then the task step's own vars
-    assert_eq!(var_list(&out[0]), pairs(&[("withDefault", "from-task"), ("required", "from-step"), ("own", "from-task-step")]));
+    assert_eq!(
+        var_list(&out[0]),
+        pairs(&[("withDefault", "from-task"), ("required", "from-step"), ("own", "from-task-step")])
+    );
 }
 
 #[test]
 fn promotion_level_value_suppresses_the_task_default() {
-    for (stage_vars, template_vars) in [("[{name: withDefault, value: from-stage}]", "[]"), ("[]", "[{name: withDefault, value: from-template}]")] {
-        let stage = stage_with(stage_vars, template_vars, "      - task: {name: t}\n        vars: [{name: required, value: r}]\n");
+    for (stage_vars, template_vars) in
+        [("[{name: withDefault, value: from-stage}]", "[]"), ("[]", "[{name: withDefault, value: from-template}]")]
+    {
+        let stage = stage_with(
+            stage_vars,
+            template_vars,
+            "      - task: {name: t}\n        vars: [{name: required, value: r}]\n",
+        );
         let out = expand(&stage, VARS_TASK).unwrap();
-        assert_eq!(var_list(&out[0]), pairs(&[("required", "r"), ("own", "from-task-step")]), "{stage_vars} {template_vars}");
+        assert_eq!(
+            var_list(&out[0]),
+            pairs(&[("required", "r"), ("own", "from-task-step")]),
+            "{stage_vars} {template_vars}"
+        );
     }
 }
 
 #[test]
 fn empty_promotion_level_value_does_not_suppress_the_default() {
-    let stage = stage_with("[{name: withDefault, value: ''}]", "[]", "      - task: {name: t}\n        vars: [{name: required, value: r}]\n");
+    let stage = stage_with(
+        "[{name: withDefault, value: ''}]",
+        "[]",
+        "      - task: {name: t}\n        vars: [{name: required, value: r}]\n",
+    );
     let out = expand(&stage, VARS_TASK).unwrap();
     assert_eq!(var_list(&out[0])[0], ("withDefault".to_owned(), "from-task".to_owned()));
 }
@@ -125,19 +156,31 @@ fn required_var_satisfied_by_a_stage_var() {
 
 #[test]
 fn required_var_missing_everywhere() {
-    let errors = expand(&stage_with("[]", "[]", "      - uses: fail\n      - task: {name: t}\n"), VARS_TASK).unwrap_err();
+    let errors =
+        expand(&stage_with("[]", "[]", "      - uses: fail\n      - task: {name: t}\n"), VARS_TASK).unwrap_err();
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].step_index, 1);
-    assert_eq!(errors[0].to_string(), "inflate task steps for task \"t\" (\"task-2\"): missing value for variable \"required\"");
+    assert_eq!(
+        errors[0].to_string(),
+        "inflate task steps for task \"t\" (\"task-2\"): missing value for variable \"required\""
+    );
     // an empty value on the referencing step does not count
-    let errors = expand(&stage_with("[]", "[]", "      - task: {name: t}\n        vars: [{name: required, value: ''}]\n"), VARS_TASK).unwrap_err();
+    let errors = expand(
+        &stage_with("[]", "[]", "      - task: {name: t}\n        vars: [{name: required, value: ''}]\n"),
+        VARS_TASK,
+    )
+    .unwrap_err();
     assert!(matches!(&errors[0].kind, ExpandErrorKind::MissingVariable { variable, .. } if variable == "required"));
 }
 
 #[test]
 fn cluster_promotion_task_and_missing_tasks() {
     let cluster = "apiVersion: kargo.akuity.io/v1alpha1\nkind: ClusterPromotionTask\nmetadata: {name: shared}\nspec:\n  steps:\n  - uses: http\n    as: probe\n";
-    let out = expand(&stage_with("[]", "[]", "      - task: {name: shared, kind: ClusterPromotionTask}\n        as: check\n"), cluster).unwrap();
+    let out = expand(
+        &stage_with("[]", "[]", "      - task: {name: shared, kind: ClusterPromotionTask}\n        as: check\n"),
+        cluster,
+    )
+    .unwrap();
     assert_eq!(out[0].alias.as_deref(), Some("check::probe"));
     // a PromotionTask reference does not find a ClusterPromotionTask of that name
     let errors = expand(&stage_with("[]", "[]", "      - task: {name: shared}\n"), cluster).unwrap_err();

@@ -1,14 +1,14 @@
 //! Admission tests: one case per validation and defaulting rule of reference §2, expected
 //! messages and paths written from the reference, not from Convoy's output.
 
+mod availability;
 mod defaulting;
 mod expansion;
 mod freight_id;
-mod availability;
 mod rules;
 
-use convoy_api::yaml::parse_documents;
 use convoy_api::Resource;
+use convoy_api::yaml::parse_documents;
 use convoy_core::{Catalog, Env, Operation, Problem, admit};
 
 /// A fixed clock (2024-05-01T12:00:00Z) and a deterministic random sequence.

@@ -42,9 +42,15 @@ pub fn check(manifests: &Manifests) -> Vec<Finding> {
     let mut env = SystemEnv::default();
     for doc in &manifests.documents {
         match &doc.content {
-            Content::Invalid(e) => findings.push(finding(doc, &Problem { hint: e.hint.clone(), ..Problem::error(e.path.clone(), e.message.clone()) })),
+            Content::Invalid(e) => findings.push(finding(
+                doc,
+                &Problem { hint: e.hint.clone(), ..Problem::error(e.path.clone(), e.message.clone()) },
+            )),
             Content::Skipped { api_version, kind } => {
-                eprintln!("{}:{}: note: skipped {api_version} {kind} (not a kind Convoy manages)", doc.file, doc.source.start.line);
+                eprintln!(
+                    "{}:{}: note: skipped {api_version} {kind} (not a kind Convoy manages)",
+                    doc.file, doc.source.start.line
+                );
             }
             Content::Resource(resource) => {
                 let problems = match admit((**resource).clone(), Operation::Create, &catalog, &mut env) {
@@ -71,8 +77,16 @@ pub fn catalog_of(manifests: &Manifests) -> (Catalog, Vec<Finding>) {
         }
         let key = (resource.kind(), resource.metadata().namespace().to_owned(), resource.metadata().name().to_owned());
         if let Some(first) = first_seen.get(&key) {
-            let problem = Problem::error("metadata.name", format!("{} is defined more than once; the first definition is at {}:{}", doc.label(), first.file, first.source.start.line))
-                .hint("remove or rename one of them");
+            let problem = Problem::error(
+                "metadata.name",
+                format!(
+                    "{} is defined more than once; the first definition is at {}:{}",
+                    doc.label(),
+                    first.file,
+                    first.source.start.line
+                ),
+            )
+            .hint("remove or rename one of them");
             duplicates.push(finding(doc, &problem));
             continue;
         }

@@ -24,7 +24,11 @@ pub fn run(args: &RenderArgs, project: Option<&str>) -> anyhow::Result<ExitCode>
         .collect();
     let doc = match stages.as_slice() {
         [one] => *one,
-        [] => anyhow::bail!("no Stage named {:?} in the given files{}", args.stage, project.map(|p| format!(" (project {p})")).unwrap_or_default()),
+        [] => anyhow::bail!(
+            "no Stage named {:?} in the given files{}",
+            args.stage,
+            project.map(|p| format!(" (project {p})")).unwrap_or_default()
+        ),
         _ => anyhow::bail!("Stage {:?} is defined in several projects; choose one with -p", args.stage),
     };
     let Content::Resource(resource) = &doc.content else { unreachable!("filtered to resources") };
@@ -44,8 +48,9 @@ pub fn run(args: &RenderArgs, project: Option<&str>) -> anyhow::Result<ExitCode>
         anyhow::bail!("Stage {:?} is a control-flow Stage: it has no promotion steps", args.stage);
     };
     let vars: Vec<_> = stage.spec.vars.iter().chain(&template.spec.vars).cloned().collect();
-    let steps = expand_steps(project, &template.spec.steps, &vars, &catalog)
-        .map_err(|errors| anyhow::anyhow!("{}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))?;
+    let steps = expand_steps(project, &template.spec.steps, &vars, &catalog).map_err(|errors| {
+        anyhow::anyhow!("{}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
+    })?;
     let rendered = json!({ "stage": args.stage, "project": project, "vars": vars, "steps": steps });
     print!("{}", serde_yaml::to_string(&rendered)?);
     Ok(ExitCode::SUCCESS)

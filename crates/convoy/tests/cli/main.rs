@@ -1,0 +1,23 @@
+//! The `convoy` binary, end to end: exit codes and output of lint, render and version.
+
+mod lint;
+mod render;
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+pub fn convoy() -> Command {
+    let mut cmd = Command::cargo_bin("convoy").expect("binary is built");
+    // Tests never read the developer's configuration.
+    cmd.env("CONVOY_CONFIG", "/nonexistent/convoy-test-config.yaml").env_remove("CONVOY_PROJECT");
+    cmd
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+}
+
+pub fn fixture(name: &str) -> String {
+    format!("tests/fixtures/broken/{name}")
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The project's test command (README, .ci/run). Installs what the tests need, runs every test
+# of the workspace, and stops whatever it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests need beyond the machine image (git, PostgreSQL 15 and kubectl are
+# preinstalled). Installed only when missing and when running as root.
+packages=()
+missing=()
+for pkg in "${packages[@]+"${packages[@]}"}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  else
+    echo "missing packages (install as root): ${missing[*]}" >&2
+  fi
+fi
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast "$@"
+else
+  cargo test --workspace --locked --no-fail-fast "$@"
+fi
