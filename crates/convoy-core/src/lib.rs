@@ -23,7 +23,7 @@ pub mod names;
 pub mod problem;
 pub mod steps;
 pub mod time;
-pub mod urls;
+pub use convoy_api::urls;
 mod validate;
 pub mod view;
 
