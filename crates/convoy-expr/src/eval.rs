@@ -7,7 +7,7 @@ use expr::{Context, ContextProvider, Environment, Value};
 use serde_json::{Map, Value as Json};
 
 use crate::error::ExprError;
-use crate::functions::{SEMVER_METHODS, register};
+use crate::functions::register;
 use crate::resolver::Resolver;
 use crate::template::{Segment, has_expression, split};
 use crate::value::{coerce, render, to_expr};
@@ -138,9 +138,9 @@ impl<'r> Evaluator<'r> {
         };
         for var in vars {
             scope.insert("vars", &Json::Object(map.clone()))?;
-            let value = self.template(var.value(), scope).map_err(|e| {
-                e.wrap(format!("error pre-processing promotion variable {:?}", var.name))
-            })?;
+            let value = self
+                .template(var.value(), scope)
+                .map_err(|e| e.wrap(format!("error pre-processing promotion variable {:?}", var.name)))?;
             map.insert(var.name.clone(), value);
         }
         scope.insert("vars", &Json::Object(map))
@@ -178,7 +178,7 @@ pub fn check_syntax(code: &str) -> Result<(), ExprError> {
 }
 
 fn compile_program(code: &str) -> Result<expr::Program, ExprError> {
-    let rewritten = rewrite_methods(code);
+    let rewritten = crate::rewrite::rewrite(code);
     guarded(|| expr::compile(&rewritten))
 }
 
@@ -190,76 +190,5 @@ fn guarded<T>(f: impl FnOnce() -> expr::Result<T>) -> Result<T, ExprError> {
         Err(_) => Err(ExprError::plain(
             "the expression engine could not handle this expression; simplify it (for example, build nested maps and lists in steps)",
         )),
-    }
-}
-
-/// `semverParse(v).Major()` calls methods Go's `*semver.Version` has; Convoy's version is a
-/// map, so a call of one of those methods with no arguments becomes a field access.
-fn rewrite_methods(code: &str) -> String {
-    let rewrite_string = code.contains("semverParse");
-    let mut out = String::with_capacity(code.len());
-    let chars: Vec<char> = code.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if matches!(c, '"' | '\'' | '`') {
-            let end = string_end(&chars, i);
-            out.extend(&chars[i..end]);
-            i = end;
-            continue;
-        }
-        if c == '.' {
-            let start = i + 1;
-            let mut end = start;
-            while end < chars.len() && (chars[end].is_alphanumeric() || chars[end] == '_') {
-                end += 1;
-            }
-            let name: String = chars[start..end].iter().collect();
-            let mut after = end;
-            while after < chars.len() && chars[after] == ' ' {
-                after += 1;
-            }
-            let is_call = chars.get(after) == Some(&'(') && chars[after + 1..].iter().find(|c| **c != ' ') == Some(&')');
-            let applies = SEMVER_METHODS.contains(&name.as_str()) && (name != "String" || rewrite_string);
-            if is_call && applies {
-                out.push('.');
-                out.push_str(&name);
-                let close = chars[after + 1..].iter().position(|c| *c == ')').map_or(chars.len(), |p| after + 1 + p);
-                i = close + 1;
-                continue;
-            }
-        }
-        out.push(c);
-        i += 1;
-    }
-    out
-}
-
-/// Index just past the string literal starting at `start`.
-pub(crate) fn string_end(chars: &[char], start: usize) -> usize {
-    let quote = chars[start];
-    let mut i = start + 1;
-    while i < chars.len() {
-        if chars[i] == '\\' && quote != '`' {
-            i += 2;
-            continue;
-        }
-        if chars[i] == quote {
-            return i + 1;
-        }
-        i += 1;
-    }
-    chars.len()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn method_rewrite() {
-        assert_eq!(rewrite_methods("semverParse(v).IncMinor().String()"), "semverParse(v).IncMinor.String");
-        assert_eq!(rewrite_methods("x.Major( ) + 'a.Major()'"), "x.Major + 'a.Major()'");
-        assert_eq!(rewrite_methods("now().String()"), "now().String()");
     }
 }

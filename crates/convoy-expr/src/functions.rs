@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 
 use crate::resolver::Resolver;
 use crate::semver::{Version, diff};
-use crate::value::{SEMVER_MARKER, to_json, to_expr};
+use crate::value::{SEMVER_MARKER, to_expr, to_json};
 use crate::{gojson, goyaml, quote};
 
 /// Key marking a map that stands for one of Kargo's Go structs; it names the struct so the
@@ -18,7 +18,19 @@ pub(crate) const STRUCT_MARKER: &str = "\u{0}struct";
 type Args = Vec<Value>;
 type Res = expr::Result<Value>;
 
+/// Builds a map from alternating keys and values; map literals with nested values are
+/// rewritten to call it (see `rewrite`).
+pub(crate) const MAP_FUNCTION: &str = "__map";
+
 pub(crate) fn register<'r>(env: &mut Environment<'r>, resolver: &'r dyn Resolver) {
+    env.add_function(MAP_FUNCTION, |c| {
+        let mut map = IndexMap::new();
+        for pair in c.args.chunks(2) {
+            let [key, value] = pair else { return fail("map literal needs a value for every key") };
+            map.insert(string_arg(key, "map key")?, value.clone());
+        }
+        Ok(Value::Map(map))
+    });
     env.add_function("quote", |c| quote_fn(&one(&c.args)?));
     env.add_function("unsafeQuote", |c| unsafe_quote(&one(&c.args)?));
     env.add_function("asJSON", |c| {
@@ -48,8 +60,12 @@ pub(crate) fn register<'r>(env: &mut Environment<'r>, resolver: &'r dyn Resolver
         let name = non_empty(&exact(&c.args, 1)?[0], "argument", "stage name must not be empty")?;
         Ok(resolver.stage_metadata(&name).map_or(Value::Nil, json_map))
     });
-    env.add_function("configMap", move |c| Ok(string_map(resolver.config_map(&string_arg(&exact(&c.args, 1)?[0], "argument")?))));
-    env.add_function("secret", move |c| Ok(string_map(resolver.secret(&string_arg(&exact(&c.args, 1)?[0], "argument")?))));
+    env.add_function("configMap", move |c| {
+        Ok(string_map(resolver.config_map(&string_arg(&exact(&c.args, 1)?[0], "argument")?)))
+    });
+    env.add_function("secret", move |c| {
+        Ok(string_map(resolver.secret(&string_arg(&exact(&c.args, 1)?[0], "argument")?)))
+    });
     env.add_function("sharedConfigMap", move |c| {
         Ok(string_map(resolver.shared_config_map(&string_arg(&exact(&c.args, 1)?[0], "argument")?)))
     });
@@ -64,7 +80,8 @@ pub(crate) fn register<'r>(env: &mut Environment<'r>, resolver: &'r dyn Resolver
     });
     env.add_function("semverParse", |c| {
         let text = string_arg(&exact(&c.args, 1)?[0], "argument")?;
-        let version = Version::parse(&text).map_err(|e| expr::Error::ExprError(format!("invalid semantic version: {e}")))?;
+        let version =
+            Version::parse(&text).map_err(|e| expr::Error::ExprError(format!("invalid semantic version: {e}")))?;
         Ok(semver_value(&version, 2))
     });
     env.add_function("always", |c| {
@@ -227,7 +244,8 @@ fn commit_from(resolver: &dyn Resolver, args: &Args) -> Res {
     let ambiguity = format!(
         "multiple requested Freight could potentially provide a commit from repo {repo}; please update promotion steps to disambiguate"
     );
-    let subscribes = |s: &Subscription| matches!(s, Subscription::Git(g) if convoy_api::urls::normalize_git(&g.repo_url) == repo);
+    let subscribes =
+        |s: &Subscription| matches!(s, Subscription::Git(g) if convoy_api::urls::normalize_git(&g.repo_url) == repo);
     let Some(origin) = find_origin(resolver, desired, subscribes, ambiguity)? else { return Ok(Value::Nil) };
     for freight in collection_of(resolver, &origin) {
         if let Some(c) = freight.commits.iter().find(|c| convoy_api::urls::normalize_git(&c.repo_url) == repo) {
@@ -283,13 +301,18 @@ fn chart_from(resolver: &dyn Resolver, args: &Args) -> Res {
             Value::String(s) => name = s.clone(),
             other => match origin_arg(other, "second argument") {
                 Ok(o) => desired = Some(o),
-                Err(_) => return fail(format!("second argument must be string or FreightOrigin, got {}", go_type(other))),
+                Err(_) => {
+                    return fail(format!("second argument must be string or FreightOrigin, got {}", go_type(other)));
+                }
             },
         }
     }
     if let Some(third) = args.get(2) {
         if name.is_empty() {
-            return fail(format!("when using three arguments, second argument must be string, got {}", go_type(&args[1])));
+            return fail(format!(
+                "when using three arguments, second argument must be string, got {}",
+                go_type(&args[1])
+            ));
         }
         desired = Some(origin_arg(third, "third argument")?);
     }
@@ -297,8 +320,7 @@ fn chart_from(resolver: &dyn Resolver, args: &Args) -> Res {
     let ambiguity = format!(
         "multiple requested Freight could potentially provide a chart from repository {repo}: please provide a Freight origin to disambiguate"
     );
-    let subscribes =
-        |s: &Subscription| matches!(s, Subscription::Chart(c) if c.repo_url == repo && c.name.as_deref().unwrap_or("") == name);
+    let subscribes = |s: &Subscription| matches!(s, Subscription::Chart(c) if c.repo_url == repo && c.name.as_deref().unwrap_or("") == name);
     let Some(origin) = find_origin(resolver, desired, subscribes, ambiguity)? else {
         debug_assert!(!explicit);
         return if name.is_empty() {
@@ -372,10 +394,7 @@ pub(crate) const SEMVER_METHODS: &[&str] =
     &["Major", "Minor", "Patch", "Prerelease", "Metadata", "Original", "IncMajor", "IncMinor", "IncPatch", "String"];
 
 fn has_failures(resolver: &dyn Resolver) -> bool {
-    resolver
-        .step_outcomes()
-        .iter()
-        .any(|s| !s.continue_on_error && matches!(s.status.as_str(), "Failed" | "Errored"))
+    resolver.step_outcomes().iter().any(|s| !s.continue_on_error && matches!(s.status.as_str(), "Failed" | "Errored"))
 }
 
 /// `status(alias)` resolves the alias in the current step's task namespace.

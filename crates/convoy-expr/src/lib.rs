@@ -14,6 +14,7 @@
 //! Pure: every look-up (Freight, Warehouses, ConfigMaps, step outcomes) goes through the
 //! [`Resolver`] trait.
 
+pub mod context;
 mod error;
 mod eval;
 mod functions;
@@ -22,6 +23,7 @@ pub mod goyaml;
 pub mod quote;
 pub mod refs;
 mod resolver;
+mod rewrite;
 pub mod semver;
 pub mod template;
 mod value;

@@ -25,7 +25,7 @@ pub fn references(code: &str) -> Vec<Reference> {
     while i < chars.len() {
         let c = chars[i];
         if matches!(c, '"' | '\'' | '`') {
-            i = crate::eval::string_end(&chars, i);
+            i = crate::rewrite::string_end(&chars, i);
             continue;
         }
         if !(c.is_alphabetic() || c == '_' || c == '$') {
@@ -78,7 +78,7 @@ fn member(chars: &[char], i: usize) -> Option<(String, usize)> {
             if quote != '"' && quote != '\'' {
                 return None;
             }
-            let end = crate::eval::string_end(chars, i + 1);
+            let end = crate::rewrite::string_end(chars, i + 1);
             let name: String = chars[i + 2..end.saturating_sub(1)].iter().collect();
             (chars.get(end) == Some(&']')).then_some((name, end + 1))
         }
@@ -92,7 +92,8 @@ mod tests {
 
     #[test]
     fn finds_references() {
-        let refs = references("vars.image + outputs['update-image'].commit + task.outputs.commit.id + x.vars.no + 'vars.no'");
+        let refs =
+            references("vars.image + outputs['update-image'].commit + task.outputs.commit.id + x.vars.no + 'vars.no'");
         let names: Vec<(Root, &str)> = refs.iter().map(|r| (r.root, r.name.as_str())).collect();
         assert_eq!(names, [(Root::Vars, "image"), (Root::Outputs, "update-image"), (Root::TaskOutputs, "commit")]);
         assert_eq!(references("vars?.x ?? vars[\"y\"]").len(), 2);

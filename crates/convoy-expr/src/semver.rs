@@ -17,7 +17,9 @@ impl Version {
         let body = text.strip_prefix('v').unwrap_or(text);
         let (body, metadata) = body.split_once('+').map_or((body, ""), |(b, m)| (b, m));
         let (core, pre) = body.split_once('-').map_or((body, ""), |(c, p)| (c, p));
-        let ident_ok = |s: &str| s.split('.').all(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+        let ident_ok = |s: &str| {
+            s.split('.').all(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        };
         if (!pre.is_empty() && !ident_ok(pre)) || (!metadata.is_empty() && !ident_ok(metadata)) {
             return Err(invalid());
         }
@@ -40,12 +42,20 @@ impl Version {
     }
 
     pub fn inc_major(&self) -> Version {
-        Version { major: self.major + 1, minor: 0, patch: 0, pre: String::new(), metadata: String::new(), original: String::new() }
-            .with_original()
+        Version {
+            major: self.major + 1,
+            minor: 0,
+            patch: 0,
+            pre: String::new(),
+            metadata: String::new(),
+            original: String::new(),
+        }
+        .with_original()
     }
 
     pub fn inc_minor(&self) -> Version {
-        Version { minor: self.minor + 1, patch: 0, pre: String::new(), metadata: String::new(), ..self.clone() }.with_original()
+        Version { minor: self.minor + 1, patch: 0, pre: String::new(), metadata: String::new(), ..self.clone() }
+            .with_original()
     }
 
     /// A pre-release becomes its release; a release gets the next patch.

@@ -5,7 +5,10 @@
 pub enum Segment<'a> {
     Text(&'a str),
     /// An expression and the byte offset of its first character in the template.
-    Expr { code: &'a str, offset: usize },
+    Expr {
+        code: &'a str,
+        offset: usize,
+    },
 }
 
 const DELIMITERS: [(&str, &str); 2] = [("${{", "}}"), ("${%", "%}")];
@@ -64,7 +67,12 @@ mod tests {
         assert_eq!(split("plain").unwrap(), [Segment::Text("plain")]);
         assert_eq!(
             split("v${{ a }}-${% b %}").unwrap(),
-            [Segment::Text("v"), Segment::Expr { code: " a ", offset: 4 }, Segment::Text("-"), Segment::Expr { code: " b ", offset: 13 }]
+            [
+                Segment::Text("v"),
+                Segment::Expr { code: " a ", offset: 4 },
+                Segment::Text("-"),
+                Segment::Expr { code: " b ", offset: 13 }
+            ]
         );
         // the first closing delimiter ends the expression, even inside a string literal
         assert_eq!(split("${{ \"}}\" }}").unwrap(), [Segment::Expr { code: " \"", offset: 3 }, Segment::Text("\" }}")]);

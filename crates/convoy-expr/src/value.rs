@@ -74,7 +74,12 @@ fn struct_json(name: &str, map: &expr::__private::IndexMap<String, Value>) -> Re
             ("Author", "author", true),
             ("Committer", "committer", true),
         ],
-        "Image" => &[("RepoURL", "repoURL", false), ("Tag", "tag", true), ("Digest", "digest", true), ("Annotations", "annotations", true)],
+        "Image" => &[
+            ("RepoURL", "repoURL", false),
+            ("Tag", "tag", true),
+            ("Digest", "digest", true),
+            ("Annotations", "annotations", true),
+        ],
         "Chart" => &[("RepoURL", "repoURL", false), ("Name", "name", true), ("Version", "version", false)],
         _ => &[],
     };
@@ -83,7 +88,8 @@ fn struct_json(name: &str, map: &expr::__private::IndexMap<String, Value>) -> Re
         let json = to_json(value)?;
         match fields.iter().find(|(go, _, _)| go == key) {
             Some((_, tag, omit_empty)) => {
-                let empty = matches!(&json, Json::String(s) if s.is_empty()) || matches!(&json, Json::Object(m) if m.is_empty());
+                let empty = matches!(&json, Json::String(s) if s.is_empty())
+                    || matches!(&json, Json::Object(m) if m.is_empty());
                 if !(*omit_empty && empty) {
                     out.insert((*tag).to_owned(), json);
                 }

@@ -36,8 +36,19 @@ pub enum Command {
     Lint(LintArgs),
     /// Print the steps and vars a promotion of a Stage would run, after task expansion.
     Render(RenderArgs),
+    /// Evaluate one template (`${{ }}` expressions) and print the result as JSON.
+    Eval(EvalArgs),
     /// Print the client version.
     Version(VersionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The template, e.g. 'v${{ vars.major + 1 }}'.
+    pub template: String,
+    /// JSON file with the variables and data in scope (`-` for standard input); see docs/eval.md.
+    #[arg(long, value_name = "FILE")]
+    pub context: Option<PathBuf>,
 }
 
 /// Which manifests to read.

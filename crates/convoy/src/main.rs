@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    quiet_expression_panics();
     let cli = cli::Cli::parse();
     match commands::run(cli) {
         Ok(code) => code,
@@ -19,4 +20,16 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The expression engine is guarded against panics (they become errors with a message); its
+/// panic reports would only add noise to that message, so they are not printed.
+fn quiet_expression_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let from_expr = info.location().is_some_and(|l| l.file().contains("expr-lang"));
+        if !from_expr {
+            default(info);
+        }
+    }));
 }

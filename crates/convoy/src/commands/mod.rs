@@ -1,5 +1,6 @@
 //! One module per command; each returns the process exit code.
 
+mod eval;
 mod lint;
 mod render;
 mod version;
@@ -12,6 +13,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Lint(args) => lint::run(&args, cli.global.project.as_deref()),
         Command::Render(args) => render::run(&args, cli.global.project.as_deref()),
+        Command::Eval(args) => eval::run(&args),
         Command::Version(args) => version::run(&args),
     }
 }

@@ -1,0 +1,200 @@
+//! Source rewrites applied before expr-lang compiles an expression, for two gaps between
+//! expr-lang (Rust) and Go's expr as Kargo uses it.
+//!
+//! 1. Map literals with list, map or computed values (`{"a": [1]}`, `[{"t": vars.x}]`) make
+//!    expr-lang 2.1 panic; every map literal becomes `__map("a", [1])`, a function building the
+//!    same map.
+//! 2. `semverParse(v).Major()` calls methods of Go's `*semver.Version`; Convoy's version is a
+//!    map, so those method calls become field reads (`.Major`).
+
+use crate::functions::{MAP_FUNCTION, SEMVER_METHODS};
+
+pub(crate) fn rewrite(code: &str) -> String {
+    rewrite_methods(&rewrite_map_literals(code))
+}
+
+/// Index just past the string literal starting at `start`.
+pub(crate) fn string_end(chars: &[char], start: usize) -> usize {
+    let quote = chars[start];
+    let mut i = start + 1;
+    while i < chars.len() {
+        if chars[i] == '\\' && quote != '`' {
+            i += 2;
+            continue;
+        }
+        if chars[i] == quote {
+            return i + 1;
+        }
+        i += 1;
+    }
+    chars.len()
+}
+
+/// Index of the bracket closing the one at `open`, or the end.
+fn matching(chars: &[char], open: usize) -> usize {
+    let mut depth = 0;
+    let mut i = open;
+    while i < chars.len() {
+        match chars[i] {
+            '"' | '\'' | '`' => {
+                i = string_end(chars, i);
+                continue;
+            }
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    chars.len()
+}
+
+/// Splits at `sep` where no bracket or string is open.
+fn split_top(chars: &[char], sep: char) -> Vec<String> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start, mut i) = (0i32, 0, 0);
+    while i < chars.len() {
+        match chars[i] {
+            '"' | '\'' | '`' => {
+                i = string_end(chars, i);
+                continue;
+            }
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            c if c == sep && depth == 0 => {
+                parts.push(chars[start..i].iter().collect());
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    parts.push(chars[start..].iter().collect());
+    parts
+}
+
+fn rewrite_map_literals(code: &str) -> String {
+    let chars: Vec<char> = code.chars().collect();
+    let mut out = String::with_capacity(code.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if matches!(c, '"' | '\'' | '`') {
+            let end = string_end(&chars, i);
+            out.extend(&chars[i..end]);
+            i = end;
+            continue;
+        }
+        if c == '{' && starts_value(&chars, i) {
+            let close = matching(&chars, i);
+            if let Some(replacement) = map_literal(&chars[i + 1..close.min(chars.len())]) {
+                out.push_str(&replacement);
+                i = close + 1;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+/// A `{` opens a map literal where a value is expected; after `if cond` or `else` it opens a
+/// block (the previous token then ends in a word character or a closing bracket).
+fn starts_value(chars: &[char], at: usize) -> bool {
+    let previous = chars[..at].iter().rev().find(|c| !c.is_whitespace());
+    !previous.is_some_and(|p| p.is_alphanumeric() || matches!(p, '_' | ')' | ']' | '}' | '"' | '\''))
+}
+
+/// `__map(k, v, ...)` for a map literal; `None` keeps what is not one (a block, `{}`).
+fn map_literal(body: &[char]) -> Option<String> {
+    let entries = split_top(body, ',');
+    let mut pairs = Vec::new();
+    for entry in entries.iter().filter(|e| !e.trim().is_empty()) {
+        let entry_chars: Vec<char> = entry.chars().collect();
+        let parts = split_top(&entry_chars, ':');
+        if parts.len() < 2 {
+            return None;
+        }
+        let key = parts[0].trim();
+        let value = parts[1..].join(":");
+        let value_trimmed = value.trim();
+        let key = if key.starts_with(['"', '\'']) { key.to_owned() } else { format!("{key:?}") };
+        pairs.push(format!("{key}, {}", rewrite_map_literals(value_trimmed)));
+    }
+    (!pairs.is_empty()).then(|| format!("{MAP_FUNCTION}({})", pairs.join(", ")))
+}
+
+/// `.Major()` and friends become `.Major` (see the module docs). `.String()` is rewritten only
+/// when the expression uses `semverParse`, as temporal values have a real `String()` method.
+fn rewrite_methods(code: &str) -> String {
+    let rewrite_string = code.contains("semverParse");
+    let mut out = String::with_capacity(code.len());
+    let chars: Vec<char> = code.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if matches!(c, '"' | '\'' | '`') {
+            let end = string_end(&chars, i);
+            out.extend(&chars[i..end]);
+            i = end;
+            continue;
+        }
+        if c == '.' {
+            let start = i + 1;
+            let mut end = start;
+            while end < chars.len() && (chars[end].is_alphanumeric() || chars[end] == '_') {
+                end += 1;
+            }
+            let name: String = chars[start..end].iter().collect();
+            let mut after = end;
+            while after < chars.len() && chars[after] == ' ' {
+                after += 1;
+            }
+            let empty_call =
+                chars.get(after) == Some(&'(') && chars[after + 1..].iter().find(|c| **c != ' ') == Some(&')');
+            let applies = SEMVER_METHODS.contains(&name.as_str()) && (name != "String" || rewrite_string);
+            if empty_call && applies {
+                out.push('.');
+                out.push_str(&name);
+                let close = chars[after + 1..].iter().position(|c| *c == ')').map_or(chars.len(), |p| after + 1 + p);
+                i = close + 1;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_calls() {
+        assert_eq!(rewrite_methods("semverParse(v).IncMinor().String()"), "semverParse(v).IncMinor.String");
+        assert_eq!(rewrite_methods("x.Major( ) + 'a.Major()'"), "x.Major + 'a.Major()'");
+        assert_eq!(rewrite_methods("now().String()"), "now().String()");
+    }
+
+    #[test]
+    fn map_literals() {
+        assert_eq!(rewrite_map_literals("{\"a\": [1]}"), "__map(\"a\", [1])");
+        assert_eq!(
+            rewrite_map_literals("f({a: {b: [1, 2]}, c: 3})"),
+            "f(__map(\"a\", __map(\"b\", [1, 2]), \"c\", 3))"
+        );
+        assert_eq!(rewrite_map_literals("{\"a\": 1}"), "__map(\"a\", 1)");
+        assert_eq!(rewrite_map_literals("{}"), "{}");
+        assert_eq!(rewrite_map_literals("if x { [1] } else { [2] }"), "if x { [1] } else { [2] }");
+        assert_eq!(rewrite_map_literals("'{\"a\": [1]}'"), "'{\"a\": [1]}'");
+        assert_eq!(rewrite_map_literals("{\"a\": x ? [1] : [2]}"), "__map(\"a\", x ? [1] : [2])");
+    }
+}
