@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 deny='^(tokio|hyper|reqwest|axum|sqlx|mio|socket2|git2|gix|tempfile|fs-err|walkdir)$'
 status=0
-for crate in convoy-api convoy-core; do
+for crate in convoy-api convoy-expr convoy-core; do
   found=$(cargo tree -e normal -p "$crate" --prefix none --format '{p}' --locked | awk '{print $1}' | sort -u | grep -E "$deny" || true)
   if [ -n "$found" ]; then
     echo "$crate must stay pure but depends on: $found" >&2

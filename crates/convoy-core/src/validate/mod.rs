@@ -1,6 +1,7 @@
 //! Validation shared by several kinds: metadata, variables and step lists.
 
 pub(crate) mod config;
+pub(crate) mod expressions;
 pub(crate) mod freight;
 pub(crate) mod promotion;
 pub(crate) mod stage;
@@ -132,6 +133,7 @@ pub(crate) fn check_steps(path: &FieldPath, steps: &[PromotionStep], list: StepL
             }
         }
         check_step_shape(&step_path, step, list, problems);
+        expressions::check_step_syntax(&step_path, step, problems);
         if let Some(retry) = &step.retry
             && let Some(timeout) = &retry.timeout
             && let Err(why) = duration::parse(timeout)

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use convoy_api::{FieldPath, FreightOrigin, Kind, Stage};
 
+use super::expressions::{check_references, check_template, check_var_list};
 use super::{StepList, check_steps, check_vars, unsupported};
 use crate::duration;
 use crate::expand::{ExpandErrorKind, expand_steps};
@@ -32,14 +33,20 @@ pub(crate) fn validate(stage: &Stage, view: &dyn View, problems: &mut Problems) 
     let spec = FieldPath::root("spec");
     let project = stage.metadata.namespace();
     check_vars(&spec.child("vars"), &stage.spec.vars, problems);
+    check_var_list(&spec.child("vars"), &stage.spec.vars, &[], problems);
     check_requested_freight(stage, view, problems);
     if let Some(template) = &stage.spec.promotion_template {
         let template_path = spec.child("promotionTemplate").child("spec");
         check_vars(&template_path.child("vars"), &template.spec.vars, problems);
+        let stage_vars: Vec<&str> = stage.spec.vars.iter().map(|v| v.name.as_str()).collect();
+        check_var_list(&template_path.child("vars"), &template.spec.vars, &stage_vars, problems);
         check_steps(&template_path.child("steps"), &template.spec.steps, StepList::StageTemplate, problems);
         check_task_references(stage, project, view, problems);
     }
     if let Some(verification) = &stage.spec.verification {
+        for (i, arg) in verification.args.iter().enumerate() {
+            check_template(&spec.child("verification").child("args").index(i).child("value"), &arg.value, problems);
+        }
         for (i, template) in verification.analysis_templates.iter().enumerate() {
             if let Some(kind) = template.kind.as_deref().filter(|k| !k.is_empty())
                 && !["AnalysisTemplate", "ClusterAnalysisTemplate"].contains(&kind)
@@ -152,7 +159,13 @@ fn check_task_references(stage: &Stage, project: &str, view: &dyn View, problems
     let Some(template) = &stage.spec.promotion_template else { return };
     let steps_path = FieldPath::root("spec").child("promotionTemplate").child("spec").child("steps");
     let promotion_vars: Vec<_> = stage.spec.vars.iter().chain(&template.spec.vars).cloned().collect();
-    let Err(errors) = expand_steps(project, &template.spec.steps, &promotion_vars, view) else { return };
+    let errors = match expand_steps(project, &template.spec.steps, &promotion_vars, view) {
+        Ok(expanded) => {
+            check_expanded_references(&template.spec.steps, &expanded, &promotion_vars, &steps_path, problems);
+            return;
+        }
+        Err(errors) => errors,
+    };
     for error in errors {
         let step_path = steps_path.index(error.step_index);
         match &error.kind {
@@ -187,4 +200,39 @@ fn check_task_references(stage: &Stage, project: &str, view: &dyn View, problems
             }
         }
     }
+}
+
+/// Reference warnings over the steps a promotion will run, blamed on the template step each
+/// came from.
+fn check_expanded_references(
+    template: &[convoy_api::PromotionStep],
+    expanded: &[convoy_api::PromotionStep],
+    promotion_vars: &[convoy_api::ExpressionVariable],
+    steps_path: &FieldPath,
+    problems: &mut Problems,
+) {
+    let origin_of = |alias: &str| -> Option<(usize, bool)> {
+        template.iter().enumerate().find_map(|(i, step)| {
+            let is_task = step.task.is_some();
+            let own = step
+                .alias()
+                .map_or_else(|| format!("{}-{}", if is_task { "task" } else { "step" }, i + 1), str::to_owned);
+            let matches = if is_task {
+                alias.split_once(convoy_api::ALIAS_SEPARATOR).is_some_and(|(ns, _)| ns == own)
+            } else {
+                alias == own
+            };
+            matches.then_some((i, is_task))
+        })
+    };
+    let names: Vec<&str> = promotion_vars.iter().map(|v| v.name.as_str()).collect();
+    let report = |k: usize| {
+        let alias = expanded[k].alias.clone().unwrap_or_default();
+        match origin_of(&alias) {
+            Some((i, true)) => (steps_path.index(i), format!("task step {alias:?} ")),
+            Some((i, false)) => (steps_path.index(i), String::new()),
+            None => (steps_path.clone(), format!("step {alias:?} ")),
+        }
+    };
+    check_references(expanded, &names, report, problems);
 }

@@ -58,6 +58,12 @@ pub(crate) fn validate(warehouse: &Warehouse, problems: &mut Problems) {
     {
         unsupported(problems, &spec_path.child("freightCreationPolicy"), policy, &["Automatic", "Manual"]);
     }
+    if let Some(criteria) = &spec.freight_creation_criteria
+        && !criteria.expression.trim().is_empty()
+    {
+        let path = spec_path.child("freightCreationCriteria").child("expression");
+        super::expressions::check_plain(&path, &criteria.expression, problems);
+    }
     let subs_path = spec_path.child("subscriptions");
     if spec.subscriptions.is_empty() {
         problems
@@ -136,6 +142,9 @@ fn validate_git(path: &FieldPath, git: &GitSubscription, problems: &mut Problems
     }
     if !git.ignore_tags.is_empty() {
         problems.warning(path.child("ignoreTags").to_string(), "deprecated").with_hint("use ignoreTagsRegexes");
+    }
+    if let Some(filter) = git.expression_filter.as_deref().filter(|f| !f.trim().is_empty()) {
+        super::expressions::check_plain(&path.child("expressionFilter"), filter, problems);
     }
     check_path_selectors(&path.child("includePaths"), &git.include_paths, problems);
     check_path_selectors(&path.child("excludePaths"), &git.exclude_paths, problems);

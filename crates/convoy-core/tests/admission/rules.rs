@@ -629,3 +629,58 @@ fn secret_data_must_be_base64_and_is_never_echoed() {
     assert_error(&p, "data.password", "value is not valid base64");
     assert!(!format!("{p:?}").contains("hunter2"));
 }
+
+// ---- Expressions -------------------------------------------------------------------------
+
+#[test]
+fn expressions_must_compile() {
+    let steps = "      - uses: git-commit\n        if: success()\n        config:\n          message: ${{ vars.x + }}\n          path: ${{ ctx.stage\n";
+    let p = problems_of(&stage(&template(steps)), WAREHOUSE);
+    assert_error(&p, "spec.promotionTemplate.spec.steps[0].if", "expression must evaluate to a boolean, got string");
+    assert!(
+        p.iter().any(|p| p.is_error()
+            && p.path == "spec.promotionTemplate.spec.steps[0].config.message"
+            && p.message.starts_with("syntax error")),
+        "{p:#?}"
+    );
+    assert_error(
+        &p,
+        "spec.promotionTemplate.spec.steps[0].config.path",
+        "unclosed expression: expected \"}}\" but reached end of template",
+    );
+    let http = "      - uses: http\n        config:\n          url: https://x\n          successExpression: response.status ==\n";
+    let p = problems_of(&stage(&template(http)), WAREHOUSE);
+    assert!(
+        p.iter().any(|p| p.is_error() && p.path.ends_with("config.successExpression")),
+        "plain expressions are checked too: {p:#?}"
+    );
+}
+
+#[test]
+fn warehouse_expressions_must_compile() {
+    let text = "apiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\nmetadata: {name: w, namespace: p}\nspec:\n  freightCreationCriteria: {expression: 'imageFrom(\"a/b\").Tag =='}\n  subscriptions:\n  - git: {repoURL: 'https://github.com/a/b', expressionFilter: 'subject contains'}\n";
+    let p = problems_of(text, "");
+    assert!(p.iter().any(|p| p.is_error() && p.path == "spec.freightCreationCriteria.expression"), "{p:#?}");
+    assert!(p.iter().any(|p| p.is_error() && p.path == "spec.subscriptions[0].git.expressionFilter"), "{p:#?}");
+}
+
+#[test]
+fn vars_read_only_earlier_vars() {
+    let spec = format!("  vars:\n  - name: a\n    value: ${{{{ vars.b }}}}\n  - name: b\n    value: x\n{DIRECT}");
+    let p = problems_of(&stage(&spec), WAREHOUSE);
+    assert_warning(&p, "spec.vars[0].value", "vars.b is not declared before \"a\"; it will be nil");
+}
+
+#[test]
+fn undeclared_names_are_warnings() {
+    let steps = "      - uses: yaml-update\n        as: first\n        config:\n          path: ${{ vars.imge }}\n      - uses: git-commit\n        config:\n          message: ${{ outputs.frist.commitMessage }}\n";
+    let spec = format!("  vars: [{{name: image, value: x}}]\n{}", template(steps));
+    let p = problems_of(&stage(&spec), WAREHOUSE);
+    assert_warning(&p, "spec.promotionTemplate.spec.steps[0].config.path", "vars.imge is not declared; it will be nil");
+    assert_warning(
+        &p,
+        "spec.promotionTemplate.spec.steps[1].config.message",
+        "outputs[\"frist\"] refers to no earlier step; it will be nil",
+    );
+    assert!(p.iter().all(|p| !p.is_error()), "{p:#?}");
+}

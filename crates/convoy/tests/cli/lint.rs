@@ -66,6 +66,10 @@ const BROKEN: &[(&str, &str)] = &[
         "no-namespace.yaml:18:1: PromotionTask/promote: metadata.namespace: required: the project this object belongs to",
     ),
     ("unknown-kind.yaml", "unknown-kind.yaml:17:1: Stag/dev: kind: unknown Kargo kind \"Stag\""),
+    (
+        "expr-syntax.yaml",
+        "expr-syntax.yaml:26:7: PromotionTask/promote: spec.steps[0].config.message: syntax error: expected conditional_if, negation_op, sign_op, value, array, map, or ident in expression \"outputs.x.commitMessage +\"",
+    ),
 ];
 
 #[test]
@@ -162,4 +166,20 @@ fn stdin_is_read_with_dash() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("<stdin>:3:12: Project/Bad_Name: metadata.name:"));
+}
+
+#[test]
+fn misspelt_names_are_warnings_with_suggestions() {
+    let out = convoy().args(["lint", "-f", "tests/fixtures/warn/misspelt.yaml"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "warnings only: {stdout}");
+    let expect = [
+        "misspelt.yaml:36:13: Stage/dev: spec.promotionTemplate.spec.steps[0].config.images[0].image: warning: vars.imge is not declared; it will be nil\n  hint: did you mean \"image\"?",
+        "misspelt.yaml:40:11: Stage/dev: spec.promotionTemplate.spec.steps[1].config.message: warning: outputs[\"updat\"] refers to no earlier step; it will be nil\n  hint: did you mean \"update\"?",
+        "misspelt.yaml:41:9: Stage/dev: spec.promotionTemplate.spec.steps[2]: warning: task step \"task-3::tag\" config.tag: task.outputs[\"tg\"] refers to no earlier step; it will be nil",
+    ];
+    for line in expect {
+        assert!(stdout.contains(line), "missing\n{line}\nin\n{stdout}");
+    }
+    assert!(!stdout.contains("vars.image is not declared"), "vars.image comes from the Stage: {stdout}");
 }
