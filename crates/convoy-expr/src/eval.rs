@@ -44,6 +44,11 @@ impl Scope {
     fn get(&self, key: &str) -> Option<&Value> {
         self.context.get(key)
     }
+
+    /// A variable's value as JSON.
+    pub fn get_json(&self, key: &str) -> Option<Json> {
+        self.get(key).and_then(|v| crate::value::to_json(v).ok())
+    }
 }
 
 /// Names that were not in the scope, read as nil (Kargo compiles without a typed environment,

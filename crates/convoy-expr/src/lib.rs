@@ -25,6 +25,7 @@ pub mod refs;
 mod resolver;
 mod rewrite;
 pub mod semver;
+pub mod sites;
 pub mod template;
 mod value;
 
