@@ -1,0 +1,16 @@
+//! SQL storage for Convoy: one file in the data dir (SQLite, WAL) or a PostgreSQL database.
+//!
+//! ```text
+//!  objects(kind, project, name, revision, body)     current state, one row per object
+//!  events(revision, event_type, kind, ..., body)     change log for watch, compacted
+//!  counters('revision')                              the global revision
+//!  tokens(hash, name, created_at)                    API token hashes (server auth)
+//! ```
+//!
+//! Writes run in one transaction each set, under one lock (an in-process mutex for SQLite,
+//! `pg_advisory_xact_lock` for PostgreSQL), so revisions commit in order across replicas.
+
+mod schema;
+mod store;
+
+pub use store::{Backend, SqlStore};

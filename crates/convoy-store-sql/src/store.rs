@@ -1,0 +1,361 @@
+//! The `Store` implementation over sqlx's `Any` driver.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use convoy_api::Kind;
+use convoy_store::{EventType, Key, LabelSelector, Result, Store, StoreError, Stored, WatchEvent, Write, resolve};
+use serde_json::Value;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Row};
+use tokio::sync::{Mutex, watch};
+
+use crate::schema::STATEMENTS;
+
+/// Which database is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Events kept for replay; older revisions answer `RevisionTooOld`.
+const DEFAULT_RETAIN: i64 = 10_000;
+const NOTIFY_CHANNEL: &str = "convoy_events";
+
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+    /// Serialises writes in this process (SQLite has one writer; for PostgreSQL the advisory
+    /// lock serialises across processes and this only avoids needless waiting on it).
+    write_lock: Mutex<()>,
+    revision: watch::Sender<i64>,
+    retain: i64,
+}
+
+fn backend_error(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl SqlStore {
+    /// Opens (creating if needed) the SQLite database at `path`, in WAL mode.
+    pub async fn sqlite(path: &std::path::Path) -> Result<SqlStore> {
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        SqlStore::connect(&url, DEFAULT_RETAIN).await
+    }
+
+    /// Connects to `sqlite://...` or `postgres://...`; `retain` is how many events to keep.
+    pub async fn connect(url: &str, retain: i64) -> Result<SqlStore> {
+        install_default_drivers();
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(StoreError::Backend(format!(
+                "unsupported database URL {:?}: use sqlite://PATH or postgres://USER@HOST:PORT/DB",
+                redact(url)
+            )));
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL keeps readers off the writer's back; NORMAL sync survives a
+                        // killed process (only an OS crash can lose the last commits).
+                        for pragma in
+                            ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=10000"]
+                        {
+                            sqlx::query(pragma).execute(&mut *conn).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            });
+        let pool =
+            options.connect(url).await.map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", redact(url))))?;
+        for statement in STATEMENTS {
+            sqlx::query(*statement).execute(&pool).await.map_err(backend_error)?;
+        }
+        let store = SqlStore { pool, backend, write_lock: Mutex::new(()), revision: watch::channel(0).0, retain };
+        let current = store.current_revision().await?;
+        store.revision.send_replace(current);
+        if backend == Backend::Postgres {
+            store.listen(url.to_owned());
+        }
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Follows other replicas' commits through LISTEN/NOTIFY.
+    fn listen(&self, url: String) {
+        let sender = self.revision.clone();
+        tokio::spawn(async move {
+            loop {
+                match sqlx::postgres::PgListener::connect(&url).await {
+                    Ok(mut listener) => {
+                        if listener.listen(NOTIFY_CHANNEL).await.is_ok() {
+                            while let Ok(notification) = listener.recv().await {
+                                if let Ok(revision) = notification.payload().parse::<i64>() {
+                                    sender.send_if_modified(|r| {
+                                        let newer = revision > *r;
+                                        if newer {
+                                            *r = revision;
+                                        }
+                                        newer
+                                    });
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot listen for store notifications; retrying"),
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+
+    fn row_to_stored(kind: Kind, project: String, name: String, revision: i64, body: &str) -> Result<Stored> {
+        let object: Value = serde_json::from_str(body).map_err(backend_error)?;
+        Ok(Stored { key: Key { kind, project, name }, revision, object })
+    }
+}
+
+/// A URL with any password replaced, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{}:***@{}", &url[..scheme + 3], user, &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn get(&self, key: &Key) -> Result<Option<Stored>> {
+        let row = sqlx::query("SELECT revision, body FROM objects WHERE kind = $1 AND project = $2 AND name = $3")
+            .bind(key.kind.name())
+            .bind(&key.project)
+            .bind(&key.name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend_error)?;
+        row.map(|r| {
+            let body: String = r.try_get("body").map_err(backend_error)?;
+            let revision: i64 = r.try_get("revision").map_err(backend_error)?;
+            SqlStore::row_to_stored(key.kind, key.project.clone(), key.name.clone(), revision, &body)
+        })
+        .transpose()
+    }
+
+    async fn list(&self, kind: Kind, project: Option<&str>, selector: &LabelSelector) -> Result<(Vec<Stored>, i64)> {
+        let mut tx = self.pool.begin().await.map_err(backend_error)?;
+        let rows = match project {
+            Some(p) => sqlx::query("SELECT project, name, revision, body FROM objects WHERE kind = $1 AND project = $2 ORDER BY project, name")
+                .bind(kind.name())
+                .bind(p)
+                .fetch_all(&mut *tx)
+                .await,
+            None => sqlx::query("SELECT project, name, revision, body FROM objects WHERE kind = $1 ORDER BY project, name")
+                .bind(kind.name())
+                .fetch_all(&mut *tx)
+                .await,
+        }
+        .map_err(backend_error)?;
+        let revision: i64 = sqlx::query("SELECT value FROM counters WHERE name = 'revision'")
+            .fetch_one(&mut *tx)
+            .await
+            .and_then(|r| r.try_get("value"))
+            .map_err(backend_error)?;
+        tx.commit().await.map_err(backend_error)?;
+        let mut items = Vec::with_capacity(rows.len());
+        for row in rows {
+            let body: String = row.try_get("body").map_err(backend_error)?;
+            let stored = SqlStore::row_to_stored(
+                kind,
+                row.try_get("project").map_err(backend_error)?,
+                row.try_get("name").map_err(backend_error)?,
+                row.try_get("revision").map_err(backend_error)?,
+                &body,
+            )?;
+            if selector.matches(&stored.object) {
+                items.push(stored);
+            }
+        }
+        Ok((items, revision))
+    }
+
+    async fn apply(&self, writes: Vec<Write>) -> Result<Vec<Stored>> {
+        let _guard = self.write_lock.lock().await;
+        let mut tx = self.pool.begin().await.map_err(backend_error)?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(7010)").execute(&mut *tx).await.map_err(backend_error)?;
+        }
+        let mut results = Vec::with_capacity(writes.len());
+        for write in &writes {
+            let key = write.key()?;
+            let current =
+                sqlx::query("SELECT revision, body FROM objects WHERE kind = $1 AND project = $2 AND name = $3")
+                    .bind(key.kind.name())
+                    .bind(&key.project)
+                    .bind(&key.name)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(backend_error)?
+                    .map(|r| -> Result<Stored> {
+                        let body: String = r.try_get("body").map_err(backend_error)?;
+                        SqlStore::row_to_stored(
+                            key.kind,
+                            key.project.clone(),
+                            key.name.clone(),
+                            r.try_get("revision").map_err(backend_error)?,
+                            &body,
+                        )
+                    })
+                    .transpose()?;
+            let revision: i64 =
+                sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'revision' RETURNING value")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .and_then(|r| r.try_get("value"))
+                    .map_err(backend_error)?;
+            // An error here drops the transaction: nothing of the set is written.
+            let resolved = resolve(write, current.as_ref(), revision)?;
+            let body = serde_json::to_string(&resolved.stored.object).map_err(backend_error)?;
+            if resolved.event_type == EventType::Deleted {
+                sqlx::query("DELETE FROM objects WHERE kind = $1 AND project = $2 AND name = $3")
+                    .bind(key.kind.name())
+                    .bind(&key.project)
+                    .bind(&key.name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+            } else {
+                sqlx::query(
+                    "INSERT INTO objects (kind, project, name, revision, body) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (kind, project, name) DO UPDATE SET revision = excluded.revision, body = excluded.body",
+                )
+                .bind(key.kind.name())
+                .bind(&key.project)
+                .bind(&key.name)
+                .bind(revision)
+                .bind(&body)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+            }
+            sqlx::query(
+                "INSERT INTO events (revision, event_type, kind, project, name, body) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(revision)
+            .bind(resolved.event_type.as_str())
+            .bind(key.kind.name())
+            .bind(&key.project)
+            .bind(&key.name)
+            .bind(&body)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+            results.push(resolved.stored);
+        }
+        let last = results.last().map_or(0, |s| s.revision);
+        if last > 0 {
+            sqlx::query("DELETE FROM events WHERE revision <= $1")
+                .bind(last - self.retain)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+            if self.backend == Backend::Postgres {
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(NOTIFY_CHANNEL)
+                    .bind(last.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+            }
+        }
+        tx.commit().await.map_err(backend_error)?;
+        if last > 0 {
+            self.revision.send_if_modified(|r| {
+                let newer = last > *r;
+                if newer {
+                    *r = last;
+                }
+                newer
+            });
+        }
+        Ok(results)
+    }
+
+    async fn events_since(&self, since: i64, limit: usize) -> Result<Vec<WatchEvent>> {
+        let oldest: Option<i64> = sqlx::query("SELECT MIN(revision) AS oldest FROM events")
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|r| r.try_get("oldest"))
+            .map_err(backend_error)?;
+        if let Some(oldest) = oldest
+            && since < oldest - 1
+        {
+            return Err(StoreError::RevisionTooOld { requested: since, oldest });
+        }
+        let rows =
+            sqlx::query("SELECT revision, event_type, body FROM events WHERE revision > $1 ORDER BY revision LIMIT $2")
+                .bind(since)
+                .bind(limit as i64)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend_error)?;
+        rows.into_iter()
+            .map(|row| {
+                let body: String = row.try_get("body").map_err(backend_error)?;
+                let event_type: String = row.try_get("event_type").map_err(backend_error)?;
+                Ok(WatchEvent {
+                    revision: row.try_get("revision").map_err(backend_error)?,
+                    event_type: EventType::parse(&event_type)
+                        .ok_or_else(|| StoreError::Backend(format!("bad event type {event_type:?}")))?,
+                    object: serde_json::from_str(&body).map_err(backend_error)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn changed_after(&self, revision: i64) {
+        let mut receiver = self.revision.subscribe();
+        let _ = tokio::time::timeout(Duration::from_secs(1), receiver.wait_for(|r| *r > revision)).await;
+    }
+
+    async fn current_revision(&self) -> Result<i64> {
+        sqlx::query("SELECT value FROM counters WHERE name = 'revision'")
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|r| r.try_get("value"))
+            .map_err(backend_error)
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(backend_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            super::redact("postgres://kargo:s3cret@127.0.0.1:5432/db"),
+            "postgres://kargo:***@127.0.0.1:5432/db"
+        );
+        assert_eq!(super::redact("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
+    }
+}
