@@ -346,6 +346,22 @@ impl Store for SqlStore {
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(backend_error)
     }
+
+    async fn token_hashes(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT hash FROM tokens").fetch_all(&self.pool).await.map_err(backend_error)?;
+        rows.iter().map(|r| r.try_get("hash").map_err(backend_error)).collect()
+    }
+
+    async fn add_token(&self, name: &str, hash: &str) -> Result<()> {
+        sqlx::query("INSERT INTO tokens (hash, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (hash) DO NOTHING")
+            .bind(hash)
+            .bind(name)
+            .bind(convoy_store::now_rfc3339())
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(backend_error)
+    }
 }
 
 #[cfg(test)]

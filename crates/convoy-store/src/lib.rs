@@ -114,6 +114,12 @@ pub trait Store: Send + Sync {
 
     /// Checks the store can be written (for readiness).
     async fn ping(&self) -> Result<()>;
+
+    /// Hashes of the API tokens the server accepts.
+    async fn token_hashes(&self) -> Result<Vec<String>>;
+
+    /// Records a token by the hash of its value (the value itself is never stored).
+    async fn add_token(&self, name: &str, hash: &str) -> Result<()>;
 }
 
 /// Convenience calls on any store.

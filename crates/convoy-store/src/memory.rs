@@ -12,6 +12,7 @@ use crate::{EventType, Key, LabelSelector, Result, Store, StoreError, Stored, Wa
 
 #[derive(Default)]
 struct State {
+    tokens: Vec<String>,
     objects: BTreeMap<Key, Stored>,
     events: Vec<WatchEvent>,
     revision: i64,
@@ -110,6 +111,15 @@ impl Store for MemoryStore {
     }
 
     async fn ping(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn token_hashes(&self) -> Result<Vec<String>> {
+        Ok(self.lock().tokens.clone())
+    }
+
+    async fn add_token(&self, _name: &str, hash: &str) -> Result<()> {
+        self.lock().tokens.push(hash.to_owned());
         Ok(())
     }
 }

@@ -1,0 +1,218 @@
+//! Convoy's HTTP API.
+//!
+//! ```text
+//!  request ──▶ version headers ──▶ authentication (before routing) ──▶ router
+//!                                                                      │
+//!                 /v1/apply, PUT, POST, PATCH ──▶ writes::plan (decode + convoy_core::admit
+//!                                                  over the store's view) ──▶ Store::apply
+//!                 GET (?watch=true) ──▶ Store::list / watch::stream (SSE)
+//! ```
+//!
+//! Only this crate knows HTTP: status codes and the JSON error shape live in `error.rs`.
+
+mod auth;
+mod base64;
+mod env;
+mod error;
+mod openapi;
+mod routes;
+mod watch;
+mod writes;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use convoy_store::Store;
+use serde_json::json;
+
+pub use auth::{Identity, hash_token, new_token};
+pub use error::ApiError;
+
+/// The version this server reports.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Clients older than this are refused.
+pub const MIN_CLIENT_VERSION: &str = "0.1.0";
+pub const CLIENT_VERSION_HEADER: &str = "x-convoy-version";
+pub const SERVER_VERSION_HEADER: &str = "x-convoy-server-version";
+
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    tokens: auth::Tokens,
+}
+
+impl AppState {
+    /// State over a store; the accepted tokens are read from it.
+    pub async fn new(store: Arc<dyn Store>) -> Result<AppState, convoy_store::StoreError> {
+        let tokens = auth::Tokens::from_hashes(store.token_hashes().await?);
+        Ok(AppState { store, tokens })
+    }
+}
+
+/// Every route. Authentication wraps the whole router, unknown paths included.
+pub fn router(state: Arc<AppState>) -> Router {
+    let api = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route(
+            "/version",
+            get(|| async { axum::Json(json!({"version": VERSION, "minClientVersion": MIN_CLIENT_VERSION})) }),
+        )
+        .route("/webhooks/{*rest}", get(no_receiver).post(no_receiver))
+        .route("/v1/openapi.json", get(|| async { axum::Json(openapi::document()) }))
+        .route("/v1/apply", post(routes::apply))
+        .route("/v1/{plural}", get(routes::list_cluster))
+        .route("/v1/{plural}/{name}", get(routes::get_cluster).put(routes::put_cluster).delete(routes::delete_cluster))
+        .route("/v1/projects/{project}/{plural}", get(routes::list_project).post(routes::create_project))
+        .route(
+            "/v1/projects/{project}/{plural}/{name}",
+            get(routes::get_project)
+                .put(routes::put_project)
+                .delete(routes::delete_project)
+                .patch(routes::patch_project),
+        )
+        .fallback(|| async { ApiError::not_found("no such path; see /v1/openapi.json") })
+        .layer(DefaultBodyLimit::max(8 * 1024 * 1024))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::from_fn(versions));
+    api.with_state(state)
+}
+
+async fn ready(State(state): State<Arc<AppState>>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => "ok".into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+    }
+}
+
+async fn no_receiver() -> ApiError {
+    ApiError::not_found("no webhook receiver at this path")
+}
+
+/// Paths reachable without a token: health, readiness, version, and webhook receivers (which
+/// check their own signatures).
+fn is_public(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/version") || path.starts_with("/webhooks/")
+}
+
+async fn authenticate(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
+    if is_public(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let header = request.headers().get("authorization").and_then(|v| v.to_str().ok());
+    match state.tokens.identify(header) {
+        Some(identity) => {
+            request.extensions_mut().insert(identity);
+            next.run(request).await
+        }
+        None => ApiError::unauthorized().into_response(),
+    }
+}
+
+/// Stamps the server version on every response and refuses clients that are too old.
+async fn versions(request: Request, next: Next) -> Response {
+    let client = request.headers().get(CLIENT_VERSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let mut response = match client {
+        Some(v) if older(&v, MIN_CLIENT_VERSION) => ApiError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "ClientTooOld",
+            format!("convoy {v} is older than this server supports; install convoy {MIN_CLIENT_VERSION} or newer (the server is {VERSION})"),
+        )
+        .into_response(),
+        _ => next.run(request).await,
+    };
+    response.headers_mut().insert(SERVER_VERSION_HEADER, HeaderValue::from_static(VERSION));
+    response
+}
+
+/// `a < b` for `major.minor.patch` versions (anything unparsable counts as current).
+pub fn older(a: &str, b: &str) -> bool {
+    let parse = |v: &str| -> Option<(u64, u64, u64)> {
+        let mut parts = v.trim_start_matches('v').split(['.', '-', '+']).map(|p| p.parse::<u64>().ok());
+        Some((parts.next()??, parts.next()??, parts.next()??))
+    };
+    matches!((parse(a), parse(b)), (Some(a), Some(b)) if a < b)
+}
+
+/// How `convoy server` runs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `postgres://...`; SQLite in the data dir when `None`.
+    pub database_url: Option<String>,
+}
+
+/// Opens the store, makes the admin token on first start, serves until SIGINT or SIGTERM.
+pub async fn serve(config: ServerConfig) -> Result<(), String> {
+    create_private_dir(&config.data_dir)?;
+    let store: Arc<dyn Store> = match &config.database_url {
+        Some(url) => Arc::new(convoy_store_sql::SqlStore::connect(url, 10_000).await.map_err(|e| e.to_string())?),
+        None => Arc::new(
+            convoy_store_sql::SqlStore::sqlite(&config.data_dir.join("convoy.db")).await.map_err(|e| e.to_string())?,
+        ),
+    };
+    ensure_admin_token(&*store, &config.data_dir).await?;
+    let state = Arc::new(AppState::new(store).await.map_err(|e| e.to_string())?);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(%address, data_dir = %config.data_dir.display(), "convoy server listening on http://{address}");
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())?;
+    tracing::info!("convoy server stopped");
+    Ok(())
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))
+}
+
+async fn ensure_admin_token(store: &dyn Store, data_dir: &Path) -> Result<(), String> {
+    let path = data_dir.join("admin-token");
+    if !store.token_hashes().await.map_err(|e| e.to_string())?.is_empty() {
+        if !path.exists() {
+            tracing::warn!(path = %path.display(), "the admin token file is gone; the stored token still works");
+        }
+        return Ok(());
+    }
+    let token = new_token();
+    auth::write_token_file(&path, &token).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    store.add_token("admin", &hash_token(&token)).await.map_err(|e| e.to_string())?;
+    tracing::info!(path = %path.display(), "created the admin token (only its hash is stored); log in with: convoy login --server URL --token-file {}", path.display());
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return interrupt.await.unwrap_or(()),
+    };
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate.recv() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn version_order() {
+        assert!(super::older("0.0.9", "0.1.0"));
+        assert!(!super::older("0.1.0", "0.1.0"));
+        assert!(!super::older("1.0.0", "0.1.0"));
+        assert!(!super::older("garbage", "0.1.0"));
+    }
+}

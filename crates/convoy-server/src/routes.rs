@@ -1,0 +1,344 @@
+//! Handlers for `/v1/...`: CRUD per kind, apply, and watch.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use convoy_api::Kind;
+use convoy_store::{Key, LabelSelector, StoreExt, Write};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::{Action, Identity, authorize};
+use crate::error::ApiError;
+use crate::writes::{Mode, decode_body, plan, redact};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    pub label_selector: Option<String>,
+    pub watch: Option<bool>,
+    pub resource_version: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WriteQuery {
+    pub dry_run: Option<bool>,
+    pub mode: Option<String>,
+    pub resource_version: Option<String>,
+}
+
+fn kind_for(plural: &str) -> Result<Kind, ApiError> {
+    Kind::ALL.into_iter().find(|k| k.plural() == plural).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "unknown resource type {plural:?}; use one of {}",
+            Kind::ALL.map(Kind::plural).join(", ")
+        ))
+    })
+}
+
+fn check(identity: &Identity, action: Action, project: &str) -> Result<(), ApiError> {
+    if authorize(identity, action, project) {
+        Ok(())
+    } else {
+        Err(ApiError::new(StatusCode::FORBIDDEN, "Forbidden", "this token may not do that"))
+    }
+}
+
+fn text_body(body: &Bytes) -> Result<&str, ApiError> {
+    std::str::from_utf8(body).map_err(|_| ApiError::bad_request("the request body must be UTF-8 YAML or JSON"))
+}
+
+pub async fn list_cluster(
+    State(state): State<Arc<AppState>>,
+    Extension(identity): Extension<Identity>,
+    Path(plural): Path<String>,
+    Query(query): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let kind = kind_for(&plural)?;
+    check(&identity, Action::Read, "")?;
+    list(state, kind, None, query, headers).await
+}
+
+pub async fn list_project(
+    State(state): State<Arc<AppState>>,
+    Extension(identity): Extension<Identity>,
+    Path((project, plural)): Path<(String, String)>,
+    Query(query): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let kind = kind_for(&plural)?;
+    if kind.is_cluster_scoped() {
+        return Err(ApiError::not_found(format!("{kind} is cluster-scoped: use /v1/{plural}")));
+    }
+    check(&identity, Action::Read, &project)?;
+    list(state, kind, Some(project), query, headers).await
+}
+
+async fn list(
+    state: Arc<AppState>,
+    kind: Kind,
+    project: Option<String>,
+    query: ListQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let selector = match &query.label_selector {
+        Some(text) => LabelSelector::parse(text).map_err(|e| ApiError::bad_request(e.to_string()))?,
+        None => LabelSelector::everything(),
+    };
+    if query.watch == Some(true) {
+        let resume = headers
+            .get("last-event-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .or(query.resource_version.clone())
+            .map(|v| {
+                v.parse::<i64>().map_err(|_| ApiError::bad_request("resourceVersion / Last-Event-ID must be a number"))
+            })
+            .transpose()?;
+        return Ok(crate::watch::stream(state, kind, project, selector, resume).await?.into_response());
+    }
+    let (items, revision) = state.store.list(kind, project.as_deref(), &selector).await?;
+    let items: Vec<Value> = items.into_iter().map(|s| redact(s.object)).collect();
+    Ok(Json(json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": revision.to_string()}, "items": items})).into_response())
+}
+
+fn key_for(kind: Kind, project: &str, name: &str) -> Key {
+    Key::new(kind, project, name)
+}
+
+pub async fn get_cluster(
+    State(state): State<Arc<AppState>>,
+    Extension(identity): Extension<Identity>,
+    Path((plural, name)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let kind = cluster_kind(&plural)?;
+    check(&identity, Action::Read, "")?;
+    get(state, key_for(kind, "", &name)).await
+}
+
+pub async fn get_project(
+    State(state): State<Arc<AppState>>,
+    Extension(identity): Extension<Identity>,
+    Path((project, plural, name)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let kind = project_kind(&plural)?;
+    check(&identity, Action::Read, &project)?;
+    get(state, key_for(kind, &project, &name)).await
+}
+
+async fn get(state: Arc<AppState>, key: Key) -> Result<Json<Value>, ApiError> {
+    match state.store.get(&key).await? {
+        Some(stored) => Ok(Json(redact(stored.object))),
+        None => Err(ApiError::not_found(format!("{key} not found"))),
+    }
+}
+
+fn cluster_kind(plural: &str) -> Result<Kind, ApiError> {
+    let kind = kind_for(plural)?;
+    if !kind.is_cluster_scoped() {
+        return Err(ApiError::not_found(format!(
+            "{kind} belongs to a project: use /v1/projects/PROJECT/{plural}/NAME"
+        )));
+    }
+    Ok(kind)
+}
+
+fn project_kind(plural: &str) -> Result<Kind, ApiError> {
+    let kind = kind_for(plural)?;
+    if kind.is_cluster_scoped() {
+        return Err(ApiError::not_found(format!("{kind} is cluster-scoped: use /v1/{plural}/NAME")));
+    }
+    Ok(kind)
+}
+
+pub async fn put_cluster(
+    State(state): State<Arc<AppState>>,
+    Extension(identity): Extension<Identity>,
+    Path((plural, name)): Path<(String, String)>,
+    Query(query): Query<WriteQuery>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let kind = cluster_kind(&plural)?;
+    check(&identity, Action::Write, "")?;
+    put(state, kind, String::new(), name, query, text_body(&body)?).await
+}
+
+pub async fn put_project(
+    State(state): State<Arc<AppState>>,
+    Extension(identity): Extension<Identity>,
+    Path((project, plural, name)): Path<(String, String, String)>,
+    Query(query): Query<WriteQuery>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let kind = project_kind(&plural)?;
+    check(&identity, Action::Write, &project)?;
+    put(state, kind, project, name, query, text_body(&body)?).await
+}
+
+/// Create or replace one object at its URL; the body must name the same object.
+async fn put(
+    state: Arc<AppState>,
+    kind: Kind,
+    project: String,
+    name: String,
+    query: WriteQuery,
+    body: &str,
+) -> Result<Response, ApiError> {
+    let mut resources = decode_body(body, Some(&project).filter(|p| !p.is_empty()).map(String::as_str))?;
+    if resources.len() != 1 {
+        return Err(ApiError::bad_request(format!("expected one object, got {}", resources.len())));
+    }
+    let resource = &mut resources[0];
+    if resource.kind() != kind {
+        return Err(ApiError::bad_request(format!("the body is a {}, the URL names a {kind}", resource.kind())));
+    }
+    if resource.metadata().namespace() != project {
+        return Err(ApiError::bad_request(format!(
+            "metadata.namespace {:?} does not match the URL's project {project:?}",
+            resource.metadata().namespace()
+        )));
+    }
+    let meta = resource.metadata_mut();
+    if meta.name().is_empty() {
+        meta.name = Some(name.clone());
+    }
+    if let Some(rv) = query.resource_version {
+        meta.resource_version = Some(rv);
+    }
+    if !matches!(kind, Kind::Freight | Kind::Promotion) && resource.metadata().name() != name {
+        return Err(ApiError::bad_request(format!(
+            "metadata.name {:?} does not match the URL's name {name:?}",
+            resource.metadata().name()
+        )));
+    }
+    let outcomes = plan(&*state.store, resources, Mode::Apply).await?;
+    let outcome = outcomes.into_iter().next().ok_or_else(|| ApiError::bad_request("nothing to write"))?;
+    let status = if outcome.action == "created" { StatusCode::CREATED } else { StatusCode::OK };
+    let object = match outcome.write {
+        Some(write) if query.dry_run != Some(true) => state.store.apply(vec![write]).await?.remove(0).object,
+        _ => outcome.object,
+    };
+    Ok((status, Json(redact(object))).into_response())
+}
+
+pub async fn create_project(
+    State(state): State<Arc<AppState>>,
+    Extension(identity): Extension<Identity>,
+    Path((project, plural)): Path<(String, String)>,
+    Query(query): Query<WriteQuery>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let kind = project_kind(&plural)?;
+    check(&identity, Action::Write, &project)?;
+    let resources = decode_body(text_body(&body)?, Some(&project))?;
+    if resources.len() != 1 || resources[0].kind() != kind || resources[0].metadata().namespace() != project {
+        return Err(ApiError::bad_request(format!("expected one {kind} of project {project:?}")));
+    }
+    let outcome = plan(&*state.store, resources, Mode::Create).await?.remove(0);
+    let object = match outcome.write {
+        Some(write) if query.dry_run != Some(true) => state.store.apply(vec![write]).await?.remove(0).object,
+        _ => outcome.object,
+    };
+    Ok((StatusCode::CREATED, Json(redact(object))).into_response())
+}
+
+pub async fn delete_cluster(
+    State(state): State<Arc<AppState>>,
+    Extension(identity): Extension<Identity>,
+    Path((plural, name)): Path<(String, String)>,
+    Query(query): Query<WriteQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let kind = cluster_kind(&plural)?;
+    check(&identity, Action::Write, "")?;
+    delete(state, key_for(kind, "", &name), query).await
+}
+
+pub async fn delete_project(
+    State(state): State<Arc<AppState>>,
+    Extension(identity): Extension<Identity>,
+    Path((project, plural, name)): Path<(String, String, String)>,
+    Query(query): Query<WriteQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let kind = project_kind(&plural)?;
+    check(&identity, Action::Write, &project)?;
+    delete(state, key_for(kind, &project, &name), query).await
+}
+
+async fn delete(state: Arc<AppState>, key: Key, query: WriteQuery) -> Result<Json<Value>, ApiError> {
+    let expected = query
+        .resource_version
+        .map(|v| v.parse::<i64>().map_err(|_| ApiError::bad_request("resourceVersion must be a number")))
+        .transpose()?;
+    let deleted = state.store.delete(key, expected).await?;
+    Ok(Json(redact(deleted.object)))
+}
+
+pub async fn patch_project(
+    State(state): State<Arc<AppState>>,
+    Extension(identity): Extension<Identity>,
+    Path((project, plural, name)): Path<(String, String, String)>,
+    Query(query): Query<WriteQuery>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let kind = project_kind(&plural)?;
+    check(&identity, Action::Write, &project)?;
+    let key = key_for(kind, &project, &name);
+    let current = state.store.get(&key).await?.ok_or_else(|| ApiError::not_found(format!("{key} not found")))?;
+    let patch: Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("a merge patch must be JSON: {e}")))?;
+    let mut object = current.object.clone();
+    merge_patch(&mut object, &patch);
+    object["metadata"]["resourceVersion"] = json!(current.revision.to_string());
+    let body = serde_json::to_string(&object).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    put(state, kind, project, name, query, &body).await
+}
+
+/// RFC 7386 JSON merge patch.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    match patch {
+        Value::Object(fields) => {
+            if !target.is_object() {
+                *target = json!({});
+            }
+            let map = target.as_object_mut().expect("made an object above");
+            for (k, v) in fields {
+                if v.is_null() {
+                    map.remove(k);
+                } else {
+                    merge_patch(map.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+/// `POST /v1/apply`: every document of the body in one transaction, after admission of the
+/// whole set. `?dryRun=true` admits without writing; `?mode=create` refuses existing objects.
+pub async fn apply(
+    State(state): State<Arc<AppState>>,
+    Extension(identity): Extension<Identity>,
+    Query(query): Query<WriteQuery>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let resources = decode_body(text_body(&body)?, None)?;
+    for resource in &resources {
+        check(&identity, Action::Write, resource.metadata().namespace())?;
+    }
+    let mode = if query.mode.as_deref() == Some("create") { Mode::Create } else { Mode::Apply };
+    let outcomes = plan(&*state.store, resources, mode).await?;
+    let writes: Vec<Write> = outcomes.iter().filter_map(|o| o.write.clone()).collect();
+    let dry_run = query.dry_run == Some(true);
+    if !dry_run && !writes.is_empty() {
+        state.store.apply(writes).await?;
+    }
+    let revision = state.store.current_revision().await?;
+    Ok(Json(json!({"dryRun": dry_run, "revision": revision.to_string(), "items": outcomes})))
+}

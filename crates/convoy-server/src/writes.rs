@@ -1,0 +1,256 @@
+//! Turning submitted documents into store writes: decode, admit against what is stored, keep
+//! the stored status, and skip what would not change.
+
+use std::collections::BTreeSet;
+
+use convoy_api::yaml::parse_documents;
+use convoy_api::{Kind, Resource};
+use convoy_core::freight_id::freight_id;
+use convoy_core::{Catalog, Operation, admit};
+use convoy_store::{Key, LabelSelector, Store, Stored, Write};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::env::SystemEnv;
+use crate::error::{ApiError, Detail, detail};
+
+/// How submitted objects meet stored ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Create or update (`convoy apply`).
+    Apply,
+    /// Only create; an existing object is a conflict (`convoy create`).
+    Create,
+}
+
+/// The outcome for one submitted object.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub kind: String,
+    pub project: String,
+    pub name: String,
+    /// `created`, `configured` or `unchanged`.
+    pub action: &'static str,
+    pub warnings: Vec<Detail>,
+    #[serde(skip)]
+    pub write: Option<Write>,
+    #[serde(skip)]
+    pub object: Value,
+}
+
+/// Parses a multi-document YAML or JSON body; errors name the document and the field.
+pub fn decode_body(body: &str, default_project: Option<&str>) -> Result<Vec<Resource>, ApiError> {
+    let documents = parse_documents(body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "request body is not valid YAML or JSON: line {}, column {}: {}",
+            e.position.line, e.position.column, e.message
+        ))
+    })?;
+    let mut resources = Vec::new();
+    let mut details = Vec::new();
+    for (i, document) in documents.iter().enumerate() {
+        match Resource::decode(&document.value) {
+            Ok(Some(mut resource)) => {
+                let namespaced = !resource.kind().is_cluster_scoped();
+                let meta = resource.metadata_mut();
+                if namespaced && meta.namespace().is_empty() {
+                    meta.namespace = default_project.map(str::to_owned);
+                }
+                resources.push(resource);
+            }
+            Ok(None) => details.push(Detail {
+                path: format!("documents[{i}]"),
+                message: "not a kind Convoy manages".into(),
+                hint: Some("remove it, or send only kargo.akuity.io/v1alpha1 objects, v1 Secrets/ConfigMaps and AnalysisTemplates".into()),
+                severity: "error",
+            }),
+            Err(e) => details.push(Detail {
+                path: join_path(&format!("documents[{i}]"), &e.path),
+                message: e.message,
+                hint: e.hint,
+                severity: "error",
+            }),
+        }
+    }
+    if !details.is_empty() {
+        return Err(ApiError::rejected("the request holds invalid documents; nothing was stored", details));
+    }
+    Ok(resources)
+}
+
+fn join_path(prefix: &str, path: &str) -> String {
+    if path.is_empty() { prefix.to_owned() } else { format!("{prefix}.{path}") }
+}
+
+/// The objects admission may consult: the projects involved and every cluster-scoped object.
+async fn load_view(store: &dyn Store, projects: &BTreeSet<String>) -> Result<Catalog, ApiError> {
+    let mut catalog = Catalog::complete();
+    let everything = LabelSelector::everything();
+    for kind in Kind::ALL {
+        if kind.is_cluster_scoped() {
+            for stored in store.list(kind, None, &everything).await?.0 {
+                insert(&mut catalog, &stored.object);
+            }
+        } else if matches!(kind, Kind::Stage | Kind::Warehouse | Kind::PromotionTask | Kind::Freight) {
+            for project in projects {
+                for stored in store.list(kind, Some(project), &everything).await?.0 {
+                    insert(&mut catalog, &stored.object);
+                }
+            }
+        }
+    }
+    Ok(catalog)
+}
+
+fn insert(catalog: &mut Catalog, object: &Value) {
+    if let Ok(Some(resource)) = Resource::decode(object) {
+        catalog.insert(resource);
+    }
+}
+
+fn key_of(resource: &Resource) -> Key {
+    let meta = resource.metadata();
+    Key::new(resource.kind(), meta.namespace(), meta.name())
+}
+
+/// Admits every resource against the store (and the rest of the set), all or nothing.
+pub async fn plan(store: &dyn Store, mut resources: Vec<Resource>, mode: Mode) -> Result<Vec<Outcome>, ApiError> {
+    for resource in &mut resources {
+        // Freight is named by its content; use that name to find what is stored.
+        if let Resource::Freight(f) = resource {
+            f.metadata.name = Some(freight_id(f));
+        }
+    }
+    let projects: BTreeSet<String> =
+        resources.iter().map(|r| r.metadata().namespace().to_owned()).filter(|p| !p.is_empty()).collect();
+    let mut catalog = load_view(store, &projects).await?;
+    for resource in &resources {
+        catalog.insert(resource.clone());
+    }
+    let mut env = SystemEnv;
+    let mut outcomes = Vec::new();
+    let mut details = Vec::new();
+    for (i, resource) in resources.into_iter().enumerate() {
+        let label = format!("{}/{}", resource.kind(), resource.metadata().name());
+        let current = if resource.kind() == Kind::Promotion && resource.metadata().name().is_empty() {
+            None
+        } else {
+            store.get(&key_of(&resource)).await?
+        };
+        if mode == Mode::Create && current.is_some() {
+            details.push(Detail {
+                path: format!("documents[{i}]"),
+                message: format!("{label} already exists"),
+                hint: Some("use convoy apply to update it".into()),
+                severity: "error",
+            });
+            continue;
+        }
+        let old = current.as_ref().and_then(|c| Resource::decode(&c.object).ok().flatten());
+        let operation = match &old {
+            Some(old) => Operation::Update { old },
+            None => Operation::Create,
+        };
+        let submitted_rv = resource.metadata().resource_version.clone();
+        match admit(resource, operation, &catalog, &mut env) {
+            Err(problems) => details.extend(problems.iter().map(|p| detail(&format!("documents[{i}]"), p))),
+            Ok(admitted) => {
+                let warnings = admitted.warnings.iter().map(|p| detail(&format!("documents[{i}]"), p)).collect();
+                let mut object = prepare(&admitted.resource, current.as_ref());
+                let expected = match submitted_rv.as_deref().map(str::parse::<i64>) {
+                    Some(Ok(rv)) => Some(rv),
+                    Some(Err(_)) => {
+                        details.push(Detail {
+                            path: format!("documents[{i}].metadata.resourceVersion"),
+                            message: "must be a number".into(),
+                            hint: None,
+                            severity: "error",
+                        });
+                        continue;
+                    }
+                    None => None,
+                };
+                let unchanged = current.as_ref().is_some_and(|c| same_content(&c.object, &object));
+                let action = match (&current, unchanged) {
+                    (None, _) => "created",
+                    (Some(_), true) => "unchanged",
+                    (Some(_), false) => "configured",
+                };
+                if unchanged && let Some(c) = &current {
+                    object = c.object.clone();
+                }
+                let meta = admitted.resource.metadata();
+                outcomes.push(Outcome {
+                    kind: admitted.resource.kind().name().to_owned(),
+                    project: meta.namespace().to_owned(),
+                    name: meta.name().to_owned(),
+                    action,
+                    warnings,
+                    // The decision was made against this revision: a concurrent change must not
+                    // slip in between admission and the write.
+                    write: (!unchanged).then(|| match &current {
+                        None => Write::Create(object.clone()),
+                        Some(c) => Write::Put { object: object.clone(), expected: expected.or(Some(c.revision)) },
+                    }),
+                    object,
+                });
+            }
+        }
+    }
+    if details.iter().any(|d| d.severity == "error") {
+        return Err(ApiError::rejected("admission rejected the request; nothing was stored", details));
+    }
+    Ok(outcomes)
+}
+
+/// The JSON to store: the submitted status is ignored (the stored one is kept), Secret
+/// `stringData` is folded into `data`.
+fn prepare(resource: &Resource, current: Option<&Stored>) -> Value {
+    let mut object = resource.to_value();
+    if let Value::Object(map) = &mut object {
+        map.remove("status");
+        if let Some(status) = current.and_then(|c| c.object.get("status")) {
+            map.insert("status".into(), status.clone());
+        }
+        if resource.kind() == Kind::Secret
+            && let Some(Value::Object(string_data)) = map.remove("stringData")
+        {
+            let data = map.entry("data").or_insert_with(|| Value::Object(Default::default()));
+            if let Value::Object(data) = data {
+                for (k, v) in string_data {
+                    data.insert(k, Value::String(crate::base64::encode(v.as_str().unwrap_or("").as_bytes())));
+                }
+            }
+        }
+    }
+    object
+}
+
+/// Equal but for the metadata the store owns.
+fn same_content(stored: &Value, submitted: &Value) -> bool {
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            for field in ["uid", "resourceVersion", "generation", "creationTimestamp", "managedFields"] {
+                meta.remove(field);
+            }
+        }
+        v
+    };
+    strip(stored) == strip(submitted)
+}
+
+/// What a client may see of an object: Secret values never leave the server.
+pub fn redact(mut object: Value) -> Value {
+    if object.get("kind").and_then(Value::as_str) == Some("Secret")
+        && let Value::Object(map) = &mut object
+    {
+        map.remove("stringData");
+        if let Some(Value::Object(data)) = map.get_mut("data") {
+            for value in data.values_mut() {
+                *value = Value::String(String::new());
+            }
+        }
+    }
+    object
+}

@@ -1,0 +1,159 @@
+//! The HTTP API in-process (router + oneshot), over the in-memory store.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use convoy_server::{AppState, hash_token, router};
+use convoy_store::{MemoryStore, Store};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const TOKEN: &str = "test-token";
+
+async fn app() -> axum::Router {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
+    store.add_token("admin", &hash_token(TOKEN)).await.unwrap();
+    router(Arc::new(AppState::new(store).await.unwrap()))
+}
+
+async fn call(app: &axum::Router, method: &str, path: &str, token: Option<&str>, body: &str) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(method).uri(path).header("content-type", "application/yaml");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let response = app.clone().oneshot(request.body(Body::from(body.to_owned())).unwrap()).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned())))
+}
+
+const PROJECT: &str = "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {name: p}\n";
+const WAREHOUSE: &str = "apiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\nmetadata: {name: w, namespace: p}\nspec:\n  subscriptions:\n  - image: {repoURL: ghcr.io/example/app}\n";
+
+/// Every route of the API, with a method it answers.
+const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/v1/apply"),
+    ("GET", "/v1/openapi.json"),
+    ("GET", "/v1/projects"),
+    ("GET", "/v1/projects/p"),
+    ("PUT", "/v1/projects/p"),
+    ("DELETE", "/v1/projects/p"),
+    ("GET", "/v1/clusterpromotiontasks"),
+    ("GET", "/v1/projects/p/stages"),
+    ("POST", "/v1/projects/p/promotions"),
+    ("GET", "/v1/projects/p/stages/s"),
+    ("PUT", "/v1/projects/p/stages/s"),
+    ("PATCH", "/v1/projects/p/stages/s"),
+    ("DELETE", "/v1/projects/p/stages/s"),
+    ("GET", "/v1/projects/p/stages?watch=true"),
+    ("GET", "/no/such/path"),
+    ("DELETE", "/v1"),
+];
+
+#[tokio::test]
+async fn every_route_needs_a_valid_token() {
+    let app = app().await;
+    for (method, path) in ROUTES {
+        for token in [None, Some("wrong-token")] {
+            let (status, body) = call(&app, method, path, token, "").await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} with {token:?}: {body}");
+            assert_eq!(body["code"], "Unauthorized");
+        }
+    }
+    for path in ["/healthz", "/readyz", "/version"] {
+        let (status, _) = call(&app, "GET", path, None, "").await;
+        assert_eq!(status, StatusCode::OK, "{path} is public");
+    }
+    let (status, _) = call(&app, "POST", "/webhooks/github/abc", None, "{}").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "webhook receivers authenticate by signature, not token");
+}
+
+#[tokio::test]
+async fn apply_get_list_and_delete() {
+    let app = app().await;
+    let (status, body) = call(&app, "POST", "/v1/apply", Some(TOKEN), &format!("{PROJECT}---\n{WAREHOUSE}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let actions: Vec<&str> = body["items"].as_array().unwrap().iter().map(|i| i["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["created", "created"]);
+    let (_, again) = call(&app, "POST", "/v1/apply", Some(TOKEN), &format!("{PROJECT}---\n{WAREHOUSE}")).await;
+    assert!(
+        again["items"].as_array().unwrap().iter().all(|i| i["action"] == "unchanged"),
+        "re-applying is a no-op: {again}"
+    );
+    let (status, warehouse) = call(&app, "GET", "/v1/projects/p/warehouses/w", Some(TOKEN), "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(warehouse["spec"]["interval"], "5m0s", "admission defaulted it");
+    let (_, list) = call(&app, "GET", "/v1/projects/p/warehouses", Some(TOKEN), "").await;
+    assert_eq!((list["kind"].as_str(), list["items"].as_array().unwrap().len()), (Some("List"), 1));
+    let (status, _) = call(&app, "DELETE", "/v1/projects/p/warehouses/w", Some(TOKEN), "").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = call(&app, "GET", "/v1/projects/p/warehouses/w", Some(TOKEN), "").await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("NotFound")));
+}
+
+#[tokio::test]
+async fn apply_is_all_or_nothing_and_names_the_field() {
+    let app = app().await;
+    let broken = "apiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\nmetadata: {name: s, namespace: p}\nspec:\n  requestedFreight:\n  - origin: {kind: Warehouse, name: w}\n    sources: {direct: true}\n  promotionTemplate:\n    spec:\n      steps:\n      - task: {name: missing}\n";
+    let (status, body) =
+        call(&app, "POST", "/v1/apply", Some(TOKEN), &format!("{PROJECT}---\n{WAREHOUSE}---\n{broken}")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let detail = body["details"].as_array().unwrap().iter().find(|d| d["severity"] == "error").unwrap();
+    assert_eq!(detail["path"], "documents[2].spec.promotionTemplate.spec.steps[0].task.name");
+    let (status, _) = call(&app, "GET", "/v1/projects/p", Some(TOKEN), "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing from the set was stored");
+    let (status, body) = call(
+        &app,
+        "POST",
+        "/v1/apply",
+        Some(TOKEN),
+        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {name: p}\nspec: {}\n",
+    )
+    .await;
+    assert_eq!(
+        (status, body["details"][0]["path"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("documents[0].spec"))
+    );
+}
+
+#[tokio::test]
+async fn stale_resource_version_is_a_conflict() {
+    let app = app().await;
+    call(&app, "POST", "/v1/apply", Some(TOKEN), &format!("{PROJECT}---\n{WAREHOUSE}")).await;
+    let (_, current) = call(&app, "GET", "/v1/projects/p/warehouses/w", Some(TOKEN), "").await;
+    let rv: i64 = current["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap();
+    let mut changed = current.clone();
+    changed["spec"]["interval"] = json!("10m");
+    let (status, body) = call(&app, "PUT", "/v1/projects/p/warehouses/w", Some(TOKEN), &changed.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    changed["spec"]["interval"] = json!("15m");
+    changed["metadata"]["resourceVersion"] = json!(rv.to_string());
+    let (status, body) = call(&app, "PUT", "/v1/projects/p/warehouses/w", Some(TOKEN), &changed.to_string()).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("Conflict")), "{body}");
+}
+
+#[tokio::test]
+async fn secret_data_is_never_returned() {
+    let app = app().await;
+    let secret =
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: p}\nstringData: {password: hunter2}\n";
+    let (status, body) = call(&app, "POST", "/v1/apply", Some(TOKEN), &format!("{PROJECT}---\n{secret}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for path in ["/v1/projects/p/secrets/creds", "/v1/projects/p/secrets"] {
+        let (_, body) = call(&app, "GET", path, Some(TOKEN), "").await;
+        let text = body.to_string();
+        assert!(!text.contains("hunter2") && !text.contains("aHVudGVyMg"), "{path}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn old_clients_are_refused_and_versions_are_stamped() {
+    let app = app().await;
+    let request = Request::builder().uri("/version").header("x-convoy-version", "0.0.1").body(Body::empty()).unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
+    assert_eq!(response.headers()["x-convoy-server-version"], env!("CARGO_PKG_VERSION"));
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+    assert!(String::from_utf8_lossy(&bytes).contains("install convoy 0.1.0 or newer"));
+}
