@@ -332,7 +332,16 @@ pub async fn apply(
     for resource in &resources {
         check(&identity, Action::Write, resource.metadata().namespace())?;
     }
-    let mode = if query.mode.as_deref() == Some("create") { Mode::Create } else { Mode::Apply };
+    if query.mode.as_deref() == Some("delete") {
+        return delete_set(&state, resources, query.dry_run == Some(true)).await;
+    }
+    let mode = match query.mode.as_deref() {
+        None | Some("apply") => Mode::Apply,
+        Some("create") => Mode::Create,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!("unknown mode {other:?}: use apply, create or delete")));
+        }
+    };
     let outcomes = plan(&*state.store, resources, mode).await?;
     let writes: Vec<Write> = outcomes.iter().filter_map(|o| o.write.clone()).collect();
     let dry_run = query.dry_run == Some(true);
@@ -341,4 +350,37 @@ pub async fn apply(
     }
     let revision = state.store.current_revision().await?;
     Ok(Json(json!({"dryRun": dry_run, "revision": revision.to_string(), "items": outcomes})))
+}
+
+/// Deletes every object named by the documents, in one transaction.
+async fn delete_set(
+    state: &AppState,
+    resources: Vec<convoy_api::Resource>,
+    dry_run: bool,
+) -> Result<Json<Value>, ApiError> {
+    let mut writes = Vec::new();
+    let mut items = Vec::new();
+    for mut resource in resources {
+        if let convoy_api::Resource::Freight(f) = &mut resource
+            && f.metadata.name().is_empty()
+        {
+            f.metadata.name = Some(convoy_core::freight_id::freight_id(f));
+        }
+        let meta = resource.metadata();
+        let key = key_for(resource.kind(), meta.namespace(), meta.name());
+        items.push(json!({"kind": resource.kind().name(), "project": key.project, "name": key.name, "action": "deleted", "warnings": []}));
+        writes.push(Write::Delete { key, expected: None });
+    }
+    if dry_run {
+        for write in &writes {
+            let key = write.key()?;
+            if state.store.get(&key).await?.is_none() {
+                return Err(ApiError::not_found(format!("{key} not found")));
+            }
+        }
+    } else if !writes.is_empty() {
+        state.store.apply(writes).await?;
+    }
+    let revision = state.store.current_revision().await?;
+    Ok(Json(json!({"dryRun": dry_run, "revision": revision.to_string(), "items": items})))
 }

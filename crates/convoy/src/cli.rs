@@ -32,6 +32,20 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the API server and controllers on the embedded store (or PostgreSQL).
+    Server(ServerArgs),
+    /// Save the server address and a token in the client configuration file.
+    Login(LoginArgs),
+    /// Create or update the objects of files, all in one transaction.
+    Apply(ApplyArgs),
+    /// Create the objects of files (existing ones are an error), all in one transaction.
+    Create(ApplyArgs),
+    /// Delete the objects of files, or one object by kind and name.
+    Delete(DeleteArgs),
+    /// List objects of a kind, or show one.
+    Get(GetArgs),
+    /// Show one object in detail.
+    Describe(DescribeArgs),
     /// Check manifests offline: defaulting, task expansion and validation over the whole set.
     Lint(LintArgs),
     /// Print the steps and vars a promotion of a Stage would run, after task expansion.
@@ -91,4 +105,88 @@ pub struct VersionArgs {
     /// Print only the client's version.
     #[arg(long)]
     pub client: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Where the database, the admin token and work files live [default: $XDG_DATA_HOME/convoy].
+    #[arg(long, env = "CONVOY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, env = "CONVOY_LISTEN", default_value = "127.0.0.1:7070")]
+    pub listen: std::net::SocketAddr,
+    /// PostgreSQL URL (postgres://USER@HOST:PORT/DB) to use instead of the embedded SQLite.
+    #[arg(long, env = "CONVOY_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Log format.
+    #[arg(long, env = "CONVOY_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// `convoy login --server URL (--token T | --token-file F)`; `--server` and `--token` are the
+/// global flags.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// A file holding the token, e.g. DATA_DIR/admin-token (safer than --token, which other
+    /// users can see in the process list).
+    #[arg(long, conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub files: FileArgs,
+    /// Admit everything and report what would change, without writing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Files whose objects to delete.
+    #[arg(short = 'f', long = "filename", value_name = "PATH", conflicts_with_all = ["kind", "name"])]
+    pub files: Vec<PathBuf>,
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+    /// Kind of the object to delete (stage, warehouse, freight, ...).
+    #[arg(required_unless_present = "files")]
+    pub kind: Option<String>,
+    #[arg(required_unless_present = "files")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Wide,
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// Kind: singular, plural or Kargo's short name (stages, promos, freight, ...).
+    pub kind: String,
+    pub name: Option<String>,
+    #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+    pub output: OutputFormat,
+    /// Label selector, e.g. tier=web,env!=prod.
+    #[arg(short = 'l', long = "selector")]
+    pub selector: Option<String>,
+    /// Keep printing changes as they happen.
+    #[arg(short = 'w', long)]
+    pub watch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    pub kind: String,
+    pub name: String,
 }

@@ -1,6 +1,7 @@
 //! The `convoy` command: CLI and (later) `convoy server`.
 
 mod cli;
+mod client;
 mod commands;
 mod env;
 mod manifests;

@@ -20,8 +20,8 @@ pub fn run(args: &LintArgs, project: Option<&str>) -> anyhow::Result<ExitCode> {
     Ok(if findings.iter().any(Finding::is_error) { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// Every finding of the whole set, in file order.
-pub fn check(manifests: &Manifests) -> Vec<Finding> {
+/// Unreadable files, malformed YAML and documents that do not decode.
+pub fn check_decoding(manifests: &Manifests) -> Vec<Finding> {
     let mut findings: Vec<Finding> = manifests
         .errors
         .iter()
@@ -37,6 +37,20 @@ pub fn check(manifests: &Manifests) -> Vec<Finding> {
             hint: None,
         })
         .collect();
+    for doc in &manifests.documents {
+        if let Content::Invalid(e) = &doc.content {
+            findings.push(finding(
+                doc,
+                &Problem { hint: e.hint.clone(), ..Problem::error(e.path.clone(), e.message.clone()) },
+            ));
+        }
+    }
+    findings
+}
+
+/// Every finding of the whole set, in file order.
+pub fn check(manifests: &Manifests) -> Vec<Finding> {
+    let mut findings = check_decoding(manifests);
     let (catalog, duplicates) = catalog_of(manifests);
     findings.extend(duplicates);
     let mut env = SystemEnv::default();

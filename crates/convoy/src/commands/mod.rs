@@ -1,19 +1,32 @@
 //! One module per command; each returns the process exit code.
 
+mod apply;
 mod eval;
+mod get;
 mod lint;
+mod login;
 mod render;
+mod server;
 mod version;
 
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
+use crate::client::{Client, Settings};
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
-        Command::Lint(args) => lint::run(&args, cli.global.project.as_deref()),
-        Command::Render(args) => render::run(&args, cli.global.project.as_deref()),
-        Command::Eval(args) => eval::run(&args),
-        Command::Version(args) => version::run(&args),
+    let client = || -> anyhow::Result<Client> { Ok(Client::new(Settings::resolve(&cli.global)?)) };
+    match &cli.command {
+        Command::Server(args) => server::run(args),
+        Command::Login(args) => login::run(&cli.global, args),
+        Command::Apply(args) => apply::run(client()?, args, "apply"),
+        Command::Create(args) => apply::run(client()?, args, "create"),
+        Command::Delete(args) => apply::delete(client()?, args),
+        Command::Get(args) => get::run(client()?, args),
+        Command::Describe(args) => get::describe(client()?, args),
+        Command::Lint(args) => lint::run(args, cli.global.project.as_deref()),
+        Command::Render(args) => render::run(args, cli.global.project.as_deref()),
+        Command::Eval(args) => eval::run(args),
+        Command::Version(args) => version::run(client()?, args),
     }
 }

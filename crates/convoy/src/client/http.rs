@@ -1,0 +1,119 @@
+//! HTTP calls to the server, with the version header and errors mapped to exit codes.
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use super::Settings;
+
+/// Why a call failed; decides the exit code (3 for unreachable or unauthenticated).
+#[derive(Debug)]
+pub enum ClientError {
+    Unreachable(String),
+    Unauthenticated(String),
+    /// The server answered with an error document.
+    Api {
+        status: StatusCode,
+        body: Value,
+    },
+}
+
+impl ClientError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ClientError::Unreachable(_) | ClientError::Unauthenticated(_) => 3,
+            _ => 1,
+        }
+    }
+}
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientError::Unreachable(m) | ClientError::Unauthenticated(m) => f.write_str(m),
+            ClientError::Api { status, body } => {
+                let message = body.get("message").and_then(Value::as_str).unwrap_or("request failed");
+                write!(f, "{message} ({status})")
+            }
+        }
+    }
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    pub settings: Settings,
+}
+
+impl Client {
+    pub fn new(settings: Settings) -> Client {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("convoy/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("a client with default TLS settings builds");
+        Client { http, settings }
+    }
+
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let mut builder = self
+            .http
+            .request(method, format!("{}{path}", self.settings.server))
+            .header(convoy_server::CLIENT_VERSION_HEADER, env!("CARGO_PKG_VERSION"));
+        if let Some(token) = &self.settings.token {
+            builder = builder.bearer_auth(token.trim());
+        }
+        builder
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<(Value, Option<String>), ClientError> {
+        let mut request = self.request(method, path);
+        if let Some(body) = body {
+            request = request.header("content-type", "application/yaml").body(body);
+        }
+        let response = request.send().await.map_err(|e| self.unreachable(&e))?;
+        let server_version = response
+            .headers()
+            .get(convoy_server::SERVER_VERSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let status = response.status();
+        let text = response.text().await.map_err(|e| self.unreachable(&e))?;
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return Err(ClientError::Unauthenticated(format!(
+                "the server at {} refused the token ({status}); run `convoy login --server {} --token-file DATA_DIR/admin-token`",
+                self.settings.server, self.settings.server
+            )));
+        }
+        if !status.is_success() {
+            return Err(ClientError::Api { status, body });
+        }
+        Ok((body, server_version))
+    }
+
+    pub async fn get(&self, path: &str) -> Result<Value, ClientError> {
+        self.send(Method::GET, path, None).await.map(|(v, _)| v)
+    }
+
+    /// The raw streaming response of a watch.
+    pub async fn stream(&self, path: &str) -> Result<reqwest::Response, ClientError> {
+        let response = self.request(Method::GET, path).send().await.map_err(|e| self.unreachable(&e))?;
+        match response.status() {
+            s if s.is_success() => Ok(response),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                Err(ClientError::Unauthenticated("the server refused the token".into()))
+            }
+            status => Err(ClientError::Api { status, body: response.json().await.unwrap_or(Value::Null) }),
+        }
+    }
+
+    fn unreachable(&self, e: &reqwest::Error) -> ClientError {
+        ClientError::Unreachable(format!(
+            "cannot reach the Convoy server at {}: {e}; is `convoy server` running? (set --server or CONVOY_SERVER)",
+            self.settings.server
+        ))
+    }
+}

@@ -1,0 +1,7 @@
+//! Talking to a Convoy server: settings (flag > env > config file > default) and HTTP calls.
+
+pub mod config;
+mod http;
+
+pub use config::Settings;
+pub use http::{Client, ClientError};

@@ -1,0 +1,134 @@
+//! `convoy apply`, `convoy create`, `convoy delete`: every input of one call is one request,
+//! hence one transaction; the server's findings are mapped back to file and line.
+
+use std::process::ExitCode;
+
+use reqwest::Method;
+use serde_json::Value;
+
+use super::lint::check_decoding;
+use crate::cli::{ApplyArgs, DeleteArgs, FileArgs};
+use crate::client::{Client, ClientError};
+use crate::manifests::{Content, LoadedDocument, load};
+use crate::output::{Finding, print_findings};
+
+/// `apply` (mode `apply`) or `create` (mode `create`).
+pub fn run(client: Client, args: &ApplyArgs, mode: &str) -> anyhow::Result<ExitCode> {
+    send_files(client, &args.files, mode, args.dry_run)
+}
+
+pub fn delete(client: Client, args: &DeleteArgs) -> anyhow::Result<ExitCode> {
+    if args.files.is_empty() {
+        let (Some(kind), Some(name)) = (&args.kind, &args.name) else {
+            eprintln!("error: give -f FILE or KIND NAME");
+            return Ok(ExitCode::from(2));
+        };
+        let kind = super::get::parse_kind(kind)?;
+        let path = super::get::object_path(&client, kind, name)?;
+        let runtime = tokio::runtime::Runtime::new()?;
+        return Ok(match runtime.block_on(client.send(Method::DELETE, &path, None)) {
+            Ok(_) => {
+                println!("{kind}/{name} deleted");
+                ExitCode::SUCCESS
+            }
+            Err(e) => report(&e, &[]),
+        });
+    }
+    let files = FileArgs { files: args.files.clone(), recursive: args.recursive };
+    send_files(client, &files, "delete", false)
+}
+
+fn send_files(client: Client, files: &FileArgs, mode: &str, dry_run: bool) -> anyhow::Result<ExitCode> {
+    let manifests = load(files, client.settings.project.as_deref());
+    let problems = check_decoding(&manifests);
+    if !problems.is_empty() {
+        print_findings(&problems, false)?;
+        eprintln!("nothing was sent to the server");
+        return Ok(ExitCode::from(1));
+    }
+    let sent: Vec<&LoadedDocument> = manifests
+        .documents
+        .iter()
+        .filter(|d| match &d.content {
+            Content::Resource(_) => true,
+            Content::Skipped { api_version, kind } => {
+                eprintln!(
+                    "{}:{}: note: skipped {api_version} {kind} (not a kind Convoy manages)",
+                    d.file, d.source.start.line
+                );
+                false
+            }
+            Content::Invalid(_) => false,
+        })
+        .collect();
+    if sent.is_empty() {
+        eprintln!("error: no objects to send");
+        return Ok(ExitCode::from(1));
+    }
+    let body = sent.iter().map(|d| d.source.value.to_string()).collect::<Vec<_>>().join("\n---\n");
+    let path = format!("/v1/apply?mode={mode}{}", if dry_run { "&dryRun=true" } else { "" });
+    let runtime = tokio::runtime::Runtime::new()?;
+    match runtime.block_on(client.send(Method::POST, &path, Some(body))) {
+        Ok((result, _)) => {
+            let mut warnings = Vec::new();
+            for (i, item) in result["items"].as_array().into_iter().flatten().enumerate() {
+                let suffix = if dry_run { " (dry run)" } else { "" };
+                println!(
+                    "{}/{} {}{suffix}",
+                    item["kind"].as_str().unwrap_or("?"),
+                    item["name"].as_str().unwrap_or("?"),
+                    item["action"].as_str().unwrap_or("?")
+                );
+                for w in item["warnings"].as_array().into_iter().flatten() {
+                    warnings.extend(locate(w, &sent, i));
+                }
+            }
+            for w in &warnings {
+                eprintln!("{}", w.to_text());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Ok(report(&e, &sent)),
+    }
+}
+
+/// Prints a failure; admission details become `FILE:LINE:COL: Kind/name: path: message`.
+fn report(error: &ClientError, sent: &[&LoadedDocument]) -> ExitCode {
+    if let ClientError::Api { body, .. } = error {
+        let findings: Vec<Finding> =
+            body["details"].as_array().into_iter().flatten().filter_map(|d| locate(d, sent, usize::MAX)).collect();
+        if !findings.is_empty() {
+            eprintln!("error: {error}");
+            for f in &findings {
+                println!("{}", f.to_text());
+            }
+            return ExitCode::from(1);
+        }
+    }
+    eprintln!("error: {error}");
+    ExitCode::from(error.exit_code())
+}
+
+/// A server detail (`documents[i].spec...`) located in the file it came from.
+fn locate(detail: &Value, sent: &[&LoadedDocument], default_index: usize) -> Option<Finding> {
+    let path = detail["path"].as_str().unwrap_or("");
+    let (index, field) = match path.strip_prefix("documents[").and_then(|r| r.split_once(']')) {
+        Some((i, rest)) => (i.parse::<usize>().ok()?, rest.trim_start_matches('.')),
+        None => (default_index, path),
+    };
+    let doc = sent.get(index)?;
+    let position = doc.source.position_of(field);
+    let label = doc.label();
+    let (kind, name) = label.split_once('/').unwrap_or((&label, ""));
+    Some(Finding {
+        file: doc.file.clone(),
+        line: position.line,
+        column: position.column,
+        kind: kind.to_owned(),
+        name: name.to_owned(),
+        path: field.to_owned(),
+        severity: if detail["severity"] == "warning" { "warning" } else { "error" },
+        message: detail["message"].as_str().unwrap_or("").to_owned(),
+        hint: detail["hint"].as_str().map(str::to_owned),
+    })
+}

@@ -1,0 +1,274 @@
+//! `convoy get` and `convoy describe`: tables with Kargo's printer columns, YAML and JSON.
+
+use std::process::ExitCode;
+
+use comfy_table::presets::NOTHING;
+use comfy_table::{Cell, Table};
+use convoy_api::Kind;
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+use crate::cli::{DescribeArgs, GetArgs, OutputFormat};
+use crate::client::{Client, ClientError};
+
+pub fn parse_kind(word: &str) -> anyhow::Result<Kind> {
+    Kind::from_cli(word).ok_or_else(|| {
+        let names: Vec<&str> = Kind::ALL.iter().map(|k| k.plural()).collect();
+        let guess = convoy_api::suggest::closest(&word.to_ascii_lowercase(), names.iter().copied());
+        anyhow::anyhow!(
+            "unknown kind {word:?}{}",
+            guess
+                .map(|g| format!("; did you mean {g:?}?"))
+                .unwrap_or_else(|| format!("; use one of {}", names.join(", ")))
+        )
+    })
+}
+
+fn collection_path(client: &Client, kind: Kind) -> String {
+    match (&client.settings.project, kind.is_cluster_scoped()) {
+        (Some(project), false) => format!("/v1/projects/{project}/{}", kind.plural()),
+        _ => format!("/v1/{}", kind.plural()),
+    }
+}
+
+pub fn object_path(client: &Client, kind: Kind, name: &str) -> anyhow::Result<String> {
+    if kind.is_cluster_scoped() {
+        return Ok(format!("/v1/{}/{name}", kind.plural()));
+    }
+    let project = client
+        .settings
+        .project
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("{kind} belongs to a project: pass -p PROJECT (or set CONVOY_PROJECT)"))?;
+    Ok(format!("/v1/projects/{project}/{}/{name}", kind.plural()))
+}
+
+fn fail(e: &ClientError) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(e.exit_code())
+}
+
+pub fn run(client: Client, args: &GetArgs) -> anyhow::Result<ExitCode> {
+    let kind = parse_kind(&args.kind)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    if let Some(name) = &args.name {
+        let path = object_path(&client, kind, name)?;
+        return Ok(match runtime.block_on(client.get(&path)) {
+            Ok(object) => {
+                print_objects(kind, std::slice::from_ref(&object), args.output, Some(&object), client.settings.project.is_none())?;
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        });
+    }
+    let mut path = collection_path(&client, kind);
+    if let Some(selector) = &args.selector {
+        path.push_str(&format!("?labelSelector={}", encode(selector)));
+    }
+    let all_projects = client.settings.project.is_none() && !kind.is_cluster_scoped();
+    if args.watch {
+        return runtime.block_on(watch(&client, kind, &path, args.output, all_projects));
+    }
+    Ok(match runtime.block_on(client.get(&path)) {
+        Ok(list) => {
+            let items = list["items"].as_array().cloned().unwrap_or_default();
+            if items.is_empty() && matches!(args.output, OutputFormat::Table | OutputFormat::Wide) {
+                eprintln!("no {} found", kind.plural());
+            } else {
+                print_objects(kind, &items, args.output, None, all_projects)?;
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    })
+}
+
+async fn watch(
+    client: &Client,
+    kind: Kind,
+    path: &str,
+    output: OutputFormat,
+    all_projects: bool,
+) -> anyhow::Result<ExitCode> {
+    let separator = if path.contains('?') { '&' } else { '?' };
+    let response = match client.stream(&format!("{path}{separator}watch=true")).await {
+        Ok(r) => r,
+        Err(e) => return Ok(fail(&e)),
+    };
+    let mut bytes = response.bytes_stream();
+    let mut buffer = String::new();
+    while let Some(chunk) = bytes.next().await {
+        buffer.push_str(&String::from_utf8_lossy(&chunk?));
+        while let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            let mut event_type = "";
+            let mut data = String::new();
+            for line in event.lines() {
+                if let Some(t) = line.strip_prefix("event:") {
+                    event_type = t.trim();
+                } else if let Some(d) = line.strip_prefix("data:") {
+                    data.push_str(d.trim_start());
+                }
+            }
+            if event_type.is_empty() || data.is_empty() {
+                continue;
+            }
+            let object: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
+            if event_type == "ERROR" {
+                eprintln!("error: {}", object["message"].as_str().unwrap_or("watch failed"));
+                return Ok(ExitCode::from(1));
+            }
+            match output {
+                OutputFormat::Json => println!("{}", json!({"type": event_type, "object": object})),
+                OutputFormat::Yaml => {
+                    print!("---\n{}", serde_yaml::to_string(&json!({"type": event_type, "object": object}))?)
+                }
+                _ => {
+                    let row = row(kind, &object, output == OutputFormat::Wide, all_projects);
+                    println!("{event_type:<9} {}", row.join("  "));
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+fn print_objects(
+    kind: Kind,
+    items: &[Value],
+    output: OutputFormat,
+    single: Option<&Value>,
+    all_projects: bool,
+) -> anyhow::Result<()> {
+    let document = match single {
+        Some(object) => object.clone(),
+        None => json!({"apiVersion": "v1", "kind": "List", "items": items}),
+    };
+    match output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&document)?),
+        OutputFormat::Yaml => print!("{}", serde_yaml::to_string(&document)?),
+        OutputFormat::Table | OutputFormat::Wide => {
+            let wide = output == OutputFormat::Wide;
+            let mut table = Table::new();
+            table.load_style(NOTHING);
+            table.set_header(headers(kind, wide, all_projects).into_iter().map(Cell::new));
+            for item in items {
+                table.add_row(row(kind, item, wide, all_projects));
+            }
+            // The preset pads every cell by one space on each side; drop the leading one.
+            let text = table.to_string();
+            let lines: Vec<&str> = text.lines().map(|l| l.strip_prefix(' ').unwrap_or(l).trim_end()).collect();
+            println!("{}", lines.join("\n"));
+        }
+    }
+    Ok(())
+}
+
+/// Kargo's printer columns (reference §1.0), plus PROJECT when listing every project.
+fn headers(kind: Kind, wide: bool, all_projects: bool) -> Vec<&'static str> {
+    let mut h = Vec::new();
+    if all_projects {
+        h.push("PROJECT");
+    }
+    h.push("NAME");
+    h.extend(match kind {
+        Kind::Stage => vec!["SHARD", "CURRENT FREIGHT", "HEALTH", "READY", "STATUS", "AGE"],
+        Kind::Freight => vec!["ALIAS", "ORIGIN (KIND)", "ORIGIN (NAME)", "AGE"],
+        Kind::Promotion => vec!["SHARD", "STAGE", "FREIGHT", "PHASE", "AGE"],
+        Kind::Warehouse => vec!["SHARD", "AGE"],
+        _ => vec!["AGE"],
+    });
+    if wide {
+        h.push("RESOURCE VERSION");
+    }
+    h
+}
+
+fn row(kind: Kind, object: &Value, wide: bool, all_projects: bool) -> Vec<String> {
+    let s = |pointer: &str| object.pointer(pointer).and_then(Value::as_str).unwrap_or("").to_owned();
+    let ready = || {
+        let conditions = object.pointer("/status/conditions").and_then(Value::as_array).cloned().unwrap_or_default();
+        conditions
+            .iter()
+            .find(|c| c["type"] == "Ready")
+            .map(|c| (c["status"].as_str().unwrap_or("").to_owned(), c["message"].as_str().unwrap_or("").to_owned()))
+            .unwrap_or_default()
+    };
+    let mut r = Vec::new();
+    if all_projects {
+        r.push(s("/metadata/namespace"));
+    }
+    r.push(s("/metadata/name"));
+    match kind {
+        Kind::Stage => {
+            let (status, message) = ready();
+            r.extend([s("/spec/shard"), s("/status/freightSummary"), s("/status/health/status"), status, message]);
+        }
+        Kind::Freight => r.extend([s("/metadata/labels/kargo.akuity.io~1alias"), s("/origin/kind"), s("/origin/name")]),
+        Kind::Promotion => r.extend([
+            s("/metadata/labels/kargo.akuity.io~1shard"),
+            s("/spec/stage"),
+            s("/spec/freight"),
+            s("/status/phase"),
+        ]),
+        Kind::Warehouse => r.push(s("/spec/shard")),
+        _ => {}
+    }
+    r.push(age(&s("/metadata/creationTimestamp")));
+    if wide {
+        r.push(s("/metadata/resourceVersion"));
+    }
+    r
+}
+
+/// `45s`, `12m`, `3h`, `5d` since an RFC 3339 time.
+fn age(timestamp: &str) -> String {
+    let Ok(then) = convoy_core::time::Timestamp::parse(timestamp) else { return String::new() };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let secs = (now - then.seconds()).max(0);
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+pub fn describe(client: Client, args: &DescribeArgs) -> anyhow::Result<ExitCode> {
+    let kind = parse_kind(&args.kind)?;
+    let path = object_path(&client, kind, &args.name)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    Ok(match runtime.block_on(client.get(&path)) {
+        Ok(object) => {
+            let s = |p: &str| object.pointer(p).and_then(Value::as_str).unwrap_or("").to_owned();
+            println!("Name:             {}", s("/metadata/name"));
+            if !kind.is_cluster_scoped() {
+                println!("Project:          {}", s("/metadata/namespace"));
+            }
+            println!("Kind:             {kind}");
+            println!(
+                "Created:          {} ({} ago)",
+                s("/metadata/creationTimestamp"),
+                age(&s("/metadata/creationTimestamp"))
+            );
+            println!("Resource version: {}", s("/metadata/resourceVersion"));
+            println!(
+                "Generation:       {}",
+                object.pointer("/metadata/generation").map(Value::to_string).unwrap_or_default()
+            );
+            println!("---");
+            print!("{}", serde_yaml::to_string(&object)?);
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    })
+}

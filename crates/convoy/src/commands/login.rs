@@ -1,0 +1,39 @@
+//! `convoy login`: checks the token against the server, then saves it.
+
+use std::process::ExitCode;
+
+use crate::cli::{GlobalArgs, LoginArgs};
+use crate::client::config::{self, ConfigFile};
+use crate::client::{Client, Settings};
+
+pub fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<ExitCode> {
+    let token = match (&global.token, &args.token_file) {
+        (Some(token), _) => token.clone(),
+        (None, Some(file)) => std::fs::read_to_string(file)
+            .map_err(|e| anyhow::anyhow!("cannot read token file {}: {e}", file.display()))?
+            .trim()
+            .to_owned(),
+        (None, None) => {
+            eprintln!("error: give the token with --token-file FILE or --token TOKEN");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let Some(server) = global.server.clone() else {
+        eprintln!("error: give the server address with --server URL");
+        return Ok(ExitCode::from(2));
+    };
+    let mut settings = Settings::resolve(global)?;
+    settings.server = server.trim_end_matches('/').to_owned();
+    settings.token = Some(token.clone());
+    let client = Client::new(settings.clone());
+    let runtime = tokio::runtime::Runtime::new()?;
+    if let Err(e) = runtime.block_on(client.get("/v1/projects")) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(e.exit_code()));
+    }
+    let mut file = config::read(&settings.config_path)?;
+    file = ConfigFile { server: Some(settings.server.clone()), token: Some(token), ..file };
+    config::write(&settings.config_path, &file)?;
+    eprintln!("logged in to {}; settings saved in {}", settings.server, settings.config_path.display());
+    Ok(ExitCode::SUCCESS)
+}
