@@ -3,6 +3,7 @@
 mod eval;
 mod lint;
 mod render;
+mod server;
 
 use std::path::{Path, PathBuf};
 

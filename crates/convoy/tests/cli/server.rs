@@ -1,0 +1,243 @@
+//! `convoy server` as a user runs it: a real process on a free port and a temp data dir,
+//! driven through the `convoy` client commands.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::*;
+
+pub struct Server {
+    child: Option<Child>,
+    pub port: u16,
+    pub data: PathBuf,
+    pub config: PathBuf,
+    log: PathBuf,
+}
+
+impl Server {
+    pub fn start(dir: &Path) -> Server {
+        let data = dir.join("data");
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut server = Server { child: None, port, data, config: dir.join("config.yaml"), log: dir.join("server.log") };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
+        let child = Command::new(assert_cmd::cargo::cargo_bin("convoy"))
+            .args(["server", "--listen", &format!("127.0.0.1:{}", self.port), "--data-dir"])
+            .arg(&self.data)
+            .env_remove("CONVOY_DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("convoy server starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "server did not listen within 20 s: {}", self.log());
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// A client command against this server, logged in through the config file.
+    pub fn convoy(&self) -> assert_cmd::Command {
+        let mut cmd = convoy();
+        cmd.env("CONVOY_CONFIG", &self.config);
+        cmd
+    }
+
+    pub fn login(&self) {
+        let out = self.convoy().args(["login", "--server", &self.url(), "--token-file"]).arg(self.data.join("admin-token")).output().unwrap();
+        assert!(out.status.success(), "login: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Stops gracefully (SIGTERM) and starts again on the same port and data dir.
+    pub fn restart(&mut self) {
+        self.signal("TERM");
+        self.spawn();
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill_hard(&mut self) {
+        self.signal("KILL");
+    }
+
+    pub fn start_again(&mut self) {
+        self.spawn();
+    }
+
+    fn signal(&mut self, signal: &str) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.signal("KILL");
+    }
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn apply_get_every_kind_and_format_then_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path());
+    let token = std::fs::read_to_string(server.data.join("admin-token")).unwrap();
+    assert_eq!(token.lines().count(), 1);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(server.data.join("admin-token")).unwrap().permissions().mode() & 0o777, 0o600);
+    server.login();
+    let out = server.convoy().current_dir(repo_root()).args(["apply", "-f", "examples", "-R"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout(&out).contains("Stage/dev created"));
+    let out = server.convoy().current_dir(repo_root()).args(["apply", "-f", "examples", "-R"]).output().unwrap();
+    assert!(stdout(&out).lines().all(|l| l.ends_with("unchanged")), "re-apply changes nothing: {}", stdout(&out));
+
+    let kinds = [("projects", "guestbook"), ("projectconfig", "guestbook"), ("warehouses", "guestbook"), ("stages", "dev"), ("promotiontasks", "promote"), ("clusterpromotiontasks", "smoke-check")];
+    let check_all = |server: &Server| {
+        for (kind, name) in kinds {
+            for format in ["table", "wide", "yaml", "json"] {
+                let out = server.convoy().args(["-p", "guestbook", "get", kind, "-o", format]).output().unwrap();
+                assert!(out.status.success(), "get {kind} -o {format}: {}", String::from_utf8_lossy(&out.stderr));
+                assert!(stdout(&out).contains(name), "get {kind} -o {format} lists {name}: {}", stdout(&out));
+            }
+            let out = server.convoy().args(["-p", "guestbook", "get", kind, name, "-o", "json"]).output().unwrap();
+            let object: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{kind} {name}: {}", stdout(&out)));
+            assert_eq!(object["metadata"]["name"], name);
+        }
+        let out = server.convoy().args(["-p", "guestbook", "get", "stages", "-o", "yaml"]).output().unwrap();
+        let list: serde_json::Value = serde_yaml::from_slice(&out.stdout).unwrap();
+        assert_eq!((list["apiVersion"].as_str(), list["kind"].as_str()), (Some("v1"), Some("List")));
+        assert_eq!(list["items"].as_array().unwrap().len(), 5);
+    };
+    check_all(&server);
+    let out = server.convoy().args(["-p", "guestbook", "get", "stages"]).output().unwrap();
+    let header = stdout(&out).lines().next().unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(header, "NAME SHARD CURRENT FREIGHT HEALTH READY STATUS AGE", "Kargo's Stage columns");
+    server.restart();
+    check_all(&server);
+}
+
+#[test]
+fn an_invalid_file_stores_nothing_and_names_file_and_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    server.login();
+    let good = dir.path().join("good.yaml");
+    std::fs::write(&good, "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata:\n  name: p\n").unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "apiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\nmetadata:\n  name: w\n  namespace: p\nspec:\n  subscriptions:\n  - git:\n      repoURL: not-a-url\n").unwrap();
+    let out = server.convoy().args(["apply", "-f"]).arg(&good).arg("-f").arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let expected = format!("{}:9:7: Warehouse/w: spec.subscriptions[0].git.repoURL: must be a valid Git repository URL", bad.display());
+    assert!(stdout(&out).contains(&expected), "{}\n{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    let out = server.convoy().args(["get", "project", "p"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "nothing from either file was stored");
+}
+
+#[test]
+fn stale_resource_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    server.login();
+    let file = dir.path().join("p.yaml");
+    std::fs::write(&file, "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata:\n  name: p\n  labels: {a: b}\n").unwrap();
+    assert!(server.convoy().args(["apply", "-f"]).arg(&file).output().unwrap().status.success());
+    let out = server.convoy().args(["get", "project", "p", "-o", "yaml"]).output().unwrap();
+    let copied = stdout(&out);
+    std::fs::write(&file, "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata:\n  name: p\n  labels: {a: c}\n").unwrap();
+    assert!(server.convoy().args(["apply", "-f"]).arg(&file).output().unwrap().status.success());
+    // The copy still carries the old resourceVersion.
+    std::fs::write(&file, copied.replace("a: b", "a: d")).unwrap();
+    let out = server.convoy().args(["apply", "-f"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("409") && stderr.contains("was modified"), "{stderr}");
+}
+
+#[test]
+fn secrets_are_write_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    server.login();
+    let file = dir.path().join("s.yaml");
+    std::fs::write(&file, "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {name: p}\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: p\n  labels: {kargo.akuity.io/cred-type: git}\nstringData:\n  repoURL: https://github.com/example/repo\n  password: hunter2-very-secret\n").unwrap();
+    assert!(server.convoy().args(["apply", "-f"]).arg(&file).output().unwrap().status.success());
+    for format in ["yaml", "json", "table"] {
+        let out = server.convoy().args(["-p", "p", "get", "secret", "creds", "-o", format]).output().unwrap();
+        assert!(out.status.success());
+        assert!(!stdout(&out).contains("hunter2") && !stdout(&out).contains("aHVudGVyMi"), "{format}: {}", stdout(&out));
+    }
+    assert!(!server.log().contains("hunter2"), "the server log never holds secret values");
+}
+
+#[test]
+fn without_a_server_or_token_the_exit_code_is_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = convoy().env("CONVOY_CONFIG", dir.path().join("none.yaml")).args(["--server", &format!("http://127.0.0.1:{port}"), "get", "projects"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let server = Server::start(dir.path());
+    let out = server.convoy().args(["--server", &server.url(), "--token", "wrong", "get", "projects"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refused the token"));
+}
+
+/// Acknowledged writes survive SIGKILL: every `apply` that returned success is found after a
+/// restart.
+#[test]
+fn acknowledged_writes_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path());
+    server.login();
+    let project = dir.path().join("project.yaml");
+    std::fs::write(&project, "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {name: d}\n").unwrap();
+    assert!(server.convoy().args(["apply", "-f"]).arg(&project).output().unwrap().status.success());
+    let writer = {
+        let config = server.config.clone();
+        let dir = dir.path().to_owned();
+        std::thread::spawn(move || {
+            let mut acknowledged = Vec::new();
+            for i in 0..400 {
+                let file = dir.join(format!("w{i}.yaml"));
+                std::fs::write(&file, format!("apiVersion: kargo.akuity.io/v1alpha1\nkind: PromotionTask\nmetadata: {{name: t{i}, namespace: d}}\nspec:\n  steps:\n  - uses: fail\n")).unwrap();
+                let out = convoy().env("CONVOY_CONFIG", &config).args(["apply", "-f"]).arg(&file).output().unwrap();
+                match out.status.code() {
+                    Some(0) => acknowledged.push(format!("t{i}")),
+                    Some(3) => break,
+                    _ => {}
+                }
+            }
+            acknowledged
+        })
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    server.kill_hard();
+    let acknowledged = writer.join().unwrap();
+    eprintln!("{} writes acknowledged before SIGKILL", acknowledged.len());
+    assert!(acknowledged.len() > 3, "some writes were acknowledged before the kill ({})", acknowledged.len());
+    server.start_again();
+    let out = server.convoy().args(["-p", "d", "get", "promotiontasks", "-o", "json"]).output().unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stored: std::collections::HashSet<&str> = list["items"].as_array().unwrap().iter().map(|i| i["metadata"]["name"].as_str().unwrap()).collect();
+    let lost: Vec<&String> = acknowledged.iter().filter(|n| !stored.contains(n.as_str())).collect();
+    assert!(lost.is_empty(), "{} acknowledged writes lost after SIGKILL: {lost:?}", lost.len());
+}
