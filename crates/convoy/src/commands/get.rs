@@ -55,7 +55,13 @@ pub fn run(client: Client, args: &GetArgs) -> anyhow::Result<ExitCode> {
         let path = object_path(&client, kind, name)?;
         return Ok(match runtime.block_on(client.get(&path)) {
             Ok(object) => {
-                print_objects(kind, std::slice::from_ref(&object), args.output, Some(&object), client.settings.project.is_none())?;
+                print_objects(
+                    kind,
+                    std::slice::from_ref(&object),
+                    args.output,
+                    Some(&object),
+                    client.settings.project.is_none(),
+                )?;
                 ExitCode::SUCCESS
             }
             Err(e) => fail(&e),

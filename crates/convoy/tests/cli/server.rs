@@ -20,7 +20,8 @@ impl Server {
     pub fn start(dir: &Path) -> Server {
         let data = dir.join("data");
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut server = Server { child: None, port, data, config: dir.join("config.yaml"), log: dir.join("server.log") };
+        let mut server =
+            Server { child: None, port, data, config: dir.join("config.yaml"), log: dir.join("server.log") };
         server.spawn();
         server
     }
@@ -59,7 +60,12 @@ impl Server {
     }
 
     pub fn login(&self) {
-        let out = self.convoy().args(["login", "--server", &self.url(), "--token-file"]).arg(self.data.join("admin-token")).output().unwrap();
+        let out = self
+            .convoy()
+            .args(["login", "--server", &self.url(), "--token-file"])
+            .arg(self.data.join("admin-token"))
+            .output()
+            .unwrap();
         assert!(out.status.success(), "login: {}", String::from_utf8_lossy(&out.stderr));
     }
 
@@ -111,7 +117,14 @@ fn apply_get_every_kind_and_format_then_restart() {
     let out = server.convoy().current_dir(repo_root()).args(["apply", "-f", "examples", "-R"]).output().unwrap();
     assert!(stdout(&out).lines().all(|l| l.ends_with("unchanged")), "re-apply changes nothing: {}", stdout(&out));
 
-    let kinds = [("projects", "guestbook"), ("projectconfig", "guestbook"), ("warehouses", "guestbook"), ("stages", "dev"), ("promotiontasks", "promote"), ("clusterpromotiontasks", "smoke-check")];
+    let kinds = [
+        ("projects", "guestbook"),
+        ("projectconfig", "guestbook"),
+        ("warehouses", "guestbook"),
+        ("stages", "dev"),
+        ("promotiontasks", "promote"),
+        ("clusterpromotiontasks", "smoke-check"),
+    ];
     let check_all = |server: &Server| {
         for (kind, name) in kinds {
             for format in ["table", "wide", "yaml", "json"] {
@@ -120,7 +133,8 @@ fn apply_get_every_kind_and_format_then_restart() {
                 assert!(stdout(&out).contains(name), "get {kind} -o {format} lists {name}: {}", stdout(&out));
             }
             let out = server.convoy().args(["-p", "guestbook", "get", kind, name, "-o", "json"]).output().unwrap();
-            let object: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{kind} {name}: {}", stdout(&out)));
+            let object: serde_json::Value =
+                serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{kind} {name}: {}", stdout(&out)));
             assert_eq!(object["metadata"]["name"], name);
         }
         let out = server.convoy().args(["-p", "guestbook", "get", "stages", "-o", "yaml"]).output().unwrap();
@@ -147,7 +161,10 @@ fn an_invalid_file_stores_nothing_and_names_file_and_path() {
     std::fs::write(&bad, "apiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\nmetadata:\n  name: w\n  namespace: p\nspec:\n  subscriptions:\n  - git:\n      repoURL: not-a-url\n").unwrap();
     let out = server.convoy().args(["apply", "-f"]).arg(&good).arg("-f").arg(&bad).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let expected = format!("{}:9:7: Warehouse/w: spec.subscriptions[0].git.repoURL: must be a valid Git repository URL", bad.display());
+    let expected = format!(
+        "{}:9:7: Warehouse/w: spec.subscriptions[0].git.repoURL: must be a valid Git repository URL",
+        bad.display()
+    );
     assert!(stdout(&out).contains(&expected), "{}\n{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
     let out = server.convoy().args(["get", "project", "p"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "nothing from either file was stored");
@@ -159,11 +176,19 @@ fn stale_resource_version_is_refused() {
     let server = Server::start(dir.path());
     server.login();
     let file = dir.path().join("p.yaml");
-    std::fs::write(&file, "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata:\n  name: p\n  labels: {a: b}\n").unwrap();
+    std::fs::write(
+        &file,
+        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata:\n  name: p\n  labels: {a: b}\n",
+    )
+    .unwrap();
     assert!(server.convoy().args(["apply", "-f"]).arg(&file).output().unwrap().status.success());
     let out = server.convoy().args(["get", "project", "p", "-o", "yaml"]).output().unwrap();
     let copied = stdout(&out);
-    std::fs::write(&file, "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata:\n  name: p\n  labels: {a: c}\n").unwrap();
+    std::fs::write(
+        &file,
+        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata:\n  name: p\n  labels: {a: c}\n",
+    )
+    .unwrap();
     assert!(server.convoy().args(["apply", "-f"]).arg(&file).output().unwrap().status.success());
     // The copy still carries the old resourceVersion.
     std::fs::write(&file, copied.replace("a: b", "a: d")).unwrap();
@@ -184,7 +209,11 @@ fn secrets_are_write_only() {
     for format in ["yaml", "json", "table"] {
         let out = server.convoy().args(["-p", "p", "get", "secret", "creds", "-o", format]).output().unwrap();
         assert!(out.status.success());
-        assert!(!stdout(&out).contains("hunter2") && !stdout(&out).contains("aHVudGVyMi"), "{format}: {}", stdout(&out));
+        assert!(
+            !stdout(&out).contains("hunter2") && !stdout(&out).contains("aHVudGVyMi"),
+            "{format}: {}",
+            stdout(&out)
+        );
     }
     assert!(!server.log().contains("hunter2"), "the server log never holds secret values");
 }
@@ -193,10 +222,15 @@ fn secrets_are_write_only() {
 fn without_a_server_or_token_the_exit_code_is_3() {
     let dir = tempfile::tempdir().unwrap();
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let out = convoy().env("CONVOY_CONFIG", dir.path().join("none.yaml")).args(["--server", &format!("http://127.0.0.1:{port}"), "get", "projects"]).output().unwrap();
+    let out = convoy()
+        .env("CONVOY_CONFIG", dir.path().join("none.yaml"))
+        .args(["--server", &format!("http://127.0.0.1:{port}"), "get", "projects"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
     let server = Server::start(dir.path());
-    let out = server.convoy().args(["--server", &server.url(), "--token", "wrong", "get", "projects"]).output().unwrap();
+    let out =
+        server.convoy().args(["--server", &server.url(), "--token", "wrong", "get", "projects"]).output().unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("refused the token"));
 }
@@ -237,7 +271,8 @@ fn acknowledged_writes_survive_sigkill() {
     server.start_again();
     let out = server.convoy().args(["-p", "d", "get", "promotiontasks", "-o", "json"]).output().unwrap();
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let stored: std::collections::HashSet<&str> = list["items"].as_array().unwrap().iter().map(|i| i["metadata"]["name"].as_str().unwrap()).collect();
+    let stored: std::collections::HashSet<&str> =
+        list["items"].as_array().unwrap().iter().map(|i| i["metadata"]["name"].as_str().unwrap()).collect();
     let lost: Vec<&String> = acknowledged.iter().filter(|n| !stored.contains(n.as_str())).collect();
     assert!(lost.is_empty(), "{} acknowledged writes lost after SIGKILL: {lost:?}", lost.len());
 }
