@@ -129,6 +129,98 @@ impl SqlStore {
     }
 }
 
+impl SqlStore {
+    /// Every write of a set inside one transaction; the caller commits or rolls back.
+    async fn write_all(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, writes: &[Write]) -> Result<Vec<Stored>> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(7010)").execute(&mut **tx).await.map_err(backend_error)?;
+        }
+        let mut results = Vec::with_capacity(writes.len());
+        for write in writes {
+            let key = write.key()?;
+            let current =
+                sqlx::query("SELECT revision, body FROM objects WHERE kind = $1 AND project = $2 AND name = $3")
+                    .bind(key.kind.name())
+                    .bind(&key.project)
+                    .bind(&key.name)
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(backend_error)?
+                    .map(|r| -> Result<Stored> {
+                        let body: String = r.try_get("body").map_err(backend_error)?;
+                        SqlStore::row_to_stored(
+                            key.kind,
+                            key.project.clone(),
+                            key.name.clone(),
+                            r.try_get("revision").map_err(backend_error)?,
+                            &body,
+                        )
+                    })
+                    .transpose()?;
+            let revision: i64 =
+                sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'revision' RETURNING value")
+                    .fetch_one(&mut **tx)
+                    .await
+                    .and_then(|r| r.try_get("value"))
+                    .map_err(backend_error)?;
+            let resolved = resolve(write, current.as_ref(), revision)?;
+            let body = serde_json::to_string(&resolved.stored.object).map_err(backend_error)?;
+            if resolved.event_type == EventType::Deleted {
+                sqlx::query("DELETE FROM objects WHERE kind = $1 AND project = $2 AND name = $3")
+                    .bind(key.kind.name())
+                    .bind(&key.project)
+                    .bind(&key.name)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(backend_error)?;
+            } else {
+                sqlx::query(
+                    "INSERT INTO objects (kind, project, name, revision, body) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (kind, project, name) DO UPDATE SET revision = excluded.revision, body = excluded.body",
+                )
+                .bind(key.kind.name())
+                .bind(&key.project)
+                .bind(&key.name)
+                .bind(revision)
+                .bind(&body)
+                .execute(&mut **tx)
+                .await
+                .map_err(backend_error)?;
+            }
+            sqlx::query(
+                "INSERT INTO events (revision, event_type, kind, project, name, body) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(revision)
+            .bind(resolved.event_type.as_str())
+            .bind(key.kind.name())
+            .bind(&key.project)
+            .bind(&key.name)
+            .bind(&body)
+            .execute(&mut **tx)
+            .await
+            .map_err(backend_error)?;
+            results.push(resolved.stored);
+        }
+        let last = results.last().map_or(0, |s| s.revision);
+        if last > 0 {
+            sqlx::query("DELETE FROM events WHERE revision <= $1")
+                .bind(last - self.retain)
+                .execute(&mut **tx)
+                .await
+                .map_err(backend_error)?;
+            if self.backend == Backend::Postgres {
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(NOTIFY_CHANNEL)
+                    .bind(last.to_string())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(backend_error)?;
+            }
+        }
+        Ok(results)
+    }
+}
+
 /// A URL with any password replaced, for messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -199,103 +291,26 @@ impl Store for SqlStore {
     async fn apply(&self, writes: Vec<Write>) -> Result<Vec<Stored>> {
         let _guard = self.write_lock.lock().await;
         let mut tx = self.pool.begin().await.map_err(backend_error)?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock(7010)").execute(&mut *tx).await.map_err(backend_error)?;
-        }
-        let mut results = Vec::with_capacity(writes.len());
-        for write in &writes {
-            let key = write.key()?;
-            let current =
-                sqlx::query("SELECT revision, body FROM objects WHERE kind = $1 AND project = $2 AND name = $3")
-                    .bind(key.kind.name())
-                    .bind(&key.project)
-                    .bind(&key.name)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(backend_error)?
-                    .map(|r| -> Result<Stored> {
-                        let body: String = r.try_get("body").map_err(backend_error)?;
-                        SqlStore::row_to_stored(
-                            key.kind,
-                            key.project.clone(),
-                            key.name.clone(),
-                            r.try_get("revision").map_err(backend_error)?,
-                            &body,
-                        )
-                    })
-                    .transpose()?;
-            let revision: i64 =
-                sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'revision' RETURNING value")
-                    .fetch_one(&mut *tx)
-                    .await
-                    .and_then(|r| r.try_get("value"))
-                    .map_err(backend_error)?;
-            // An error here drops the transaction: nothing of the set is written.
-            let resolved = resolve(write, current.as_ref(), revision)?;
-            let body = serde_json::to_string(&resolved.stored.object).map_err(backend_error)?;
-            if resolved.event_type == EventType::Deleted {
-                sqlx::query("DELETE FROM objects WHERE kind = $1 AND project = $2 AND name = $3")
-                    .bind(key.kind.name())
-                    .bind(&key.project)
-                    .bind(&key.name)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend_error)?;
-            } else {
-                sqlx::query(
-                    "INSERT INTO objects (kind, project, name, revision, body) VALUES ($1, $2, $3, $4, $5)
-                     ON CONFLICT (kind, project, name) DO UPDATE SET revision = excluded.revision, body = excluded.body",
-                )
-                .bind(key.kind.name())
-                .bind(&key.project)
-                .bind(&key.name)
-                .bind(revision)
-                .bind(&body)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend_error)?;
+        match self.write_all(&mut tx, &writes).await {
+            Ok(results) => {
+                tx.commit().await.map_err(backend_error)?;
+                let last = results.last().map_or(0, |s| s.revision);
+                self.revision.send_if_modified(|r| {
+                    let newer = last > *r;
+                    if newer {
+                        *r = last;
+                    }
+                    newer
+                });
+                Ok(results)
             }
-            sqlx::query(
-                "INSERT INTO events (revision, event_type, kind, project, name, body) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(revision)
-            .bind(resolved.event_type.as_str())
-            .bind(key.kind.name())
-            .bind(&key.project)
-            .bind(&key.name)
-            .bind(&body)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend_error)?;
-            results.push(resolved.stored);
-        }
-        let last = results.last().map_or(0, |s| s.revision);
-        if last > 0 {
-            sqlx::query("DELETE FROM events WHERE revision <= $1")
-                .bind(last - self.retain)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend_error)?;
-            if self.backend == Backend::Postgres {
-                sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(NOTIFY_CHANNEL)
-                    .bind(last.to_string())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend_error)?;
+            Err(e) => {
+                // Roll back now: a dropped transaction only rolls back when its connection is
+                // next used, and would hold SQLite's write lock until then.
+                let _ = tx.rollback().await;
+                Err(e)
             }
         }
-        tx.commit().await.map_err(backend_error)?;
-        if last > 0 {
-            self.revision.send_if_modified(|r| {
-                let newer = last > *r;
-                if newer {
-                    *r = last;
-                }
-                newer
-            });
-        }
-        Ok(results)
     }
 
     async fn events_since(&self, since: i64, limit: usize) -> Result<Vec<WatchEvent>> {

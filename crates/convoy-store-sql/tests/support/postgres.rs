@@ -20,12 +20,16 @@ pub fn start() -> Result<Postgres, String> {
         return Err(format!("PostgreSQL 15 is not installed ({PG_BIN}/initdb missing)"));
     }
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let data = dir.path().join("data");
+    // Everything the server writes (data, log, socket) lives in one directory it owns.
+    let home = dir.path().join("pg");
+    let data = home.join("data");
     let as_postgres = is_root();
     if as_postgres {
         // initdb refuses to run as root: run it as postgres in a directory it may use.
         run(Command::new("chmod").args(["755"]).arg(dir.path()))?;
-        run(Command::new("install").args(["-d", "-o", "postgres", "-g", "postgres"]).arg(&data))?;
+        run(Command::new("install").args(["-d", "-o", "postgres", "-g", "postgres"]).arg(&home))?;
+    } else {
+        std::fs::create_dir_all(&home).map_err(|e| e.to_string())?;
     }
     let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
     let initdb = format!("{PG_BIN}/initdb");
@@ -38,9 +42,9 @@ pub fn start() -> Result<Postgres, String> {
     ))?;
     let options = format!(
         "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
-        dir.path().display()
+        home.display()
     );
-    let log = dir.path().join("log").display().to_string();
+    let log = home.join("log").display().to_string();
     run(&mut command(as_postgres, &pg_ctl, &["-D", &data_s, "-l", &log, "-w", "-o", &options, "start"]))?;
     let url = format!("postgres://convoy@127.0.0.1:{port}/postgres");
     Ok(Postgres { _dir: dir, data, as_postgres, url })
