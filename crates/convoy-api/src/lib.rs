@@ -19,6 +19,7 @@ pub mod promotion;
 mod resource;
 pub mod stage;
 pub mod suggest;
+pub mod time;
 pub mod urls;
 pub mod warehouse;
 pub mod yaml;

@@ -22,7 +22,7 @@ pub mod freight_id;
 pub mod names;
 pub mod problem;
 pub mod steps;
-pub mod time;
+pub use convoy_api::time;
 pub use convoy_api::urls;
 mod validate;
 pub mod view;

@@ -221,11 +221,16 @@ async fn put(
     let outcomes = plan(&*state.store, resources, Mode::Apply).await?;
     let outcome = outcomes.into_iter().next().ok_or_else(|| ApiError::bad_request("nothing to write"))?;
     let status = if outcome.action == "created" { StatusCode::CREATED } else { StatusCode::OK };
-    let object = match outcome.write {
-        Some(write) if query.dry_run != Some(true) => state.store.apply(vec![write]).await?.remove(0).object,
-        _ => outcome.object,
-    };
+    let object = write_outcome(&state, outcome, query.dry_run == Some(true)).await?;
     Ok((status, Json(redact(object))).into_response())
+}
+
+/// Writes one planned object (unless a dry run) and returns it as stored.
+async fn write_outcome(state: &AppState, outcome: crate::writes::Outcome, dry_run: bool) -> Result<Value, ApiError> {
+    Ok(match outcome.write {
+        Some(write) if !dry_run => state.store.apply(vec![write]).await?.remove(0).object,
+        _ => outcome.object,
+    })
 }
 
 pub async fn create_project(
@@ -242,10 +247,7 @@ pub async fn create_project(
         return Err(ApiError::bad_request(format!("expected one {kind} of project {project:?}")));
     }
     let outcome = plan(&*state.store, resources, Mode::Create).await?.remove(0);
-    let object = match outcome.write {
-        Some(write) if query.dry_run != Some(true) => state.store.apply(vec![write]).await?.remove(0).object,
-        _ => outcome.object,
-    };
+    let object = write_outcome(&state, outcome, query.dry_run == Some(true)).await?;
     Ok((StatusCode::CREATED, Json(redact(object))).into_response())
 }
 

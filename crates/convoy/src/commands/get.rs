@@ -238,9 +238,9 @@ fn row(kind: Kind, object: &Value, wide: bool, all_projects: bool) -> Vec<String
 
 /// `45s`, `12m`, `3h`, `5d` since an RFC 3339 time.
 fn age(timestamp: &str) -> String {
-    let Ok(then) = convoy_core::time::Timestamp::parse(timestamp) else { return String::new() };
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
-    let secs = (now - then.seconds()).max(0);
+    use convoy_api::time::Timestamp;
+    let Ok(then) = Timestamp::parse(timestamp) else { return String::new() };
+    let secs = (Timestamp::now().seconds() - then.seconds()).max(0);
     match secs {
         s if s < 120 => format!("{s}s"),
         s if s < 7200 => format!("{}m", s / 60),

@@ -63,6 +63,12 @@ impl Timestamp {
     pub fn seconds(self) -> i64 {
         self.0
     }
+
+    /// The wall-clock time (the one place this crate reads the clock).
+    pub fn now() -> Timestamp {
+        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        Timestamp(secs as i64)
+    }
 }
 
 impl fmt::Display for Timestamp {
