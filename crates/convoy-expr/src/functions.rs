@@ -31,6 +31,11 @@ pub(crate) fn register<'r>(env: &mut Environment<'r>, resolver: &'r dyn Resolver
         }
         Ok(Value::Map(map))
     });
+    // Go's expr marshals with json.MarshalIndent(v, "", "  "): sorted keys, two-space indent.
+    env.add_function("toJSON", |c| {
+        let json = to_json(&one(&c.args)?).map_err(expr::Error::ExprError)?;
+        Ok(Value::String(gojson::marshal_indent(&json, "  ")))
+    });
     env.add_function("quote", |c| quote_fn(&one(&c.args)?));
     env.add_function("unsafeQuote", |c| unsafe_quote(&one(&c.args)?));
     env.add_function("asJSON", |c| {

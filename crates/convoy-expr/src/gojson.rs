@@ -86,6 +86,12 @@ pub fn number(n: &serde_json::Number) -> String {
 }
 
 pub fn float(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+    }
     let abs = f.abs();
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
         // Go: `1e+21`, `1e-07`: mantissa shortest, exponent with sign and at least two digits.

@@ -160,6 +160,7 @@ fn builtins() {
             ("${{ indexOf(\"hello\", \"l\") }}", Is(json!(2))),
             ("${{ hasPrefix(\"hello\", \"he\") }}", Is(json!(true))),
             ("${{ toJSON({\"b\": 1}) }}", Is(json!({"b": 1}))),
+            ("x${{ toJSON({\"b\": 1, \"a\": [true]}) }}", Is(json!("x{\n  \"a\": [\n    true\n  ],\n  \"b\": 1\n}"))),
             ("${{ fromJSON(vars.json).k }}", Is(json!([1, 2]))),
             ("${{ keys({\"a\": 1}) }}", Is(json!(["a"]))),
             ("${{ values({\"a\": 1}) }}", Is(json!([1]))),

@@ -157,3 +157,60 @@ async fn old_clients_are_refused_and_versions_are_stamped() {
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
     assert!(String::from_utf8_lossy(&bytes).contains("install convoy 0.1.0 or newer"));
 }
+
+#[tokio::test]
+async fn watch_streams_events_and_resumes() {
+    use futures::StreamExt;
+    let app = app().await;
+    call(&app, "POST", "/v1/apply", Some(TOKEN), PROJECT).await;
+    let request = Request::builder()
+        .uri("/v1/projects?watch=true")
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut body = response.into_body().into_data_stream();
+    let mut text = String::new();
+    let writer = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            call(
+                &app,
+                "POST",
+                "/v1/apply",
+                Some(TOKEN),
+                "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {name: q}\n",
+            )
+            .await;
+            call(&app, "DELETE", "/v1/projects/q", Some(TOKEN), "").await;
+        })
+    };
+    while !text.contains("event: DELETED") {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), body.next())
+            .await
+            .expect("events within 10 s")
+            .unwrap()
+            .unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    writer.await.unwrap();
+    let events: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("event: ")).collect();
+    assert_eq!(events, ["ADDED", "ADDED", "DELETED"], "the existing project, then q added and deleted:\n{text}");
+    let ids: Vec<i64> = text.lines().filter_map(|l| l.strip_prefix("id: ")).map(|i| i.parse().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    // Resuming after the first live event replays only the deletion.
+    let request = Request::builder()
+        .uri("/v1/projects?watch=true")
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("last-event-id", ids[1].to_string())
+        .body(Body::empty())
+        .unwrap();
+    let mut resumed = app.clone().oneshot(request).await.unwrap().into_body().into_data_stream();
+    let chunk =
+        tokio::time::timeout(std::time::Duration::from_secs(10), resumed.next()).await.unwrap().unwrap().unwrap();
+    let first = String::from_utf8_lossy(&chunk).into_owned();
+    assert!(first.contains("event: DELETED") && first.contains(&format!("id: {}", ids[2])), "{first}");
+}
