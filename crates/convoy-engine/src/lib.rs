@@ -1,0 +1,36 @@
+//! The promotion engine (reference §3.2–3.5).
+//!
+//! ```text
+//!  expanded steps ──▶ orchestrator::run ──┬─ skip?  (`if`, default: earlier failure)
+//!                     (from progress.      ├─ vars + config evaluated (convoy-expr, step scope)
+//!                      current_step)       ├─ StepRunner::run            (built-in steps)
+//!                                          ├─ outputs into state, compose-output to the task
+//!                                          └─ journal.record(progress)  before the next step
+//! ```
+//!
+//! The orchestrator decides; runners act. Progress (step metadata, outputs, current step) is
+//! written through [`Journal`] after every step, so a promotion resumes where it stopped.
+
+mod orchestrator;
+mod progress;
+mod runner;
+
+pub use orchestrator::{Clock, Orchestrator, Outcome, PromotionContext};
+pub use progress::{Phase, Progress, StepMeta, StepStatus};
+pub use runner::{Registry, StepContext, StepError, StepResult, StepRunner};
+
+/// Where progress is persisted between steps (the Promotion's status, in the server).
+#[async_trait::async_trait]
+pub trait Journal: Send {
+    async fn record(&mut self, progress: &Progress) -> Result<(), String>;
+}
+
+/// A journal that keeps nothing (tests, dry runs).
+pub struct NoJournal;
+
+#[async_trait::async_trait]
+impl Journal for NoJournal {
+    async fn record(&mut self, _progress: &Progress) -> Result<(), String> {
+        Ok(())
+    }
+}

@@ -1,0 +1,383 @@
+//! Running an expanded promotion's steps, Kargo's rules (reference §3.2–3.4).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use convoy_api::time::Timestamp;
+use convoy_api::{ALIAS_SEPARATOR, ExpressionVariable, FreightOrigin, FreightReference, PromotionStep, Warehouse};
+use convoy_core::duration;
+use convoy_expr::sites::{promotion_vars, step_scope};
+use convoy_expr::{Evaluator, Resolver, StepOutcome};
+use serde_json::{Value as Json, json};
+
+use crate::Journal;
+use crate::progress::{Phase, Progress, StepStatus};
+use crate::runner::{Registry, StepContext, StepError};
+
+/// The time, supplied so tests control it.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+/// Who and what a promotion is about: the `ctx` variables and the promotion-level vars.
+#[derive(Debug, Clone, Default)]
+pub struct PromotionContext {
+    pub project: String,
+    pub stage: String,
+    pub promotion: String,
+    pub freight: String,
+    pub freight_alias: String,
+    pub origin: String,
+    pub actor: String,
+    pub work_dir: std::path::PathBuf,
+    /// Stage vars then template vars.
+    pub vars: Vec<ExpressionVariable>,
+}
+
+impl PromotionContext {
+    fn ctx(&self, step_alias: &str) -> Json {
+        json!({
+            "project": self.project,
+            "stage": self.stage,
+            "promotion": self.promotion,
+            "targetFreight": {"name": self.freight, "alias": self.freight_alias, "origin": {"name": self.origin}},
+            "meta": {"promotion": {"actor": self.actor}, "step": {"alias": step_alias}},
+        })
+    }
+}
+
+/// Where a run stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// A step is not done yet; call `run` again (after `retry_after`, if given).
+    Running {
+        retry_after: Option<Duration>,
+        message: Option<String>,
+    },
+    Finished {
+        phase: Phase,
+    },
+}
+
+pub struct Orchestrator<'a> {
+    pub registry: &'a Registry,
+    /// Freight, Warehouses, ConfigMaps... for the expression functions.
+    pub data: &'a dyn Resolver,
+    pub clock: &'a dyn Clock,
+}
+
+impl Orchestrator<'_> {
+    /// Runs from `progress.current_step`; steps already finished are never run again.
+    pub async fn run(
+        &self,
+        context: &PromotionContext,
+        steps: &[PromotionStep],
+        progress: &mut Progress,
+        journal: &mut dyn Journal,
+    ) -> Outcome {
+        for (i, step) in steps.iter().enumerate().skip(progress.current_step) {
+            let alias = step.alias.clone().unwrap_or_else(|| format!("step-{}", i + 1));
+            progress.current_step = i;
+            let status = progress.meta_mut(&alias, step.continue_on_error).status;
+            let started = progress.meta(&alias).is_some_and(|m| m.started_at.is_some());
+            if status.is_finished() {
+                continue;
+            }
+            if !started {
+                match self.should_skip(context, step, &alias, progress) {
+                    Ok(false) => {}
+                    Ok(true) => {
+                        self.finish(progress, &alias, StepStatus::Skipped, None, journal).await;
+                        continue;
+                    }
+                    Err(message) => {
+                        let message = format!("error checking if step {alias:?} should be skipped: {message}");
+                        self.finish(progress, &alias, StepStatus::Errored, Some(message), journal).await;
+                        continue;
+                    }
+                }
+            }
+            let kind = step.uses.clone().unwrap_or_default();
+            let Some(runner) = self.registry.get(&kind) else {
+                let message = format!(
+                    "step kind {kind:?} is not registered; verify the kind is correct; Convoy runs: {}",
+                    self.registry.kinds().join(", ")
+                );
+                self.finish(progress, &alias, StepStatus::Errored, Some(message), journal).await;
+                continue;
+            };
+            let now = self.clock.now();
+            {
+                let meta = progress.meta_mut(&alias, step.continue_on_error);
+                if meta.started_at.is_none() {
+                    meta.started_at = Some(now.to_string());
+                    meta.error_count = 0;
+                }
+            }
+            let config = match self.step_config(context, step, &alias, progress) {
+                Ok(config) => config,
+                Err(message) => {
+                    self.finish(
+                        progress,
+                        &alias,
+                        StepStatus::Errored,
+                        Some(format!("failed to build step context: {message}")),
+                        journal,
+                    )
+                    .await;
+                    continue;
+                }
+            };
+            let step_context = StepContext {
+                alias: alias.clone(),
+                config,
+                project: context.project.clone(),
+                stage: context.stage.clone(),
+                promotion: context.promotion.clone(),
+                work_dir: context.work_dir.clone(),
+            };
+            let timeout = timeout_of(step).or_else(|| runner.default_timeout());
+            match runner.run(&step_context).await {
+                Ok(result) if result.status == StepStatus::Running => {
+                    progress.meta_mut(&alias, step.continue_on_error).message = result.message.clone();
+                    if let Some(message) = timed_out(progress, &alias, timeout, self.clock.now()) {
+                        self.finish(progress, &alias, StepStatus::Errored, Some(message), journal).await;
+                        continue;
+                    }
+                    let _ = journal.record(progress).await;
+                    return Outcome::Running { retry_after: result.retry_after, message: result.message };
+                }
+                Ok(result) => {
+                    self.store_output(progress, &alias, result.output, runner.propagates_task_output());
+                    if let Some(check) = result.health_check {
+                        progress.health_checks.push(check);
+                    }
+                    self.finish(progress, &alias, result.status, result.message, journal).await;
+                }
+                Err(error) => {
+                    let output = error.output.clone();
+                    self.store_output(progress, &alias, output, false);
+                    if let Some(outcome) = self.on_error(progress, step, &alias, error, timeout, journal).await {
+                        return outcome;
+                    }
+                }
+            }
+        }
+        progress.current_step = steps.len().saturating_sub(1);
+        let _ = journal.record(progress).await;
+        Outcome::Finished { phase: progress.final_phase() }
+    }
+
+    /// A step's error: terminal ends it; otherwise it counts against the threshold and the
+    /// step runs again (returns the `Running` outcome).
+    async fn on_error(
+        &self,
+        progress: &mut Progress,
+        step: &PromotionStep,
+        alias: &str,
+        error: StepError,
+        timeout: Option<Duration>,
+        journal: &mut dyn Journal,
+    ) -> Option<Outcome> {
+        if error.terminal {
+            let (status, message) = if error.failed {
+                (StepStatus::Failed, error.message)
+            } else {
+                (StepStatus::Errored, format!("an unrecoverable error occurred: {}", error.message))
+            };
+            self.finish(progress, alias, status, Some(message), journal).await;
+            return None;
+        }
+        let threshold = step.retry.as_ref().and_then(|r| r.error_threshold).filter(|t| *t > 0).unwrap_or(1);
+        let count = {
+            let meta = progress.meta_mut(alias, step.continue_on_error);
+            meta.error_count += 1;
+            meta.error_count
+        };
+        if count >= threshold {
+            let message = format!("step {alias:?} met error threshold of {threshold}: {}", error.message);
+            self.finish(progress, alias, StepStatus::Errored, Some(message), journal).await;
+            return None;
+        }
+        if let Some(message) = timed_out(progress, alias, timeout, self.clock.now()) {
+            self.finish(progress, alias, StepStatus::Errored, Some(message), journal).await;
+            return None;
+        }
+        let message = format!("{}; step will be retried", error.message);
+        progress.meta_mut(alias, step.continue_on_error).message = Some(message.clone());
+        let _ = journal.record(progress).await;
+        Some(Outcome::Running { retry_after: None, message: Some(message) })
+    }
+
+    async fn finish(
+        &self,
+        progress: &mut Progress,
+        alias: &str,
+        status: StepStatus,
+        message: Option<String>,
+        journal: &mut dyn Journal,
+    ) {
+        let now = self.clock.now().to_string();
+        let meta = progress.meta_mut(alias, false);
+        meta.status = status;
+        meta.message = message;
+        meta.finished_at = Some(now);
+        // The journal is written before the next step starts: a crash resumes after this one.
+        let _ = journal.record(progress).await;
+    }
+
+    fn store_output(
+        &self,
+        progress: &mut Progress,
+        alias: &str,
+        output: serde_json::Map<String, Json>,
+        propagate: bool,
+    ) {
+        if propagate && let Some((task_alias, _)) = alias.split_once(ALIAS_SEPARATOR) {
+            let merged = progress.state.entry(task_alias.to_owned()).or_insert_with(|| json!({}));
+            if let Json::Object(map) = merged {
+                map.extend(output.clone());
+            }
+        }
+        progress.state.insert(alias.to_owned(), Json::Object(output));
+    }
+
+    /// `if` empty: skip after an earlier failure. `if` set: a template that must be a boolean.
+    fn should_skip(
+        &self,
+        context: &PromotionContext,
+        step: &PromotionStep,
+        alias: &str,
+        progress: &Progress,
+    ) -> Result<bool, String> {
+        let Some(condition) = step.condition.as_deref().filter(|c| !c.trim().is_empty()) else {
+            return Ok(progress.has_failures());
+        };
+        let resolver = StepData { data: self.data, progress, alias };
+        let evaluator = Evaluator::new(&resolver);
+        let scope = self.scope(&evaluator, context, step, alias, progress)?;
+        match evaluator.template(condition, &scope).map_err(|e| e.to_string())? {
+            Json::Bool(run) => Ok(!run),
+            other => Err(format!("expression must evaluate to a boolean, got {}", go_type(&other))),
+        }
+    }
+
+    fn step_config(
+        &self,
+        context: &PromotionContext,
+        step: &PromotionStep,
+        alias: &str,
+        progress: &Progress,
+    ) -> Result<Json, String> {
+        let resolver = StepData { data: self.data, progress, alias };
+        let evaluator = Evaluator::new(&resolver);
+        let scope = self.scope(&evaluator, context, step, alias, progress)?;
+        match &step.config {
+            Some(config) => evaluator.config(config, &scope).map_err(|e| format!("failed to get step config: {e}")),
+            None => Ok(json!({})),
+        }
+    }
+
+    fn scope(
+        &self,
+        evaluator: &Evaluator<'_>,
+        context: &PromotionContext,
+        step: &PromotionStep,
+        alias: &str,
+        progress: &Progress,
+    ) -> Result<convoy_expr::Scope, String> {
+        let ctx = context.ctx(alias);
+        let vars = promotion_vars(evaluator, &ctx, &context.vars).map_err(|e| e.to_string())?;
+        let metas: serde_json::Map<String, Json> = progress
+            .step_execution_metadata
+            .iter()
+            .map(|m| (m.alias.clone(), serde_json::to_value(m).unwrap_or(Json::Null)))
+            .collect();
+        step_scope(evaluator, &ctx, &vars, alias, &step.vars, &progress.state, &Json::Object(metas))
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn timeout_of(step: &PromotionStep) -> Option<Duration> {
+    step.retry
+        .as_ref()
+        .and_then(|r| r.timeout.as_deref())
+        .and_then(|t| duration::parse(t).ok())
+        .filter(|d| !d.is_zero())
+}
+
+/// Checked after the step ran (it may run once past the deadline), as Kargo does.
+fn timed_out(progress: &Progress, alias: &str, timeout: Option<Duration>, now: Timestamp) -> Option<String> {
+    let timeout = timeout?;
+    let started = progress.meta(alias)?.started_at.as_deref().and_then(|s| Timestamp::parse(s).ok())?;
+    let elapsed = Duration::from_secs(u64::try_from(now.seconds() - started.seconds()).unwrap_or(0));
+    (elapsed > timeout).then(|| format!("step {alias:?} timed out after {}", duration::format(timeout)))
+}
+
+/// Go's `%T` for a decoded JSON value.
+fn go_type(value: &Json) -> &'static str {
+    match value {
+        Json::Null => "<nil>",
+        Json::Bool(_) => "bool",
+        Json::Number(_) => "float64",
+        Json::String(_) => "string",
+        Json::Array(_) => "[]interface {}",
+        Json::Object(_) => "map[string]interface {}",
+    }
+}
+
+/// The data resolver plus the outcomes of earlier steps, for `success()`, `failure()`,
+/// `status()`.
+struct StepData<'a> {
+    data: &'a dyn Resolver,
+    progress: &'a Progress,
+    alias: &'a str,
+}
+
+impl Resolver for StepData<'_> {
+    fn project(&self) -> String {
+        self.data.project()
+    }
+    fn requested_origins(&self) -> Vec<FreightOrigin> {
+        self.data.requested_origins()
+    }
+    fn warehouse(&self, name: &str) -> Option<Warehouse> {
+        self.data.warehouse(name)
+    }
+    fn freight_collection(&self) -> Vec<FreightReference> {
+        self.data.freight_collection()
+    }
+    fn freight_metadata(&self, freight: &str) -> Option<BTreeMap<String, Json>> {
+        self.data.freight_metadata(freight)
+    }
+    fn stage_metadata(&self, stage: &str) -> Option<BTreeMap<String, Json>> {
+        self.data.stage_metadata(stage)
+    }
+    fn config_map(&self, name: &str) -> BTreeMap<String, String> {
+        self.data.config_map(name)
+    }
+    fn secret(&self, name: &str) -> BTreeMap<String, String> {
+        self.data.secret(name)
+    }
+    fn shared_config_map(&self, name: &str) -> BTreeMap<String, String> {
+        self.data.shared_config_map(name)
+    }
+    fn shared_secret(&self, name: &str) -> BTreeMap<String, String> {
+        self.data.shared_secret(name)
+    }
+    fn step_outcomes(&self) -> Vec<StepOutcome> {
+        self.progress
+            .step_execution_metadata
+            .iter()
+            .filter(|m| m.alias != self.alias)
+            .map(|m| StepOutcome {
+                alias: m.alias.clone(),
+                status: m.status.as_str().to_owned(),
+                continue_on_error: m.continue_on_error,
+            })
+            .collect()
+    }
+    fn current_step_alias(&self) -> Option<String> {
+        Some(self.alias.to_owned())
+    }
+}

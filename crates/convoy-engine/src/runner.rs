@@ -1,0 +1,126 @@
+//! Step runners: one per step kind, looked up by `uses`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value as Json};
+
+/// What a runner gets: its evaluated config and where it runs.
+#[derive(Debug, Clone)]
+pub struct StepContext {
+    pub alias: String,
+    pub config: Json,
+    pub project: String,
+    pub stage: String,
+    pub promotion: String,
+    /// The promotion's working directory (steps' relative paths start here).
+    pub work_dir: std::path::PathBuf,
+}
+
+/// What a runner reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepResult {
+    /// Succeeded, or Running when the step must be called again later (polling).
+    pub status: crate::StepStatus,
+    pub message: Option<String>,
+    pub output: Map<String, Json>,
+    /// When to look again, for a Running step.
+    pub retry_after: Option<Duration>,
+    pub health_check: Option<Json>,
+}
+
+impl StepResult {
+    pub fn succeeded(output: Map<String, Json>) -> StepResult {
+        StepResult {
+            status: crate::StepStatus::Succeeded,
+            message: None,
+            output,
+            retry_after: None,
+            health_check: None,
+        }
+    }
+
+    pub fn running(message: impl Into<String>, retry_after: Duration) -> StepResult {
+        StepResult {
+            status: crate::StepStatus::Running,
+            message: Some(message.into()),
+            output: Map::new(),
+            retry_after: Some(retry_after),
+            health_check: None,
+        }
+    }
+}
+
+/// A step failure. `terminal` ends the step at once (Failed or Errored); otherwise it counts
+/// against the step's error threshold and the step is retried.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct StepError {
+    pub message: String,
+    pub terminal: bool,
+    /// A terminal failure the step declares as Failed (not Errored), e.g. the `fail` step.
+    pub failed: bool,
+    pub output: Map<String, Json>,
+}
+
+impl StepError {
+    pub fn terminal(message: impl Into<String>) -> StepError {
+        StepError { message: message.into(), terminal: true, failed: false, output: Map::new() }
+    }
+
+    pub fn failed(message: impl Into<String>) -> StepError {
+        StepError { message: message.into(), terminal: true, failed: true, output: Map::new() }
+    }
+
+    pub fn retryable(message: impl Into<String>) -> StepError {
+        StepError { message: message.into(), terminal: false, failed: false, output: Map::new() }
+    }
+}
+
+#[async_trait]
+pub trait StepRunner: Send + Sync {
+    /// The `uses` value.
+    fn kind(&self) -> &'static str;
+
+    /// Whether the step may run again after a crash while it was running (no outside effect,
+    /// or an effect it can detect as already done).
+    fn idempotent(&self) -> bool {
+        true
+    }
+
+    /// Kargo's per-step default timeout (`argocd-*`: 5 minutes); none by default.
+    fn default_timeout(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Only `compose-output`: its output is also merged into the task alias.
+    fn propagates_task_output(&self) -> bool {
+        false
+    }
+
+    async fn run(&self, context: &StepContext) -> Result<StepResult, StepError>;
+}
+
+/// Runners by kind.
+#[derive(Default, Clone)]
+pub struct Registry {
+    runners: HashMap<&'static str, Arc<dyn StepRunner>>,
+}
+
+impl Registry {
+    pub fn register(&mut self, runner: Arc<dyn StepRunner>) {
+        self.runners.insert(runner.kind(), runner);
+    }
+
+    pub fn get(&self, kind: &str) -> Option<&Arc<dyn StepRunner>> {
+        self.runners.get(kind)
+    }
+
+    pub fn kinds(&self) -> Vec<&'static str> {
+        let mut kinds: Vec<_> = self.runners.keys().copied().collect();
+        kinds.sort_unstable();
+        kinds
+    }
+}
