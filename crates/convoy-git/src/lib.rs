@@ -1,0 +1,26 @@
+//! Git for Convoy, through the `git` command line (as Kargo does: every protocol and auth
+//! method git knows).
+//!
+//! ```text
+//!  Mirrors::work_tree(url) ──▶ Mirrors::sync(url)         bare mirror per repository,
+//!        │                       (clone --mirror, then     fetched incrementally under a
+//!        │                        fetch --prune)           per-repository lock
+//!        ▼
+//!  clone --shared from the mirror ──▶ checkout ──▶ edit, commit ──▶ push (serialised per
+//!                                                                    repository and branch,
+//!                                                                    fetch + rebase + retry)
+//! ```
+//!
+//! Every git process gets a scrubbed environment (no inherited `GIT_*`), no terminal prompt,
+//! and credentials through a credential helper reading variables set on that process only.
+//! URLs in errors and logs are redacted.
+
+mod command;
+mod mirror;
+mod redact;
+mod worktree;
+
+pub use command::{Credentials, GitError, Signature};
+pub use mirror::Mirrors;
+pub use redact::redact;
+pub use worktree::{Checkout, PushOutcome, WorkTree};

@@ -1,0 +1,99 @@
+//! One bare mirror per repository, shared by every promotion (and, later, discovery).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use sha1::{Digest, Sha1};
+
+use crate::command::{Credentials, GitError, git, run};
+use crate::worktree::{Checkout, WorkTree};
+
+/// Mirrors under one directory (`DATA_DIR/git`).
+pub struct Mirrors {
+    root: PathBuf,
+    repo_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    push_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    fetches: AtomicUsize,
+}
+
+impl Mirrors {
+    pub fn new(root: impl Into<PathBuf>) -> Mirrors {
+        Mirrors {
+            root: root.into(),
+            repo_locks: Mutex::default(),
+            push_locks: Mutex::default(),
+            fetches: AtomicUsize::new(0),
+        }
+    }
+
+    /// How many clones and fetches have reached remotes (for tests and metrics).
+    pub fn fetch_count(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+
+    fn lock(map: &Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.entry(key.to_owned()).or_default().clone()
+    }
+
+    /// Where the mirror of `url` lives: named by the hash of the normalised URL.
+    pub fn path_of(&self, url: &str) -> PathBuf {
+        let normalized = convoy_api::urls::normalize_git(url);
+        let hash: String = Sha1::digest(normalized.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        self.root.join(format!("{hash}.git"))
+    }
+
+    /// Brings the mirror of `url` up to date: a mirror clone the first time, then an
+    /// incremental fetch. One sync per repository at a time.
+    pub async fn sync(&self, url: &str, credentials: Option<&Credentials>) -> Result<PathBuf, GitError> {
+        let path = self.path_of(url);
+        let lock = Self::lock(&self.repo_locks, &path.display().to_string());
+        let _guard = lock.lock().await;
+        if path.join("HEAD").exists() {
+            let mut fetch = git(Some(&path), credentials);
+            fetch.args(["fetch", "--prune", "--quiet", "origin"]);
+            run(fetch, "fetch").await?;
+        } else {
+            std::fs::create_dir_all(&self.root)
+                .map_err(|e| GitError { operation: "clone".into(), message: e.to_string() })?;
+            let partial = path.with_extension("partial");
+            let _ = std::fs::remove_dir_all(&partial);
+            let mut clone = git(None, credentials);
+            clone.args(["clone", "--mirror", "--quiet", "--", url]).arg(&partial);
+            run(clone, "clone").await?;
+            // Only a complete mirror takes the final name: a crash mid-clone leaves no half mirror.
+            std::fs::rename(&partial, &path)
+                .map_err(|e| GitError { operation: "clone".into(), message: e.to_string() })?;
+        }
+        self.fetches.fetch_add(1, Ordering::SeqCst);
+        Ok(path)
+    }
+
+    /// A work tree of `url` at `dest`, made from the freshly synced mirror; `origin` points at
+    /// the real remote so pushes go there.
+    pub async fn work_tree(
+        &self,
+        url: &str,
+        credentials: Option<&Credentials>,
+        dest: &Path,
+        checkout: &Checkout,
+    ) -> Result<WorkTree, GitError> {
+        let mirror = self.sync(url, credentials).await?;
+        let mut clone = git(None, None);
+        clone.args(["clone", "--shared", "--no-checkout", "--quiet"]).arg(&mirror).arg(dest);
+        run(clone, "clone").await?;
+        let mut set_url = git(Some(dest), None);
+        set_url.args(["remote", "set-url", "origin", url]);
+        run(set_url, "remote set-url").await?;
+        let tree = WorkTree { dir: dest.to_owned(), url: url.to_owned(), credentials: credentials.cloned() };
+        tree.checkout(checkout).await?;
+        Ok(tree)
+    }
+
+    /// Serialises pushes to one branch of one repository (across promotions in this process).
+    pub(crate) fn push_lock(&self, url: &str, branch: &str) -> Arc<tokio::sync::Mutex<()>> {
+        Self::lock(&self.push_locks, &format!("{}#{branch}", convoy_api::urls::normalize_git(url)))
+    }
+}

@@ -1,0 +1,173 @@
+//! A work tree of one promotion: check out, commit, push.
+
+use std::path::PathBuf;
+
+use crate::command::{Credentials, GitError, Signature, git, run};
+use crate::mirror::Mirrors;
+
+/// What to check out (Kargo's git-clone `checkout[]` entry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checkout {
+    /// The remote's default branch.
+    Default,
+    /// A branch; with `create`, an empty new branch when the remote has none.
+    Branch {
+        name: String,
+        create: bool,
+    },
+    Commit(String),
+    Tag(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkTree {
+    pub dir: PathBuf,
+    pub url: String,
+    pub(crate) credentials: Option<Credentials>,
+}
+
+/// Where a push landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushOutcome {
+    pub branch: String,
+    pub commit: String,
+    /// How many pushes it took (more than one when other pushes landed first).
+    pub attempts: u32,
+}
+
+impl WorkTree {
+    async fn git(&self, args: &[&str], operation: &str) -> Result<String, GitError> {
+        let mut command = git(Some(&self.dir), self.credentials.as_ref());
+        command.args(args);
+        run(command, operation).await
+    }
+
+    pub(crate) async fn checkout(&self, checkout: &Checkout) -> Result<(), GitError> {
+        match checkout {
+            Checkout::Default => self.git(&["checkout", "--quiet", "--force"], "checkout").await.map(|_| ()),
+            Checkout::Commit(id) => {
+                self.git(&["checkout", "--quiet", "--force", "--detach", id], "checkout").await.map(|_| ())
+            }
+            Checkout::Tag(tag) => {
+                let target = format!("refs/tags/{tag}");
+                self.git(&["checkout", "--quiet", "--force", "--detach", &target], "checkout").await.map(|_| ())
+            }
+            Checkout::Branch { name, create } => {
+                let remote = format!("refs/remotes/origin/{name}");
+                if self.git(&["rev-parse", "--verify", "--quiet", &remote], "rev-parse").await.is_ok() {
+                    return self
+                        .git(&["checkout", "--quiet", "--force", "-B", name, &remote], "checkout")
+                        .await
+                        .map(|_| ());
+                }
+                if !create {
+                    return Err(GitError {
+                        operation: "checkout".into(),
+                        message: format!(
+                            "branch {name:?} does not exist in {}; set create: true to start it",
+                            crate::redact(&self.url)
+                        ),
+                    });
+                }
+                self.git(&["checkout", "--quiet", "--orphan", name], "checkout").await?;
+                // An orphan branch starts empty, as Kargo's created branches do.
+                let _ = self.git(&["rm", "-r", "-f", "--quiet", "--ignore-unmatch", "."], "rm").await;
+                Ok(())
+            }
+        }
+    }
+
+    pub async fn head(&self) -> Result<String, GitError> {
+        self.git(&["rev-parse", "HEAD"], "rev-parse").await
+    }
+
+    /// Commits everything changed; with nothing to commit, returns the current commit.
+    pub async fn commit(&self, message: &str, author: &Signature) -> Result<String, GitError> {
+        self.git(&["add", "--all"], "add").await?;
+        let changes = self.git(&["status", "--porcelain"], "status").await?;
+        if changes.is_empty()
+            && let Ok(head) = self.head().await
+        {
+            return Ok(head);
+        }
+        let name = format!("user.name={}", author.name);
+        let email = format!("user.email={}", author.email);
+        self.git(&["-c", &name, "-c", &email, "commit", "--quiet", "--allow-empty", "-m", message], "commit").await?;
+        self.head().await
+    }
+
+    async fn current_branch(&self) -> Result<String, GitError> {
+        self.git(&["symbolic-ref", "--short", "HEAD"], "symbolic-ref").await.map_err(|_| GitError {
+            operation: "push".into(),
+            message: "the work tree is not on a branch (a commit or tag was checked out); set targetBranch".into(),
+        })
+    }
+
+    /// Pushes HEAD to `branch` (the current branch when `None`). Pushes to one branch are
+    /// serialised; a rejected push fetches, rebases and tries again, up to `max_attempts`.
+    pub async fn push(
+        &self,
+        mirrors: &Mirrors,
+        branch: Option<&str>,
+        force: bool,
+        max_attempts: u32,
+    ) -> Result<PushOutcome, GitError> {
+        let branch = match branch {
+            Some(b) => b.to_owned(),
+            None => self.current_branch().await?,
+        };
+        let lock = mirrors.push_lock(&self.url, &branch);
+        let _guard = lock.lock().await;
+        let refspec = format!("HEAD:refs/heads/{branch}");
+        let max_attempts = max_attempts.max(1);
+        for attempt in 1..=max_attempts {
+            let mut args = vec!["push", "--quiet", "origin", refspec.as_str()];
+            if force {
+                args.insert(1, "--force");
+            }
+            match self.git(&args, "push").await {
+                Ok(_) => return Ok(PushOutcome { branch, commit: self.head().await?, attempts: attempt }),
+                Err(e) if attempt < max_attempts && is_rejection(&e) => {
+                    tracing::info!(branch = %branch, attempt, "push rejected; fetching and rebasing");
+                    self.git(&["fetch", "--quiet", "origin", &branch], "fetch").await?;
+                    let upstream = format!("origin/{branch}");
+                    let name = "user.name=Convoy".to_owned();
+                    let email = "user.email=no-reply@convoy.invalid".to_owned();
+                    if let Err(conflict) =
+                        self.git(&["-c", &name, "-c", &email, "rebase", "--quiet", &upstream], "rebase").await
+                    {
+                        let _ = self.git(&["rebase", "--abort"], "rebase").await;
+                        return Err(GitError {
+                            operation: "push".into(),
+                            message: format!(
+                                "{branch} moved and this change does not rebase onto it: {}",
+                                conflict.message
+                            ),
+                        });
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    /// Whether `commit` is already on the remote `branch` (so a resumed push can be skipped).
+    pub async fn remote_has(&self, branch: &str, commit: &str) -> Result<bool, GitError> {
+        let refs = self.git(&["ls-remote", "origin", &format!("refs/heads/{branch}")], "ls-remote").await?;
+        let Some(remote_head) = refs.split_whitespace().next() else { return Ok(false) };
+        if remote_head == commit {
+            return Ok(true);
+        }
+        self.git(&["fetch", "--quiet", "origin", branch], "fetch").await?;
+        Ok(self.git(&["merge-base", "--is-ancestor", commit, remote_head], "merge-base").await.is_ok())
+    }
+}
+
+fn is_rejection(error: &GitError) -> bool {
+    let m = &error.message;
+    m.contains("rejected")
+        || m.contains("non-fast-forward")
+        || m.contains("fetch first")
+        || m.contains("cannot lock ref")
+}
