@@ -135,6 +135,7 @@ impl Orchestrator<'_> {
                 stage: context.stage.clone(),
                 promotion: context.promotion.clone(),
                 work_dir: context.work_dir.clone(),
+                freight: self.data.freight_collection(),
             };
             let timeout = timeout_of(step).or_else(|| runner.default_timeout());
             match runner.run(&step_context).await {

@@ -17,6 +17,8 @@ pub struct StepContext {
     pub promotion: String,
     /// The promotion's working directory (steps' relative paths start here).
     pub work_dir: std::path::PathBuf,
+    /// The Freight being promoted, one per requested origin.
+    pub freight: Vec<convoy_api::FreightReference>,
 }
 
 /// What a runner reports.

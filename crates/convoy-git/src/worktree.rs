@@ -36,6 +36,20 @@ pub struct PushOutcome {
 }
 
 impl WorkTree {
+    /// A work tree made earlier (by a git-clone step), found by its directory.
+    pub async fn open(dir: &std::path::Path, credentials: Option<Credentials>) -> Result<WorkTree, GitError> {
+        if !dir.join(".git").exists() {
+            return Err(GitError {
+                operation: "open".into(),
+                message: format!("{} is not a git work tree; clone it first with git-clone", dir.display()),
+            });
+        }
+        let mut command = git(Some(dir), None);
+        command.args(["remote", "get-url", "origin"]);
+        let url = run(command, "remote get-url").await?;
+        Ok(WorkTree { dir: dir.to_owned(), url, credentials })
+    }
+
     async fn git(&self, args: &[&str], operation: &str) -> Result<String, GitError> {
         let mut command = git(Some(&self.dir), self.credentials.as_ref());
         command.args(args);

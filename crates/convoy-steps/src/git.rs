@@ -1,0 +1,256 @@
+//! `git-clone`, `git-clear`, `git-commit`, `git-push`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use convoy_engine::{StepContext, StepError, StepResult, StepRunner};
+use convoy_git::{Checkout, GitError, Mirrors, Signature, WorkTree};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::config::decode;
+use crate::paths::resolve;
+
+fn git_error(e: GitError) -> StepError {
+    // Network and remote errors may pass; a retry threshold decides.
+    StepError::retryable(e.to_string())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Author {
+    name: String,
+    email: String,
+    #[serde(default)]
+    #[expect(dead_code, reason = "accepted for Kargo compatibility, not acted on yet")]
+    signing_key: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CloneConfig {
+    #[serde(rename = "repoURL")]
+    repo_url: String,
+    checkout: Vec<CheckoutConfig>,
+    #[serde(default)]
+    #[expect(dead_code, reason = "accepted for Kargo compatibility, not acted on yet")]
+    author: Option<Author>,
+    #[serde(default, rename = "insecureSkipTLSVerify")]
+    #[expect(dead_code, reason = "accepted for Kargo compatibility, not acted on yet")]
+    insecure_skip_tls_verify: bool,
+    #[serde(default)]
+    #[expect(dead_code, reason = "accepted for Kargo compatibility, not acted on yet")]
+    recurse_submodules: bool,
+    #[serde(default)]
+    #[expect(dead_code, reason = "accepted for Kargo compatibility, not acted on yet")]
+    blobless: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CheckoutConfig {
+    path: String,
+    #[serde(default)]
+    branch: Option<String>,
+    #[serde(default)]
+    commit: Option<String>,
+    #[serde(default)]
+    tag: Option<String>,
+    #[serde(default)]
+    create: bool,
+    #[serde(default, rename = "as")]
+    alias: Option<String>,
+    #[serde(default)]
+    #[expect(dead_code, reason = "accepted for Kargo compatibility, not acted on yet")]
+    sparse: Vec<String>,
+}
+
+pub(crate) struct GitClone {
+    pub(crate) mirrors: Arc<Mirrors>,
+}
+
+#[async_trait]
+impl StepRunner for GitClone {
+    fn kind(&self) -> &'static str {
+        "git-clone"
+    }
+
+    async fn run(&self, context: &StepContext) -> Result<StepResult, StepError> {
+        let config: CloneConfig = decode(self.kind(), &context.config)?;
+        if config.checkout.is_empty() {
+            return Err(StepError::terminal("invalid git-clone config: checkout: must have at least 1 item"));
+        }
+        let mut commits = Map::new();
+        for (i, entry) in config.checkout.iter().enumerate() {
+            let refs = [&entry.branch, &entry.commit, &entry.tag]
+                .iter()
+                .filter(|r| r.as_deref().is_some_and(|s| !s.is_empty()))
+                .count();
+            if refs > 1 {
+                return Err(StepError::terminal(format!(
+                    "invalid git-clone config: checkout[{i}]: set at most one of branch, commit or tag"
+                )));
+            }
+            let checkout = match (&entry.branch, &entry.commit, &entry.tag) {
+                (Some(b), _, _) if !b.is_empty() => Checkout::Branch { name: b.clone(), create: entry.create },
+                (_, Some(c), _) if !c.is_empty() => Checkout::Commit(c.clone()),
+                (_, _, Some(t)) if !t.is_empty() => Checkout::Tag(t.clone()),
+                _ => Checkout::Default,
+            };
+            let dest = resolve(&context.work_dir, &entry.path)?;
+            // Idempotent: a work tree left by an earlier attempt is cleared and made again.
+            if dest.exists() {
+                std::fs::remove_dir_all(&dest)
+                    .map_err(|e| StepError::terminal(format!("cannot clear {}: {e}", dest.display())))?;
+            }
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| StepError::terminal(e.to_string()))?;
+            }
+            let tree = self.mirrors.work_tree(&config.repo_url, None, &dest, &checkout).await.map_err(git_error)?;
+            let head = tree.head().await.unwrap_or_default();
+            commits.insert(entry.alias.clone().unwrap_or_else(|| entry.path.clone()), Value::String(head));
+        }
+        let mut output = Map::new();
+        output.insert("commits".into(), Value::Object(commits));
+        Ok(StepResult::succeeded(output))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PathConfig {
+    path: String,
+}
+
+/// Empties a work tree but for `.git`, so a render step can write it afresh.
+pub(crate) struct GitClear;
+
+#[async_trait]
+impl StepRunner for GitClear {
+    fn kind(&self) -> &'static str {
+        "git-clear"
+    }
+
+    async fn run(&self, context: &StepContext) -> Result<StepResult, StepError> {
+        let config: PathConfig = decode(self.kind(), &context.config)?;
+        let dir = resolve(&context.work_dir, &config.path)?;
+        WorkTree::open(&dir, None).await.map_err(|e| StepError::terminal(e.message))?;
+        let entries = std::fs::read_dir(&dir).map_err(|e| StepError::terminal(e.to_string()))?;
+        for entry in entries.flatten() {
+            if entry.file_name() == ".git" {
+                continue;
+            }
+            let path = entry.path();
+            let removed = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+            removed.map_err(|e| StepError::terminal(format!("cannot remove {}: {e}", path.display())))?;
+        }
+        Ok(StepResult::succeeded(Map::new()))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommitConfig {
+    path: String,
+    message: String,
+    #[serde(default)]
+    author: Option<Author>,
+}
+
+pub(crate) struct GitCommit {
+    pub(crate) author: Signature,
+}
+
+#[async_trait]
+impl StepRunner for GitCommit {
+    fn kind(&self) -> &'static str {
+        "git-commit"
+    }
+
+    async fn run(&self, context: &StepContext) -> Result<StepResult, StepError> {
+        let config: CommitConfig = decode(self.kind(), &context.config)?;
+        if config.message.trim().is_empty() {
+            return Err(StepError::terminal("invalid git-commit config: message: must not be empty"));
+        }
+        let dir = resolve(&context.work_dir, &config.path)?;
+        let tree = WorkTree::open(&dir, None).await.map_err(|e| StepError::terminal(e.message))?;
+        let author = config.author.map_or_else(|| self.author.clone(), |a| Signature { name: a.name, email: a.email });
+        let commit = tree.commit(&config.message, &author).await.map_err(|e| StepError::terminal(e.to_string()))?;
+        let mut output = Map::new();
+        output.insert("commit".into(), json!(commit));
+        Ok(StepResult::succeeded(output))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PushConfig {
+    path: String,
+    #[serde(default)]
+    target_branch: Option<String>,
+    #[serde(default)]
+    generate_target_branch: bool,
+    #[serde(default)]
+    tag: Option<String>,
+    #[serde(default)]
+    force: bool,
+    #[serde(default)]
+    max_attempts: Option<u32>,
+    #[serde(default)]
+    #[expect(dead_code, reason = "accepted for Kargo compatibility, not acted on yet")]
+    provider: Option<String>,
+}
+
+pub(crate) struct GitPush {
+    pub(crate) mirrors: Arc<Mirrors>,
+}
+
+#[async_trait]
+impl StepRunner for GitPush {
+    fn kind(&self) -> &'static str {
+        "git-push"
+    }
+
+    async fn run(&self, context: &StepContext) -> Result<StepResult, StepError> {
+        let config: PushConfig = decode(self.kind(), &context.config)?;
+        let chosen = [config.target_branch.is_some(), config.generate_target_branch, config.tag.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
+        if chosen > 1 {
+            return Err(StepError::terminal(
+                "invalid git-push config: set at most one of targetBranch, generateTargetBranch or tag",
+            ));
+        }
+        if config.tag.is_some() {
+            return Err(StepError::terminal("git-push of tags is not supported by this version of Convoy yet"));
+        }
+        let dir = resolve(&context.work_dir, &config.path)?;
+        let tree = WorkTree::open(&dir, None).await.map_err(|e| StepError::terminal(e.message))?;
+        let branch = if config.generate_target_branch {
+            Some(format!("kargo/promotion/{}", context.promotion))
+        } else {
+            config.target_branch.clone()
+        };
+        let head = tree.head().await.map_err(git_error)?;
+        // After a crash the push may already have landed: do not push (or rebase) twice.
+        if let Some(b) = branch.as_deref()
+            && tree.remote_has(b, &head).await.unwrap_or(false)
+        {
+            return Ok(StepResult::succeeded(push_output(b, &head)));
+        }
+        let pushed = tree
+            .push(&self.mirrors, branch.as_deref(), config.force, config.max_attempts.unwrap_or(50))
+            .await
+            .map_err(git_error)?;
+        Ok(StepResult::succeeded(push_output(&pushed.branch, &pushed.commit)))
+    }
+}
+
+fn push_output(branch: &str, commit: &str) -> Map<String, Value> {
+    let mut output = Map::new();
+    output.insert("branch".into(), json!(branch));
+    output.insert("commit".into(), json!(commit));
+    output.insert("commitURL".into(), json!(""));
+    output
+}

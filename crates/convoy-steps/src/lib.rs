@@ -1,0 +1,44 @@
+//! Convoy's built-in steps, with Kargo's config fields, defaults and outputs (reference §3.8).
+//!
+//! Every runner decodes its evaluated config into a typed struct that rejects unknown fields:
+//! a bad config fails the step with `invalid <kind> config: <path>: <reason>`.
+
+mod basic;
+mod config;
+mod git;
+mod paths;
+mod yaml;
+pub mod yamledit;
+
+use std::sync::Arc;
+
+use convoy_engine::Registry;
+use convoy_git::{Mirrors, Signature};
+
+/// Every built-in step, sharing one set of git mirrors.
+pub fn builtin(mirrors: Arc<Mirrors>, author: Signature) -> Registry {
+    let mut registry = Registry::default();
+    registry.register(Arc::new(basic::Fail));
+    registry.register(Arc::new(basic::ComposeOutput));
+    registry.register(Arc::new(basic::FileWrite));
+    registry.register(Arc::new(git::GitClone { mirrors: mirrors.clone() }));
+    registry.register(Arc::new(git::GitClear));
+    registry.register(Arc::new(git::GitCommit { author }));
+    registry.register(Arc::new(git::GitPush { mirrors }));
+    registry.register(Arc::new(yaml::YamlUpdate));
+    registry.register(Arc::new(yaml::KustomizeSetImage));
+    registry
+}
+
+/// The kinds [`builtin`] registers.
+pub const KINDS: &[&str] = &[
+    "compose-output",
+    "fail",
+    "file-write",
+    "git-clear",
+    "git-clone",
+    "git-commit",
+    "git-push",
+    "kustomize-set-image",
+    "yaml-update",
+];

@@ -1,0 +1,134 @@
+//! Built-in steps driven by the orchestrator against a real repository over file://.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use convoy_api::time::Timestamp;
+use convoy_api::{FreightOrigin, FreightReference, Image, PromotionStep};
+use convoy_engine::{Clock, NoJournal, Orchestrator, Outcome, Phase, Progress, PromotionContext};
+use convoy_expr::context::StaticData;
+use convoy_git::{Mirrors, Signature};
+use serde_json::json;
+
+struct Now;
+
+impl Clock for Now {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+fn sh(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@e")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@e")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn remote(dir: &Path) -> std::path::PathBuf {
+    let bare = dir.join("config.git");
+    sh(dir, &["init", "--quiet", "--bare", "-b", "main", bare.to_str().unwrap()]);
+    let seed = dir.join("seed");
+    sh(dir, &["clone", "--quiet", bare.to_str().unwrap(), seed.to_str().unwrap()]);
+    std::fs::create_dir_all(seed.join("env/dev")).unwrap();
+    std::fs::write(seed.join("env/dev/kustomization.yaml"), "# dev overlay\nresources:\n- ../../base\nimages:\n- name: ghcr.io/example/app # pinned by Convoy\n  newTag: 1.0.0\n").unwrap();
+    std::fs::write(seed.join("values.yaml"), "image:\n  tag: 1.0.0 # set by promotion\n").unwrap();
+    sh(&seed, &["add", "."]);
+    sh(&seed, &["commit", "--quiet", "-m", "init"]);
+    sh(&seed, &["push", "--quiet", "origin", "main"]);
+    bare
+}
+
+fn steps(value: serde_json::Value) -> Vec<PromotionStep> {
+    serde_json::from_value(value).unwrap()
+}
+
+#[tokio::test]
+async fn clone_set_image_commit_push() {
+    let dir = tempfile::tempdir().unwrap();
+    let bare = remote(dir.path());
+    let url = format!("file://{}", bare.display());
+    let mirrors = Arc::new(Mirrors::new(dir.path().join("mirrors")));
+    let registry = convoy_steps::builtin(mirrors, Signature::default());
+    let warehouse: convoy_api::Warehouse = serde_json::from_value(json!({
+        "apiVersion": "kargo.akuity.io/v1alpha1", "kind": "Warehouse", "metadata": {"name": "w", "namespace": "p"},
+        "spec": {"subscriptions": [{"image": {"repoURL": "ghcr.io/example/app"}}]}
+    }))
+    .unwrap();
+    let data = StaticData {
+        origins: vec![FreightOrigin::warehouse("w")],
+        warehouses: vec![warehouse],
+        freight: vec![FreightReference {
+            name: "f1".into(),
+            origin: FreightOrigin::warehouse("w"),
+            images: vec![Image { repo_url: "ghcr.io/example/app".into(), tag: "1.2.0".into(), ..Image::default() }],
+            ..FreightReference::default()
+        }],
+        ..StaticData::default()
+    };
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let context = PromotionContext {
+        project: "p".into(),
+        stage: "dev".into(),
+        promotion: "dev.01hx.f1".into(),
+        work_dir: work,
+        ..PromotionContext::default()
+    };
+    let plan = steps(json!([
+        {"uses": "git-clone", "as": "task-1::clone", "config": {"repoURL": url, "checkout": [{"branch": "main", "path": "./src"}]}},
+        {"uses": "kustomize-set-image", "as": "task-1::update-image", "config": {"path": "./src/env/${{ ctx.stage }}", "images": [{"image": "ghcr.io/example/app"}]}},
+        {"uses": "yaml-update", "as": "task-1::values", "config": {"path": "./src/values.yaml", "updates": [{"key": "image.tag", "value": "${{ imageFrom('ghcr.io/example/app').Tag }}"}]}},
+        {"uses": "git-commit", "as": "task-1::commit", "config": {"path": "./src", "message": "${{ task.outputs['update-image'].commitMessage }}"}},
+        {"uses": "git-push", "as": "task-1::push", "config": {"path": "./src"}},
+        {"uses": "compose-output", "as": "task-1::result", "config": {"commit": "${{ task.outputs.commit.commit }}"}}
+    ]));
+    let orchestrator = Orchestrator { registry: &registry, data: &data, clock: &Now };
+    let mut progress = Progress::default();
+    let outcome = orchestrator.run(&context, &plan, &mut progress, &mut NoJournal).await;
+    let messages: Vec<_> =
+        progress.step_execution_metadata.iter().map(|m| (m.alias.clone(), m.status, m.message.clone())).collect();
+    assert_eq!(outcome, Outcome::Finished { phase: Phase::Succeeded }, "{messages:#?}");
+    let pushed = sh(&bare, &["show", "main:env/dev/kustomization.yaml"]);
+    assert!(pushed.contains("newTag: 1.2.0"), "{pushed}");
+    assert!(pushed.contains("# dev overlay") && pushed.contains("# pinned by Convoy"), "comments kept: {pushed}");
+    let values = sh(&bare, &["show", "main:values.yaml"]);
+    assert!(values.contains("tag: 1.2.0") && values.contains("# set by promotion"), "{values}");
+    let subject = sh(&bare, &["log", "-1", "--format=%s", "main"]);
+    assert_eq!(subject, "Updated ./src/env/dev to use new image");
+    assert_eq!(sh(&bare, &["rev-list", "--count", "main"]), "2", "exactly one new commit");
+    let head = sh(&bare, &["rev-parse", "main"]);
+    assert_eq!(progress.state["task-1"]["commit"], json!(head), "compose-output carried the commit to the task");
+}
+
+#[tokio::test]
+async fn invalid_configs_and_fail_say_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = convoy_steps::builtin(Arc::new(Mirrors::new(dir.path().join("m"))), Signature::default());
+    let context = PromotionContext { work_dir: dir.path().to_owned(), ..PromotionContext::default() };
+    let plan = steps(json!([
+        {"uses": "git-commit", "as": "bad", "config": {"path": ".", "mesage": "typo"}},
+        {"uses": "fail", "as": "stop", "if": "${{ always() }}", "config": {"message": "not today"}},
+        {"uses": "file-write", "as": "escape", "if": "${{ always() }}", "config": {"path": "../x", "contents": "y"}}
+    ]));
+    let orchestrator = Orchestrator { registry: &registry, data: &convoy_expr::NoData, clock: &Now };
+    let mut progress = Progress::default();
+    orchestrator.run(&context, &plan, &mut progress, &mut NoJournal).await;
+    let message = |alias: &str| progress.meta(alias).unwrap().message.clone().unwrap();
+    assert!(
+        message("bad")
+            .starts_with("an unrecoverable error occurred: invalid git-commit config: mesage: unknown field `mesage`"),
+        "{}",
+        message("bad")
+    );
+    assert_eq!(message("stop"), "failed: not today");
+    assert!(message("escape").contains("must be relative to the promotion's working directory"));
+}
