@@ -38,9 +38,19 @@ pub const KARGO_STEP_KINDS: &[&str] = &[
     "yaml-update",
 ];
 
-/// Step kinds this build of Convoy can execute. The promotion engine is not built yet, so no
-/// kind runs; lint and admission warn about each, as a promotion reaching it would fail.
-pub const CONVOY_RUNS: &[&str] = &[];
+/// Step kinds this build of Convoy can execute (the registry of `convoy-steps`; a test there
+/// keeps the two lists equal). Lint warns about the other known kinds.
+pub const CONVOY_RUNS: &[&str] = &[
+    "compose-output",
+    "fail",
+    "file-write",
+    "git-clear",
+    "git-clone",
+    "git-commit",
+    "git-push",
+    "kustomize-set-image",
+    "yaml-update",
+];
 
 /// What Convoy can do with a step kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,6 +23,9 @@ pub use runner::{Registry, StepContext, StepError, StepResult, StepRunner};
 #[async_trait::async_trait]
 pub trait Journal: Send {
     async fn record(&mut self, progress: &Progress) -> Result<(), String>;
+
+    /// Called when a step is about to run, after its start is recorded.
+    async fn starting(&mut self, _alias: &str) {}
 }
 
 /// A journal that keeps nothing (tests, dry runs).

@@ -138,6 +138,8 @@ impl Orchestrator<'_> {
                 freight: self.data.freight_collection(),
             };
             let timeout = timeout_of(step).or_else(|| runner.default_timeout());
+            let _ = journal.record(progress).await;
+            journal.starting(&alias).await;
             match runner.run(&step_context).await {
                 Ok(result) if result.status == StepStatus::Running => {
                     progress.meta_mut(&alias, step.continue_on_error).message = result.message.clone();

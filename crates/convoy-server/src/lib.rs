@@ -12,6 +12,7 @@
 
 mod auth;
 mod base64;
+pub mod controllers;
 mod env;
 mod error;
 mod openapi;
@@ -159,6 +160,7 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
         ),
     };
     ensure_admin_token(&*store, &config.data_dir).await?;
+    let _promotions = controllers::promotions::start(store.clone(), &config.data_dir);
     let state = Arc::new(AppState::new(store).await.map_err(|e| e.to_string())?);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -42,3 +42,16 @@ pub const KINDS: &[&str] = &[
     "kustomize-set-image",
     "yaml-update",
 ];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lint_knows_what_runs() {
+        let registry = super::builtin(
+            std::sync::Arc::new(convoy_git::Mirrors::new("/nonexistent")),
+            convoy_git::Signature::default(),
+        );
+        assert_eq!(registry.kinds(), super::KINDS);
+        assert_eq!(super::KINDS, convoy_core::steps::CONVOY_RUNS);
+    }
+}

@@ -46,6 +46,10 @@ pub enum Command {
     Get(GetArgs),
     /// Show one object in detail.
     Describe(DescribeArgs),
+    /// Promote Freight into a Stage.
+    Promote(PromoteArgs),
+    /// Show a Promotion's steps as a timeline.
+    Logs(LogsArgs),
     /// Check manifests offline: defaulting, task expansion and validation over the whole set.
     Lint(LintArgs),
     /// Print the steps and vars a promotion of a Stage would run, after task expansion.
@@ -187,6 +191,30 @@ pub struct GetArgs {
 
 #[derive(Debug, Args)]
 pub struct DescribeArgs {
+    pub kind: String,
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["freight", "freight_alias"])))]
+pub struct PromoteArgs {
+    /// The Freight's name.
+    #[arg(long)]
+    pub freight: Option<String>,
+    /// The Freight's alias.
+    #[arg(long)]
+    pub freight_alias: Option<String>,
+    /// The Stage to promote into.
+    #[arg(long)]
+    pub stage: String,
+    /// Follow the promotion step by step; exit 1 unless it succeeds.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// `promotion`
     pub kind: String,
     pub name: String,
 }

@@ -158,13 +158,17 @@ fn stage_required_task_var_must_be_set() {
 
 #[test]
 fn stage_step_kinds() {
-    let p = problems_of(&stage(&template("      - uses: git-clon\n      - uses: git-clone\n")), WAREHOUSE);
+    let p = problems_of(
+        &stage(&template("      - uses: git-clon\n      - uses: argocd-update\n      - uses: git-clone\n")),
+        WAREHOUSE,
+    );
+    assert!(!p.iter().any(|p| p.path.contains("steps[2]")), "git-clone runs: {p:#?}");
     assert_error(&p, "spec.promotionTemplate.spec.steps[0].uses", "unknown step kind \"git-clon\"");
     assert_eq!(p[0].hint.as_deref(), Some("did you mean \"git-clone\"?"));
     assert_warning(
         &p,
         "spec.promotionTemplate.spec.steps[1].uses",
-        "step kind \"git-clone\" is not run by this version of Convoy yet",
+        "step kind \"argocd-update\" is not run by this version of Convoy yet",
     );
 }
 

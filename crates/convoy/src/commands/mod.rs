@@ -5,6 +5,7 @@ mod eval;
 mod get;
 mod lint;
 mod login;
+mod promote;
 mod render;
 mod server;
 mod version;
@@ -24,6 +25,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Delete(args) => apply::delete(client()?, args),
         Command::Get(args) => get::run(client()?, args),
         Command::Describe(args) => get::describe(client()?, args),
+        Command::Promote(args) => promote::run(client()?, args),
+        Command::Logs(args) => promote::logs(client()?, args),
         Command::Lint(args) => lint::run(args, cli.global.project.as_deref()),
         Command::Render(args) => render::run(args, cli.global.project.as_deref()),
         Command::Eval(args) => eval::run(args),

@@ -2,6 +2,7 @@
 
 mod eval;
 mod lint;
+mod promote;
 mod render;
 mod server;
 

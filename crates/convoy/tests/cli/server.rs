@@ -10,6 +10,8 @@ use super::*;
 
 pub struct Server {
     child: Option<Child>,
+    /// Extra environment for the server process (fault injection).
+    pub env: Vec<(String, String)>,
     pub port: u16,
     pub data: PathBuf,
     pub config: PathBuf,
@@ -20,8 +22,14 @@ impl Server {
     pub fn start(dir: &Path) -> Server {
         let data = dir.join("data");
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut server =
-            Server { child: None, port, data, config: dir.join("config.yaml"), log: dir.join("server.log") };
+        let mut server = Server {
+            child: None,
+            env: Vec::new(),
+            port,
+            data,
+            config: dir.join("config.yaml"),
+            log: dir.join("server.log"),
+        };
         server.spawn();
         server
     }
@@ -32,6 +40,7 @@ impl Server {
             .args(["server", "--listen", &format!("127.0.0.1:{}", self.port), "--data-dir"])
             .arg(&self.data)
             .env_remove("CONVOY_DATABASE_URL")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -82,6 +91,19 @@ impl Server {
 
     pub fn start_again(&mut self) {
         self.spawn();
+    }
+
+    /// Waits for the process to end by itself (a crash) and forgets it.
+    pub fn wait_for_exit(&mut self, within: Duration) {
+        let Some(mut child) = self.child.take() else { return };
+        let deadline = Instant::now() + within;
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the server did not stop: {}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn signal(&mut self, signal: &str) {

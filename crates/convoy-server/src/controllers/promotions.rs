@@ -1,0 +1,314 @@
+//! The Promotion controller: one Promotion at a time per Stage, oldest first (names carry a
+//! ULID, so name order is creation order), each run by the engine with its progress journaled
+//! into the Promotion's status.
+//!
+//! ```text
+//!  store change or timer ──▶ reconcile: per Stage, the Running Promotion, else the oldest Pending
+//!                                 │ (one task per Stage at a time)
+//!                                 ▼
+//!                         engine run ──▶ journal: status.stepExecutionMetadata/state/currentStep
+//!                                 │
+//!                         Running (retry later) | Succeeded/Failed/Errored (finishedAt, work dir removed)
+//! ```
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use convoy_api::time::Timestamp;
+use convoy_api::{Freight, FreightReference, Kind, Resource, Stage, Warehouse};
+use convoy_engine::{Clock, Journal, Orchestrator, Outcome, Phase, Progress, PromotionContext, Registry};
+use convoy_expr::context::StaticData;
+use convoy_store::{Key, LabelSelector, Store, StoreExt};
+use serde_json::{Value, json};
+
+/// Environment variable that makes the server stop dead when a step of this alias starts
+/// (crash tests only).
+pub const CRASH_AT_STEP: &str = "CONVOY_TEST_CRASH_AT_STEP";
+
+struct WallClock;
+
+impl Clock for WallClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+pub struct PromotionController {
+    pub store: Arc<dyn Store>,
+    pub registry: Registry,
+    pub work_root: PathBuf,
+    in_flight: Mutex<HashSet<String>>,
+}
+
+impl PromotionController {
+    pub fn new(store: Arc<dyn Store>, registry: Registry, work_root: PathBuf) -> Arc<PromotionController> {
+        Arc::new(PromotionController { store, registry, work_root, in_flight: Mutex::default() })
+    }
+
+    /// Runs until the process ends: reconciles on every store change, and at least every 2 s.
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            let revision = self.store.current_revision().await.unwrap_or(0);
+            if let Err(e) = self.clone().reconcile().await {
+                tracing::warn!(error = %e, "promotion reconcile failed; retrying");
+            }
+            tokio::select! {
+                _ = self.store.changed_after(revision) => {}
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            }
+        }
+    }
+
+    async fn reconcile(self: Arc<Self>) -> Result<(), String> {
+        let (promotions, _) =
+            self.store.list(Kind::Promotion, None, &LabelSelector::everything()).await.map_err(|e| e.to_string())?;
+        let mut by_stage: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
+        for stored in promotions {
+            let phase = stored.object.pointer("/status/phase").and_then(Value::as_str).unwrap_or("Pending").to_owned();
+            if matches!(phase.as_str(), "Pending" | "Running") {
+                let stage = stored.object.pointer("/spec/stage").and_then(Value::as_str).unwrap_or("").to_owned();
+                by_stage.entry((stored.key.project.clone(), stage)).or_default().push(stored.object);
+            }
+        }
+        for ((project, stage), mut queue) in by_stage {
+            let running =
+                queue.iter().position(|p| p.pointer("/status/phase").and_then(Value::as_str) == Some("Running"));
+            queue.sort_by(|a, b| name(a).cmp(name(b)));
+            let next = running.map_or_else(|| queue[0].clone(), |i| queue[i].clone());
+            let lane = format!("{project}/{stage}");
+            if !self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(lane.clone()) {
+                continue;
+            }
+            let controller = self.clone();
+            tokio::spawn(async move {
+                let outcome = controller.execute(&project, name(&next)).await;
+                controller.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&lane);
+                match outcome {
+                    Ok(Some(delay)) => {
+                        // Wake the loop again after the step's suggested delay.
+                        let store = controller.store.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(delay).await;
+                            let _ = store.current_revision().await;
+                        });
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(promotion = %name(&next), error = %e, "promotion run failed"),
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs one Promotion until it finishes or a step asks to be called later.
+    async fn execute(&self, project: &str, promotion_name: &str) -> Result<Option<Duration>, String> {
+        let key = Key::new(Kind::Promotion, project, promotion_name);
+        let stored = self.store.get(&key).await.map_err(|e| e.to_string())?.ok_or("the Promotion is gone")?;
+        let Ok(Some(Resource::Promotion(promotion))) = Resource::decode(&stored.object) else {
+            return Err("the stored Promotion does not decode".into());
+        };
+        let stage = self.load::<Stage>(Kind::Stage, project, &promotion.spec.stage).await?;
+        let freight = self.load::<Freight>(Kind::Freight, project, &promotion.spec.freight).await?;
+        let (Some(stage), Some(freight)) = (stage, freight) else {
+            self.finish(&key, Phase::Errored, "the Stage or the Freight of this Promotion no longer exists").await?;
+            return Ok(None);
+        };
+        let uid = promotion.metadata.uid.clone().unwrap_or_else(|| promotion_name.to_owned());
+        let work_dir = self.work_root.join(&uid);
+        let mut progress = progress_of(&stored.object);
+        if !work_dir.exists() {
+            // A fresh start, or the work dir was lost: local state is rebuilt by running the
+            // steps again; edits then find nothing new and pushes find their commit landed.
+            std::fs::create_dir_all(&work_dir).map_err(|e| e.to_string())?;
+            progress = Progress { state: progress.state, ..Progress::default() };
+        }
+        self.mark_running(&key, &freight).await?;
+        let data = self.data(project, &stage, &freight).await?;
+        let context = PromotionContext {
+            project: project.to_owned(),
+            stage: stage.metadata.name().to_owned(),
+            promotion: promotion_name.to_owned(),
+            freight: freight.metadata.name().to_owned(),
+            freight_alias: freight.alias.clone().unwrap_or_default(),
+            origin: freight.origin.name.clone(),
+            actor: promotion.metadata.annotations.get("kargo.akuity.io/create-actor").cloned().unwrap_or_default(),
+            work_dir: work_dir.clone(),
+            vars: promotion.spec.vars.clone(),
+        };
+        let orchestrator = Orchestrator { registry: &self.registry, data: &data, clock: &WallClock };
+        let mut journal = StatusJournal { store: self.store.clone(), key: key.clone() };
+        match orchestrator.run(&context, &promotion.spec.steps, &mut progress, &mut journal).await {
+            Outcome::Running { retry_after, message } => {
+                let message = message.unwrap_or_default();
+                self.update_status(&key, |status| {
+                    status["message"] = json!(message);
+                })
+                .await?;
+                Ok(Some(retry_after.unwrap_or(Duration::from_secs(5)).max(Duration::from_millis(200))))
+            }
+            Outcome::Finished { phase } => {
+                let message = progress
+                    .step_execution_metadata
+                    .iter()
+                    .find(|m| {
+                        !m.continue_on_error
+                            && matches!(
+                                m.status,
+                                convoy_engine::StepStatus::Failed | convoy_engine::StepStatus::Errored
+                            )
+                    })
+                    .and_then(|m| m.message.clone().map(|msg| format!("step {:?}: {msg}", m.alias)))
+                    .unwrap_or_default();
+                self.finish(&key, phase, &message).await?;
+                let _ = std::fs::remove_dir_all(&work_dir);
+                Ok(None)
+            }
+        }
+    }
+
+    async fn load<T: serde::de::DeserializeOwned>(
+        &self,
+        kind: Kind,
+        project: &str,
+        name: &str,
+    ) -> Result<Option<T>, String> {
+        let stored = self.store.get(&Key::new(kind, project, name)).await.map_err(|e| e.to_string())?;
+        stored.map(|s| serde_json::from_value(s.object).map_err(|e| e.to_string())).transpose()
+    }
+
+    /// What expressions may look up: the promoted Freight, the Stage's origins and their
+    /// Warehouses, ConfigMaps and Secrets of the project.
+    async fn data(&self, project: &str, stage: &Stage, freight: &Freight) -> Result<StaticData, String> {
+        let mut warehouses = Vec::new();
+        for request in &stage.spec.requested_freight {
+            if let Some(w) = self.load::<Warehouse>(Kind::Warehouse, project, &request.origin.name).await? {
+                warehouses.push(w);
+            }
+        }
+        let reference = FreightReference {
+            name: freight.metadata.name().to_owned(),
+            origin: freight.origin.clone(),
+            commits: freight.commits.clone(),
+            images: freight.images.clone(),
+            charts: freight.charts.clone(),
+            artifacts: freight.artifacts.clone(),
+        };
+        let mut data = StaticData {
+            project: project.to_owned(),
+            origins: stage.spec.requested_freight.iter().map(|r| r.origin.clone()).collect(),
+            warehouses,
+            freight: vec![reference],
+            ..StaticData::default()
+        };
+        let everything = LabelSelector::everything();
+        for stored in self.store.list(Kind::ConfigMap, Some(project), &everything).await.map_err(|e| e.to_string())?.0 {
+            let data_map: BTreeMap<String, String> =
+                serde_json::from_value(stored.object["data"].clone()).unwrap_or_default();
+            data.config_maps.insert(stored.key.name.clone(), data_map);
+        }
+        if !freight.status.metadata.is_empty() {
+            data.freight_metadata.insert(freight.metadata.name().to_owned(), freight.status.metadata.clone());
+        }
+        Ok(data)
+    }
+
+    async fn mark_running(&self, key: &Key, freight: &Freight) -> Result<(), String> {
+        let reference = json!({"name": freight.metadata.name(), "origin": freight.origin});
+        self.update_status(key, |status| {
+            if status.get("phase").and_then(Value::as_str) != Some("Running") {
+                status["phase"] = json!("Running");
+                status["startedAt"] = json!(Timestamp::now().to_string());
+            }
+            status["freight"] = reference.clone();
+        })
+        .await
+    }
+
+    async fn finish(&self, key: &Key, phase: Phase, message: &str) -> Result<(), String> {
+        let phase = serde_json::to_value(phase).map_err(|e| e.to_string())?;
+        self.update_status(key, |status| {
+            status["phase"] = phase.clone();
+            status["finishedAt"] = json!(Timestamp::now().to_string());
+            status["message"] = json!(message);
+        })
+        .await
+    }
+
+    async fn update_status(&self, key: &Key, change: impl Fn(&mut Value)) -> Result<(), String> {
+        update_status(&*self.store, key, change).await
+    }
+}
+
+fn name(object: &Value) -> &str {
+    object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("")
+}
+
+fn progress_of(object: &Value) -> Progress {
+    let status = object.get("status").cloned().unwrap_or(Value::Null);
+    Progress {
+        current_step: status.get("currentStep").and_then(Value::as_u64).unwrap_or(0) as usize,
+        step_execution_metadata: serde_json::from_value(
+            status.get("stepExecutionMetadata").cloned().unwrap_or(json!([])),
+        )
+        .unwrap_or_default(),
+        state: status.get("state").and_then(Value::as_object).cloned().unwrap_or_default(),
+        health_checks: serde_json::from_value(status.get("healthChecks").cloned().unwrap_or(json!([])))
+            .unwrap_or_default(),
+    }
+}
+
+/// Read-modify-write of a status, retried on conflicts with other writers.
+async fn update_status(store: &dyn Store, key: &Key, change: impl Fn(&mut Value)) -> Result<(), String> {
+    for _ in 0..10 {
+        let stored = store.get(key).await.map_err(|e| e.to_string())?.ok_or("the Promotion is gone")?;
+        let mut status = stored.object.get("status").cloned().filter(Value::is_object).unwrap_or_else(|| json!({}));
+        change(&mut status);
+        match store.put_status(key.clone(), status, Some(stored.revision)).await {
+            Ok(_) => return Ok(()),
+            Err(convoy_store::StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Err("the Promotion's status kept changing under us".into())
+}
+
+/// Writes progress into the Promotion's status before each next step.
+struct StatusJournal {
+    store: Arc<dyn Store>,
+    key: Key,
+}
+
+#[async_trait]
+impl Journal for StatusJournal {
+    async fn record(&mut self, progress: &Progress) -> Result<(), String> {
+        let metas = serde_json::to_value(&progress.step_execution_metadata).map_err(|e| e.to_string())?;
+        let health = serde_json::to_value(&progress.health_checks).map_err(|e| e.to_string())?;
+        update_status(&*self.store, &self.key, |status| {
+            status["currentStep"] = json!(progress.current_step);
+            status["stepExecutionMetadata"] = metas.clone();
+            status["state"] = Value::Object(progress.state.clone());
+            if health.as_array().is_some_and(|h| !h.is_empty()) {
+                status["healthChecks"] = health.clone();
+            }
+        })
+        .await
+    }
+
+    async fn starting(&mut self, alias: &str) {
+        if std::env::var(CRASH_AT_STEP).as_deref() == Ok(alias) {
+            tracing::error!(step = alias, "{CRASH_AT_STEP} is set: stopping the process now");
+            std::process::abort();
+        }
+    }
+}
+
+/// The controller over a store, with the built-in steps and git mirrors under `data_dir`.
+pub fn start(store: Arc<dyn Store>, data_dir: &std::path::Path) -> tokio::task::JoinHandle<()> {
+    let mirrors = Arc::new(convoy_git::Mirrors::new(data_dir.join("git")));
+    let registry = convoy_steps::builtin(mirrors, convoy_git::Signature::default());
+    let controller = PromotionController::new(store, registry, data_dir.join("work"));
+    tokio::spawn(controller.run())
+}

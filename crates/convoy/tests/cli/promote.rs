@@ -1,0 +1,199 @@
+//! Promotions through the CLI against a real repository, including crashes at every step.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use super::server::Server;
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@e")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@e")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A config repository with a dev overlay, and the manifests of a project promoting into it.
+fn setup(dir: &Path) -> (PathBuf, PathBuf) {
+    let bare = dir.join("config.git");
+    git(dir, &["init", "--quiet", "--bare", "-b", "main", bare.to_str().unwrap()]);
+    let seed = dir.join("seed");
+    git(dir, &["clone", "--quiet", bare.to_str().unwrap(), seed.to_str().unwrap()]);
+    std::fs::create_dir_all(seed.join("env/dev")).unwrap();
+    std::fs::write(
+        seed.join("env/dev/kustomization.yaml"),
+        "# dev overlay: edited by promotions\nimages:\n- name: ghcr.io/example/app # the app image\n  newTag: 1.0.0\n",
+    )
+    .unwrap();
+    git(&seed, &["add", "."]);
+    git(&seed, &["commit", "--quiet", "-m", "init"]);
+    git(&seed, &["push", "--quiet", "origin", "main"]);
+    let commit = git(&seed, &["rev-parse", "HEAD"]);
+    let url = format!("file://{}", bare.display());
+    let manifests = dir.join("project.yaml");
+    std::fs::write(
+        &manifests,
+        format!(
+            r#"apiVersion: kargo.akuity.io/v1alpha1
+kind: Project
+metadata: {{name: demo}}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Warehouse
+metadata: {{name: app, namespace: demo}}
+spec:
+  subscriptions:
+  - image: {{repoURL: ghcr.io/example/app}}
+  - git: {{repoURL: "{url}"}}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Freight
+metadata: {{namespace: demo}}
+alias: first-light
+origin: {{kind: Warehouse, name: app}}
+images:
+- {{repoURL: ghcr.io/example/app, tag: 1.2.0}}
+commits:
+- {{repoURL: "{url}", id: {commit}}}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: PromotionTask
+metadata: {{name: promote, namespace: demo}}
+spec:
+  vars:
+  - name: repoURL
+  - name: image
+    value: ghcr.io/example/app
+  steps:
+  - uses: git-clone
+    as: clone
+    config:
+      repoURL: ${{{{ vars.repoURL }}}}
+      checkout:
+      - branch: main
+        path: ./repo
+  - uses: kustomize-set-image
+    as: update-image
+    config:
+      path: ./repo/env/${{{{ ctx.stage }}}}
+      images:
+      - image: ${{{{ vars.image }}}}
+  - uses: git-commit
+    as: commit
+    config:
+      path: ./repo
+      message: ${{{{ task.outputs['update-image'].commitMessage }}}}
+  - uses: git-push
+    as: push
+    config:
+      path: ./repo
+      targetBranch: main
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Stage
+metadata: {{name: dev, namespace: demo}}
+spec:
+  requestedFreight:
+  - origin: {{kind: Warehouse, name: app}}
+    sources: {{direct: true}}
+  promotionTemplate:
+    spec:
+      steps:
+      - task: {{name: promote}}
+        vars:
+        - name: repoURL
+          value: "{url}"
+"#
+        ),
+    )
+    .unwrap();
+    (bare, manifests)
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn promote_wait_updates_the_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bare, manifests) = setup(dir.path());
+    let server = Server::start(dir.path());
+    server.login();
+    let out = server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = server
+        .convoy()
+        .args(["-p", "demo", "promote", "--freight-alias", "first-light", "--stage", "dev", "--wait"])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}\n{}", String::from_utf8_lossy(&out.stderr), server.log());
+    for alias in ["task-1::clone", "task-1::update-image", "task-1::commit", "task-1::push"] {
+        assert!(text.contains(&format!("Succeeded {alias}")), "{alias} in\n{text}");
+    }
+    let pushed = git(&bare, &["show", "main:env/dev/kustomization.yaml"]);
+    assert!(pushed.contains("newTag: 1.2.0"), "{pushed}");
+    assert!(
+        pushed.contains("# dev overlay: edited by promotions") && pushed.contains("# the app image"),
+        "comments kept: {pushed}"
+    );
+    assert_eq!(git(&bare, &["rev-list", "--count", "main"]), "2");
+    let name = text.lines().next().unwrap().trim_start_matches("Promotion/").trim_end_matches(" created").to_owned();
+    let out = server.convoy().args(["-p", "demo", "logs", "promotion", &name]).output().unwrap();
+    assert!(stdout(&out).contains("Succeeded task-1::push"), "{}", stdout(&out));
+    let out = server.convoy().args(["-p", "demo", "get", "promotion", &name, "-o", "yaml"]).output().unwrap();
+    assert!(stdout(&out).contains("stepExecutionMetadata"), "the journal is part of the Promotion");
+}
+
+/// The server dies while each step runs in turn; after a restart the promotion completes and
+/// the branch has exactly one new commit.
+#[test]
+fn a_crash_at_any_step_resumes_without_pushing_twice() {
+    for step in ["task-1::clone", "task-1::update-image", "task-1::commit", "task-1::push"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (bare, manifests) = setup(dir.path());
+        let mut server = Server::start(dir.path());
+        server.login();
+        assert!(server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap().status.success());
+        server.env = vec![("CONVOY_TEST_CRASH_AT_STEP".into(), step.into())];
+        server.restart();
+        let out = server
+            .convoy()
+            .args(["-p", "demo", "promote", "--freight-alias", "first-light", "--stage", "dev"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let name = stdout(&out).trim().trim_start_matches("Promotion/").trim_end_matches(" created").to_owned();
+        server.wait_for_exit(Duration::from_secs(30));
+        server.env.clear();
+        server.start_again();
+        let out = server.convoy().args(["-p", "demo", "logs", "promotion", &name]).output().unwrap();
+        let _ = out;
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let out = server.convoy().args(["-p", "demo", "get", "promotion", &name, "-o", "json"]).output().unwrap();
+            let promotion: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let phase = promotion.pointer("/status/phase").and_then(|p| p.as_str()).unwrap_or("").to_owned();
+            if phase == "Succeeded" {
+                break;
+            }
+            assert!(!matches!(phase.as_str(), "Failed" | "Errored"), "crash at {step}: {promotion:#}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "crash at {step}: not finished: {promotion:#}\n{}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert_eq!(git(&bare, &["rev-list", "--count", "main"]), "2", "crash at {step}: exactly one new commit");
+        assert!(git(&bare, &["show", "main:env/dev/kustomization.yaml"]).contains("newTag: 1.2.0"));
+    }
+}
