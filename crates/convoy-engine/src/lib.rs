@@ -26,6 +26,11 @@ pub trait Journal: Send {
 
     /// Called when a step is about to run, after its start is recorded.
     async fn starting(&mut self, _alias: &str) {}
+
+    /// Whether someone asked to abort the promotion (checked before every step).
+    async fn abort_requested(&mut self) -> Option<String> {
+        None
+    }
 }
 
 /// A journal that keeps nothing (tests, dry runs).

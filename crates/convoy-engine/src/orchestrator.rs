@@ -83,6 +83,10 @@ impl Orchestrator<'_> {
             if status.is_finished() {
                 continue;
             }
+            if let Some(message) = journal.abort_requested().await {
+                self.finish(progress, &alias, StepStatus::Aborted, Some(message), journal).await;
+                return Outcome::Finished { phase: Phase::Aborted };
+            }
             if !started {
                 match self.should_skip(context, step, &alias, progress) {
                     Ok(false) => {}
@@ -99,10 +103,14 @@ impl Orchestrator<'_> {
             }
             let kind = step.uses.clone().unwrap_or_default();
             let Some(runner) = self.registry.get(&kind) else {
-                let message = format!(
-                    "step kind {kind:?} is not registered; verify the kind is correct; Convoy runs: {}",
-                    self.registry.kinds().join(", ")
-                );
+                let message = if convoy_core::steps::KARGO_STEP_KINDS.contains(&kind.as_str()) {
+                    format!("step {alias:?}: step kind {kind:?} is not supported by this version of Convoy yet")
+                } else {
+                    format!(
+                        "step kind {kind:?} is not registered; verify the kind is correct; Convoy runs: {}",
+                        self.registry.kinds().join(", ")
+                    )
+                };
                 self.finish(progress, &alias, StepStatus::Errored, Some(message), journal).await;
                 continue;
             };

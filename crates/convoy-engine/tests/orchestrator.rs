@@ -205,6 +205,42 @@ async fn unknown_kinds_error_and_the_run_goes_on() {
 }
 
 #[tokio::test]
+async fn known_kinds_not_built_yet_say_so() {
+    let w = world();
+    let mut p = Progress::default();
+    run(&w, &[step("render", "helm-template")], &mut p).await;
+    assert_eq!(
+        p.meta("render").unwrap().message.as_deref(),
+        Some("step \"render\": step kind \"helm-template\" is not supported by this version of Convoy yet")
+    );
+}
+
+struct AbortAfterFirst(usize);
+
+#[async_trait]
+impl convoy_engine::Journal for AbortAfterFirst {
+    async fn record(&mut self, _: &Progress) -> Result<(), String> {
+        Ok(())
+    }
+    async fn abort_requested(&mut self) -> Option<String> {
+        self.0 += 1;
+        (self.0 > 1).then(|| "Promotion terminated per user request".to_owned())
+    }
+}
+
+#[tokio::test]
+async fn abort_stops_before_the_next_step() {
+    let w = world();
+    let mut p = Progress::default();
+    let orchestrator = Orchestrator { registry: &w.registry, data: &NoData, clock: &w.clock };
+    let outcome =
+        orchestrator.run(&context(), &[step("a", "ok"), step("b", "ok")], &mut p, &mut AbortAfterFirst(0)).await;
+    assert_eq!(outcome, Outcome::Finished { phase: Phase::Aborted });
+    assert_eq!(statuses(&p), pairs(&[("a", Succeeded), ("b", Aborted)]));
+    assert_eq!(p.meta("b").unwrap().message.as_deref(), Some("Promotion terminated per user request"));
+}
+
+#[tokio::test]
 async fn terminal_errors_are_unrecoverable() {
     let w = world();
     let mut p = Progress::default();

@@ -163,3 +163,59 @@ async fn credentials_never_show_in_errors() {
     let text = err.to_string();
     assert!(!text.contains("s3cret-token"), "{text}");
 }
+
+struct Http(Child);
+
+impl Drop for Http {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `git http-backend` behind Python's CGI server (only the standard library is needed).
+#[tokio::test]
+async fn clone_and_push_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let bare = remote(dir.path());
+    sh(&bare, &["config", "http.receivepack", "true"]);
+    let www = dir.path().join("www");
+    std::fs::create_dir_all(www.join("cgi-bin")).unwrap();
+    let script = www.join("cgi-bin/git");
+    std::fs::write(&script, format!("#!/bin/sh\nexport GIT_PROJECT_ROOT='{}' GIT_HTTP_EXPORT_ALL=1 REMOTE_USER=tester\nexec git -c safe.directory='*' http-backend\n", dir.path().display())).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // Python's CGI server drops root to `nobody` before running a script; keep the test's
+    // user so the backend can write the pushed objects.
+    let serve = format!(
+        "import http.server as h, os\nh.nobody_uid = lambda: os.getuid()\nh.ThreadingHTTPServer(('127.0.0.1', {port}), h.CGIHTTPRequestHandler).serve_forever()"
+    );
+    let server = Command::new("python3")
+        .args(["-c", &serve])
+        .current_dir(&www)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let Ok(server) = server else {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "python3 is required in CI for the http:// git test");
+        eprintln!("skipping: python3 is not available");
+        return;
+    };
+    let _server = Http(server);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "http server did not listen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let url = format!("http://127.0.0.1:{port}/cgi-bin/git/remote.git");
+    let mirrors = Mirrors::new(dir.path().join("mirrors"));
+    let tree = mirrors
+        .work_tree(&url, None, &dir.path().join("w"), &Checkout::Branch { name: "main".into(), create: false })
+        .await
+        .unwrap();
+    std::fs::write(tree.dir.join("y.txt"), "over http://").unwrap();
+    tree.commit("via http", &Signature::default()).await.unwrap();
+    tree.push(&mirrors, None, false, 1).await.unwrap();
+    assert_eq!(log(&bare, "main")[0], "via http");
+}

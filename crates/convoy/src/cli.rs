@@ -50,6 +50,8 @@ pub enum Command {
     Promote(PromoteArgs),
     /// Show a Promotion's steps as a timeline.
     Logs(LogsArgs),
+    /// Abort a running or waiting Promotion.
+    Abort(LogsArgs),
     /// Check manifests offline: defaulting, task expansion and validation over the whole set.
     Lint(LintArgs),
     /// Print the steps and vars a promotion of a Stage would run, after task expansion.

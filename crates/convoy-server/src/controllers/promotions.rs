@@ -297,6 +297,19 @@ impl Journal for StatusJournal {
         .await
     }
 
+    /// Kargo's abort request: the `kargo.akuity.io/abort` annotation (any value; Kargo's is a
+    /// JSON `{"action": "terminate", ...}`).
+    async fn abort_requested(&mut self) -> Option<String> {
+        let stored = self.store.get(&self.key).await.ok()??;
+        let annotation = stored.object.pointer("/metadata/annotations/kargo.akuity.io~1abort")?.as_str()?.to_owned();
+        let actor =
+            serde_json::from_str::<Value>(&annotation).ok().and_then(|v| v["actor"].as_str().map(str::to_owned));
+        Some(match actor {
+            Some(actor) if !actor.is_empty() => format!("Promotion terminated by {actor}"),
+            _ => "Promotion terminated per user request".to_owned(),
+        })
+    }
+
     async fn starting(&mut self, alias: &str) {
         if std::env::var(CRASH_AT_STEP).as_deref() == Ok(alias) {
             tracing::error!(step = alias, "{CRASH_AT_STEP} is set: stopping the process now");

@@ -27,6 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Describe(args) => get::describe(client()?, args),
         Command::Promote(args) => promote::run(client()?, args),
         Command::Logs(args) => promote::logs(client()?, args),
+        Command::Abort(args) => promote::abort(client()?, args),
         Command::Lint(args) => lint::run(args, cli.global.project.as_deref()),
         Command::Render(args) => render::run(args, cli.global.project.as_deref()),
         Command::Eval(args) => eval::run(args),

@@ -142,3 +142,24 @@ pub fn logs(client: Client, args: &LogsArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `convoy abort promotion NAME`: sets Kargo's abort annotation; the engine stops before the
+/// next step and the Promotion ends Aborted.
+pub fn abort(client: Client, args: &LogsArgs) -> anyhow::Result<ExitCode> {
+    if !matches!(args.kind.as_str(), "promotion" | "promotions" | "promo" | "promos") {
+        eprintln!("error: only promotions can be aborted: convoy abort promotion NAME");
+        return Ok(ExitCode::from(2));
+    }
+    let project = project(&client)?;
+    let request = json!({"action": "terminate", "actor": "admin", "controlPlane": false}).to_string();
+    let patch = json!({"metadata": {"annotations": {"kargo.akuity.io/abort": request}}});
+    let runtime = tokio::runtime::Runtime::new()?;
+    let path = format!("/v1/projects/{project}/promotions/{}", args.name);
+    Ok(match runtime.block_on(client.send(Method::PATCH, &path, Some(patch.to_string()))) {
+        Ok(_) => {
+            println!("Promotion/{} abort requested", args.name);
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    })
+}
