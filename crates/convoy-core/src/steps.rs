@@ -42,13 +42,20 @@ pub const KARGO_STEP_KINDS: &[&str] = &[
 /// keeps the two lists equal). Lint warns about the other known kinds.
 pub const CONVOY_RUNS: &[&str] = &[
     "compose-output",
+    "copy",
+    "delete",
     "fail",
     "file-write",
     "git-clear",
     "git-clone",
     "git-commit",
     "git-push",
+    "git-tag",
+    "json-parse",
+    "json-update",
+    "kustomize-build",
     "kustomize-set-image",
+    "yaml-parse",
     "yaml-update",
 ];
 

@@ -166,6 +166,26 @@ impl WorkTree {
         unreachable!("the last attempt returns")
     }
 
+    /// An annotated tag on HEAD; returns the tagged commit.
+    pub async fn tag(&self, name: &str, message: &str, force: bool) -> Result<String, GitError> {
+        let mut args = vec![
+            "-c",
+            "user.name=Convoy",
+            "-c",
+            "user.email=no-reply@convoy.invalid",
+            "tag",
+            "--annotate",
+            "-m",
+            message,
+            name,
+        ];
+        if force {
+            args.push("--force");
+        }
+        self.git(&args, "tag").await?;
+        self.head().await
+    }
+
     /// Whether `commit` is already on the remote `branch` (so a resumed push can be skipped).
     pub async fn remote_has(&self, branch: &str, commit: &str) -> Result<bool, GitError> {
         let refs = self.git(&["ls-remote", "origin", &format!("refs/heads/{branch}")], "ls-remote").await?;

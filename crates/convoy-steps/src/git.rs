@@ -254,3 +254,36 @@ fn push_output(branch: &str, commit: &str) -> Map<String, Value> {
     output.insert("commitURL".into(), json!(""));
     output
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TagConfig {
+    path: String,
+    tag: String,
+    message: String,
+    #[serde(default)]
+    force: bool,
+}
+
+/// An annotated tag on the work tree's HEAD (pushed by git-push with `tag`).
+pub(crate) struct GitTag;
+
+#[async_trait]
+impl StepRunner for GitTag {
+    fn kind(&self) -> &'static str {
+        "git-tag"
+    }
+
+    async fn run(&self, context: &StepContext) -> Result<StepResult, StepError> {
+        let config: TagConfig = decode(self.kind(), &context.config)?;
+        let dir = resolve(&context.work_dir, &config.path)?;
+        let tree = WorkTree::open(&dir, None).await.map_err(|e| StepError::terminal(e.message))?;
+        let commit = tree
+            .tag(&config.tag, &config.message, config.force)
+            .await
+            .map_err(|e| StepError::terminal(e.to_string()))?;
+        let mut output = Map::new();
+        output.insert("commit".into(), json!(commit));
+        Ok(StepResult::succeeded(output))
+    }
+}

@@ -132,3 +132,48 @@ async fn invalid_configs_and_fail_say_why() {
     assert_eq!(message("stop"), "failed: not today");
     assert!(message("escape").contains("must be relative to the promotion's working directory"));
 }
+
+#[tokio::test]
+async fn file_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().to_owned();
+    std::fs::create_dir_all(work.join("src/base")).unwrap();
+    std::fs::write(work.join("src/base/a.yaml"), "kind: A\n").unwrap();
+    std::fs::write(work.join("src/base/b.tmp"), "scratch").unwrap();
+    std::fs::write(work.join("src/values.json"), "{\"image\": {\"tag\": \"1.0.0\"}, \"list\": [1, 2]}").unwrap();
+    std::fs::write(work.join("src/chart.yaml"), "version: 1.4.2\nname: app\n").unwrap();
+    std::fs::write(work.join("src/base/kustomization.yaml"), "resources:\n- cm.yaml\n").unwrap();
+    std::fs::write(
+        work.join("src/base/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n",
+    )
+    .unwrap();
+    let registry = convoy_steps::builtin(Arc::new(Mirrors::new(dir.path().join("m"))), Signature::default());
+    let context = PromotionContext { work_dir: work.clone(), ..PromotionContext::default() };
+    let plan = steps(json!([
+        {"uses": "copy", "as": "copy", "config": {"inPath": "./src/base", "outPath": "./out", "ignore": "*.tmp\n# comment"}},
+        {"uses": "delete", "as": "delete", "config": {"path": "./out/a.yaml"}},
+        {"uses": "json-update", "as": "json", "config": {"path": "./src/values.json", "updates": [{"key": "image.tag", "value": "2.0.0"}, {"key": "list.2", "value": 3}]}},
+        {"uses": "yaml-parse", "as": "chart", "config": {"path": "./src/chart.yaml", "outputs": [{"name": "version", "fromExpression": "version"}, {"name": "label", "fromExpression": "name + '-' + version"}]}},
+        {"uses": "kustomize-build", "as": "render", "config": {"path": "./src/base", "outPath": "./rendered.yaml"}}
+    ]));
+    let orchestrator = Orchestrator { registry: &registry, data: &convoy_expr::NoData, clock: &Now };
+    let mut progress = Progress::default();
+    let outcome = orchestrator.run(&context, &plan, &mut progress, &mut NoJournal).await;
+    let messages: Vec<_> =
+        progress.step_execution_metadata.iter().map(|m| (m.alias.clone(), m.status, m.message.clone())).collect();
+    let kubectl = Command::new("kubectl").arg("version").arg("--client").output().is_ok();
+    if !kubectl {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "kubectl (with kustomize) is part of the CI machine");
+        eprintln!("skipping: kubectl is not installed");
+        return;
+    }
+    assert_eq!(outcome, Outcome::Finished { phase: Phase::Succeeded }, "{messages:#?}");
+    assert!(!work.join("out/a.yaml").exists() && !work.join("out/b.tmp").exists() && work.join("out/cm.yaml").exists());
+    let values: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join("src/values.json")).unwrap()).unwrap();
+    assert_eq!(values, json!({"image": {"tag": "2.0.0"}, "list": [1, 2, 3]}));
+    assert_eq!(progress.state["chart"], json!({"version": "1.4.2", "label": "app-1.4.2"}));
+    let rendered = std::fs::read_to_string(work.join("rendered.yaml")).unwrap();
+    assert!(rendered.contains("name: settings"), "{rendered}");
+}

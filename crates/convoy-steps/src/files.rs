@@ -1,0 +1,376 @@
+//! `copy`, `delete`, `json-update`, `yaml-parse`, `json-parse`, `kustomize-build`.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use convoy_engine::{StepContext, StepError, StepResult, StepRunner};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::basic::write_atomically;
+use crate::config::decode;
+use crate::paths::resolve;
+
+fn io(what: &str, path: &Path, e: std::io::Error) -> StepError {
+    StepError::terminal(format!("cannot {what} {}: {e}", path.display()))
+}
+
+/// `*` matches any run of characters but `/`; `**` any run at all; `?` one character.
+pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
+    fn go(p: &[u8], t: &[u8]) -> bool {
+        match p {
+            [] => t.is_empty(),
+            [b'*', b'*', rest @ ..] => (0..=t.len()).any(|i| go(rest, &t[i..])),
+            [b'*', rest @ ..] => (0..=t.len()).take_while(|i| !t[..*i].contains(&b'/')).any(|i| go(rest, &t[i..])),
+            [b'?', rest @ ..] => !t.is_empty() && t[0] != b'/' && go(rest, &t[1..]),
+            [c, rest @ ..] => t.first() == Some(c) && go(rest, &t[1..]),
+        }
+    }
+    go(pattern.as_bytes(), text.as_bytes())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CopyConfig {
+    in_path: String,
+    out_path: String,
+    #[serde(default)]
+    ignore: Option<String>,
+}
+
+pub(crate) struct Copy;
+
+#[async_trait]
+impl StepRunner for Copy {
+    fn kind(&self) -> &'static str {
+        "copy"
+    }
+
+    async fn run(&self, context: &StepContext) -> Result<StepResult, StepError> {
+        let config: CopyConfig = decode(self.kind(), &context.config)?;
+        let from = resolve(&context.work_dir, &config.in_path)?;
+        let to = resolve(&context.work_dir, &config.out_path)?;
+        // gitignore-style lines: blank and `#` lines skipped; a pattern without `/` matches a name anywhere.
+        let patterns: Vec<String> = config
+            .ignore
+            .unwrap_or_default()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(|l| l.trim_start_matches('/').trim_end_matches('/').to_owned())
+            .collect();
+        let ignored = |relative: &str| {
+            let name = relative.rsplit('/').next().unwrap_or(relative);
+            patterns.iter().any(|p| glob_match(p, relative) || (!p.contains('/') && glob_match(p, name)))
+        };
+        copy_tree(&from, &to, "", &ignored)?;
+        Ok(StepResult::succeeded(Map::new()))
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path, relative: &str, ignored: &dyn Fn(&str) -> bool) -> Result<(), StepError> {
+    let meta = std::fs::metadata(from).map_err(|e| io("read", from, e))?;
+    if meta.is_file() {
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io("create", parent, e))?;
+        }
+        std::fs::copy(from, to).map_err(|e| io("copy", from, e))?;
+        return Ok(());
+    }
+    std::fs::create_dir_all(to).map_err(|e| io("create", to, e))?;
+    for entry in std::fs::read_dir(from).map_err(|e| io("list", from, e))?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == ".git" {
+            continue;
+        }
+        let child = if relative.is_empty() { name.clone() } else { format!("{relative}/{name}") };
+        if ignored(&child) {
+            continue;
+        }
+        copy_tree(&entry.path(), &to.join(&name), &child, ignored)?;
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct DeleteConfig {
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    paths: Vec<String>,
+    #[serde(default)]
+    paths_are_globs: bool,
+    #[serde(default)]
+    strict: bool,
+}
+
+pub(crate) struct Delete;
+
+#[async_trait]
+impl StepRunner for Delete {
+    fn kind(&self) -> &'static str {
+        "delete"
+    }
+
+    async fn run(&self, context: &StepContext) -> Result<StepResult, StepError> {
+        let config: DeleteConfig = decode(self.kind(), &context.config)?;
+        let mut targets: Vec<String> = config.paths.clone();
+        match (&config.path, targets.is_empty()) {
+            (Some(p), true) => targets.push(p.clone()),
+            (None, false) => {}
+            _ => return Err(StepError::terminal("invalid delete config: set exactly one of path or paths")),
+        }
+        let mut matched = Vec::new();
+        for target in &targets {
+            if config.paths_are_globs {
+                let found = walk(&context.work_dir, "")
+                    .into_iter()
+                    .filter(|rel| glob_match(target.trim_start_matches("./"), rel));
+                matched.extend(found.map(|rel| context.work_dir.join(rel)));
+            } else {
+                let path = resolve(&context.work_dir, target)?;
+                if path.exists() {
+                    matched.push(path);
+                } else if config.strict {
+                    return Err(StepError::terminal(format!("{target} does not exist (strict: true)")));
+                }
+            }
+        }
+        for path in matched {
+            let removed = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+            removed
+                .or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })
+                .map_err(|e| io("delete", &path, e))?;
+        }
+        Ok(StepResult::succeeded(Map::new()))
+    }
+}
+
+fn walk(root: &Path, relative: &str) -> Vec<String> {
+    let dir = if relative.is_empty() { root.to_owned() } else { root.join(relative) };
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let child = if relative.is_empty() { name } else { format!("{relative}/{name}") };
+        if entry.path().is_dir() {
+            out.extend(walk(root, &child));
+        }
+        out.push(child);
+    }
+    out
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Update {
+    key: String,
+    value: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonUpdateConfig {
+    path: String,
+    updates: Vec<Update>,
+}
+
+/// Sets values by dotted key (`a.b.0.c`); the file is rewritten with two-space indentation.
+pub(crate) struct JsonUpdate;
+
+#[async_trait]
+impl StepRunner for JsonUpdate {
+    fn kind(&self) -> &'static str {
+        "json-update"
+    }
+
+    async fn run(&self, context: &StepContext) -> Result<StepResult, StepError> {
+        let config: JsonUpdateConfig = decode(self.kind(), &context.config)?;
+        let path = resolve(&context.work_dir, &config.path)?;
+        let text = std::fs::read_to_string(&path).map_err(|e| io("read", &path, e))?;
+        let mut document: Value = serde_json::from_str(&text)
+            .map_err(|e| StepError::terminal(format!("{}: not valid JSON: {e}", config.path)))?;
+        let mut lines = Vec::new();
+        for update in &config.updates {
+            set_json(&mut document, &update.key, update.value.clone())
+                .map_err(|e| StepError::terminal(format!("{}: {}: {e}", config.path, update.key)))?;
+            lines.push(format!("- {}: {}", update.key, update.value));
+        }
+        let mut out = serde_json::to_string_pretty(&document).map_err(|e| StepError::terminal(e.to_string()))?;
+        out.push('\n');
+        write_atomically(&path, out.as_bytes(), 0o644)?;
+        let mut output = Map::new();
+        output.insert("commitMessage".into(), json!(format!("Updated {}\n\n{}", config.path, lines.join("\n"))));
+        Ok(StepResult::succeeded(output))
+    }
+}
+
+fn set_json(document: &mut Value, key: &str, value: Value) -> Result<(), String> {
+    let parts: Vec<String> = key.replace("\\.", "\u{0}").split('.').map(|p| p.replace('\u{0}', ".")).collect();
+    let mut node = document;
+    for (i, part) in parts.iter().enumerate() {
+        let last = i == parts.len() - 1;
+        node = match node {
+            Value::Array(items) => {
+                let index: usize = part.parse().map_err(|_| format!("{part:?} is not an index of a list"))?;
+                if index > items.len() {
+                    return Err(format!("index {index} is past the end of a list of {}", items.len()));
+                }
+                if index == items.len() {
+                    items.push(Value::Null);
+                }
+                &mut items[index]
+            }
+            Value::Object(map) => map.entry(part.clone()).or_insert(Value::Null),
+            other if other.is_null() => {
+                *other = json!({});
+                other.as_object_mut().expect("just made").entry(part.clone()).or_insert(Value::Null)
+            }
+            _ => return Err(format!("{part:?} is inside a value that is not an object or list")),
+        };
+        if last {
+            *node = value;
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct NamedExpression {
+    name: String,
+    from_expression: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ParseConfig {
+    path: String,
+    outputs: Vec<NamedExpression>,
+}
+
+/// `yaml-parse` and `json-parse`: each output is an expression over the parsed document.
+pub(crate) struct Parse {
+    pub(crate) yaml: bool,
+}
+
+#[async_trait]
+impl StepRunner for Parse {
+    fn kind(&self) -> &'static str {
+        if self.yaml { "yaml-parse" } else { "json-parse" }
+    }
+
+    async fn run(&self, context: &StepContext) -> Result<StepResult, StepError> {
+        let config: ParseConfig = decode(self.kind(), &context.config)?;
+        if config.outputs.is_empty() {
+            return Err(StepError::terminal(format!(
+                "invalid {} config: outputs: must have at least 1 item",
+                self.kind()
+            )));
+        }
+        let path = resolve(&context.work_dir, &config.path)?;
+        let text = std::fs::read_to_string(&path).map_err(|e| io("read", &path, e))?;
+        let document: Value = if self.yaml {
+            serde_yaml::from_str(&text)
+                .map_err(|e| StepError::terminal(format!("{}: not valid YAML: {e}", config.path)))?
+        } else {
+            serde_json::from_str(&text)
+                .map_err(|e| StepError::terminal(format!("{}: not valid JSON: {e}", config.path)))?
+        };
+        let Value::Object(map) = document else {
+            return Err(StepError::terminal(format!("{}: the document must be an object", config.path)));
+        };
+        let scope = convoy_expr::Scope::from_json(&map).map_err(|e| StepError::terminal(e.to_string()))?;
+        let evaluator = convoy_expr::Evaluator::new(&convoy_expr::NoData);
+        let mut output = Map::new();
+        for named in &config.outputs {
+            let value = evaluator
+                .expression(&named.from_expression, &scope)
+                .map_err(|e| StepError::terminal(format!("output {:?}: {e}", named.name)))?;
+            output.insert(named.name.clone(), value);
+        }
+        Ok(StepResult::succeeded(output))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct BuildConfig {
+    path: String,
+    out_path: String,
+    #[serde(default)]
+    #[expect(dead_code, reason = "accepted for Kargo compatibility; only Kargo's default layout is written")]
+    output_format: Option<String>,
+}
+
+/// Renders a kustomization with `kustomize build`, or `kubectl kustomize` when that is what
+/// is installed.
+pub(crate) struct KustomizeBuild;
+
+#[async_trait]
+impl StepRunner for KustomizeBuild {
+    fn kind(&self) -> &'static str {
+        "kustomize-build"
+    }
+
+    async fn run(&self, context: &StepContext) -> Result<StepResult, StepError> {
+        let config: BuildConfig = decode(self.kind(), &context.config)?;
+        let dir = resolve(&context.work_dir, &config.path)?;
+        let out = resolve(&context.work_dir, &config.out_path)?;
+        let attempts: [(&str, &[&str]); 2] = [("kustomize", &["build"]), ("kubectl", &["kustomize"])];
+        let mut rendered = None;
+        for (program, args) in attempts {
+            match tokio::process::Command::new(program).args(args).arg(&dir).output().await {
+                Ok(o) if o.status.success() => {
+                    rendered = Some(o.stdout);
+                    break;
+                }
+                Ok(o) => {
+                    return Err(StepError::terminal(format!(
+                        "{program} {} failed: {}",
+                        args.join(" "),
+                        String::from_utf8_lossy(&o.stderr).trim()
+                    )));
+                }
+                Err(_) => continue,
+            }
+        }
+        let rendered = rendered.ok_or_else(|| {
+            StepError::terminal("neither `kustomize` nor `kubectl` (with kustomize built in) is on PATH; install one of them on the Convoy server")
+        })?;
+        let file = if config.out_path.ends_with(".yaml") || config.out_path.ends_with(".yml") {
+            out
+        } else {
+            out.join("manifests.yaml")
+        };
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io("create", parent, e))?;
+        }
+        write_atomically(&file, &rendered, 0o644)?;
+        Ok(StepResult::succeeded(Map::new()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("*.yaml", "a.yaml"));
+        assert!(!glob_match("*.yaml", "dir/a.yaml"));
+        assert!(glob_match("**/*.yaml", "dir/sub/a.yaml"));
+        assert!(glob_match("a?c", "abc"));
+    }
+
+    #[test]
+    fn json_paths() {
+        let mut doc = json!({"a": {"list": [1, 2]}});
+        set_json(&mut doc, "a.list.1", json!(5)).unwrap();
+        set_json(&mut doc, "a.new.key", json!("v")).unwrap();
+        set_json(&mut doc, "dotted\\.key", json!(true)).unwrap();
+        assert_eq!(doc, json!({"a": {"list": [1, 5], "new": {"key": "v"}}, "dotted.key": true}));
+        assert!(set_json(&mut doc, "a.list.7", json!(0)).is_err());
+    }
+}
