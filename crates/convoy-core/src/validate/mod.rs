@@ -121,7 +121,8 @@ pub(crate) fn check_steps(path: &FieldPath, steps: &[PromotionStep], list: StepL
     for (i, step) in steps.iter().enumerate() {
         let step_path = path.index(i);
         if let Some(alias) = step.alias() {
-            if is_reserved_alias(alias) {
+            // Expansion gives Promotion steps exactly these aliases, so only authored lists are checked.
+            if list != StepList::Promotion && is_reserved_alias(alias) {
                 problems.error(step_path.child("as").to_string(), "step alias is reserved").with_hint(
                     "aliases of the form step-N and task-N are given to steps without one; choose another name",
                 );

@@ -135,3 +135,18 @@ fn promotion_origin_resolves_to_the_candidate() {
     assert_eq!(p.spec.freight, "f1");
     assert_eq!(p.spec.origin, None);
 }
+
+#[test]
+fn promotion_steps_without_aliases_get_step_n_and_are_admitted() {
+    let stage = "apiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\nmetadata: {name: qa, namespace: p}\nspec:\n  requestedFreight:\n  - origin: {kind: Warehouse, name: w}\n    sources: {direct: true}\n  promotionTemplate:\n    spec:\n      vars: [{name: image, value: ghcr.io/example/app}]\n      steps:\n      - uses: fail\n      - uses: fail\n        as: named\n      - task: {name: promote}\n      - uses: fail\n";
+    let freight = "apiVersion: kargo.akuity.io/v1alpha1\nkind: Freight\nmetadata: {name: f1, namespace: p}\norigin: {kind: Warehouse, name: w}\nimages: [{repoURL: ghcr.io/example/app, tag: '1.0.0'}]\n";
+    let world = format!("{WAREHOUSE}---{TASK}---\n{stage}---\n{freight}");
+    let submitted = "apiVersion: kargo.akuity.io/v1alpha1\nkind: Promotion\nmetadata: {namespace: p}\nspec: {stage: qa, freight: f1}\n";
+    let Resource::Promotion(p) = admit_in(submitted, &world).unwrap() else { panic!() };
+    let aliases: Vec<_> = p.spec.steps.iter().map(|s| s.alias.clone().unwrap()).collect();
+    assert_eq!(
+        aliases,
+        ["step-1", "named", "task-3::step-1", "task-3::update-image", "task-3::commit", "step-4"],
+        "reference §2.3: plain steps get step-<i+1>, task steps task-<i+1>::…"
+    );
+}
