@@ -5,6 +5,7 @@
 
 mod basic;
 mod config;
+pub mod dry_run;
 mod files;
 mod git;
 mod paths;

@@ -51,13 +51,8 @@ fn steps(value: serde_json::Value) -> Vec<PromotionStep> {
     serde_json::from_value(value).unwrap()
 }
 
-#[tokio::test]
-async fn clone_set_image_commit_push() {
-    let dir = tempfile::tempdir().unwrap();
-    let bare = remote(dir.path());
-    let url = format!("file://{}", bare.display());
-    let mirrors = Arc::new(Mirrors::new(dir.path().join("mirrors")));
-    let registry = convoy_steps::builtin(mirrors, Signature::default());
+/// The data and context of a promotion of `ghcr.io/example/app:1.2.0` into Stage `dev`.
+fn promotion_of_1_2_0(dir: &Path) -> (StaticData, PromotionContext) {
     let warehouse: convoy_api::Warehouse = serde_json::from_value(json!({
         "apiVersion": "kargo.akuity.io/v1alpha1", "kind": "Warehouse", "metadata": {"name": "w", "namespace": "p"},
         "spec": {"subscriptions": [{"image": {"repoURL": "ghcr.io/example/app"}}]}
@@ -74,7 +69,7 @@ async fn clone_set_image_commit_push() {
         }],
         ..StaticData::default()
     };
-    let work = dir.path().join("work");
+    let work = dir.join("work");
     std::fs::create_dir_all(&work).unwrap();
     let context = PromotionContext {
         project: "p".into(),
@@ -83,6 +78,17 @@ async fn clone_set_image_commit_push() {
         work_dir: work,
         ..PromotionContext::default()
     };
+    (data, context)
+}
+
+#[tokio::test]
+async fn clone_set_image_commit_push() {
+    let dir = tempfile::tempdir().unwrap();
+    let bare = remote(dir.path());
+    let url = format!("file://{}", bare.display());
+    let mirrors = Arc::new(Mirrors::new(dir.path().join("mirrors")));
+    let registry = convoy_steps::builtin(mirrors, Signature::default());
+    let (data, context) = promotion_of_1_2_0(dir.path());
     let plan = steps(json!([
         {"uses": "git-clone", "as": "task-1::clone", "config": {"repoURL": url, "checkout": [{"branch": "main", "path": "./src"}]}},
         {"uses": "kustomize-set-image", "as": "task-1::update-image", "config": {"path": "./src/env/${{ ctx.stage }}", "images": [{"image": "ghcr.io/example/app"}]}},
@@ -107,6 +113,36 @@ async fn clone_set_image_commit_push() {
     assert_eq!(sh(&bare, &["rev-list", "--count", "main"]), "2", "exactly one new commit");
     let head = sh(&bare, &["rev-parse", "main"]);
     assert_eq!(progress.state["task-1"]["commit"], json!(head), "compose-output carried the commit to the task");
+}
+
+#[tokio::test]
+async fn dry_run_reports_the_diff_and_leaves_the_remote_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let bare = remote(dir.path());
+    let url = format!("file://{}", bare.display());
+    let registry = convoy_steps::dry_run::registry(Arc::new(Mirrors::new(dir.path().join("mirrors"))));
+    let (data, context) = promotion_of_1_2_0(dir.path());
+    let plan = steps(json!([
+        {"uses": "git-clone", "config": {"repoURL": url, "checkout": [{"branch": "main", "path": "./src"}]}},
+        {"uses": "kustomize-set-image", "as": "update-image", "config": {"path": "./src/env/dev", "images": [{"image": "ghcr.io/example/app"}]}},
+        {"uses": "git-commit", "as": "commit", "config": {"path": "./src", "message": "${{ outputs['update-image'].commitMessage }}"}},
+        {"uses": "git-push", "as": "push", "config": {"path": "./src"}}
+    ]));
+    let before = sh(&bare, &["rev-parse", "main"]);
+    let orchestrator = Orchestrator { registry: &registry, data: &data, clock: &Now };
+    let mut progress = Progress::default();
+    let outcome = orchestrator.run(&context, &plan, &mut progress, &mut NoJournal).await;
+    assert_eq!(outcome, Outcome::Finished { phase: Phase::Succeeded }, "{:#?}", progress.step_execution_metadata);
+    assert_eq!(sh(&bare, &["rev-parse", "main"]), before, "nothing pushed");
+    let diff = progress.state["commit"]["diff"].as_str().unwrap();
+    assert!(diff.contains("-  newTag: 1.0.0") && diff.contains("+  newTag: 1.2.0"), "{diff}");
+    assert!(diff.contains("env/dev/kustomization.yaml"), "{diff}");
+    let message = progress.state["commit"]["message"].as_str().unwrap();
+    assert_eq!(message.lines().next(), Some("Updated ./src/env/dev to use new image"), "the message it would commit");
+    let push = progress.step_execution_metadata.iter().find(|m| m.alias == "push").unwrap();
+    assert!(push.message.as_deref().unwrap_or_default().contains("skipped"), "{push:?}");
+    let work = context.work_dir.join("src");
+    assert_eq!(sh(&work, &["rev-parse", "HEAD"]), before, "no local commit either");
 }
 
 #[tokio::test]

@@ -1,0 +1,103 @@
+//! Dry runs: every step runs in a throwaway work dir, except those with an effect outside it,
+//! and commits are replaced by the diff they would have made.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use convoy_engine::{Registry, StepContext, StepError, StepResult, StepRunner};
+use convoy_git::{Mirrors, Signature};
+use serde::Deserialize;
+use serde_json::{Map, json};
+
+use crate::config::decode;
+use crate::paths::resolve;
+
+/// Kinds whose effect reaches outside the work dir; a dry run skips them.
+pub const EFFECTFUL: &[&str] = &[
+    "git-push",
+    "set-metadata",
+    "set-freight-alias",
+    "http",
+    "argocd-update",
+    "git-open-pr",
+    "git-merge-pr",
+    "github-push",
+    "oci-push",
+];
+
+/// The built-in steps for a dry run.
+pub fn registry(mirrors: Arc<Mirrors>) -> Registry {
+    let mut registry = crate::builtin(mirrors, Signature::default());
+    for kind in EFFECTFUL {
+        registry.register(Arc::new(Skip(kind)));
+    }
+    registry.register(Arc::new(DiffInsteadOfCommit));
+    registry
+}
+
+struct Skip(&'static str);
+
+#[async_trait]
+impl StepRunner for Skip {
+    fn kind(&self) -> &'static str {
+        self.0
+    }
+
+    async fn run(&self, _context: &StepContext) -> Result<StepResult, StepError> {
+        let mut result = StepResult::succeeded(Map::new());
+        result.message = Some("skipped: it has effects outside the work tree (dry run)".into());
+        Ok(result)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommitConfig {
+    path: String,
+    message: String,
+    #[serde(default)]
+    #[expect(dead_code, reason = "a dry run makes no commit")]
+    author: Option<serde_json::Value>,
+}
+
+/// Stages what changed and reports the diff instead of committing.
+struct DiffInsteadOfCommit;
+
+#[async_trait]
+impl StepRunner for DiffInsteadOfCommit {
+    fn kind(&self) -> &'static str {
+        "git-commit"
+    }
+
+    async fn run(&self, context: &StepContext) -> Result<StepResult, StepError> {
+        let config: CommitConfig = decode(self.kind(), &context.config)?;
+        let dir = resolve(&context.work_dir, &config.path)?;
+        let git = |args: &[&str]| {
+            std::process::Command::new("git")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .map_err(|e| StepError::terminal(format!("running git {}: {e}", args[0])))
+                .and_then(|out| match out.status.success() {
+                    true => Ok(out),
+                    false => Err(StepError::terminal(format!(
+                        "git {} in {}: {}",
+                        args[0],
+                        config.path,
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ))),
+                })
+        };
+        git(&["add", "--all"])?;
+        let diff = git(&["diff", "--cached", "--no-color"])?;
+        let diff = String::from_utf8_lossy(&diff.stdout).into_owned();
+        let mut output = Map::new();
+        output.insert("commit".into(), json!(""));
+        output.insert("diff".into(), json!(diff));
+        output.insert("path".into(), json!(config.path));
+        output.insert("message".into(), json!(config.message));
+        let mut result = StepResult::succeeded(output);
+        result.message = Some("not committed (dry run)".into());
+        Ok(result)
+    }
+}
