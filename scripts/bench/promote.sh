@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Promotion wall time, end to end through the CLI, against two plain-git baselines on the same
+# repository (20k commits, 5k files) served over local HTTP (git http-backend):
+#   convoy:  `convoy promote --wait` (clone from the shared mirror, kustomize-set-image, commit, push)
+#   warm:    a script doing the same on a warm mirror (fetch, clone --shared, edit, commit, push)
+#   fresh:   a fresh clone per promotion, edit, commit, push
+# The three alternate, RUNS rounds after one warm-up round; medians go to stdout.
+# Usage: scripts/bench/promote.sh [RUNS] [COMMITS] [FILES]
+set -euo pipefail
+RUNS=${1:-5}; COMMITS=${2:-20000}; FILES=${3:-5000}
+cd "$(dirname "$0")/../.."
+ROOT=$(cd "$(pwd)" && pwd)
+cargo build --release --quiet -p convoy
+CONVOY="$ROOT/target/release/convoy"
+W=$(mktemp -d); PIDS=()
+cleanup() { for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 400); do (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+now() { date +%s.%N; }
+
+echo "generating a repository with $COMMITS commits and $FILES files..." >&2
+git init -q --bare -b main "$W/config.git"
+python3 scripts/bench/make_repo.py "$COMMITS" "$FILES" | git -C "$W/config.git" fast-import --quiet
+git -C "$W/config.git" config http.receivepack true
+GIT_PORT=$(free_port)
+python3 scripts/bench/serve_git.py "$GIT_PORT" "$W" > "$W/git-http.log" 2>&1 & PIDS+=($!)
+wait_port "$GIT_PORT"
+URL="http://127.0.0.1:$GIT_PORT/cgi-bin/git/config.git"
+
+API_PORT=$(free_port)
+"$CONVOY" server --data-dir "$W/data" --listen "127.0.0.1:$API_PORT" > "$W/server.log" 2>&1 & PIDS+=($!)
+wait_port "$API_PORT"
+export CONVOY_CONFIG="$W/client.yaml" CONVOY_PROJECT=bench
+"$CONVOY" login --server "http://127.0.0.1:$API_PORT" --token-file "$W/data/admin-token" 2>/dev/null
+cat > "$W/project.yaml" <<YAML
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Project
+metadata: {name: bench}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Warehouse
+metadata: {name: app, namespace: bench}
+spec:
+  subscriptions:
+  - image: {repoURL: ghcr.io/example/app}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Stage
+metadata: {name: dev, namespace: bench}
+spec:
+  requestedFreight:
+  - origin: {kind: Warehouse, name: app}
+    sources: {direct: true}
+  promotionTemplate:
+    spec:
+      steps:
+      - uses: git-clone
+        config:
+          repoURL: $URL
+          checkout: [{branch: main, path: ./repo}]
+      - uses: kustomize-set-image
+        as: update-image
+        config:
+          path: ./repo/env/dev
+          images: [{image: ghcr.io/example/app}]
+      - uses: git-commit
+        config: {path: ./repo, message: "\${{ outputs['update-image'].commitMessage }}"}
+      - uses: git-push
+        config: {path: ./repo}
+YAML
+"$CONVOY" apply -f "$W/project.yaml" > /dev/null
+
+# Each round gets its own tag as $1: rounds run in $(...) subshells, so a global counter would not advance.
+convoy_round() {
+  local TAG=$1
+  printf 'apiVersion: kargo.akuity.io/v1alpha1\nkind: Freight\nmetadata: {namespace: bench}\nalias: bench-%d\norigin: {kind: Warehouse, name: app}\nimages: [{repoURL: ghcr.io/example/app, tag: "1.0.%d"}]\n' "$TAG" "$TAG" > "$W/freight.yaml"
+  "$CONVOY" apply -f "$W/freight.yaml" > /dev/null
+  local t0; t0=$(now)
+  "$CONVOY" promote --freight-alias "bench-$TAG" --stage dev --wait > /dev/null
+  echo "$(now) - $t0" | bc
+}
+
+mkdir -p "$W/script"
+git clone -q --mirror "$URL" "$W/script/mirror.git"
+warm_round() {
+  local TAG=$1
+  local t0 d; t0=$(now); d="$W/script/wt-$TAG"
+  git -C "$W/script/mirror.git" fetch -q --prune origin
+  git clone -q --shared --no-checkout "$W/script/mirror.git" "$d"
+  git -C "$d" remote set-url origin "$URL"
+  git -C "$d" checkout -q -B main origin/main
+  sed -i "s/newTag: .*/newTag: 1.0.$TAG/" "$d/env/dev/kustomization.yaml"
+  git -C "$d" -c user.name=b -c user.email=b@e commit -q -am "bump $TAG"
+  git -C "$d" push -q origin HEAD:main
+  echo "$(now) - $t0" | bc
+  rm -rf "$d"
+}
+
+fresh_round() {
+  local TAG=$1
+  local t0 d; t0=$(now); d="$W/script/fresh-$TAG"
+  git clone -q --branch main "$URL" "$d"
+  sed -i "s/newTag: .*/newTag: 1.0.$TAG/" "$d/env/dev/kustomization.yaml"
+  git -C "$d" -c user.name=b -c user.email=b@e commit -q -am "bump $TAG"
+  git -C "$d" push -q origin HEAD:main
+  echo "$(now) - $t0" | bc
+  rm -rf "$d"
+}
+
+convoy_round 1 > /dev/null; warm_round 2 > /dev/null; fresh_round 3 > /dev/null   # warm-up
+C=(); M=(); F=()
+for i in $(seq "$RUNS"); do
+  C+=("$(convoy_round $((3 * i + 1)))"); M+=("$(warm_round $((3 * i + 2)))"); F+=("$(fresh_round $((3 * i + 3)))")
+done
+# Every round must have landed exactly one commit: 1 seed commit per file set + 3 * (RUNS + 1).
+landed=$(git -C "$W/config.git" rev-list --count main)
+expected=$((COMMITS + 3 * (RUNS + 1)))
+[ "$landed" -eq "$expected" ] || { echo "expected $expected commits on main, found $landed" >&2; exit 1; }
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+mc=$(median "${C[@]}"); mm=$(median "${M[@]}"); mf=$(median "${F[@]}")
+echo "runs: $RUNS  commits: $COMMITS  files: $FILES"
+echo "convoy promote --wait  median ${mc}s  (${C[*]})"
+echo "warm-mirror script     median ${mm}s  (${M[*]})"
+echo "fresh clone script     median ${mf}s  (${F[*]})"
+echo "ratio convoy/warm: $(echo "scale=2; $mc / $mm" | bc)   fresh/warm: $(echo "scale=2; $mf / $mm" | bc)"
