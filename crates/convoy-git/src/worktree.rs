@@ -95,6 +95,12 @@ impl WorkTree {
         self.git(&["rev-parse", "HEAD"], "rev-parse").await
     }
 
+    /// Stages everything changed and returns what a commit would record, as a patch.
+    pub async fn staged_diff(&self) -> Result<String, GitError> {
+        self.git(&["add", "--all"], "add").await?;
+        self.git(&["diff", "--cached", "--no-color"], "diff").await
+    }
+
     /// Commits everything changed; with nothing to commit, returns the current commit.
     pub async fn commit(&self, message: &str, author: &Signature) -> Result<String, GitError> {
         self.git(&["add", "--all"], "add").await?;

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use convoy_engine::{Registry, StepContext, StepError, StepResult, StepRunner};
-use convoy_git::{Mirrors, Signature};
-use serde::Deserialize;
+use convoy_git::{Mirrors, Signature, WorkTree};
 use serde_json::{Map, json};
 
 use crate::config::decode;
+use crate::git::CommitConfig;
 use crate::paths::resolve;
 
 /// Kinds whose effect reaches outside the work dir; a dry run skips them.
@@ -50,16 +50,6 @@ impl StepRunner for Skip {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CommitConfig {
-    path: String,
-    message: String,
-    #[serde(default)]
-    #[expect(dead_code, reason = "a dry run makes no commit")]
-    author: Option<serde_json::Value>,
-}
-
 /// Stages what changed and reports the diff instead of committing.
 struct DiffInsteadOfCommit;
 
@@ -72,25 +62,8 @@ impl StepRunner for DiffInsteadOfCommit {
     async fn run(&self, context: &StepContext) -> Result<StepResult, StepError> {
         let config: CommitConfig = decode(self.kind(), &context.config)?;
         let dir = resolve(&context.work_dir, &config.path)?;
-        let git = |args: &[&str]| {
-            std::process::Command::new("git")
-                .args(args)
-                .current_dir(&dir)
-                .output()
-                .map_err(|e| StepError::terminal(format!("running git {}: {e}", args[0])))
-                .and_then(|out| match out.status.success() {
-                    true => Ok(out),
-                    false => Err(StepError::terminal(format!(
-                        "git {} in {}: {}",
-                        args[0],
-                        config.path,
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    ))),
-                })
-        };
-        git(&["add", "--all"])?;
-        let diff = git(&["diff", "--cached", "--no-color"])?;
-        let diff = String::from_utf8_lossy(&diff.stdout).into_owned();
+        let work_tree = WorkTree::open(&dir, None).await.map_err(|e| StepError::terminal(e.message))?;
+        let diff = work_tree.staged_diff().await.map_err(|e| StepError::terminal(e.message))?;
         let mut output = Map::new();
         output.insert("commit".into(), json!(""));
         output.insert("diff".into(), json!(diff));

@@ -150,9 +150,9 @@ impl StepRunner for GitClear {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CommitConfig {
-    path: String,
-    message: String,
+pub(crate) struct CommitConfig {
+    pub(crate) path: String,
+    pub(crate) message: String,
     #[serde(default)]
     author: Option<Author>,
 }
