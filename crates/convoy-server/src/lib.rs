@@ -10,6 +10,7 @@
 //!
 //! Only this crate knows HTTP: status codes and the JSON error shape live in `error.rs`.
 
+mod actions;
 mod auth;
 mod base64;
 pub mod controllers;
@@ -45,6 +46,8 @@ pub const SERVER_VERSION_HEADER: &str = "x-convoy-server-version";
 
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// Where dry runs make their throwaway work trees (and find the git mirrors).
+    pub data_dir: Option<PathBuf>,
     tokens: auth::Tokens,
 }
 
@@ -52,7 +55,11 @@ impl AppState {
     /// State over a store; the accepted tokens are read from it.
     pub async fn new(store: Arc<dyn Store>) -> Result<AppState, convoy_store::StoreError> {
         let tokens = auth::Tokens::from_hashes(store.token_hashes().await?);
-        Ok(AppState { store, tokens })
+        Ok(AppState { store, data_dir: None, tokens })
+    }
+
+    pub fn with_data_dir(self, data_dir: PathBuf) -> AppState {
+        AppState { data_dir: Some(data_dir), ..self }
     }
 }
 
@@ -68,6 +75,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/webhooks/{*rest}", get(no_receiver).post(no_receiver))
         .route("/v1/openapi.json", get(|| async { axum::Json(openapi::document()) }))
         .route("/v1/apply", post(routes::apply))
+        .route("/v1/projects/{project}/stages/{stage}/promote", post(actions::promote))
         .route("/v1/{plural}", get(routes::list_cluster))
         .route("/v1/{plural}/{name}", get(routes::get_cluster).put(routes::put_cluster).delete(routes::delete_cluster))
         .route("/v1/projects/{project}/{plural}", get(routes::list_project).post(routes::create_project))
@@ -161,7 +169,7 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
     };
     ensure_admin_token(&*store, &config.data_dir).await?;
     let _promotions = controllers::promotions::start(store.clone(), &config.data_dir);
-    let state = Arc::new(AppState::new(store).await.map_err(|e| e.to_string())?);
+    let state = Arc::new(AppState::new(store).await.map_err(|e| e.to_string())?.with_data_dir(config.data_dir.clone()));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;

@@ -42,6 +42,7 @@ pub fn document() -> Value {
             "/v1/apply": {"post": {"summary": "admit and write a set of documents in one transaction", "parameters": [{"name": "dryRun", "in": "query", "schema": {"type": "boolean"}}, {"name": "mode", "in": "query", "schema": {"type": "string", "enum": ["apply", "create"]}}], "requestBody": {"content": {"application/yaml": {"schema": {"type": "string"}}}}, "responses": errors}},
             "/v1/{plural}": collection.clone(),
             "/v1/{plural}/{name}": item.clone(),
+            "/v1/projects/{project}/stages/{stage}/promote": {"post": {"summary": "promote Freight into the Stage: 201 with the new Promotion; with dryRun, 200 with {phase, steps, diffs} and nothing stored or pushed", "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"freight": {"type": "string"}, "freightAlias": {"type": "string"}, "dryRun": {"type": "boolean"}}}}}}, "responses": errors}},
             "/v1/projects/{project}/{plural}": collection,
             "/v1/projects/{project}/{plural}/{name}": item
         }

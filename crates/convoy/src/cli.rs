@@ -210,8 +210,12 @@ pub struct PromoteArgs {
     #[arg(long)]
     pub stage: String,
     /// Follow the promotion step by step; exit 1 unless it succeeds.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "dry_run")]
     pub wait: bool,
+    /// Run the steps in a throwaway work tree without pushing or any other outside effect, and
+    /// print the diff each commit would have made. Nothing is stored.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use convoy_api::time::Timestamp;
-use convoy_api::{Freight, FreightReference, Kind, Resource, Stage, Warehouse};
+use convoy_api::{Freight, FreightReference, Kind, Promotion, Resource, Stage, Warehouse};
 use convoy_engine::{Clock, Journal, Orchestrator, Outcome, Phase, Progress, PromotionContext, Registry};
 use convoy_expr::context::StaticData;
 use convoy_store::{Key, LabelSelector, Store, StoreExt};
@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 /// (crash tests only).
 pub const CRASH_AT_STEP: &str = "CONVOY_TEST_CRASH_AT_STEP";
 
-struct WallClock;
+pub(crate) struct WallClock;
 
 impl Clock for WallClock {
     fn now(&self) -> Timestamp {
@@ -110,8 +110,8 @@ impl PromotionController {
         let Ok(Some(Resource::Promotion(promotion))) = Resource::decode(&stored.object) else {
             return Err("the stored Promotion does not decode".into());
         };
-        let stage = self.load::<Stage>(Kind::Stage, project, &promotion.spec.stage).await?;
-        let freight = self.load::<Freight>(Kind::Freight, project, &promotion.spec.freight).await?;
+        let stage = load::<Stage>(&*self.store, Kind::Stage, project, &promotion.spec.stage).await?;
+        let freight = load::<Freight>(&*self.store, Kind::Freight, project, &promotion.spec.freight).await?;
         let (Some(stage), Some(freight)) = (stage, freight) else {
             self.finish(&key, Phase::Errored, "the Stage or the Freight of this Promotion no longer exists").await?;
             return Ok(None);
@@ -126,18 +126,8 @@ impl PromotionController {
             progress = Progress { state: progress.state, ..Progress::default() };
         }
         self.mark_running(&key, &freight).await?;
-        let data = self.data(project, &stage, &freight).await?;
-        let context = PromotionContext {
-            project: project.to_owned(),
-            stage: stage.metadata.name().to_owned(),
-            promotion: promotion_name.to_owned(),
-            freight: freight.metadata.name().to_owned(),
-            freight_alias: freight.alias.clone().unwrap_or_default(),
-            origin: freight.origin.name.clone(),
-            actor: promotion.metadata.annotations.get("kargo.akuity.io/create-actor").cloned().unwrap_or_default(),
-            work_dir: work_dir.clone(),
-            vars: promotion.spec.vars.clone(),
-        };
+        let data = expression_data(&*self.store, project, &stage, &freight).await?;
+        let context = promotion_context(&promotion, &freight, work_dir.clone());
         let orchestrator = Orchestrator { registry: &self.registry, data: &data, clock: &WallClock };
         let mut journal = StatusJournal { store: self.store.clone(), key: key.clone() };
         match orchestrator.run(&context, &promotion.spec.steps, &mut progress, &mut journal).await {
@@ -169,52 +159,6 @@ impl PromotionController {
         }
     }
 
-    async fn load<T: serde::de::DeserializeOwned>(
-        &self,
-        kind: Kind,
-        project: &str,
-        name: &str,
-    ) -> Result<Option<T>, String> {
-        let stored = self.store.get(&Key::new(kind, project, name)).await.map_err(|e| e.to_string())?;
-        stored.map(|s| serde_json::from_value(s.object).map_err(|e| e.to_string())).transpose()
-    }
-
-    /// What expressions may look up: the promoted Freight, the Stage's origins and their
-    /// Warehouses, ConfigMaps and Secrets of the project.
-    async fn data(&self, project: &str, stage: &Stage, freight: &Freight) -> Result<StaticData, String> {
-        let mut warehouses = Vec::new();
-        for request in &stage.spec.requested_freight {
-            if let Some(w) = self.load::<Warehouse>(Kind::Warehouse, project, &request.origin.name).await? {
-                warehouses.push(w);
-            }
-        }
-        let reference = FreightReference {
-            name: freight.metadata.name().to_owned(),
-            origin: freight.origin.clone(),
-            commits: freight.commits.clone(),
-            images: freight.images.clone(),
-            charts: freight.charts.clone(),
-            artifacts: freight.artifacts.clone(),
-        };
-        let mut data = StaticData {
-            project: project.to_owned(),
-            origins: stage.spec.requested_freight.iter().map(|r| r.origin.clone()).collect(),
-            warehouses,
-            freight: vec![reference],
-            ..StaticData::default()
-        };
-        let everything = LabelSelector::everything();
-        for stored in self.store.list(Kind::ConfigMap, Some(project), &everything).await.map_err(|e| e.to_string())?.0 {
-            let data_map: BTreeMap<String, String> =
-                serde_json::from_value(stored.object["data"].clone()).unwrap_or_default();
-            data.config_maps.insert(stored.key.name.clone(), data_map);
-        }
-        if !freight.status.metadata.is_empty() {
-            data.freight_metadata.insert(freight.metadata.name().to_owned(), freight.status.metadata.clone());
-        }
-        Ok(data)
-    }
-
     async fn mark_running(&self, key: &Key, freight: &Freight) -> Result<(), String> {
         let reference = json!({"name": freight.metadata.name(), "origin": freight.origin});
         self.update_status(key, |status| {
@@ -239,6 +183,72 @@ impl PromotionController {
 
     async fn update_status(&self, key: &Key, change: impl Fn(&mut Value)) -> Result<(), String> {
         update_status(&*self.store, key, change).await
+    }
+}
+
+pub(crate) async fn load<T: serde::de::DeserializeOwned>(
+    store: &dyn Store,
+    kind: Kind,
+    project: &str,
+    name: &str,
+) -> Result<Option<T>, String> {
+    let stored = store.get(&Key::new(kind, project, name)).await.map_err(|e| e.to_string())?;
+    stored.map(|s| serde_json::from_value(s.object).map_err(|e| e.to_string())).transpose()
+}
+
+/// What expressions may look up: the promoted Freight, the Stage's origins and their
+/// Warehouses, ConfigMaps and Secrets of the project.
+pub(crate) async fn expression_data(
+    store: &dyn Store,
+    project: &str,
+    stage: &Stage,
+    freight: &Freight,
+) -> Result<StaticData, String> {
+    let mut warehouses = Vec::new();
+    for request in &stage.spec.requested_freight {
+        if let Some(w) = load::<Warehouse>(store, Kind::Warehouse, project, &request.origin.name).await? {
+            warehouses.push(w);
+        }
+    }
+    let reference = FreightReference {
+        name: freight.metadata.name().to_owned(),
+        origin: freight.origin.clone(),
+        commits: freight.commits.clone(),
+        images: freight.images.clone(),
+        charts: freight.charts.clone(),
+        artifacts: freight.artifacts.clone(),
+    };
+    let mut data = StaticData {
+        project: project.to_owned(),
+        origins: stage.spec.requested_freight.iter().map(|r| r.origin.clone()).collect(),
+        warehouses,
+        freight: vec![reference],
+        ..StaticData::default()
+    };
+    let everything = LabelSelector::everything();
+    for stored in store.list(Kind::ConfigMap, Some(project), &everything).await.map_err(|e| e.to_string())?.0 {
+        let data_map: BTreeMap<String, String> =
+            serde_json::from_value(stored.object["data"].clone()).unwrap_or_default();
+        data.config_maps.insert(stored.key.name.clone(), data_map);
+    }
+    if !freight.status.metadata.is_empty() {
+        data.freight_metadata.insert(freight.metadata.name().to_owned(), freight.status.metadata.clone());
+    }
+    Ok(data)
+}
+
+/// The `ctx` of a promotion's expressions.
+pub(crate) fn promotion_context(promotion: &Promotion, freight: &Freight, work_dir: PathBuf) -> PromotionContext {
+    PromotionContext {
+        project: promotion.metadata.namespace().to_owned(),
+        stage: promotion.spec.stage.clone(),
+        promotion: promotion.metadata.name().to_owned(),
+        freight: freight.metadata.name().to_owned(),
+        freight_alias: freight.alias.clone().unwrap_or_default(),
+        origin: freight.origin.name.clone(),
+        actor: promotion.metadata.annotations.get("kargo.akuity.io/create-actor").cloned().unwrap_or_default(),
+        work_dir,
+        vars: promotion.spec.vars.clone(),
     }
 }
 

@@ -34,37 +34,19 @@ pub fn run(client: Client, args: &PromoteArgs) -> anyhow::Result<ExitCode> {
     let project = project(&client)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let freight = match (&args.freight, &args.freight_alias) {
-            (Some(name), _) => name.clone(),
-            (None, Some(alias)) => {
-                let path = format!("/v1/projects/{project}/freight?labelSelector=kargo.akuity.io%2Falias%3D{alias}");
-                let list = match client.get(&path).await {
-                    Ok(list) => list,
-                    Err(e) => return Ok(fail(&e)),
-                };
-                match list["items"].as_array().and_then(|items| items.first()) {
-                    Some(f) => f["metadata"]["name"].as_str().unwrap_or_default().to_owned(),
-                    None => {
-                        eprintln!("error: no Freight with alias {alias:?} in project {project:?}");
-                        return Ok(ExitCode::from(1));
-                    }
-                }
-            }
-            (None, None) => unreachable!("clap requires one"),
-        };
-        let promotion = json!({
-            "apiVersion": "kargo.akuity.io/v1alpha1",
-            "kind": "Promotion",
-            "metadata": {"generateName": format!("{}-", args.stage), "namespace": project},
-            "spec": {"stage": args.stage, "freight": freight},
+        let request = json!({
+            "freight": args.freight,
+            "freightAlias": args.freight_alias,
+            "dryRun": args.dry_run,
         });
-        let created = match client
-            .send(Method::POST, &format!("/v1/projects/{project}/promotions"), Some(promotion.to_string()))
-            .await
-        {
+        let path = format!("/v1/projects/{project}/stages/{}/promote", args.stage);
+        let created = match client.send(Method::POST, &path, Some(request.to_string())).await {
             Ok((created, _)) => created,
             Err(e) => return Ok(fail(&e)),
         };
+        if args.dry_run {
+            return Ok(print_dry_run(&created));
+        }
         let name = created["metadata"]["name"].as_str().unwrap_or_default().to_owned();
         println!("Promotion/{name} created");
         if !args.wait {
@@ -72,6 +54,38 @@ pub fn run(client: Client, args: &PromoteArgs) -> anyhow::Result<ExitCode> {
         }
         wait(&client, &project, &name).await
     })
+}
+
+/// Prints a dry run's steps and the diffs its commits would have made; exit 1 unless it succeeded.
+fn print_dry_run(report: &Value) -> ExitCode {
+    let text = |v: &Value| v.as_str().unwrap_or("").to_owned();
+    println!(
+        "Dry run of {} -> Stage {}: nothing was pushed or stored",
+        text(&report["freight"]),
+        text(&report["stage"])
+    );
+    for step in report["steps"].as_array().into_iter().flatten() {
+        let message = step["message"].as_str().map(|m| format!(": {m}")).unwrap_or_default();
+        println!("  {:<9} {} ({}){message}", text(&step["status"]), text(&step["alias"]), text(&step["uses"]));
+    }
+    for diff in report["diffs"].as_array().into_iter().flatten() {
+        let subject = text(&diff["message"]).lines().next().unwrap_or_default().to_owned();
+        println!("\n# {} would commit in {}: {subject}", text(&diff["alias"]), text(&diff["path"]));
+        let body = text(&diff["diff"]);
+        if body.is_empty() {
+            println!("(no changes)");
+        } else {
+            print!("{body}");
+        }
+    }
+    let phase = text(&report["phase"]);
+    if phase == "Succeeded" {
+        println!("\nDry run Succeeded");
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("\nDry run {phase}");
+        ExitCode::from(1)
+    }
 }
 
 /// Polls the Promotion, printing each step once it changes, until a terminal phase.

@@ -197,3 +197,31 @@ fn a_crash_at_any_step_resumes_without_pushing_twice() {
         assert!(git(&bare, &["show", "main:env/dev/kustomization.yaml"]).contains("newTag: 1.2.0"));
     }
 }
+
+/// `--dry-run` prints the diff the commit would make, pushes nothing and stores no Promotion.
+#[test]
+fn promote_dry_run_prints_the_diff_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bare, manifests) = setup(dir.path());
+    let server = Server::start(dir.path());
+    server.login();
+    assert!(server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap().status.success());
+    let before = git(&bare, &["rev-parse", "main"]);
+    let out = server
+        .convoy()
+        .args(["-p", "demo", "promote", "--freight-alias", "first-light", "--stage", "dev", "--dry-run"])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}\n{}", String::from_utf8_lossy(&out.stderr), server.log());
+    // What `git diff` shows for the tag change (written by hand from the seed file).
+    assert!(text.contains("-  newTag: 1.0.0\n+  newTag: 1.2.0\n"), "{text}");
+    assert!(text.contains("env/dev/kustomization.yaml"), "{text}");
+    assert!(text.contains("Succeeded task-1::push (git-push): skipped"), "{text}");
+    assert_eq!(git(&bare, &["rev-parse", "main"]), before, "nothing pushed");
+    let out = server.convoy().args(["-p", "demo", "get", "promotions", "-o", "json"]).output().unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(0), "no Promotion stored: {list:#}");
+    let leftovers = std::fs::read_dir(server.data.join("work")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(leftovers, 0, "the throwaway work tree is removed");
+}
