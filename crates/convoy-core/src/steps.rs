@@ -55,6 +55,9 @@ pub const CONVOY_RUNS: &[&str] = &[
     "json-update",
     "kustomize-build",
     "kustomize-set-image",
+    "toml-parse",
+    "toml-update",
+    "yaml-merge",
     "yaml-parse",
     "yaml-update",
 ];

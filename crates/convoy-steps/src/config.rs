@@ -1,6 +1,7 @@
-//! Decoding a step's evaluated config with Kargo's error text.
+//! Decoding a step's evaluated config with Kargo's error text, and what the `*-update` steps share.
 
 use convoy_engine::StepError;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -10,4 +11,45 @@ pub(crate) fn decode<T: DeserializeOwned>(kind: &str, config: &Value) -> Result<
         let path = if path == "." { String::new() } else { format!("{path}: ") };
         StepError::terminal(format!("invalid {kind} config: {path}{}", e.inner()))
     })
+}
+
+/// One `updates[]` entry of `yaml-update`, `json-update` and `toml-update`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Update {
+    pub key: String,
+    pub value: Value,
+}
+
+/// The config of the `*-update` steps.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UpdateConfig {
+    pub path: String,
+    pub updates: Vec<Update>,
+}
+
+impl UpdateConfig {
+    pub fn decode(kind: &str, config: &Value) -> Result<UpdateConfig, StepError> {
+        let config: UpdateConfig = decode(kind, config)?;
+        if config.updates.is_empty() {
+            return Err(StepError::terminal(format!("invalid {kind} config: updates: must have at least 1 item")));
+        }
+        Ok(config)
+    }
+
+    /// Kargo's `commitMessage` output: `Updated <path>` and one `- key: value` line per update.
+    pub fn commit_message(&self) -> String {
+        let lines: Vec<String> = self
+            .updates
+            .iter()
+            .map(|u| format!("- {}: {}", u.key, u.value.as_str().map_or_else(|| u.value.to_string(), str::to_owned)))
+            .collect();
+        format!("Updated {}\n\n{}", self.path, lines.join("\n"))
+    }
+}
+
+/// Splits a dotted key (`a.b.0.c`); `\.` is a literal dot inside a part.
+pub(crate) fn key_parts(key: &str) -> Vec<String> {
+    key.replace("\\.", "\u{0}").split('.').map(|p| p.replace('\u{0}', ".")).collect()
 }

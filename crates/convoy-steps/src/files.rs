@@ -1,4 +1,4 @@
-//! `copy`, `delete`, `json-update`, `yaml-parse`, `json-parse`, `kustomize-build`.
+//! `copy`, `delete`, `json-update`, `yaml-parse`, `json-parse`, `toml-parse`, `kustomize-build`.
 
 use std::path::Path;
 
@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::basic::write_atomically;
-use crate::config::decode;
+use crate::config::{UpdateConfig, decode, key_parts};
 use crate::paths::resolve;
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> StepError {
@@ -161,20 +161,6 @@ fn walk(root: &Path, relative: &str) -> Vec<String> {
     out
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Update {
-    key: String,
-    value: Value,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JsonUpdateConfig {
-    path: String,
-    updates: Vec<Update>,
-}
-
 /// Sets values by dotted key (`a.b.0.c`); the file is rewritten with two-space indentation.
 pub(crate) struct JsonUpdate;
 
@@ -185,28 +171,26 @@ impl StepRunner for JsonUpdate {
     }
 
     async fn run(&self, context: &StepContext) -> Result<StepResult, StepError> {
-        let config: JsonUpdateConfig = decode(self.kind(), &context.config)?;
+        let config = UpdateConfig::decode(self.kind(), &context.config)?;
         let path = resolve(&context.work_dir, &config.path)?;
         let text = std::fs::read_to_string(&path).map_err(|e| io("read", &path, e))?;
         let mut document: Value = serde_json::from_str(&text)
             .map_err(|e| StepError::terminal(format!("{}: not valid JSON: {e}", config.path)))?;
-        let mut lines = Vec::new();
         for update in &config.updates {
             set_json(&mut document, &update.key, update.value.clone())
                 .map_err(|e| StepError::terminal(format!("{}: {}: {e}", config.path, update.key)))?;
-            lines.push(format!("- {}: {}", update.key, update.value));
         }
         let mut out = serde_json::to_string_pretty(&document).map_err(|e| StepError::terminal(e.to_string()))?;
         out.push('\n');
         write_atomically(&path, out.as_bytes(), 0o644)?;
         let mut output = Map::new();
-        output.insert("commitMessage".into(), json!(format!("Updated {}\n\n{}", config.path, lines.join("\n"))));
+        output.insert("commitMessage".into(), json!(config.commit_message()));
         Ok(StepResult::succeeded(output))
     }
 }
 
 fn set_json(document: &mut Value, key: &str, value: Value) -> Result<(), String> {
-    let parts: Vec<String> = key.replace("\\.", "\u{0}").split('.').map(|p| p.replace('\u{0}', ".")).collect();
+    let parts = key_parts(key);
     let mut node = document;
     for (i, part) in parts.iter().enumerate() {
         let last = i == parts.len() - 1;
@@ -250,15 +234,25 @@ struct ParseConfig {
     outputs: Vec<NamedExpression>,
 }
 
-/// `yaml-parse` and `json-parse`: each output is an expression over the parsed document.
-pub(crate) struct Parse {
-    pub(crate) yaml: bool,
+/// The formats the `*-parse` steps read.
+#[derive(Clone, Copy)]
+pub(crate) enum Format {
+    Yaml,
+    Json,
+    Toml,
 }
+
+/// `yaml-parse`, `json-parse`, `toml-parse`: each output is an expression over the parsed document.
+pub(crate) struct Parse(pub(crate) Format);
 
 #[async_trait]
 impl StepRunner for Parse {
     fn kind(&self) -> &'static str {
-        if self.yaml { "yaml-parse" } else { "json-parse" }
+        match self.0 {
+            Format::Yaml => "yaml-parse",
+            Format::Json => "json-parse",
+            Format::Toml => "toml-parse",
+        }
     }
 
     async fn run(&self, context: &StepContext) -> Result<StepResult, StepError> {
@@ -271,12 +265,12 @@ impl StepRunner for Parse {
         }
         let path = resolve(&context.work_dir, &config.path)?;
         let text = std::fs::read_to_string(&path).map_err(|e| io("read", &path, e))?;
-        let document: Value = if self.yaml {
-            serde_yaml::from_str(&text)
-                .map_err(|e| StepError::terminal(format!("{}: not valid YAML: {e}", config.path)))?
-        } else {
-            serde_json::from_str(&text)
-                .map_err(|e| StepError::terminal(format!("{}: not valid JSON: {e}", config.path)))?
+        let document: Value = match self.0 {
+            Format::Yaml => serde_yaml::from_str(&text)
+                .map_err(|e| StepError::terminal(format!("{}: not valid YAML: {e}", config.path)))?,
+            Format::Json => serde_json::from_str(&text)
+                .map_err(|e| StepError::terminal(format!("{}: not valid JSON: {e}", config.path)))?,
+            Format::Toml => crate::toml::to_json(&text).map_err(|e| StepError::terminal(format!("{}: {e}", config.path)))?,
         };
         let Value::Object(map) = document else {
             return Err(StepError::terminal(format!("{}: the document must be an object", config.path)));

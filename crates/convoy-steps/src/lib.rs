@@ -8,7 +8,9 @@ mod config;
 pub mod dry_run;
 mod files;
 mod git;
+mod merge;
 mod paths;
+mod toml;
 mod yaml;
 pub mod yamledit;
 
@@ -32,8 +34,11 @@ pub fn builtin(mirrors: Arc<Mirrors>, author: Signature) -> Registry {
     registry.register(Arc::new(files::Copy));
     registry.register(Arc::new(files::Delete));
     registry.register(Arc::new(files::JsonUpdate));
-    registry.register(Arc::new(files::Parse { yaml: true }));
-    registry.register(Arc::new(files::Parse { yaml: false }));
+    registry.register(Arc::new(files::Parse(files::Format::Yaml)));
+    registry.register(Arc::new(files::Parse(files::Format::Json)));
+    registry.register(Arc::new(files::Parse(files::Format::Toml)));
+    registry.register(Arc::new(toml::TomlUpdate));
+    registry.register(Arc::new(merge::YamlMerge));
     registry.register(Arc::new(files::KustomizeBuild));
     registry.register(Arc::new(git::GitTag));
     registry

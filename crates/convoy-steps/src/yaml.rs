@@ -6,23 +6,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::basic::write_atomically;
-use crate::config::decode;
+use crate::config::{UpdateConfig, decode};
 use crate::paths::resolve;
 use crate::yamledit::set_values;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Update {
-    key: String,
-    value: Value,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct YamlUpdateConfig {
-    path: String,
-    updates: Vec<Update>,
-}
 
 pub(crate) struct YamlUpdate;
 
@@ -33,22 +19,15 @@ impl StepRunner for YamlUpdate {
     }
 
     async fn run(&self, context: &StepContext) -> Result<StepResult, StepError> {
-        let config: YamlUpdateConfig = decode(self.kind(), &context.config)?;
-        if config.updates.is_empty() {
-            return Err(StepError::terminal("invalid yaml-update config: updates: must have at least 1 item"));
-        }
+        let config = UpdateConfig::decode(self.kind(), &context.config)?;
         let path = resolve(&context.work_dir, &config.path)?;
         let text = std::fs::read_to_string(&path)
             .map_err(|e| StepError::terminal(format!("cannot read {}: {e}", config.path)))?;
         let updates: Vec<(String, Value)> = config.updates.iter().map(|u| (u.key.clone(), u.value.clone())).collect();
         let edited = set_values(&text, &updates).map_err(|e| StepError::terminal(format!("{}: {e}", config.path)))?;
         write_atomically(&path, edited.as_bytes(), 0o644)?;
-        let lines: Vec<String> = updates
-            .iter()
-            .map(|(k, v)| format!("- {k}: {}", v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
-            .collect();
         let mut output = Map::new();
-        output.insert("commitMessage".into(), json!(format!("Updated {}\n\n{}", config.path, lines.join("\n"))));
+        output.insert("commitMessage".into(), json!(config.commit_message()));
         Ok(StepResult::succeeded(output))
     }
 }

@@ -213,3 +213,37 @@ async fn file_steps() {
     let rendered = std::fs::read_to_string(work.join("rendered.yaml")).unwrap();
     assert!(rendered.contains("name: settings"), "{rendered}");
 }
+
+#[tokio::test]
+async fn toml_and_merge_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().to_owned();
+    std::fs::write(work.join("kcl.mod"), "[package]\nname = \"app\"\n\n[dependencies]\nk8s = \"1.28\" # pinned\n")
+        .unwrap();
+    std::fs::write(work.join("base.yaml"), "service:\n  enabled: false\n  ports: [80, 443]\n").unwrap();
+    std::fs::write(work.join("qa.yaml"), "service:\n  enabled: true\n  ports: [8080]\n").unwrap();
+    let registry = convoy_steps::builtin(Arc::new(Mirrors::new(dir.path().join("m"))), Signature::default());
+    let context = PromotionContext { work_dir: work.clone(), ..PromotionContext::default() };
+    let plan = steps(json!([
+        {"uses": "toml-update", "as": "bump", "config": {"path": "./kcl.mod", "updates": [{"key": "dependencies.k8s", "value": "1.31"}]}},
+        {"uses": "toml-parse", "as": "read", "config": {"path": "./kcl.mod", "outputs": [{"name": "k8s", "fromExpression": "dependencies.k8s"}]}},
+        {"uses": "yaml-merge", "as": "merge", "config": {"inFiles": ["./base.yaml", "./missing.yaml", "./qa.yaml"], "outFile": "./out/values.yaml", "ignoreMissingFiles": true}},
+        {"uses": "yaml-merge", "as": "strict", "config": {"inFiles": ["./missing.yaml"], "outFile": "./out/x.yaml"}}
+    ]));
+    let orchestrator = Orchestrator { registry: &registry, data: &convoy_expr::NoData, clock: &Now };
+    let mut progress = Progress::default();
+    orchestrator.run(&context, &plan, &mut progress, &mut NoJournal).await;
+    let status = |alias: &str| progress.meta(alias).unwrap().status;
+    assert_eq!(status("bump"), convoy_engine::StepStatus::Succeeded, "{:#?}", progress.step_execution_metadata);
+    assert_eq!(
+        std::fs::read_to_string(work.join("kcl.mod")).unwrap(),
+        "[package]\nname = \"app\"\n\n[dependencies]\nk8s = \"1.31\" # pinned\n"
+    );
+    assert_eq!(progress.state["bump"]["commitMessage"], json!("Updated ./kcl.mod\n\n- dependencies.k8s: 1.31"));
+    assert_eq!(progress.state["read"]["k8s"], json!("1.31"));
+    let merged: serde_json::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(work.join("out/values.yaml")).unwrap()).unwrap();
+    assert_eq!(merged, json!({"service": {"enabled": true, "ports": [8080]}}));
+    let strict = progress.meta("strict").unwrap();
+    assert!(strict.message.as_deref().unwrap_or_default().contains("./missing.yaml does not exist"), "{strict:?}");
+}
