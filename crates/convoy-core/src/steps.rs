@@ -55,6 +55,8 @@ pub const CONVOY_RUNS: &[&str] = &[
     "json-update",
     "kustomize-build",
     "kustomize-set-image",
+    "set-freight-alias",
+    "set-metadata",
     "toml-parse",
     "toml-update",
     "yaml-merge",

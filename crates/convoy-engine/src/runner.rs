@@ -105,6 +105,43 @@ pub trait StepRunner: Send + Sync {
     async fn run(&self, context: &StepContext) -> Result<StepResult, StepError>;
 }
 
+/// Changes to stored resources that steps may make (`set-metadata`, `set-freight-alias`), through
+/// the same admission as every other write. The server implements it over its store.
+#[async_trait]
+pub trait Resources: Send + Sync {
+    /// Sets a Freight's alias (field and label); refused when another Freight of the project has it.
+    async fn set_freight_alias(&self, project: &str, freight: &str, alias: &str) -> Result<(), String>;
+
+    /// Sets keys of `status.metadata` of a Stage or Freight, leaving other keys alone.
+    async fn set_metadata(
+        &self,
+        project: &str,
+        kind: convoy_api::Kind,
+        name: &str,
+        values: &Map<String, Json>,
+    ) -> Result<(), String>;
+}
+
+/// No access to stored resources (offline runs and tests): the steps that need it fail saying so.
+pub struct NoResources;
+
+#[async_trait]
+impl Resources for NoResources {
+    async fn set_freight_alias(&self, _project: &str, _freight: &str, _alias: &str) -> Result<(), String> {
+        Err("this run has no access to stored resources".into())
+    }
+
+    async fn set_metadata(
+        &self,
+        _project: &str,
+        _kind: convoy_api::Kind,
+        _name: &str,
+        _values: &Map<String, Json>,
+    ) -> Result<(), String> {
+        Err("this run has no access to stored resources".into())
+    }
+}
+
 /// Runners by kind.
 #[derive(Default, Clone)]
 pub struct Registry {

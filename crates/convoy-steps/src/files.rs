@@ -270,7 +270,9 @@ impl StepRunner for Parse {
                 .map_err(|e| StepError::terminal(format!("{}: not valid YAML: {e}", config.path)))?,
             Format::Json => serde_json::from_str(&text)
                 .map_err(|e| StepError::terminal(format!("{}: not valid JSON: {e}", config.path)))?,
-            Format::Toml => crate::toml::to_json(&text).map_err(|e| StepError::terminal(format!("{}: {e}", config.path)))?,
+            Format::Toml => {
+                crate::toml::to_json(&text).map_err(|e| StepError::terminal(format!("{}: {e}", config.path)))?
+            }
         };
         let Value::Object(map) = document else {
             return Err(StepError::terminal(format!("{}: the document must be an object", config.path)));

@@ -10,17 +10,19 @@ mod files;
 mod git;
 mod merge;
 mod paths;
+mod resources;
 mod toml;
 mod yaml;
 pub mod yamledit;
 
 use std::sync::Arc;
 
-use convoy_engine::Registry;
+use convoy_engine::{Registry, Resources};
 use convoy_git::{Mirrors, Signature};
 
-/// Every built-in step, sharing one set of git mirrors.
-pub fn builtin(mirrors: Arc<Mirrors>, author: Signature) -> Registry {
+/// Every built-in step, sharing one set of git mirrors; `resources` is how steps change stored
+/// Stages and Freight.
+pub fn builtin(mirrors: Arc<Mirrors>, author: Signature, resources: Arc<dyn Resources>) -> Registry {
     let mut registry = Registry::default();
     registry.register(Arc::new(basic::Fail));
     registry.register(Arc::new(basic::ComposeOutput));
@@ -41,6 +43,8 @@ pub fn builtin(mirrors: Arc<Mirrors>, author: Signature) -> Registry {
     registry.register(Arc::new(merge::YamlMerge));
     registry.register(Arc::new(files::KustomizeBuild));
     registry.register(Arc::new(git::GitTag));
+    registry.register(Arc::new(resources::SetMetadata(resources.clone())));
+    registry.register(Arc::new(resources::SetFreightAlias(resources)));
     registry
 }
 
@@ -54,6 +58,7 @@ mod tests {
         let registry = super::builtin(
             std::sync::Arc::new(convoy_git::Mirrors::new("/nonexistent")),
             convoy_git::Signature::default(),
+            std::sync::Arc::new(convoy_engine::NoResources),
         );
         assert_eq!(registry.kinds(), super::KINDS, "lint's list of running kinds is the registry");
     }

@@ -45,8 +45,8 @@ impl StepRunner for YamlMerge {
                 }
                 Err(e) => return Err(StepError::terminal(format!("cannot read {file}: {e}"))),
             };
-            let overlay: Value = serde_yaml::from_str(&text)
-                .map_err(|e| StepError::terminal(format!("{file}: not valid YAML: {e}")))?;
+            let overlay: Value =
+                serde_yaml::from_str(&text).map_err(|e| StepError::terminal(format!("{file}: not valid YAML: {e}")))?;
             merged = Some(match merged {
                 None => overlay,
                 Some(base) => merge(base, overlay),
@@ -65,7 +65,8 @@ impl StepRunner for YamlMerge {
         write_atomically(&out, text.as_bytes(), 0o644)?;
         let mut output = Map::new();
         let sources = used.iter().map(|f| format!("- {f}")).collect::<Vec<_>>().join("\n");
-        output.insert("commitMessage".into(), json!(format!("Merged YAML files into {}\n\n{sources}", config.out_file)));
+        output
+            .insert("commitMessage".into(), json!(format!("Merged YAML files into {}\n\n{sources}", config.out_file)));
         Ok(StepResult::succeeded(output))
     }
 }
@@ -108,9 +109,6 @@ mod tests {
     fn sequences_replace_and_null_removes() {
         let base = json!({"list": [1, 2, 3], "keep": 1, "drop": {"a": 1}, "nested": {"x": 1, "y": 2}});
         let overlay = json!({"list": [4], "drop": null, "nested": {"y": 3}, "scalar": "new"});
-        assert_eq!(
-            merge(base, overlay),
-            json!({"list": [4], "keep": 1, "nested": {"x": 1, "y": 3}, "scalar": "new"})
-        );
+        assert_eq!(merge(base, overlay), json!({"list": [4], "keep": 1, "nested": {"x": 1, "y": 3}, "scalar": "new"}));
     }
 }

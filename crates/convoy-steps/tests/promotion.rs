@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use convoy_api::time::Timestamp;
 use convoy_api::{FreightOrigin, FreightReference, Image, PromotionStep};
-use convoy_engine::{Clock, NoJournal, Orchestrator, Outcome, Phase, Progress, PromotionContext};
+use convoy_engine::{Clock, NoJournal, NoResources, Orchestrator, Outcome, Phase, Progress, PromotionContext};
 use convoy_expr::context::StaticData;
 use convoy_git::{Mirrors, Signature};
 use serde_json::json;
@@ -87,7 +87,7 @@ async fn clone_set_image_commit_push() {
     let bare = remote(dir.path());
     let url = format!("file://{}", bare.display());
     let mirrors = Arc::new(Mirrors::new(dir.path().join("mirrors")));
-    let registry = convoy_steps::builtin(mirrors, Signature::default());
+    let registry = convoy_steps::builtin(mirrors, Signature::default(), Arc::new(NoResources));
     let (data, context) = promotion_of_1_2_0(dir.path());
     let plan = steps(json!([
         {"uses": "git-clone", "as": "task-1::clone", "config": {"repoURL": url, "checkout": [{"branch": "main", "path": "./src"}]}},
@@ -148,7 +148,11 @@ async fn dry_run_reports_the_diff_and_leaves_the_remote_alone() {
 #[tokio::test]
 async fn invalid_configs_and_fail_say_why() {
     let dir = tempfile::tempdir().unwrap();
-    let registry = convoy_steps::builtin(Arc::new(Mirrors::new(dir.path().join("m"))), Signature::default());
+    let registry = convoy_steps::builtin(
+        Arc::new(Mirrors::new(dir.path().join("m"))),
+        Signature::default(),
+        Arc::new(NoResources),
+    );
     let context = PromotionContext { work_dir: dir.path().to_owned(), ..PromotionContext::default() };
     let plan = steps(json!([
         {"uses": "git-commit", "as": "bad", "config": {"path": ".", "mesage": "typo"}},
@@ -184,7 +188,11 @@ async fn file_steps() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n",
     )
     .unwrap();
-    let registry = convoy_steps::builtin(Arc::new(Mirrors::new(dir.path().join("m"))), Signature::default());
+    let registry = convoy_steps::builtin(
+        Arc::new(Mirrors::new(dir.path().join("m"))),
+        Signature::default(),
+        Arc::new(NoResources),
+    );
     let context = PromotionContext { work_dir: work.clone(), ..PromotionContext::default() };
     let plan = steps(json!([
         {"uses": "copy", "as": "copy", "config": {"inPath": "./src/base", "outPath": "./out", "ignore": "*.tmp\n# comment"}},
@@ -222,7 +230,11 @@ async fn toml_and_merge_steps() {
         .unwrap();
     std::fs::write(work.join("base.yaml"), "service:\n  enabled: false\n  ports: [80, 443]\n").unwrap();
     std::fs::write(work.join("qa.yaml"), "service:\n  enabled: true\n  ports: [8080]\n").unwrap();
-    let registry = convoy_steps::builtin(Arc::new(Mirrors::new(dir.path().join("m"))), Signature::default());
+    let registry = convoy_steps::builtin(
+        Arc::new(Mirrors::new(dir.path().join("m"))),
+        Signature::default(),
+        Arc::new(NoResources),
+    );
     let context = PromotionContext { work_dir: work.clone(), ..PromotionContext::default() };
     let plan = steps(json!([
         {"uses": "toml-update", "as": "bump", "config": {"path": "./kcl.mod", "updates": [{"key": "dependencies.k8s", "value": "1.31"}]}},

@@ -102,7 +102,13 @@ fn add_text(manifests: &mut Manifests, file: &str, text: &str, default_project: 
             manifests.errors.push(FileError {
                 file: file.to_owned(),
                 position: e.position,
-                message: format!("invalid YAML: {}", e.message),
+                message: match e.message.as_str() {
+                    // Most often an unquoted `${{ a ? b : c }}` or `key: value` inside a value.
+                    m if m.contains("mapping values are not allowed") => {
+                        format!("invalid YAML: {m} (a value containing \": \" must be quoted)")
+                    }
+                    m => format!("invalid YAML: {m}"),
+                },
             });
             return;
         }

@@ -3,3 +3,4 @@
 
 pub mod dry_run;
 pub mod promotions;
+pub mod resources;

@@ -231,8 +231,13 @@ pub(crate) async fn expression_data(
             serde_json::from_value(stored.object["data"].clone()).unwrap_or_default();
         data.config_maps.insert(stored.key.name.clone(), data_map);
     }
-    if !freight.status.metadata.is_empty() {
-        data.freight_metadata.insert(freight.metadata.name().to_owned(), freight.status.metadata.clone());
+    // `freightMetadata()` and `stageMetadata()` may name any Freight or Stage of the project.
+    for (kind, into) in [(Kind::Freight, &mut data.freight_metadata), (Kind::Stage, &mut data.stage_metadata)] {
+        for stored in store.list(kind, Some(project), &everything).await.map_err(|e| e.to_string())?.0 {
+            if let Some(Value::Object(metadata)) = stored.object.pointer("/status/metadata") {
+                into.insert(stored.key.name.clone(), metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
+            }
+        }
     }
     Ok(data)
 }
@@ -271,9 +276,9 @@ fn progress_of(object: &Value) -> Progress {
 }
 
 /// Read-modify-write of a status, retried on conflicts with other writers.
-async fn update_status(store: &dyn Store, key: &Key, change: impl Fn(&mut Value)) -> Result<(), String> {
+pub(crate) async fn update_status(store: &dyn Store, key: &Key, change: impl Fn(&mut Value)) -> Result<(), String> {
     for _ in 0..10 {
-        let stored = store.get(key).await.map_err(|e| e.to_string())?.ok_or("the Promotion is gone")?;
+        let stored = store.get(key).await.map_err(|e| e.to_string())?.ok_or_else(|| format!("{key} not found"))?;
         let mut status = stored.object.get("status").cloned().filter(Value::is_object).unwrap_or_else(|| json!({}));
         change(&mut status);
         match store.put_status(key.clone(), status, Some(stored.revision)).await {
@@ -282,7 +287,7 @@ async fn update_status(store: &dyn Store, key: &Key, change: impl Fn(&mut Value)
             Err(e) => return Err(e.to_string()),
         }
     }
-    Err("the Promotion's status kept changing under us".into())
+    Err(format!("the status of {key} kept changing under us"))
 }
 
 /// Writes progress into the Promotion's status before each next step.
@@ -331,7 +336,8 @@ impl Journal for StatusJournal {
 /// The controller over a store, with the built-in steps and git mirrors under `data_dir`.
 pub fn start(store: Arc<dyn Store>, data_dir: &std::path::Path) -> tokio::task::JoinHandle<()> {
     let mirrors = Arc::new(convoy_git::Mirrors::new(data_dir.join("git")));
-    let registry = convoy_steps::builtin(mirrors, convoy_git::Signature::default());
+    let resources = Arc::new(super::resources::StoreResources { store: store.clone() });
+    let registry = convoy_steps::builtin(mirrors, convoy_git::Signature::default(), resources);
     let controller = PromotionController::new(store, registry, data_dir.join("work"));
     tokio::spawn(controller.run())
 }

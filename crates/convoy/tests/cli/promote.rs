@@ -225,3 +225,108 @@ fn promote_dry_run_prints_the_diff_and_changes_nothing() {
     let leftovers = std::fs::read_dir(server.data.join("work")).map(|d| d.count()).unwrap_or(0);
     assert_eq!(leftovers, 0, "the throwaway work tree is removed");
 }
+
+/// `set-freight-alias` and `set-metadata` change the stored Freight and Stage, through admission:
+/// a taken alias is refused with the webhook's message.
+#[test]
+fn steps_set_freight_alias_and_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("project.yaml");
+    std::fs::write(
+        &manifests,
+        r#"apiVersion: kargo.akuity.io/v1alpha1
+kind: Project
+metadata: {name: demo}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Warehouse
+metadata: {name: app, namespace: demo}
+spec:
+  subscriptions:
+  - image: {repoURL: ghcr.io/example/app}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Freight
+metadata: {namespace: demo}
+alias: first-light
+origin: {kind: Warehouse, name: app}
+images:
+- {repoURL: ghcr.io/example/app, tag: 1.2.0}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Freight
+metadata: {namespace: demo}
+alias: taken
+origin: {kind: Warehouse, name: app}
+images:
+- {repoURL: ghcr.io/example/app, tag: 0.9.0}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Stage
+metadata: {name: dev, namespace: demo}
+spec:
+  requestedFreight:
+  - origin: {kind: Warehouse, name: app}
+    sources: {direct: true}
+  promotionTemplate:
+    spec:
+      steps:
+      - uses: compose-output
+        as: before
+        config:
+          seen: "${{ stageMetadata('dev') == nil ? 'nothing' : stageMetadata('dev').deployedTag }}"
+      - uses: set-metadata
+        config:
+          updates:
+          - kind: Stage
+            name: dev
+            values: {deployedTag: "${{ imageFrom('ghcr.io/example/app').Tag }}"}
+          - kind: Freight
+            name: ${{ ctx.targetFreight.name }}
+            values: {checkedBy: convoy}
+      - uses: set-freight-alias
+        config:
+          name: ${{ ctx.targetFreight.name }}
+          alias: "${{ ctx.targetFreight.alias == 'first-light' ? 'in-dev' : 'taken' }}"
+"#,
+    )
+    .unwrap();
+    let server = Server::start(dir.path());
+    server.login();
+    let out = server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let promote = |alias: &str| {
+        server
+            .convoy()
+            .args(["-p", "demo", "promote", "--freight-alias", alias, "--stage", "dev", "--wait"])
+            .output()
+            .unwrap()
+    };
+    let out = promote("first-light");
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), server.log());
+    let get = |kind: &str, name: &str| -> serde_json::Value {
+        let out = server.convoy().args(["-p", "demo", "get", kind, name, "-o", "json"]).output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)))
+    };
+    let stage = get("stage", "dev");
+    assert_eq!(stage.pointer("/status/metadata/deployedTag"), Some(&serde_json::json!("1.2.0")), "{stage:#}");
+    // The alias moved: the Freight is now found by its new alias, and the label follows it.
+    let out = server
+        .convoy()
+        .args(["-p", "demo", "get", "freight", "-l", "kargo.akuity.io/alias=in-dev", "-o", "json"])
+        .output()
+        .unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let freight = &list["items"][0];
+    assert_eq!(freight["alias"], "in-dev", "{list:#}");
+    assert_eq!(freight.pointer("/status/metadata/checkedBy"), Some(&serde_json::json!("convoy")), "{freight:#}");
+    // Second promotion: it reads the metadata the first one wrote, then tries a taken alias.
+    let out = promote("in-dev");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let name =
+        stdout(&out).lines().next().unwrap().trim_start_matches("Promotion/").trim_end_matches(" created").to_owned();
+    let promotion = get("promotion", &name);
+    assert_eq!(promotion.pointer("/status/state/before/seen"), Some(&serde_json::json!("1.2.0")), "{promotion:#}");
+    let message = promotion.pointer("/status/message").and_then(|m| m.as_str()).unwrap_or_default();
+    assert!(message.contains("alias already used by another piece of Freight"), "{message}");
+}
