@@ -86,6 +86,20 @@ impl<'r> Evaluator<'r> {
         Evaluator { env }
     }
 
+    /// Adds a function over JSON values, for helpers one step kind offers (the `http` step's
+    /// response headers). Names start with `__` so they never replace Kargo's functions.
+    pub fn add_function<F>(&mut self, name: &str, f: F)
+    where
+        F: Fn(&[Json]) -> Result<Json, String> + Send + Sync + 'r,
+    {
+        assert!(name.starts_with("__"), "step-specific expression functions are named __*");
+        self.env.add_function(name, move |call| {
+            let args = call.args.iter().map(crate::value::to_json).collect::<Result<Vec<_>, _>>();
+            let args = args.map_err(expr::Error::ExprError)?;
+            f(&args).map(|v| to_expr(&v)).map_err(expr::Error::ExprError)
+        });
+    }
+
     /// One template string, coerced as Kargo coerces a field (reference §4.1). Text without
     /// delimiters comes back unchanged, as a string.
     pub fn template(&self, template: &str, scope: &Scope) -> Result<Json, ExprError> {

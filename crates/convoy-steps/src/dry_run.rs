@@ -12,12 +12,12 @@ use crate::config::decode;
 use crate::git::CommitConfig;
 use crate::paths::resolve;
 
-/// Kinds whose effect reaches outside the work dir; a dry run skips them.
+/// Kinds whose effect reaches outside the work dir; a dry run skips them (`http` only when
+/// its method is not GET or HEAD).
 pub const EFFECTFUL: &[&str] = &[
     "git-push",
     "set-metadata",
     "set-freight-alias",
-    "http",
     "argocd-update",
     "git-open-pr",
     "git-merge-pr",
@@ -32,7 +32,33 @@ pub fn registry(mirrors: Arc<Mirrors>) -> Registry {
         registry.register(Arc::new(Skip(kind)));
     }
     registry.register(Arc::new(DiffInsteadOfCommit));
+    registry.register(Arc::new(ReadOnlyHttp));
     registry
+}
+
+fn skipped() -> StepResult {
+    let mut result = StepResult::succeeded(Map::new());
+    result.message = Some("skipped: it has effects outside the work tree (dry run)".into());
+    result
+}
+
+/// `http` requests that only read (GET, HEAD) run; the others are skipped.
+struct ReadOnlyHttp;
+
+#[async_trait]
+impl StepRunner for ReadOnlyHttp {
+    fn kind(&self) -> &'static str {
+        "http"
+    }
+
+    async fn run(&self, context: &StepContext) -> Result<StepResult, StepError> {
+        let method = context.config.get("method").and_then(|m| m.as_str()).unwrap_or("GET").to_ascii_uppercase();
+        if matches!(method.as_str(), "GET" | "HEAD" | "") {
+            crate::http::Http.run(context).await
+        } else {
+            Ok(skipped())
+        }
+    }
 }
 
 struct Skip(&'static str);
@@ -44,9 +70,7 @@ impl StepRunner for Skip {
     }
 
     async fn run(&self, _context: &StepContext) -> Result<StepResult, StepError> {
-        let mut result = StepResult::succeeded(Map::new());
-        result.message = Some("skipped: it has effects outside the work tree (dry run)".into());
-        Ok(result)
+        Ok(skipped())
     }
 }
 

@@ -8,10 +8,12 @@ mod config;
 pub mod dry_run;
 mod files;
 mod git;
+mod http;
 mod merge;
 mod paths;
 mod resources;
 mod toml;
+mod untar;
 mod yaml;
 pub mod yamledit;
 
@@ -43,6 +45,9 @@ pub fn builtin(mirrors: Arc<Mirrors>, author: Signature, resources: Arc<dyn Reso
     registry.register(Arc::new(merge::YamlMerge));
     registry.register(Arc::new(files::KustomizeBuild));
     registry.register(Arc::new(git::GitTag));
+    registry.register(Arc::new(http::Http));
+    registry.register(Arc::new(http::HttpDownload));
+    registry.register(Arc::new(untar::Untar));
     registry.register(Arc::new(resources::SetMetadata(resources.clone())));
     registry.register(Arc::new(resources::SetFreightAlias(resources)));
     registry

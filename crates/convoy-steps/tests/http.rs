@@ -1,0 +1,184 @@
+//! `http`, `http-download` and `untar` against a real HTTP server on 127.0.0.1, with archives
+//! made by the system's `tar`.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use convoy_api::PromotionStep;
+use convoy_api::time::Timestamp;
+use convoy_engine::{
+    Clock, NoJournal, NoResources, Orchestrator, Outcome, Phase, Progress, PromotionContext, StepStatus,
+};
+use convoy_git::{Mirrors, Signature};
+use serde_json::json;
+
+struct Now;
+
+impl Clock for Now {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// Serves: `/build` (pending twice, then done, with an `X-Build` header), `/broken` (500),
+/// `/echo` (POST: method, body, query and a header back as JSON), `/chart.tgz` (the archive).
+async fn serve(archive: Vec<u8>) -> String {
+    let polls = Arc::new(AtomicUsize::new(0));
+    let app = Router::new()
+        .route(
+            "/build",
+            get(move || {
+                let n = polls.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    let state = if n < 2 { "pending" } else { "done" };
+                    (
+                        [("content-type", "application/json"), ("x-build", "42")],
+                        json!({"state": state, "version": "1.2.3"}).to_string(),
+                    )
+                }
+            }),
+        )
+        .route("/broken", get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "down") }))
+        .route(
+            "/echo",
+            post(|headers: HeaderMap, uri: axum::http::Uri, body: String| async move {
+                let token = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                axum::Json(json!({"body": body, "query": uri.query(), "auth": token}))
+            }),
+        )
+        .route("/chart.tgz", get(move || async move { archive }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{address}")
+}
+
+fn archive(dir: &Path) -> Vec<u8> {
+    let src = dir.join("pack/chart/templates");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("deploy.yaml"), "kind: Deployment\n").unwrap();
+    std::fs::write(dir.join("pack/chart/Chart.yaml"), "name: app\nversion: 1.2.3\n").unwrap();
+    std::fs::write(dir.join("pack/chart/notes.tmp"), "scratch").unwrap();
+    let out = dir.join("chart.tgz");
+    let status =
+        Command::new("tar").arg("-czf").arg(&out).arg("-C").arg(dir.join("pack")).arg("chart").status().unwrap();
+    assert!(status.success());
+    std::fs::read(out).unwrap()
+}
+
+async fn run_to_end(
+    registry: &convoy_engine::Registry,
+    context: &PromotionContext,
+    plan: &[PromotionStep],
+) -> (Phase, Progress, usize) {
+    let orchestrator = Orchestrator { registry, data: &convoy_expr::NoData, clock: &Now };
+    let mut progress = Progress::default();
+    let mut waits = 0;
+    loop {
+        match orchestrator.run(context, plan, &mut progress, &mut NoJournal).await {
+            Outcome::Finished { phase } => return (phase, progress, waits),
+            Outcome::Running { retry_after, .. } => {
+                waits += 1;
+                assert!(waits < 20, "still running: {:#?}", progress.step_execution_metadata);
+                tokio::time::sleep(retry_after.unwrap_or_default()).await;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn http_polls_until_success_then_downloads_and_unpacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = serve(archive(dir.path())).await;
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let registry = convoy_steps::builtin(
+        Arc::new(Mirrors::new(dir.path().join("m"))),
+        Signature::default(),
+        Arc::new(NoResources),
+    );
+    let context = PromotionContext { work_dir: work.clone(), ..PromotionContext::default() };
+    let plan: Vec<PromotionStep> = serde_json::from_value(json!([
+        {"uses": "http", "as": "wait", "config": {
+            "url": format!("{base}/build"), "pollInterval": "0.02s",
+            "successExpression": "response.status == 200 && response.body.state == 'done'",
+            "failureExpression": "response.body.state == 'failed'",
+            "outputs": [
+                {"name": "version", "fromExpression": "response.body.version"},
+                {"name": "build", "fromExpression": "response.header('X-Build')"},
+                {"name": "type", "fromExpression": "response.headers['Content-Type'][0]"}
+            ]}},
+        {"uses": "http", "as": "post", "config": {
+            "url": format!("{base}/echo"), "method": "POST", "body": "{\"v\": \"${{ outputs.wait.version }}\"}",
+            "headers": [{"name": "Authorization", "value": "Bearer t0ken"}],
+            "queryParams": [{"name": "stage", "value": "qa env"}],
+            "outputs": [{"name": "echo", "fromExpression": "response.body"}]}},
+        {"uses": "http-download", "as": "download", "config": {"url": format!("{base}/chart.tgz"), "outPath": "./chart.tgz"}},
+        {"uses": "untar", "as": "unpack", "config": {"inPath": "./chart.tgz", "outPath": "./out", "stripComponents": 1, "ignore": "*.tmp"}}
+    ]))
+    .unwrap();
+    let (phase, progress, waits) = run_to_end(&registry, &context, &plan).await;
+    assert_eq!(phase, Phase::Succeeded, "{:#?}", progress.step_execution_metadata);
+    assert_eq!(waits, 2, "two pending answers, then done");
+    assert_eq!(progress.state["wait"], json!({"version": "1.2.3", "build": "42", "type": "application/json"}));
+    assert_eq!(
+        progress.state["post"]["echo"],
+        json!({"body": "{\"v\":\"1.2.3\"}", "query": "stage=qa+env", "auth": "Bearer t0ken"})
+    );
+    assert_eq!(std::fs::read_to_string(work.join("out/Chart.yaml")).unwrap(), "name: app\nversion: 1.2.3\n");
+    assert!(work.join("out/templates/deploy.yaml").exists());
+    assert!(!work.join("out/notes.tmp").exists(), "ignored");
+}
+
+#[tokio::test]
+async fn http_failures_say_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = serve(Vec::new()).await;
+    std::fs::write(dir.path().join("exists"), "x").unwrap();
+    let registry = convoy_steps::builtin(
+        Arc::new(Mirrors::new(dir.path().join("m"))),
+        Signature::default(),
+        Arc::new(NoResources),
+    );
+    let context = PromotionContext { work_dir: dir.path().to_owned(), ..PromotionContext::default() };
+    let plan: Vec<PromotionStep> = serde_json::from_value(json!([
+        {"uses": "http", "as": "plain", "config": {"url": format!("{base}/broken")}},
+        {"uses": "http", "as": "criteria", "if": "${{ always() }}", "config": {"url": format!("{base}/broken"), "failureExpression": "response.status >= 500"}},
+        {"uses": "http", "as": "scheme", "if": "${{ always() }}", "config": {"url": "file:///etc/passwd"}},
+        {"uses": "http-download", "as": "overwrite", "if": "${{ always() }}", "config": {"url": format!("{base}/chart.tgz"), "outPath": "./exists"}},
+        {"uses": "untar", "as": "notar", "if": "${{ always() }}", "config": {"inPath": "./exists", "outPath": "./out"}}
+    ]))
+    .unwrap();
+    let (phase, progress, _) = run_to_end(&registry, &context, &plan).await;
+    assert_eq!(phase, Phase::Errored, "an invalid config errors, which outranks the failures");
+    let meta = |alias: &str| progress.meta(alias).unwrap().clone();
+    assert_eq!(meta("plain").status, StepStatus::Failed);
+    assert!(meta("plain").message.unwrap().contains("HTTP (500) response is not successful"));
+    assert!(meta("criteria").message.unwrap().contains("HTTP (500) response met failure criteria"));
+    assert!(meta("scheme").message.unwrap().contains("invalid http config: url: the scheme must be http or https"));
+    assert!(meta("overwrite").message.unwrap().contains("set allowOverwrite: true"));
+    assert!(meta("notar").message.unwrap().contains("cannot unpack ./exists"));
+}
+
+#[tokio::test]
+async fn dry_runs_send_reads_and_skip_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = serve(Vec::new()).await;
+    let registry = convoy_steps::dry_run::registry(Arc::new(Mirrors::new(dir.path().join("m"))));
+    let context = PromotionContext { work_dir: dir.path().to_owned(), ..PromotionContext::default() };
+    let plan: Vec<PromotionStep> = serde_json::from_value(json!([
+        {"uses": "http", "as": "write", "config": {"url": format!("{base}/echo"), "method": "POST", "outputs": [{"name": "echo", "fromExpression": "response.body"}]}},
+        {"uses": "http", "as": "read", "config": {"url": format!("{base}/build"), "outputs": [{"name": "state", "fromExpression": "response.body.state"}]}}
+    ]))
+    .unwrap();
+    let (phase, progress, _) = run_to_end(&registry, &context, &plan).await;
+    assert_eq!(phase, Phase::Succeeded, "{:#?}", progress.step_execution_metadata);
+    assert!(progress.meta("write").unwrap().message.clone().unwrap().contains("skipped"));
+    assert_eq!(progress.state.get("write").and_then(|o| o.get("echo")), None, "the POST was not sent");
+    assert_eq!(progress.state["read"]["state"], json!("pending"), "the GET was sent");
+}
