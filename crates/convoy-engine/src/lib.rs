@@ -17,7 +17,7 @@ mod runner;
 
 pub use orchestrator::{Clock, Orchestrator, Outcome, PromotionContext};
 pub use progress::{Phase, Progress, StepMeta, StepStatus};
-pub use runner::{NoResources, Registry, Resources, StepContext, StepError, StepResult, StepRunner};
+pub use runner::{NoResources, Registry, RepoCredentials, Resources, StepContext, StepError, StepResult, StepRunner};
 
 /// Where progress is persisted between steps (the Promotion's status, in the server).
 #[async_trait::async_trait]

@@ -120,6 +120,30 @@ pub trait Resources: Send + Sync {
         name: &str,
         values: &Map<String, Json>,
     ) -> Result<(), String>;
+
+    /// Credentials for a git repository from the project's Secrets (Kargo's
+    /// `kargo.akuity.io/cred-type: git`); none when no Secret matches.
+    async fn git_credentials(&self, _project: &str, _repo_url: &str) -> Result<Option<RepoCredentials>, String> {
+        Ok(None)
+    }
+
+    /// The installation's commit author (ClusterConfig `spec.gitClient`), when set.
+    async fn git_author(&self) -> Option<(String, String)> {
+        None
+    }
+}
+
+/// A username and password (or token). Never logged: `Debug` hides the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RepoCredentials {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for RepoCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RepoCredentials").field("username", &self.username).field("password", &"***").finish()
+    }
 }
 
 /// No access to stored resources (offline runs and tests): the steps that need it fail saying so.

@@ -173,23 +173,45 @@ impl WorkTree {
     }
 
     /// An annotated tag on HEAD; returns the tagged commit.
-    pub async fn tag(&self, name: &str, message: &str, force: bool) -> Result<String, GitError> {
-        let mut args = vec![
-            "-c",
-            "user.name=Convoy",
-            "-c",
-            "user.email=no-reply@convoy.invalid",
-            "tag",
-            "--annotate",
-            "-m",
-            message,
-            name,
-        ];
+    pub async fn tag(&self, name: &str, message: &str, force: bool, tagger: &Signature) -> Result<String, GitError> {
+        let user = format!("user.name={}", tagger.name);
+        let email = format!("user.email={}", tagger.email);
+        let mut args = vec!["-c", &user, "-c", &email, "tag", "--annotate", "-m", message, name];
         if force {
             args.push("--force");
         }
         self.git(&args, "tag").await?;
         self.head().await
+    }
+
+    /// Pushes tag `name`; a tag already on the remote with the same target counts as pushed.
+    pub async fn push_tag(&self, name: &str, force: bool) -> Result<String, GitError> {
+        let local = self.git(&["rev-parse", &format!("refs/tags/{name}^{{commit}}")], "rev-parse").await?;
+        let refname = format!("refs/tags/{name}");
+        let remote = self.git(&["ls-remote", "origin", &format!("{refname}^{{}}"), &refname], "ls-remote").await?;
+        // For an annotated tag the peeled line (`^{}`) names the commit.
+        let landed = remote.lines().filter_map(|l| l.split_whitespace().next()).any(|id| id == local);
+        if !landed {
+            let mut args = vec!["push", "--quiet", "origin", refname.as_str()];
+            if force {
+                args.insert(1, "--force");
+            }
+            self.git(&args, "push").await?;
+        }
+        Ok(local)
+    }
+
+    /// Records the author for later commits in this work tree (git-clone's `author`).
+    pub async fn set_author(&self, author: &Signature) -> Result<(), GitError> {
+        self.git(&["config", "--local", "user.name", &author.name], "config").await?;
+        self.git(&["config", "--local", "user.email", &author.email], "config").await.map(|_| ())
+    }
+
+    /// The author recorded by [`WorkTree::set_author`], if any.
+    pub async fn configured_author(&self) -> Option<Signature> {
+        let name = self.git(&["config", "--local", "--get", "user.name"], "config").await.ok()?;
+        let email = self.git(&["config", "--local", "--get", "user.email"], "config").await.ok()?;
+        Some(Signature { name, email })
     }
 
     /// Whether `commit` is already on the remote `branch` (so a resumed push can be skipped).

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use convoy_engine::{NoResources, Registry, StepContext, StepError, StepResult, StepRunner};
-use convoy_git::{Mirrors, Signature, WorkTree};
+use convoy_git::{Mirrors, WorkTree};
 use serde_json::{Map, json};
 
 use crate::config::decode;
@@ -27,7 +27,7 @@ pub const EFFECTFUL: &[&str] = &[
 
 /// The built-in steps for a dry run.
 pub fn registry(mirrors: Arc<Mirrors>) -> Registry {
-    let mut registry = crate::builtin(mirrors, Signature::default(), Arc::new(NoResources));
+    let mut registry = crate::builtin(mirrors, Arc::new(NoResources));
     for kind in EFFECTFUL {
         registry.register(Arc::new(Skip(kind)));
     }

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use convoy_engine::{StepContext, StepError, StepResult, StepRunner};
-use convoy_git::{Checkout, GitError, Mirrors, Signature, WorkTree};
+use convoy_engine::{Resources, StepContext, StepError, StepResult, StepRunner};
+use convoy_git::{Checkout, Credentials, GitError, Mirrors, Signature, WorkTree};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -14,6 +14,43 @@ use crate::paths::resolve;
 fn git_error(e: GitError) -> StepError {
     // Network and remote errors may pass; a retry threshold decides.
     StepError::retryable(e.to_string())
+}
+
+/// Credentials for `url` from the project's Secrets.
+async fn credentials(
+    resources: &dyn Resources,
+    context: &StepContext,
+    url: &str,
+) -> Result<Option<Credentials>, StepError> {
+    let found = resources
+        .git_credentials(&context.project, url)
+        .await
+        .map_err(|e| StepError::retryable(format!("cannot look up credentials: {e}")))?;
+    Ok(found.map(|c| Credentials { username: c.username, password: c.password }))
+}
+
+/// Opens a work tree with the credentials of its remote.
+async fn open(resources: &dyn Resources, context: &StepContext, dir: &std::path::Path) -> Result<WorkTree, StepError> {
+    let tree = WorkTree::open(dir, None).await.map_err(|e| StepError::terminal(e.message))?;
+    match credentials(resources, context, &tree.url).await? {
+        Some(found) => WorkTree::open(dir, Some(found)).await.map_err(|e| StepError::terminal(e.message)),
+        None => Ok(tree),
+    }
+}
+
+/// Who commits and tags: the step's `author`, else the one git-clone recorded in the work tree,
+/// else the installation's (ClusterConfig `spec.gitClient`), else Convoy's default.
+async fn author_for(given: Option<Author>, tree: &WorkTree, resources: &dyn Resources) -> Signature {
+    if let Some(a) = given {
+        return Signature { name: a.name, email: a.email };
+    }
+    if let Some(configured) = tree.configured_author().await {
+        return configured;
+    }
+    match resources.git_author().await {
+        Some((name, email)) => Signature { name, email },
+        None => Signature::default(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -33,7 +70,6 @@ struct CloneConfig {
     repo_url: String,
     checkout: Vec<CheckoutConfig>,
     #[serde(default)]
-    #[expect(dead_code, reason = "accepted for Kargo compatibility, not acted on yet")]
     author: Option<Author>,
     #[serde(default, rename = "insecureSkipTLSVerify")]
     #[expect(dead_code, reason = "accepted for Kargo compatibility, not acted on yet")]
@@ -67,6 +103,7 @@ struct CheckoutConfig {
 
 pub(crate) struct GitClone {
     pub(crate) mirrors: Arc<Mirrors>,
+    pub(crate) resources: Arc<dyn Resources>,
 }
 
 #[async_trait]
@@ -80,6 +117,7 @@ impl StepRunner for GitClone {
         if config.checkout.is_empty() {
             return Err(StepError::terminal("invalid git-clone config: checkout: must have at least 1 item"));
         }
+        let credentials = credentials(&*self.resources, context, &config.repo_url).await?;
         let mut commits = Map::new();
         for (i, entry) in config.checkout.iter().enumerate() {
             let refs = [&entry.branch, &entry.commit, &entry.tag]
@@ -106,7 +144,15 @@ impl StepRunner for GitClone {
             if let Some(parent) = dest.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| StepError::terminal(e.to_string()))?;
             }
-            let tree = self.mirrors.work_tree(&config.repo_url, None, &dest, &checkout).await.map_err(git_error)?;
+            let tree = self
+                .mirrors
+                .work_tree(&config.repo_url, credentials.as_ref(), &dest, &checkout)
+                .await
+                .map_err(git_error)?;
+            if let Some(author) = &config.author {
+                let author = Signature { name: author.name.clone(), email: author.email.clone() };
+                tree.set_author(&author).await.map_err(|e| StepError::terminal(e.to_string()))?;
+            }
             let head = tree.head().await.unwrap_or_default();
             commits.insert(entry.alias.clone().unwrap_or_else(|| entry.path.clone()), Value::String(head));
         }
@@ -158,7 +204,7 @@ pub(crate) struct CommitConfig {
 }
 
 pub(crate) struct GitCommit {
-    pub(crate) author: Signature,
+    pub(crate) resources: Arc<dyn Resources>,
 }
 
 #[async_trait]
@@ -174,7 +220,7 @@ impl StepRunner for GitCommit {
         }
         let dir = resolve(&context.work_dir, &config.path)?;
         let tree = WorkTree::open(&dir, None).await.map_err(|e| StepError::terminal(e.message))?;
-        let author = config.author.map_or_else(|| self.author.clone(), |a| Signature { name: a.name, email: a.email });
+        let author = author_for(config.author, &tree, &*self.resources).await;
         let commit = tree.commit(&config.message, &author).await.map_err(|e| StepError::terminal(e.to_string()))?;
         let mut output = Map::new();
         output.insert("commit".into(), json!(commit));
@@ -203,6 +249,7 @@ struct PushConfig {
 
 pub(crate) struct GitPush {
     pub(crate) mirrors: Arc<Mirrors>,
+    pub(crate) resources: Arc<dyn Resources>,
 }
 
 #[async_trait]
@@ -222,11 +269,14 @@ impl StepRunner for GitPush {
                 "invalid git-push config: set at most one of targetBranch, generateTargetBranch or tag",
             ));
         }
-        if config.tag.is_some() {
-            return Err(StepError::terminal("git-push of tags is not supported by this version of Convoy yet"));
-        }
         let dir = resolve(&context.work_dir, &config.path)?;
-        let tree = WorkTree::open(&dir, None).await.map_err(|e| StepError::terminal(e.message))?;
+        let tree = open(&*self.resources, context, &dir).await?;
+        if let Some(tag) = config.tag.as_deref() {
+            let commit = tree.push_tag(tag, config.force).await.map_err(git_error)?;
+            let mut output = push_output("", &commit);
+            output.insert("tag".into(), json!(tag));
+            return Ok(StepResult::succeeded(output));
+        }
         let branch = if config.generate_target_branch {
             Some(format!("kargo/promotion/{}", context.promotion))
         } else {
@@ -266,7 +316,9 @@ struct TagConfig {
 }
 
 /// An annotated tag on the work tree's HEAD (pushed by git-push with `tag`).
-pub(crate) struct GitTag;
+pub(crate) struct GitTag {
+    pub(crate) resources: Arc<dyn Resources>,
+}
 
 #[async_trait]
 impl StepRunner for GitTag {
@@ -278,8 +330,9 @@ impl StepRunner for GitTag {
         let config: TagConfig = decode(self.kind(), &context.config)?;
         let dir = resolve(&context.work_dir, &config.path)?;
         let tree = WorkTree::open(&dir, None).await.map_err(|e| StepError::terminal(e.message))?;
+        let tagger = author_for(None, &tree, &*self.resources).await;
         let commit = tree
-            .tag(&config.tag, &config.message, config.force)
+            .tag(&config.tag, &config.message, config.force, &tagger)
             .await
             .map_err(|e| StepError::terminal(e.to_string()))?;
         let mut output = Map::new();

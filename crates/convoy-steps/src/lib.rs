@@ -20,19 +20,19 @@ pub mod yamledit;
 use std::sync::Arc;
 
 use convoy_engine::{Registry, Resources};
-use convoy_git::{Mirrors, Signature};
+use convoy_git::Mirrors;
 
-/// Every built-in step, sharing one set of git mirrors; `resources` is how steps change stored
-/// Stages and Freight.
-pub fn builtin(mirrors: Arc<Mirrors>, author: Signature, resources: Arc<dyn Resources>) -> Registry {
+/// Every built-in step, sharing one set of git mirrors; `resources` is how steps find git
+/// credentials and the commit author, and change stored Stages and Freight.
+pub fn builtin(mirrors: Arc<Mirrors>, resources: Arc<dyn Resources>) -> Registry {
     let mut registry = Registry::default();
     registry.register(Arc::new(basic::Fail));
     registry.register(Arc::new(basic::ComposeOutput));
     registry.register(Arc::new(basic::FileWrite));
-    registry.register(Arc::new(git::GitClone { mirrors: mirrors.clone() }));
+    registry.register(Arc::new(git::GitClone { mirrors: mirrors.clone(), resources: resources.clone() }));
     registry.register(Arc::new(git::GitClear));
-    registry.register(Arc::new(git::GitCommit { author }));
-    registry.register(Arc::new(git::GitPush { mirrors }));
+    registry.register(Arc::new(git::GitCommit { resources: resources.clone() }));
+    registry.register(Arc::new(git::GitPush { mirrors, resources: resources.clone() }));
     registry.register(Arc::new(yaml::YamlUpdate));
     registry.register(Arc::new(yaml::KustomizeSetImage));
     registry.register(Arc::new(files::Copy));
@@ -44,7 +44,7 @@ pub fn builtin(mirrors: Arc<Mirrors>, author: Signature, resources: Arc<dyn Reso
     registry.register(Arc::new(toml::TomlUpdate));
     registry.register(Arc::new(merge::YamlMerge));
     registry.register(Arc::new(files::KustomizeBuild));
-    registry.register(Arc::new(git::GitTag));
+    registry.register(Arc::new(git::GitTag { resources: resources.clone() }));
     registry.register(Arc::new(http::Http));
     registry.register(Arc::new(http::HttpDownload));
     registry.register(Arc::new(untar::Untar));
@@ -62,7 +62,6 @@ mod tests {
     fn lint_knows_what_runs() {
         let registry = super::builtin(
             std::sync::Arc::new(convoy_git::Mirrors::new("/nonexistent")),
-            convoy_git::Signature::default(),
             std::sync::Arc::new(convoy_engine::NoResources),
         );
         assert_eq!(registry.kinds(), super::KINDS, "lint's list of running kinds is the registry");

@@ -14,7 +14,7 @@ use convoy_api::time::Timestamp;
 use convoy_engine::{
     Clock, NoJournal, NoResources, Orchestrator, Outcome, Phase, Progress, PromotionContext, StepStatus,
 };
-use convoy_git::{Mirrors, Signature};
+use convoy_git::Mirrors;
 use serde_json::json;
 
 struct Now;
@@ -97,11 +97,7 @@ async fn http_polls_until_success_then_downloads_and_unpacks() {
     let base = serve(archive(dir.path())).await;
     let work = dir.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
-    let registry = convoy_steps::builtin(
-        Arc::new(Mirrors::new(dir.path().join("m"))),
-        Signature::default(),
-        Arc::new(NoResources),
-    );
+    let registry = convoy_steps::builtin(Arc::new(Mirrors::new(dir.path().join("m"))), Arc::new(NoResources));
     let context = PromotionContext { work_dir: work.clone(), ..PromotionContext::default() };
     let plan: Vec<PromotionStep> = serde_json::from_value(json!([
         {"uses": "http", "as": "wait", "config": {
@@ -140,11 +136,7 @@ async fn http_failures_say_why() {
     let dir = tempfile::tempdir().unwrap();
     let base = serve(Vec::new()).await;
     std::fs::write(dir.path().join("exists"), "x").unwrap();
-    let registry = convoy_steps::builtin(
-        Arc::new(Mirrors::new(dir.path().join("m"))),
-        Signature::default(),
-        Arc::new(NoResources),
-    );
+    let registry = convoy_steps::builtin(Arc::new(Mirrors::new(dir.path().join("m"))), Arc::new(NoResources));
     let context = PromotionContext { work_dir: dir.path().to_owned(), ..PromotionContext::default() };
     let plan: Vec<PromotionStep> = serde_json::from_value(json!([
         {"uses": "http", "as": "plain", "config": {"url": format!("{base}/broken")}},

@@ -8,7 +8,7 @@ use convoy_api::time::Timestamp;
 use convoy_api::{FreightOrigin, FreightReference, Image, PromotionStep};
 use convoy_engine::{Clock, NoJournal, NoResources, Orchestrator, Outcome, Phase, Progress, PromotionContext};
 use convoy_expr::context::StaticData;
-use convoy_git::{Mirrors, Signature};
+use convoy_git::Mirrors;
 use serde_json::json;
 
 struct Now;
@@ -87,7 +87,7 @@ async fn clone_set_image_commit_push() {
     let bare = remote(dir.path());
     let url = format!("file://{}", bare.display());
     let mirrors = Arc::new(Mirrors::new(dir.path().join("mirrors")));
-    let registry = convoy_steps::builtin(mirrors, Signature::default(), Arc::new(NoResources));
+    let registry = convoy_steps::builtin(mirrors, Arc::new(NoResources));
     let (data, context) = promotion_of_1_2_0(dir.path());
     let plan = steps(json!([
         {"uses": "git-clone", "as": "task-1::clone", "config": {"repoURL": url, "checkout": [{"branch": "main", "path": "./src"}]}},
@@ -148,11 +148,7 @@ async fn dry_run_reports_the_diff_and_leaves_the_remote_alone() {
 #[tokio::test]
 async fn invalid_configs_and_fail_say_why() {
     let dir = tempfile::tempdir().unwrap();
-    let registry = convoy_steps::builtin(
-        Arc::new(Mirrors::new(dir.path().join("m"))),
-        Signature::default(),
-        Arc::new(NoResources),
-    );
+    let registry = convoy_steps::builtin(Arc::new(Mirrors::new(dir.path().join("m"))), Arc::new(NoResources));
     let context = PromotionContext { work_dir: dir.path().to_owned(), ..PromotionContext::default() };
     let plan = steps(json!([
         {"uses": "git-commit", "as": "bad", "config": {"path": ".", "mesage": "typo"}},
@@ -188,11 +184,7 @@ async fn file_steps() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n",
     )
     .unwrap();
-    let registry = convoy_steps::builtin(
-        Arc::new(Mirrors::new(dir.path().join("m"))),
-        Signature::default(),
-        Arc::new(NoResources),
-    );
+    let registry = convoy_steps::builtin(Arc::new(Mirrors::new(dir.path().join("m"))), Arc::new(NoResources));
     let context = PromotionContext { work_dir: work.clone(), ..PromotionContext::default() };
     let plan = steps(json!([
         {"uses": "copy", "as": "copy", "config": {"inPath": "./src/base", "outPath": "./out", "ignore": "*.tmp\n# comment"}},
@@ -230,11 +222,7 @@ async fn toml_and_merge_steps() {
         .unwrap();
     std::fs::write(work.join("base.yaml"), "service:\n  enabled: false\n  ports: [80, 443]\n").unwrap();
     std::fs::write(work.join("qa.yaml"), "service:\n  enabled: true\n  ports: [8080]\n").unwrap();
-    let registry = convoy_steps::builtin(
-        Arc::new(Mirrors::new(dir.path().join("m"))),
-        Signature::default(),
-        Arc::new(NoResources),
-    );
+    let registry = convoy_steps::builtin(Arc::new(Mirrors::new(dir.path().join("m"))), Arc::new(NoResources));
     let context = PromotionContext { work_dir: work.clone(), ..PromotionContext::default() };
     let plan = steps(json!([
         {"uses": "toml-update", "as": "bump", "config": {"path": "./kcl.mod", "updates": [{"key": "dependencies.k8s", "value": "1.31"}]}},
@@ -258,4 +246,32 @@ async fn toml_and_merge_steps() {
     assert_eq!(merged, json!({"service": {"enabled": true, "ports": [8080]}}));
     let strict = progress.meta("strict").unwrap();
     assert!(strict.message.as_deref().unwrap_or_default().contains("./missing.yaml does not exist"), "{strict:?}");
+}
+
+#[tokio::test]
+async fn tag_and_push_the_tag() {
+    let dir = tempfile::tempdir().unwrap();
+    let bare = remote(dir.path());
+    let url = format!("file://{}", bare.display());
+    let registry = convoy_steps::builtin(Arc::new(Mirrors::new(dir.path().join("mirrors"))), Arc::new(NoResources));
+    let (data, context) = promotion_of_1_2_0(dir.path());
+    let plan = steps(json!([
+        {"uses": "git-clone", "config": {"repoURL": url, "checkout": [{"branch": "main", "path": "./src"}], "author": {"name": "Tagger", "email": "tagger@example.com"}}},
+        {"uses": "git-tag", "as": "tag", "config": {"path": "./src", "tag": "v1.2.0", "message": "release 1.2.0"}},
+        {"uses": "git-push", "as": "push", "config": {"path": "./src", "tag": "v1.2.0"}},
+        {"uses": "git-push", "as": "again", "config": {"path": "./src", "tag": "v1.2.0"}}
+    ]));
+    let orchestrator = Orchestrator { registry: &registry, data: &data, clock: &Now };
+    let mut progress = Progress::default();
+    let outcome = orchestrator.run(&context, &plan, &mut progress, &mut NoJournal).await;
+    assert_eq!(outcome, Outcome::Finished { phase: Phase::Succeeded }, "{:#?}", progress.step_execution_metadata);
+    let head = sh(&bare, &["rev-parse", "main"]);
+    assert_eq!(sh(&bare, &["rev-parse", "v1.2.0^{commit}"]), head, "the tag landed on the cloned commit");
+    assert_eq!(
+        sh(&bare, &["for-each-ref", "--format=%(taggername)", "refs/tags/v1.2.0"]),
+        "Tagger",
+        "clone's author tags"
+    );
+    assert_eq!(progress.state["push"]["commit"], json!(head));
+    assert_eq!(progress.state["again"]["commit"], json!(head), "pushing a tag that landed is a no-op");
 }

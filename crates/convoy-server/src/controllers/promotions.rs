@@ -337,7 +337,7 @@ impl Journal for StatusJournal {
 pub fn start(store: Arc<dyn Store>, data_dir: &std::path::Path) -> tokio::task::JoinHandle<()> {
     let mirrors = Arc::new(convoy_git::Mirrors::new(data_dir.join("git")));
     let resources = Arc::new(super::resources::StoreResources { store: store.clone() });
-    let registry = convoy_steps::builtin(mirrors, convoy_git::Signature::default(), resources);
+    let registry = convoy_steps::builtin(mirrors, resources);
     let controller = PromotionController::new(store, registry, data_dir.join("work"));
     tokio::spawn(controller.run())
 }

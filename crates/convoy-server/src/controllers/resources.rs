@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use convoy_api::{Kind, Resource};
-use convoy_engine::Resources;
-use convoy_store::{Key, Store, StoreError};
+use convoy_engine::{RepoCredentials, Resources};
+use convoy_store::{Key, LabelSelector, Store, StoreError};
 use serde_json::{Map, Value, json};
 
 use super::promotions::update_status;
@@ -63,5 +63,83 @@ impl Resources for StoreResources {
             }
         })
         .await
+    }
+
+    async fn git_credentials(&self, project: &str, repo_url: &str) -> Result<Option<RepoCredentials>, String> {
+        let selector = LabelSelector::parse("kargo.akuity.io/cred-type=git").map_err(|e| e.to_string())?;
+        let (secrets, _) = self.store.list(Kind::Secret, Some(project), &selector).await.map_err(|e| e.to_string())?;
+        Ok(match_credentials(secrets.iter().map(|s| &s.object), repo_url))
+    }
+
+    async fn git_author(&self) -> Option<(String, String)> {
+        let stored = self.store.get(&Key::new(Kind::ClusterConfig, "", "cluster")).await.ok()??;
+        let client = stored.object.pointer("/spec/gitClient")?;
+        let field = |name: &str| client.get(name).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+        Some((field("name")?, field("email")?))
+    }
+}
+
+/// Kargo's choice among credential Secrets (sorted by name, as the store lists them): a Secret
+/// whose `repoURL` equals the repository's (both normalized) wins; otherwise the first whose
+/// `repoURL` is a pattern (`repoURLIsRegex: "true"`) matching it.
+fn match_credentials<'a>(secrets: impl Iterator<Item = &'a Value>, repo_url: &str) -> Option<RepoCredentials> {
+    let wanted = convoy_api::urls::normalize_git(repo_url);
+    let decoded = |secret: &Value, key: &str| -> Option<String> {
+        let text = secret.pointer(&format!("/data/{key}"))?.as_str()?;
+        String::from_utf8(crate::base64::decode(text)?).ok()
+    };
+    let mut by_pattern = None;
+    for secret in secrets {
+        let Some(url) = decoded(secret, "repoURL") else { continue };
+        let credentials = || {
+            Some(RepoCredentials {
+                username: decoded(secret, "username").unwrap_or_default(),
+                password: decoded(secret, "password")?,
+            })
+        };
+        if decoded(secret, "repoURLIsRegex").as_deref() == Some("true") {
+            if by_pattern.is_none() && regex::Regex::new(&url).is_ok_and(|r| r.is_match(&wanted)) {
+                by_pattern = credentials();
+            }
+        } else if convoy_api::urls::normalize_git(&url) == wanted
+            && let Some(found) = credentials()
+        {
+            return Some(found);
+        }
+    }
+    by_pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(name: &str, data: &[(&str, &str)]) -> Value {
+        let data: Map<String, Value> =
+            data.iter().map(|(k, v)| ((*k).to_owned(), json!(crate::base64::encode(v.as_bytes())))).collect();
+        json!({"metadata": {"name": name}, "data": data})
+    }
+
+    #[test]
+    fn exact_beats_pattern_and_urls_are_normalized() {
+        let secrets = [
+            secret(
+                "a-pattern",
+                &[
+                    ("repoURL", "^https://git\\.example\\.com/"),
+                    ("repoURLIsRegex", "true"),
+                    ("username", "bot"),
+                    ("password", "p1"),
+                ],
+            ),
+            secret(
+                "b-exact",
+                &[("repoURL", "https://git.example.com/team/config"), ("username", "me"), ("password", "p2")],
+            ),
+        ];
+        let found = |url: &str| match_credentials(secrets.iter(), url).map(|c| c.password);
+        assert_eq!(found("https://git.example.com/team/config.git"), Some("p2".into()), "normalized exact match");
+        assert_eq!(found("https://git.example.com/other/repo"), Some("p1".into()), "pattern match");
+        assert_eq!(found("https://elsewhere.example.com/x"), None);
     }
 }

@@ -2,6 +2,7 @@
 
 mod eval;
 mod lint;
+mod private_git;
 mod promote;
 mod render;
 mod server;

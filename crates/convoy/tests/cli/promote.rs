@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::server::Server;
 
-fn git(dir: &Path, args: &[&str]) -> String {
+pub fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .args(args)
         .current_dir(dir)
@@ -21,7 +21,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 }
 
 /// A config repository with a dev overlay, and the manifests of a project promoting into it.
-fn setup(dir: &Path) -> (PathBuf, PathBuf) {
+pub fn setup(dir: &Path) -> (PathBuf, PathBuf) {
     let bare = dir.join("config.git");
     git(dir, &["init", "--quiet", "--bare", "-b", "main", bare.to_str().unwrap()]);
     let seed = dir.join("seed");
@@ -117,7 +117,7 @@ spec:
     (bare, manifests)
 }
 
-fn stdout(out: &std::process::Output) -> String {
+pub fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -146,6 +146,8 @@ fn promote_wait_updates_the_repository() {
         "comments kept: {pushed}"
     );
     assert_eq!(git(&bare, &["rev-list", "--count", "main"]), "2");
+    // The documented default author (docs/configuration.md).
+    assert_eq!(git(&bare, &["log", "-1", "--format=%an <%ae>", "main"]), "Convoy <no-reply@convoy.invalid>");
     let name = text.lines().next().unwrap().trim_start_matches("Promotion/").trim_end_matches(" created").to_owned();
     let out = server.convoy().args(["-p", "demo", "logs", "promotion", &name]).output().unwrap();
     assert!(stdout(&out).contains("Succeeded task-1::push"), "{}", stdout(&out));
@@ -329,4 +331,25 @@ spec:
     assert_eq!(promotion.pointer("/status/state/before/seen"), Some(&serde_json::json!("1.2.0")), "{promotion:#}");
     let message = promotion.pointer("/status/message").and_then(|m| m.as_str()).unwrap_or_default();
     assert!(message.contains("alias already used by another piece of Freight"), "{message}");
+}
+
+/// ClusterConfig `spec.gitClient` names the author of promotion commits.
+#[test]
+fn cluster_config_sets_the_commit_author() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bare, manifests) = setup(dir.path());
+    let mut text = std::fs::read_to_string(&manifests).unwrap();
+    text.push_str("---\napiVersion: kargo.akuity.io/v1alpha1\nkind: ClusterConfig\nmetadata: {name: cluster}\nspec:\n  gitClient: {name: Release Bot, email: release-bot@example.com}\n");
+    std::fs::write(&manifests, text).unwrap();
+    let server = Server::start(dir.path());
+    server.login();
+    let out = server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = server
+        .convoy()
+        .args(["-p", "demo", "promote", "--freight-alias", "first-light", "--stage", "dev", "--wait"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(git(&bare, &["log", "-1", "--format=%an <%ae>", "main"]), "Release Bot <release-bot@example.com>");
 }
