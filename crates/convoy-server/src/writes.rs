@@ -83,7 +83,7 @@ fn join_path(prefix: &str, path: &str) -> String {
 }
 
 /// The objects admission may consult: the projects involved and every cluster-scoped object.
-async fn load_view(store: &dyn Store, projects: &BTreeSet<String>) -> Result<Catalog, ApiError> {
+pub(crate) async fn load_view(store: &dyn Store, projects: &BTreeSet<String>) -> Result<Catalog, ApiError> {
     let mut catalog = Catalog::complete();
     let everything = LabelSelector::everything();
     for kind in Kind::ALL {

@@ -107,9 +107,25 @@ impl PromotionController {
     async fn execute(&self, project: &str, promotion_name: &str) -> Result<Option<Duration>, String> {
         let key = Key::new(Kind::Promotion, project, promotion_name);
         let stored = self.store.get(&key).await.map_err(|e| e.to_string())?.ok_or("the Promotion is gone")?;
-        let Ok(Some(Resource::Promotion(promotion))) = Resource::decode(&stored.object) else {
+        let Ok(Some(Resource::Promotion(mut promotion))) = Resource::decode(&stored.object) else {
             return Err("the stored Promotion does not decode".into());
         };
+        if promotion.spec.steps.iter().any(|s| s.task.is_some()) {
+            // Written without admission (an older server, a direct store write): expand now,
+            // never run or reject a task reference.
+            match self.expand(&promotion).await? {
+                Ok(steps) => {
+                    promotion.spec.steps = steps;
+                    let mut object = stored.object.clone();
+                    object["spec"]["steps"] = serde_json::to_value(&promotion.spec.steps).map_err(|e| e.to_string())?;
+                    self.store.put(object, Some(stored.revision)).await.map_err(|e| e.to_string())?;
+                }
+                Err(message) => {
+                    self.finish(&key, Phase::Errored, &message).await?;
+                    return Ok(None);
+                }
+            }
+        }
         let stage = load::<Stage>(&*self.store, Kind::Stage, project, &promotion.spec.stage).await?;
         let freight = load::<Freight>(&*self.store, Kind::Freight, project, &promotion.spec.freight).await?;
         let (Some(stage), Some(freight)) = (stage, freight) else {
@@ -157,6 +173,19 @@ impl PromotionController {
                 Ok(None)
             }
         }
+    }
+
+    /// The Promotion's steps with task references expanded, or why they cannot be.
+    async fn expand(&self, promotion: &Promotion) -> Result<Result<Vec<convoy_api::PromotionStep>, String>, String> {
+        let project = promotion.metadata.namespace();
+        let projects = std::iter::once(project.to_owned()).collect();
+        let view = crate::writes::load_view(&*self.store, &projects).await.map_err(|e| e.message)?;
+        Ok(convoy_core::expand::expand_steps(project, &promotion.spec.steps, &promotion.spec.vars, &view).map_err(
+            |errors| {
+                let reasons: Vec<String> = errors.iter().map(|e| format!("steps[{}]: {e}", e.step_index)).collect();
+                format!("cannot expand the Promotion's task references: {}", reasons.join("; "))
+            },
+        ))
     }
 
     async fn mark_running(&self, key: &Key, freight: &Freight) -> Result<(), String> {
