@@ -201,6 +201,13 @@ impl WorkTree {
         Ok(local)
     }
 
+    /// Limits the checked-out files to these directories (cone mode; files at the top level stay).
+    pub async fn set_sparse(&self, directories: &[String]) -> Result<(), GitError> {
+        let mut args = vec!["sparse-checkout", "set", "--cone", "--"];
+        args.extend(directories.iter().map(String::as_str));
+        self.git(&args, "sparse-checkout").await.map(|_| ())
+    }
+
     /// Records the author for later commits in this work tree (git-clone's `author`).
     pub async fn set_author(&self, author: &Signature) -> Result<(), GitError> {
         self.git(&["config", "--local", "user.name", &author.name], "config").await?;

@@ -97,7 +97,6 @@ struct CheckoutConfig {
     #[serde(default, rename = "as")]
     alias: Option<String>,
     #[serde(default)]
-    #[expect(dead_code, reason = "accepted for Kargo compatibility, not acted on yet")]
     sparse: Vec<String>,
 }
 
@@ -149,6 +148,9 @@ impl StepRunner for GitClone {
                 .work_tree(&config.repo_url, credentials.as_ref(), &dest, &checkout)
                 .await
                 .map_err(git_error)?;
+            if !entry.sparse.is_empty() {
+                tree.set_sparse(&entry.sparse).await.map_err(|e| StepError::terminal(e.to_string()))?;
+            }
             if let Some(author) = &config.author {
                 let author = Signature { name: author.name.clone(), email: author.email.clone() };
                 tree.set_author(&author).await.map_err(|e| StepError::terminal(e.to_string()))?;
@@ -243,7 +245,6 @@ struct PushConfig {
     #[serde(default)]
     max_attempts: Option<u32>,
     #[serde(default)]
-    #[expect(dead_code, reason = "accepted for Kargo compatibility, not acted on yet")]
     provider: Option<String>,
 }
 
@@ -273,7 +274,7 @@ impl StepRunner for GitPush {
         let tree = open(&*self.resources, context, &dir).await?;
         if let Some(tag) = config.tag.as_deref() {
             let commit = tree.push_tag(tag, config.force).await.map_err(git_error)?;
-            let mut output = push_output("", &commit);
+            let mut output = push_output("", &commit, "");
             output.insert("tag".into(), json!(tag));
             return Ok(StepResult::succeeded(output));
         }
@@ -287,22 +288,79 @@ impl StepRunner for GitPush {
         if let Some(b) = branch.as_deref()
             && tree.remote_has(b, &head).await.unwrap_or(false)
         {
-            return Ok(StepResult::succeeded(push_output(b, &head)));
+            let url = commit_url(&tree.url, config.provider.as_deref(), &head);
+            return Ok(StepResult::succeeded(push_output(b, &head, &url)));
         }
         let pushed = tree
             .push(&self.mirrors, branch.as_deref(), config.force, config.max_attempts.unwrap_or(50))
             .await
             .map_err(git_error)?;
-        Ok(StepResult::succeeded(push_output(&pushed.branch, &pushed.commit)))
+        let url = commit_url(&tree.url, config.provider.as_deref(), &pushed.commit);
+        Ok(StepResult::succeeded(push_output(&pushed.branch, &pushed.commit, &url)))
     }
 }
 
-fn push_output(branch: &str, commit: &str) -> Map<String, Value> {
+fn push_output(branch: &str, commit: &str, commit_url: &str) -> Map<String, Value> {
     let mut output = Map::new();
     output.insert("branch".into(), json!(branch));
     output.insert("commit".into(), json!(commit));
-    output.insert("commitURL".into(), json!(""));
+    output.insert("commitURL".into(), json!(commit_url));
     output
+}
+
+/// Where a commit can be seen in the provider's web UI: the `provider` given, else one known by
+/// its host (github.com, gitlab.com, bitbucket.org, dev.azure.com); empty for anything else.
+pub(crate) fn commit_url(repo_url: &str, provider: Option<&str>, commit: &str) -> String {
+    let normalized = convoy_api::urls::normalize_git(repo_url);
+    let web = match normalized.split_once("://") {
+        Some(("https" | "http", rest)) => format!("https://{rest}"),
+        Some(("ssh", rest)) => {
+            let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+            // An ssh port is not the web UI's.
+            let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+            format!("https://{}/{path}", host.split(':').next().unwrap_or(host))
+        }
+        _ => return String::new(),
+    };
+    let host = web.trim_start_matches("https://").split('/').next().unwrap_or("");
+    let provider = provider.filter(|p| !p.is_empty()).map(str::to_owned).or_else(|| {
+        let known = [
+            ("github.com", "github"),
+            ("gitlab.com", "gitlab"),
+            ("bitbucket.org", "bitbucket"),
+            ("dev.azure.com", "azure"),
+        ];
+        known.iter().find(|(h, _)| *h == host).map(|(_, p)| (*p).to_owned())
+    });
+    match provider.as_deref() {
+        Some("github" | "gitea" | "azure") => format!("{web}/commit/{commit}"),
+        Some("gitlab") => format!("{web}/-/commit/{commit}"),
+        Some("bitbucket") => format!("{web}/commits/{commit}"),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::commit_url;
+
+    #[test]
+    fn commit_urls_by_provider() {
+        let sha = "abc123";
+        assert_eq!(
+            commit_url("https://github.com/Org/Repo.git", None, sha),
+            "https://github.com/org/repo/commit/abc123"
+        );
+        assert_eq!(commit_url("git@github.com:org/repo.git", None, sha), "https://github.com/org/repo/commit/abc123");
+        assert_eq!(commit_url("https://gitlab.com/g/sub/r", None, sha), "https://gitlab.com/g/sub/r/-/commit/abc123");
+        assert_eq!(commit_url("https://bitbucket.org/w/r", None, sha), "https://bitbucket.org/w/r/commits/abc123");
+        assert_eq!(
+            commit_url("https://git.example.com/team/r", Some("gitea"), sha),
+            "https://git.example.com/team/r/commit/abc123"
+        );
+        assert_eq!(commit_url("https://git.example.com/team/r", None, sha), "");
+        assert_eq!(commit_url("file:///tmp/r", Some("github"), sha), "");
+    }
 }
 
 #[derive(Deserialize)]

@@ -256,7 +256,7 @@ async fn tag_and_push_the_tag() {
     let registry = convoy_steps::builtin(Arc::new(Mirrors::new(dir.path().join("mirrors"))), Arc::new(NoResources));
     let (data, context) = promotion_of_1_2_0(dir.path());
     let plan = steps(json!([
-        {"uses": "git-clone", "config": {"repoURL": url, "checkout": [{"branch": "main", "path": "./src"}], "author": {"name": "Tagger", "email": "tagger@example.com"}}},
+        {"uses": "git-clone", "config": {"repoURL": url, "checkout": [{"branch": "main", "path": "./src"}, {"branch": "main", "path": "./sparse", "sparse": ["charts"]}], "author": {"name": "Tagger", "email": "tagger@example.com"}}},
         {"uses": "git-tag", "as": "tag", "config": {"path": "./src", "tag": "v1.2.0", "message": "release 1.2.0"}},
         {"uses": "git-push", "as": "push", "config": {"path": "./src", "tag": "v1.2.0"}},
         {"uses": "git-push", "as": "again", "config": {"path": "./src", "tag": "v1.2.0"}}
@@ -274,4 +274,9 @@ async fn tag_and_push_the_tag() {
     );
     assert_eq!(progress.state["push"]["commit"], json!(head));
     assert_eq!(progress.state["again"]["commit"], json!(head), "pushing a tag that landed is a no-op");
+    let sparse = context.work_dir.join("sparse");
+    assert!(
+        sparse.join("values.yaml").exists() && !sparse.join("env").exists(),
+        "cone mode: only top-level files and charts/"
+    );
 }

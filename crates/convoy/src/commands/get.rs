@@ -5,11 +5,10 @@ use std::process::ExitCode;
 use comfy_table::presets::NOTHING;
 use comfy_table::{Cell, Table};
 use convoy_api::Kind;
-use futures::StreamExt;
 use serde_json::{Value, json};
 
 use crate::cli::{DescribeArgs, GetArgs, OutputFormat};
-use crate::client::{Client, ClientError};
+use crate::client::{Client, ClientError, Events};
 
 pub fn parse_kind(word: &str) -> anyhow::Result<Kind> {
     Kind::from_cli(word).ok_or_else(|| {
@@ -96,43 +95,25 @@ async fn watch(
     output: OutputFormat,
     all_projects: bool,
 ) -> anyhow::Result<ExitCode> {
-    let separator = if path.contains('?') { '&' } else { '?' };
-    let response = match client.stream(&format!("{path}{separator}watch=true")).await {
-        Ok(r) => r,
+    let mut events = match Events::open(client, path).await {
+        Ok(events) => events,
         Err(e) => return Ok(fail(&e)),
     };
-    let mut bytes = response.bytes_stream();
-    let mut buffer = String::new();
-    while let Some(chunk) = bytes.next().await {
-        buffer.push_str(&String::from_utf8_lossy(&chunk?));
-        while let Some(end) = buffer.find("\n\n") {
-            let event: String = buffer.drain(..end + 2).collect();
-            let mut event_type = "";
-            let mut data = String::new();
-            for line in event.lines() {
-                if let Some(t) = line.strip_prefix("event:") {
-                    event_type = t.trim();
-                } else if let Some(d) = line.strip_prefix("data:") {
-                    data.push_str(d.trim_start());
-                }
+    while let Some(event) = events.next().await {
+        let (event_type, object) = event?;
+        let event_type = event_type.as_str();
+        if event_type == "ERROR" {
+            eprintln!("error: {}", object["message"].as_str().unwrap_or("watch failed"));
+            return Ok(ExitCode::from(1));
+        }
+        match output {
+            OutputFormat::Json => println!("{}", json!({"type": event_type, "object": object})),
+            OutputFormat::Yaml => {
+                print!("---\n{}", serde_yaml::to_string(&json!({"type": event_type, "object": object}))?)
             }
-            if event_type.is_empty() || data.is_empty() {
-                continue;
-            }
-            let object: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
-            if event_type == "ERROR" {
-                eprintln!("error: {}", object["message"].as_str().unwrap_or("watch failed"));
-                return Ok(ExitCode::from(1));
-            }
-            match output {
-                OutputFormat::Json => println!("{}", json!({"type": event_type, "object": object})),
-                OutputFormat::Yaml => {
-                    print!("---\n{}", serde_yaml::to_string(&json!({"type": event_type, "object": object}))?)
-                }
-                _ => {
-                    let row = row(kind, &object, output == OutputFormat::Wide, all_projects);
-                    println!("{event_type:<9} {}", row.join("  "));
-                }
+            _ => {
+                let row = row(kind, &object, output == OutputFormat::Wide, all_projects);
+                println!("{event_type:<9} {}", row.join("  "));
             }
         }
     }

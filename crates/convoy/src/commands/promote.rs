@@ -1,5 +1,6 @@
 //! `convoy promote` and `convoy logs promotion`.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -7,7 +8,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::cli::{LogsArgs, PromoteArgs};
-use crate::client::{Client, ClientError};
+use crate::client::{Client, ClientError, Events};
 
 fn project(client: &Client) -> anyhow::Result<String> {
     client
@@ -88,36 +89,95 @@ fn print_dry_run(report: &Value) -> ExitCode {
     }
 }
 
-/// Polls the Promotion, printing each step once it changes, until a terminal phase.
+/// Follows the Promotion through a watch (polling if the watch drops) until a terminal phase.
 async fn wait(client: &Client, project: &str, name: &str) -> anyhow::Result<ExitCode> {
     let path = format!("/v1/projects/{project}/promotions/{name}");
-    let mut shown: Vec<(String, String)> = Vec::new();
+    let mut display = Display::new(std::io::stdout().is_terminal());
+    let mut events = Events::open(client, &format!("/v1/projects/{project}/promotions")).await.ok();
     loop {
-        let promotion = match client.get(&path).await {
-            Ok(p) => p,
-            Err(e) => return Ok(fail(&e)),
-        };
-        for meta in promotion.pointer("/status/stepExecutionMetadata").and_then(Value::as_array).into_iter().flatten() {
-            let alias = meta["alias"].as_str().unwrap_or("").to_owned();
-            let status = meta["status"].as_str().unwrap_or("").to_owned();
-            if !shown.contains(&(alias.clone(), status.clone())) {
-                let message = meta["message"].as_str().map(|m| format!(": {m}")).unwrap_or_default();
-                println!("  {status:<9} {alias}{message}");
-                shown.push((alias, status));
+        let promotion = match events.as_mut() {
+            Some(stream) => match stream.next().await {
+                Some(Ok((_, object))) if object.pointer("/metadata/name").and_then(Value::as_str) == Some(name) => {
+                    object
+                }
+                Some(Ok(_)) => continue,
+                // The watch ended (server restart, proxy timeout): poll from here on.
+                Some(Err(_)) | None => {
+                    events = None;
+                    continue;
+                }
+            },
+            None => {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                match client.get(&path).await {
+                    Ok(p) => p,
+                    Err(e) => return Ok(fail(&e)),
+                }
             }
-        }
+        };
+        display.show(&promotion);
         let phase = promotion.pointer("/status/phase").and_then(Value::as_str).unwrap_or("Pending");
         match phase {
             "Succeeded" => {
+                display.clear();
                 println!("Promotion/{name} Succeeded");
                 return Ok(ExitCode::SUCCESS);
             }
             "Failed" | "Errored" | "Aborted" => {
+                display.clear();
                 let message = promotion.pointer("/status/message").and_then(Value::as_str).unwrap_or("");
                 eprintln!("Promotion/{name} {phase}: {message}");
                 return Ok(ExitCode::from(1));
             }
-            _ => tokio::time::sleep(Duration::from_millis(300)).await,
+            _ => {}
+        }
+    }
+}
+
+/// Step lines as they finish. On a terminal the running step is one line redrawn in place;
+/// otherwise every status change is its own line (logs, CI).
+struct Display {
+    terminal: bool,
+    shown: Vec<(String, String)>,
+    live: bool,
+}
+
+impl Display {
+    fn new(terminal: bool) -> Display {
+        Display { terminal, shown: Vec::new(), live: false }
+    }
+
+    fn show(&mut self, promotion: &Value) {
+        use std::io::Write;
+        let metas = promotion.pointer("/status/stepExecutionMetadata").and_then(Value::as_array);
+        let mut running = None;
+        for meta in metas.into_iter().flatten() {
+            let alias = meta["alias"].as_str().unwrap_or("").to_owned();
+            let status = meta["status"].as_str().unwrap_or("").to_owned();
+            if self.terminal && status == "Running" {
+                running = Some((alias, meta["message"].as_str().unwrap_or("").to_owned()));
+                continue;
+            }
+            if !self.shown.contains(&(alias.clone(), status.clone())) {
+                self.clear();
+                let message = meta["message"].as_str().map(|m| format!(": {m}")).unwrap_or_default();
+                println!("  {status:<9} {alias}{message}");
+                self.shown.push((alias, status));
+            }
+        }
+        if let Some((alias, message)) = running {
+            let message = if message.is_empty() { String::new() } else { format!(": {message}") };
+            print!("\r\x1b[2K  Running   {alias}{message}");
+            let _ = std::io::stdout().flush();
+            self.live = true;
+        }
+    }
+
+    /// Erases the redrawn line, if there is one.
+    fn clear(&mut self) {
+        if self.live {
+            print!("\r\x1b[2K");
+            self.live = false;
         }
     }
 }
