@@ -58,6 +58,43 @@ impl Version {
             .with_original()
     }
 
+    /// Semantic-version precedence (build metadata ignored): numeric pre-release identifiers
+    /// compare as numbers and sort before alphanumeric ones; a release sorts after its
+    /// pre-releases.
+    pub fn precedence(&self, other: &Version) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        let core = (self.major, self.minor, self.patch).cmp(&(other.major, other.minor, other.patch));
+        if core != Ordering::Equal {
+            return core;
+        }
+        match (self.pre.is_empty(), other.pre.is_empty()) {
+            (true, true) => return Ordering::Equal,
+            (true, false) => return Ordering::Greater,
+            (false, true) => return Ordering::Less,
+            (false, false) => {}
+        }
+        let mut a = self.pre.split('.');
+        let mut b = other.pre.split('.');
+        loop {
+            match (a.next(), b.next()) {
+                (None, None) => return Ordering::Equal,
+                (None, Some(_)) => return Ordering::Less,
+                (Some(_), None) => return Ordering::Greater,
+                (Some(x), Some(y)) => {
+                    let order = match (x.parse::<u64>(), y.parse::<u64>()) {
+                        (Ok(x), Ok(y)) => x.cmp(&y),
+                        (Ok(_), Err(_)) => Ordering::Less,
+                        (Err(_), Ok(_)) => Ordering::Greater,
+                        (Err(_), Err(_)) => x.cmp(y),
+                    };
+                    if order != Ordering::Equal {
+                        return order;
+                    }
+                }
+            }
+        }
+    }
+
     /// A pre-release becomes its release; a release gets the next patch.
     pub fn inc_patch(&self) -> Version {
         let patch = if self.pre.is_empty() { self.patch + 1 } else { self.patch };
