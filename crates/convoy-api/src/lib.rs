@@ -33,7 +33,7 @@ pub use project::{ClusterConfig, Project, ProjectConfig};
 pub use promotion::{ClusterPromotionTask, Promotion, PromotionTask};
 pub use resource::{DecodeError, Kind, Resource};
 pub use stage::Stage;
-pub use warehouse::{Subscription, Warehouse};
+pub use warehouse::{ChartSubscription, GitSubscription, ImageSubscription, Subscription, Warehouse};
 
 /// Kargo's API group and version.
 pub const KARGO_API_VERSION: &str = "kargo.akuity.io/v1alpha1";

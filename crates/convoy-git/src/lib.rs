@@ -17,10 +17,12 @@
 
 mod command;
 mod mirror;
+mod read;
 mod redact;
 mod worktree;
 
 pub use command::{Credentials, GitError, Signature};
 pub use mirror::Mirrors;
+pub use read::{CommitInfo, TagInfo};
 pub use redact::redact;
 pub use worktree::{Checkout, PushOutcome, WorkTree};

@@ -16,6 +16,9 @@ pub struct Mirrors {
     repo_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     push_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     fetches: AtomicUsize,
+    /// When each mirror was last known to match its remote (see `Mirrors::refresh`).
+    pub(crate) synced: Mutex<HashMap<PathBuf, std::time::Instant>>,
+    pub(crate) unchanged: AtomicUsize,
 }
 
 impl Mirrors {
@@ -25,6 +28,8 @@ impl Mirrors {
             repo_locks: Mutex::default(),
             push_locks: Mutex::default(),
             fetches: AtomicUsize::new(0),
+            synced: Mutex::default(),
+            unchanged: AtomicUsize::new(0),
         }
     }
 
@@ -38,6 +43,10 @@ impl Mirrors {
         map.entry(key.to_owned()).or_default().clone()
     }
 
+    pub(crate) fn repo_lock(&self, path: &Path) -> Arc<tokio::sync::Mutex<()>> {
+        Self::lock(&self.repo_locks, &path.display().to_string())
+    }
+
     /// Where the mirror of `url` lives: named by the hash of the normalised URL.
     pub fn path_of(&self, url: &str) -> PathBuf {
         let normalized = convoy_api::urls::normalize_git(url);
@@ -49,10 +58,21 @@ impl Mirrors {
     /// incremental fetch. One sync per repository at a time.
     pub async fn sync(&self, url: &str, credentials: Option<&Credentials>) -> Result<PathBuf, GitError> {
         let path = self.path_of(url);
-        let lock = Self::lock(&self.repo_locks, &path.display().to_string());
+        let lock = self.repo_lock(&path);
         let _guard = lock.lock().await;
+        self.fetch_or_clone(&path, url, credentials).await?;
+        Ok(path)
+    }
+
+    /// Fetches into the mirror at `path`, or makes it; the caller holds the repository's lock.
+    pub(crate) async fn fetch_or_clone(
+        &self,
+        path: &Path,
+        url: &str,
+        credentials: Option<&Credentials>,
+    ) -> Result<(), GitError> {
         if path.join("HEAD").exists() {
-            let mut fetch = git(Some(&path), credentials);
+            let mut fetch = git(Some(path), credentials);
             fetch.args(["fetch", "--prune", "--quiet", "origin"]);
             run(fetch, "fetch").await?;
         } else {
@@ -64,11 +84,11 @@ impl Mirrors {
             clone.args(["clone", "--mirror", "--quiet", "--", url]).arg(&partial);
             run(clone, "clone").await?;
             // Only a complete mirror takes the final name: a crash mid-clone leaves no half mirror.
-            std::fs::rename(&partial, &path)
+            std::fs::rename(&partial, path)
                 .map_err(|e| GitError { operation: "clone".into(), message: e.to_string() })?;
         }
         self.fetches.fetch_add(1, Ordering::SeqCst);
-        Ok(path)
+        Ok(())
     }
 
     /// A work tree of `url` at `dest`, made from the freshly synced mirror; `origin` points at

@@ -1,4 +1,4 @@
-//! Action routes: `POST /v1/projects/{p}/stages/{s}/promote`.
+//! Action routes: `POST .../stages/{s}/promote`, `POST .../warehouses/{w}/refresh`.
 
 use std::sync::Arc;
 
@@ -90,4 +90,43 @@ async fn freight_name(state: &AppState, project: &str, request: &PromoteRequest)
         }
         _ => Err(ApiError::bad_request("give exactly one of freight and freightAlias")),
     }
+}
+
+/// `POST /v1/projects/{p}/warehouses/{w}/refresh`: sets Kargo's refresh annotation to a new
+/// token; the Warehouse controller discovers at once and records the token it handled in
+/// `status.lastHandledRefresh`.
+pub async fn refresh_warehouse(
+    State(state): State<Arc<AppState>>,
+    Extension(identity): Extension<Identity>,
+    Path((project, warehouse)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    if !authorize(&identity, Action::Write, &project) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            format!("no write access to project {project:?}"),
+        ));
+    }
+    let key = convoy_store::Key::new(Kind::Warehouse, &project, &warehouse);
+    let token = format!(
+        "{}",
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos()
+    );
+    for _ in 0..10 {
+        let stored =
+            state.store.get(&key).await?.ok_or_else(|| {
+                ApiError::not_found(format!("Warehouse {warehouse:?} not found in project {project:?}"))
+            })?;
+        let mut object = stored.object.clone();
+        if !object["metadata"]["annotations"].is_object() {
+            object["metadata"]["annotations"] = json!({});
+        }
+        object["metadata"]["annotations"][crate::controllers::warehouses::REFRESH_ANNOTATION] = json!(token);
+        match state.store.apply(vec![convoy_store::Write::Put { object, expected: Some(stored.revision) }]).await {
+            Ok(_) => return Ok(Json(json!({"warehouse": warehouse, "refresh": token})).into_response()),
+            Err(convoy_store::StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::new(StatusCode::CONFLICT, "Conflict", "the Warehouse kept changing; try again"))
 }

@@ -48,6 +48,10 @@ pub enum Command {
     Describe(DescribeArgs),
     /// Promote Freight into a Stage.
     Promote(PromoteArgs),
+    /// Discover now: `refresh warehouse NAME` runs the Warehouse's discovery at once.
+    Refresh(RefreshArgs),
+    /// Change a Freight's alias.
+    Update(UpdateArgs),
     /// Show a Promotion's steps as a timeline.
     Logs(LogsArgs),
     /// Abort a running or waiting Promotion.
@@ -189,6 +193,9 @@ pub struct GetArgs {
     /// Keep printing changes as they happen.
     #[arg(short = 'w', long)]
     pub watch: bool,
+    /// Only Freight that came from this Warehouse (`get freight`).
+    #[arg(long)]
+    pub warehouse: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -216,6 +223,32 @@ pub struct PromoteArgs {
     /// print the diff each commit would have made. Nothing is stored.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    /// `warehouse`
+    pub kind: String,
+    pub name: String,
+    /// Wait until the refresh is handled; print what it found; exit 1 if discovery failed.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["name", "old_alias"])))]
+pub struct UpdateArgs {
+    /// `freight`
+    pub kind: String,
+    /// The Freight's name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The Freight's current alias.
+    #[arg(long)]
+    pub old_alias: Option<String>,
+    /// The alias to give it.
+    #[arg(long)]
+    pub new_alias: String,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
-//! Controllers: loops that watch the store and act. One runs today, for Promotions; dry runs
-//! reuse its pieces without storing anything.
+//! Controllers: loops that watch the store and act (Promotions, Warehouses); dry runs reuse
+//! the Promotion controller's pieces without storing anything.
 
 pub mod dry_run;
 pub mod promotions;
 pub mod resources;
+pub mod warehouses;

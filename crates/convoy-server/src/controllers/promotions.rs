@@ -362,9 +362,12 @@ impl Journal for StatusJournal {
     }
 }
 
-/// The controller over a store, with the built-in steps and git mirrors under `data_dir`.
-pub fn start(store: Arc<dyn Store>, data_dir: &std::path::Path) -> tokio::task::JoinHandle<()> {
-    let mirrors = Arc::new(convoy_git::Mirrors::new(data_dir.join("git")));
+/// The controller over a store, with the built-in steps sharing `mirrors`.
+pub fn start(
+    store: Arc<dyn Store>,
+    mirrors: Arc<convoy_git::Mirrors>,
+    data_dir: &std::path::Path,
+) -> tokio::task::JoinHandle<()> {
     let resources = Arc::new(super::resources::StoreResources { store: store.clone() });
     let registry = convoy_steps::builtin(mirrors, resources);
     let controller = PromotionController::new(store, registry, data_dir.join("work"));

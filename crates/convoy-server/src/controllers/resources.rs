@@ -66,9 +66,7 @@ impl Resources for StoreResources {
     }
 
     async fn git_credentials(&self, project: &str, repo_url: &str) -> Result<Option<RepoCredentials>, String> {
-        let selector = LabelSelector::parse("kargo.akuity.io/cred-type=git").map_err(|e| e.to_string())?;
-        let (secrets, _) = self.store.list(Kind::Secret, Some(project), &selector).await.map_err(|e| e.to_string())?;
-        Ok(match_credentials(secrets.iter().map(|s| &s.object), repo_url))
+        credentials_of_kind(&*self.store, project, "git", repo_url).await
     }
 
     async fn git_author(&self) -> Option<(String, String)> {
@@ -79,11 +77,33 @@ impl Resources for StoreResources {
     }
 }
 
+/// Credentials of `kind` (`git`, `image`, `helm`) for `url` from the project's Secrets.
+pub(crate) async fn credentials_of_kind(
+    store: &dyn Store,
+    project: &str,
+    kind: &str,
+    url: &str,
+) -> Result<Option<RepoCredentials>, String> {
+    let selector = LabelSelector::parse(&format!("kargo.akuity.io/cred-type={kind}")).map_err(|e| e.to_string())?;
+    let (secrets, _) = store.list(Kind::Secret, Some(project), &selector).await.map_err(|e| e.to_string())?;
+    let normalize: fn(&str) -> String = match kind {
+        "git" => convoy_api::urls::normalize_git,
+        "image" => convoy_api::urls::normalize_image,
+        "helm" => convoy_api::urls::normalize_chart,
+        _ => str::to_owned,
+    };
+    Ok(match_credentials(secrets.iter().map(|s| &s.object), url, normalize))
+}
+
 /// Kargo's choice among credential Secrets (sorted by name, as the store lists them): a Secret
 /// whose `repoURL` equals the repository's (both normalized) wins; otherwise the first whose
 /// `repoURL` is a pattern (`repoURLIsRegex: "true"`) matching it.
-fn match_credentials<'a>(secrets: impl Iterator<Item = &'a Value>, repo_url: &str) -> Option<RepoCredentials> {
-    let wanted = convoy_api::urls::normalize_git(repo_url);
+fn match_credentials<'a>(
+    secrets: impl Iterator<Item = &'a Value>,
+    repo_url: &str,
+    normalize: fn(&str) -> String,
+) -> Option<RepoCredentials> {
+    let wanted = normalize(repo_url);
     let decoded = |secret: &Value, key: &str| -> Option<String> {
         let text = secret.pointer(&format!("/data/{key}"))?.as_str()?;
         String::from_utf8(crate::base64::decode(text)?).ok()
@@ -101,7 +121,7 @@ fn match_credentials<'a>(secrets: impl Iterator<Item = &'a Value>, repo_url: &st
             if by_pattern.is_none() && regex::Regex::new(&url).is_ok_and(|r| r.is_match(&wanted)) {
                 by_pattern = credentials();
             }
-        } else if convoy_api::urls::normalize_git(&url) == wanted
+        } else if normalize(&url) == wanted
             && let Some(found) = credentials()
         {
             return Some(found);
@@ -137,7 +157,8 @@ mod tests {
                 &[("repoURL", "https://git.example.com/team/config"), ("username", "me"), ("password", "p2")],
             ),
         ];
-        let found = |url: &str| match_credentials(secrets.iter(), url).map(|c| c.password);
+        let found =
+            |url: &str| match_credentials(secrets.iter(), url, convoy_api::urls::normalize_git).map(|c| c.password);
         assert_eq!(found("https://git.example.com/team/config.git"), Some("p2".into()), "normalized exact match");
         assert_eq!(found("https://git.example.com/other/repo"), Some("p1".into()), "pattern match");
         assert_eq!(found("https://elsewhere.example.com/x"), None);

@@ -74,9 +74,16 @@ pub fn run(client: Client, args: &GetArgs) -> anyhow::Result<ExitCode> {
     if args.watch {
         return runtime.block_on(watch(&client, kind, &path, args.output, all_projects));
     }
+    if args.warehouse.is_some() && kind != Kind::Freight {
+        eprintln!("error: --warehouse applies to freight only");
+        return Ok(ExitCode::from(2));
+    }
     Ok(match runtime.block_on(client.get(&path)) {
         Ok(list) => {
-            let items = list["items"].as_array().cloned().unwrap_or_default();
+            let mut items = list["items"].as_array().cloned().unwrap_or_default();
+            if let Some(warehouse) = &args.warehouse {
+                items.retain(|f| f.pointer("/origin/name").and_then(Value::as_str) == Some(warehouse.as_str()));
+            }
             if items.is_empty() && matches!(args.output, OutputFormat::Table | OutputFormat::Wide) {
                 eprintln!("no {} found", kind.plural());
             } else {

@@ -6,6 +6,7 @@ mod get;
 mod lint;
 mod login;
 mod promote;
+mod refresh;
 mod render;
 mod server;
 mod version;
@@ -26,6 +27,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Get(args) => get::run(client()?, args),
         Command::Describe(args) => get::describe(client()?, args),
         Command::Promote(args) => promote::run(client()?, args),
+        Command::Refresh(args) => refresh::run(client()?, args),
+        Command::Update(args) => refresh::update_freight(client()?, args),
         Command::Logs(args) => promote::logs(client()?, args),
         Command::Abort(args) => promote::abort(client()?, args),
         Command::Lint(args) => lint::run(args, cli.global.project.as_deref()),

@@ -1,0 +1,94 @@
+//! Warehouse discovery (reference §6): what each subscription's source offers, newest first,
+//! and the Freight that the newest of everything makes.
+//!
+//! ```text
+//!  Warehouse.spec.subscriptions ──▶ git::discover (shared mirror: ls-remote, fetch only on change)
+//!                                  image / chart discovery (registries, Helm repositories)
+//!                 │                        │ select:: strategies and filters (pure)
+//!                 ▼                        ▼
+//!        status.discoveredArtifacts ──▶ freight::candidate (element [0] of each, criteria)
+//! ```
+
+pub mod freight;
+pub mod git;
+pub mod select;
+
+use convoy_api::{Subscription, Warehouse};
+use convoy_git::{Credentials, Mirrors};
+use serde_json::{Value, json};
+
+/// Why discovery failed, with what to do about it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct DiscoveryError {
+    pub message: String,
+}
+
+impl DiscoveryError {
+    pub fn config(message: impl Into<String>) -> DiscoveryError {
+        DiscoveryError { message: message.into() }
+    }
+
+    pub fn source(url: &str, problem: String, hint: &str) -> DiscoveryError {
+        let url = convoy_git::redact(url);
+        let hint = if hint.is_empty() { String::new() } else { format!("; {hint}") };
+        DiscoveryError { message: format!("{url}: {problem}{hint}") }
+    }
+
+    pub fn nothing(url: &str, hint: String) -> DiscoveryError {
+        DiscoveryError { message: format!("{}: discovered nothing: {hint}", convoy_git::redact(url)) }
+    }
+}
+
+/// Credentials for a source, by the kind of Secret (`git`, `image`, `helm`) and URL.
+#[async_trait::async_trait]
+pub trait CredentialSource: Send + Sync {
+    async fn credentials(&self, kind: &str, url: &str) -> Option<Credentials>;
+}
+
+/// No credentials anywhere.
+pub struct Anonymous;
+
+#[async_trait::async_trait]
+impl CredentialSource for Anonymous {
+    async fn credentials(&self, _kind: &str, _url: &str) -> Option<Credentials> {
+        None
+    }
+}
+
+/// Runs every subscription of `warehouse`; the result is `status.discoveredArtifacts` without
+/// `discoveredAt`. The first failing subscription fails the whole discovery.
+pub async fn discover(
+    mirrors: &Mirrors,
+    warehouse: &Warehouse,
+    credentials: &dyn CredentialSource,
+) -> Result<Value, DiscoveryError> {
+    let mut git = Vec::new();
+    let images: Vec<Value> = Vec::new();
+    let charts: Vec<Value> = Vec::new();
+    for (i, subscription) in warehouse.spec.subscriptions.iter().enumerate() {
+        let at = |e: DiscoveryError| DiscoveryError { message: format!("subscriptions[{i}]: {}", e.message) };
+        match subscription {
+            Subscription::Git(sub) => {
+                let found = credentials.credentials("git", &sub.repo_url).await;
+                git.push(git::discover(mirrors, sub, found.as_ref()).await.map_err(at)?);
+            }
+            other => {
+                return Err(at(DiscoveryError::config(format!(
+                    "{} subscriptions are not discovered by this version of Convoy yet",
+                    kind_of(other)
+                ))));
+            }
+        }
+    }
+    Ok(json!({"git": git, "images": images, "charts": charts}))
+}
+
+fn kind_of(subscription: &Subscription) -> &'static str {
+    match subscription {
+        Subscription::Git(_) => "git",
+        Subscription::Image(_) => "image",
+        Subscription::Chart(_) => "chart",
+        _ => "generic",
+    }
+}

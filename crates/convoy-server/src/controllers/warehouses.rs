@@ -1,0 +1,285 @@
+//! The Warehouse controller (reference §6): discovers when a Warehouse is new, its spec changed,
+//! a refresh was requested (`kargo.akuity.io/refresh`), or its interval passed; records
+//! `status.discoveredArtifacts`; creates Freight from the newest artifacts (Automatic policy).
+//!
+//! ```text
+//!  store change / 1 s tick ──▶ due? (never, generation, refresh token, interval)
+//!        │ one task per Warehouse, at most DISCOVERIES at once
+//!        ▼
+//!  convoy_discovery::discover ──▶ status (discoveredArtifacts, conditions, lastHandledRefresh)
+//!        │ Automatic policy
+//!        ▼
+//!  freight::candidate ──▶ admission (content-hash name, alias) ──▶ Freight created / already there
+//! ```
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use convoy_api::time::Timestamp;
+use convoy_api::{Kind, Resource, Warehouse};
+use convoy_discovery::{CredentialSource, DiscoveryError};
+use convoy_git::{Credentials, Mirrors};
+use convoy_store::{Key, LabelSelector, Store, StoreError};
+use serde_json::{Value, json};
+
+use super::promotions::update_status;
+use super::resources::credentials_of_kind;
+use crate::writes::{Mode, decode_body, plan};
+
+pub const REFRESH_ANNOTATION: &str = "kargo.akuity.io/refresh";
+const DISCOVERIES: usize = 8;
+/// After a failure, try again this soon (or at the interval, if shorter).
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
+
+pub struct WarehouseController {
+    store: Arc<dyn Store>,
+    mirrors: Arc<Mirrors>,
+    in_flight: Mutex<HashSet<String>>,
+    /// Not before this instant (after a failure), per Warehouse.
+    backoff: Mutex<HashMap<String, Instant>>,
+    permits: tokio::sync::Semaphore,
+}
+
+impl WarehouseController {
+    pub fn new(store: Arc<dyn Store>, mirrors: Arc<Mirrors>) -> Arc<WarehouseController> {
+        Arc::new(WarehouseController {
+            store,
+            mirrors,
+            in_flight: Mutex::default(),
+            backoff: Mutex::default(),
+            permits: tokio::sync::Semaphore::new(DISCOVERIES),
+        })
+    }
+
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            let revision = self.store.current_revision().await.unwrap_or(0);
+            if let Err(e) = self.clone().reconcile().await {
+                tracing::warn!(error = %e, "warehouse reconcile failed; retrying");
+            }
+            tokio::select! {
+                _ = self.store.changed_after(revision) => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
+    async fn reconcile(self: Arc<Self>) -> Result<(), String> {
+        let (warehouses, _) =
+            self.store.list(Kind::Warehouse, None, &LabelSelector::everything()).await.map_err(|e| e.to_string())?;
+        let now = Timestamp::now();
+        for stored in warehouses {
+            let lane = format!("{}/{}", stored.key.project, stored.key.name);
+            let refresh_requested = refresh_token(&stored.object) != handled_refresh(&stored.object);
+            let backing_off = self.lock_backoff().get(&lane).is_some_and(|until| Instant::now() < *until);
+            if !due(&stored.object, now) || (backing_off && !refresh_requested) {
+                continue;
+            }
+            if !self.lock_in_flight().insert(lane.clone()) {
+                continue;
+            }
+            let controller = self.clone();
+            tokio::spawn(async move {
+                let _permit = controller.permits.acquire().await;
+                let outcome = controller.discover(&stored.key).await;
+                if let Err(e) = outcome {
+                    tracing::warn!(warehouse = %lane, error = %e, "warehouse discovery could not be recorded");
+                }
+                controller.lock_in_flight().remove(&lane);
+            });
+        }
+        Ok(())
+    }
+
+    fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn lock_backoff(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        self.backoff.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Discovers for one Warehouse and records the outcome in its status.
+    async fn discover(&self, key: &Key) -> Result<(), String> {
+        let Some(stored) = self.store.get(key).await.map_err(|e| e.to_string())? else { return Ok(()) };
+        let Ok(Some(Resource::Warehouse(warehouse))) = Resource::decode(&stored.object) else {
+            return Err("the stored Warehouse does not decode".into());
+        };
+        let token = refresh_token(&stored.object);
+        let generation = stored.object.pointer("/metadata/generation").cloned().unwrap_or(Value::Null);
+        let credentials = ProjectCredentials { store: self.store.clone(), project: key.project.clone() };
+        let lane = format!("{}/{}", key.project, key.name);
+        let result = convoy_discovery::discover(&self.mirrors, &warehouse, &credentials).await;
+        let now = Timestamp::now().to_string();
+        match result {
+            Err(e) => {
+                let retry = interval(&stored.object).min(RETRY_AFTER_FAILURE);
+                self.lock_backoff().insert(lane, Instant::now() + retry);
+                tracing::info!(warehouse = %key, error = %e, "discovery failed");
+                update_status(&*self.store, key, |status| {
+                    status["observedGeneration"] = generation.clone();
+                    if let Some(t) = &token {
+                        status["lastHandledRefresh"] = json!(t);
+                    }
+                    set_condition(status, "Ready", false, "DiscoveryFailed", &e.message, &now);
+                })
+                .await
+            }
+            Ok(mut discovered) => {
+                self.lock_backoff().remove(&lane);
+                discovered["discoveredAt"] = json!(now);
+                let freight = self.create_freight(&warehouse, &discovered).await;
+                update_status(&*self.store, key, |status| {
+                    status["discoveredArtifacts"] = discovered.clone();
+                    status["observedGeneration"] = generation.clone();
+                    if let Some(t) = &token {
+                        status["lastHandledRefresh"] = json!(t);
+                    }
+                    set_condition(status, "Ready", true, "Discovered", "artifacts discovered", &now);
+                    match &freight {
+                        Ok(FreightOutcome::Created(name)) => {
+                            status["lastFreightID"] = json!(name);
+                            set_condition(
+                                status,
+                                "FreightCreated",
+                                true,
+                                "NewFreight",
+                                &format!("created Freight {name}"),
+                                &now,
+                            );
+                        }
+                        Ok(FreightOutcome::Exists(name)) => {
+                            status["lastFreightID"] = json!(name);
+                            set_condition(
+                                status,
+                                "FreightCreated",
+                                false,
+                                "AlreadyExists",
+                                &format!("Freight {name} already exists"),
+                                &now,
+                            );
+                        }
+                        Ok(FreightOutcome::NotWanted(reason)) => {
+                            set_condition(status, "FreightCreated", false, "NotCreated", reason, &now);
+                        }
+                        Err(e) => set_condition(status, "FreightCreated", false, "CreationFailed", e, &now),
+                    }
+                })
+                .await
+            }
+        }
+    }
+
+    async fn create_freight(&self, warehouse: &Warehouse, discovered: &Value) -> Result<FreightOutcome, String> {
+        if warehouse.spec.freight_creation_policy.as_deref() == Some("Manual") {
+            return Ok(FreightOutcome::NotWanted("freightCreationPolicy is Manual".into()));
+        }
+        let candidate = match convoy_discovery::freight::candidate(warehouse, discovered) {
+            Ok(Some(candidate)) => candidate,
+            Ok(None) => return Ok(FreightOutcome::NotWanted("freightCreationCriteria did not hold".into())),
+            Err(DiscoveryError { message }) => return Err(message),
+        };
+        let resources = decode_body(&candidate.to_string(), None).map_err(|e| e.message)?;
+        // Freight is named by its content: the same artifacts are the same Freight, whose
+        // alias and status must not be touched.
+        if let Some(Resource::Freight(f)) = resources.first() {
+            let name = convoy_core::freight_id::freight_id(f);
+            let key = Key::new(Kind::Freight, warehouse.metadata.namespace(), &name);
+            if self.store.get(&key).await.map_err(|e| e.to_string())?.is_some() {
+                return Ok(FreightOutcome::Exists(name));
+            }
+        }
+        let outcome = match plan(&*self.store, resources, Mode::Create).await {
+            Ok(mut outcomes) => outcomes.remove(0),
+            Err(e) => {
+                let details: Vec<String> = e.details.iter().map(|d| format!("{}: {}", d.path, d.message)).collect();
+                return Err(format!("{}: {}", e.message, details.join("; ")));
+            }
+        };
+        match outcome.write {
+            None => Ok(FreightOutcome::Exists(outcome.name)),
+            Some(write) => match self.store.apply(vec![write]).await {
+                Ok(_) => {
+                    tracing::info!(warehouse = %warehouse.metadata.name(), freight = %outcome.name, "created Freight");
+                    Ok(FreightOutcome::Created(outcome.name))
+                }
+                Err(StoreError::AlreadyExists(_)) => Ok(FreightOutcome::Exists(outcome.name)),
+                Err(e) => Err(e.to_string()),
+            },
+        }
+    }
+}
+
+enum FreightOutcome {
+    Created(String),
+    Exists(String),
+    NotWanted(String),
+}
+
+/// Whether discovery should run now: never ran, spec changed, refresh requested, or interval passed.
+fn due(object: &Value, now: Timestamp) -> bool {
+    let status = &object["status"];
+    if status.pointer("/observedGeneration") != object.pointer("/metadata/generation") {
+        return true;
+    }
+    if refresh_token(object) != handled_refresh(object) {
+        return true;
+    }
+    let Some(at) = status.pointer("/discoveredArtifacts/discoveredAt").and_then(Value::as_str) else {
+        // Never succeeded: retry (the caller's backoff paces failures).
+        return true;
+    };
+    let Ok(at) = Timestamp::parse(at) else { return true };
+    now.seconds() - at.seconds() >= interval(object).as_secs() as i64
+}
+
+fn interval(object: &Value) -> Duration {
+    object
+        .pointer("/spec/interval")
+        .and_then(Value::as_str)
+        .and_then(|i| convoy_core::duration::parse(i).ok())
+        .unwrap_or(Duration::from_secs(300))
+        .max(Duration::from_secs(1))
+}
+
+fn refresh_token(object: &Value) -> Option<String> {
+    object.pointer("/metadata/annotations/kargo.akuity.io~1refresh").and_then(Value::as_str).map(str::to_owned)
+}
+
+fn handled_refresh(object: &Value) -> Option<String> {
+    object.pointer("/status/lastHandledRefresh").and_then(Value::as_str).map(str::to_owned)
+}
+
+/// Sets a Kubernetes-style condition, keeping `lastTransitionTime` when the status did not change.
+fn set_condition(status: &mut Value, kind: &str, ok: bool, reason: &str, message: &str, now: &str) {
+    if !status.get("conditions").is_some_and(Value::is_array) {
+        status["conditions"] = json!([]);
+    }
+    let value = if ok { "True" } else { "False" };
+    let conditions = status["conditions"].as_array_mut().expect("just made an array");
+    let since = conditions
+        .iter()
+        .find(|c| c["type"] == kind && c["status"] == value)
+        .and_then(|c| c["lastTransitionTime"].as_str())
+        .unwrap_or(now)
+        .to_owned();
+    conditions.retain(|c| c["type"] != kind);
+    conditions.push(
+        json!({"type": kind, "status": value, "reason": reason, "message": message, "lastTransitionTime": since}),
+    );
+}
+
+/// Credentials from the Warehouse's project, by Secret kind.
+struct ProjectCredentials {
+    store: Arc<dyn Store>,
+    project: String,
+}
+
+#[async_trait::async_trait]
+impl CredentialSource for ProjectCredentials {
+    async fn credentials(&self, kind: &str, url: &str) -> Option<Credentials> {
+        let found = credentials_of_kind(&*self.store, &self.project, kind, url).await.ok()??;
+        Some(Credentials { username: found.username, password: found.password })
+    }
+}
