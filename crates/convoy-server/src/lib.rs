@@ -19,6 +19,7 @@ mod error;
 mod openapi;
 mod routes;
 mod watch;
+pub mod webhooks;
 mod writes;
 
 use std::net::SocketAddr;
@@ -72,7 +73,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/version",
             get(|| async { axum::Json(json!({"version": VERSION, "minClientVersion": MIN_CLIENT_VERSION})) }),
         )
-        .route("/webhooks/{*rest}", get(no_receiver).post(no_receiver))
+        .route("/webhooks/{kind}/{hash}", post(webhooks::receive))
         .route("/v1/openapi.json", get(|| async { axum::Json(openapi::document()) }))
         .route("/v1/apply", post(routes::apply))
         .route("/v1/projects/{project}/stages/{stage}/promote", post(actions::promote))
@@ -99,10 +100,6 @@ async fn ready(State(state): State<Arc<AppState>>) -> Response {
         Ok(()) => "ok".into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
     }
-}
-
-async fn no_receiver() -> ApiError {
-    ApiError::not_found("no webhook receiver at this path")
 }
 
 /// Paths reachable without a token: health, readiness, version, and webhook receivers (which

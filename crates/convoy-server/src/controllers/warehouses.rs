@@ -66,6 +66,7 @@ impl WarehouseController {
     }
 
     async fn reconcile(self: Arc<Self>) -> Result<(), String> {
+        self.publish_receivers().await?;
         let (warehouses, _) =
             self.store.list(Kind::Warehouse, None, &LabelSelector::everything()).await.map_err(|e| e.to_string())?;
         let now = Timestamp::now();
@@ -88,6 +89,18 @@ impl WarehouseController {
                 }
                 controller.lock_in_flight().remove(&lane);
             });
+        }
+        Ok(())
+    }
+
+    /// Writes each ProjectConfig's receiver paths into its `status.webhookReceivers`.
+    async fn publish_receivers(&self) -> Result<(), String> {
+        for (project, receivers) in crate::webhooks::published(&*self.store).await.map_err(|e| e.to_string())? {
+            let key = Key::new(Kind::ProjectConfig, &project, &project);
+            let Some(stored) = self.store.get(&key).await.map_err(|e| e.to_string())? else { continue };
+            if stored.object.pointer("/status/webhookReceivers") != Some(&receivers) {
+                update_status(&*self.store, &key, |status| status["webhookReceivers"] = receivers.clone()).await?;
+            }
         }
         Ok(())
     }

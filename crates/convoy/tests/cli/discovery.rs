@@ -149,3 +149,119 @@ spec:
     assert_eq!(freight["alias"], "release-1-1");
     assert_eq!(freight["metadata"]["labels"]["kargo.akuity.io/alias"], "release-1-1");
 }
+
+/// Posts `body` to `url` with the headers, signing with `secret` when given (Python's hmac, an
+/// implementation independent of Convoy's); returns the HTTP status.
+fn post(url: &str, event: &str, body: &str, secret: Option<&str>) -> u16 {
+    let program = r#"
+import hashlib, hmac, sys, urllib.request, urllib.error
+url, event, body, secret = sys.argv[1], sys.argv[2], sys.argv[3].encode(), sys.argv[4]
+headers = {"Content-Type": "application/json", "X-GitHub-Event": event}
+if secret:
+    headers["X-Hub-Signature-256"] = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+try:
+    print(urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers)).status)
+except urllib.error.HTTPError as e:
+    print(e.code)
+"#;
+    let out = Command::new("python3").args(["-c", program, url, event, body, secret.unwrap_or("")]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)))
+}
+
+fn freight_count(server: &Server) -> usize {
+    let out = server.convoy().args(["-p", "demo", "get", "freight", "-o", "json"]).output().unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    list["items"].as_array().map_or(0, Vec::len)
+}
+
+#[test]
+fn a_signed_github_push_creates_the_next_freight_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bare, _) = repository(dir.path());
+    let url = format!("file://{}", bare.display());
+    let manifests = dir.path().join("project.yaml");
+    std::fs::write(
+        &manifests,
+        format!(
+            r#"apiVersion: kargo.akuity.io/v1alpha1
+kind: Project
+metadata: {{name: demo}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: github-hook, namespace: demo}}
+stringData: {{secret: s3cr3t-hook}}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: ProjectConfig
+metadata: {{name: demo, namespace: demo}}
+spec:
+  webhookReceivers:
+  - name: gh
+    github: {{secretRef: {{name: github-hook}}}}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Warehouse
+metadata: {{name: tags, namespace: demo}}
+spec:
+  interval: 1h
+  subscriptions:
+  - git: {{repoURL: "{url}", commitSelectionStrategy: SemVer}}
+"#
+        ),
+    )
+    .unwrap();
+    let server = Server::start(dir.path());
+    server.login();
+    let out = server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = server.convoy().args(["-p", "demo", "refresh", "warehouse", "tags", "--wait"]).output().unwrap();
+    assert!(stdout(&out).contains("newest v1.1.0"), "{}", stdout(&out));
+    assert_eq!(freight_count(&server), 1);
+
+    // The receiver's path: hex SHA-256 of project, receiver name and secret (sha256sum's).
+    let hash = Command::new("sh").arg("-c").arg("printf '%s' demogh s3cr3t-hook | sha256sum").output().unwrap();
+    let hash = String::from_utf8_lossy(&hash.stdout).split_whitespace().next().unwrap().to_owned();
+    let path = format!("/webhooks/github/{hash}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let out = server.convoy().args(["-p", "demo", "get", "projectconfig", "demo", "-o", "json"]).output().unwrap();
+        let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if config.pointer("/status/webhookReceivers/0/path").and_then(|p| p.as_str()) == Some(path.as_str()) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "receiver path not published: {config:#}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    // A new tag on the remote, then GitHub's push event for that repository.
+    let work = dir.path().join("app");
+    git(&work, &["tag", "v1.2.0"]);
+    git(&work, &["push", "--quiet", "origin", "v1.2.0"]);
+    let event = serde_json::json!({"ref": "refs/tags/v1.2.0", "repository": {"clone_url": url}}).to_string();
+    let endpoint = format!("{}{path}", server.url());
+    assert_eq!(post(&endpoint, "push", &event, Some("wrong-secret")), 401, "a wrong signature is refused");
+    assert_eq!(post(&endpoint, "push", &event, None), 401, "so is a missing one");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(freight_count(&server), 1, "nothing refreshed");
+    assert_eq!(
+        post(&format!("{}/webhooks/github/{}", server.url(), "0".repeat(64)), "push", &event, Some("s3cr3t-hook")),
+        404
+    );
+
+    assert_eq!(post(&endpoint, "ping", "{}", Some("s3cr3t-hook")), 200);
+    assert_eq!(post(&endpoint, "push", &event, Some("s3cr3t-hook")), 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while freight_count(&server) < 2 {
+        assert!(std::time::Instant::now() < deadline, "no Freight for v1.2.0: {}", server.log());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = server.convoy().args(["-p", "demo", "get", "freight", "-o", "json"]).output().unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tags: Vec<&str> =
+        list["items"].as_array().unwrap().iter().filter_map(|f| f["commits"][0]["tag"].as_str()).collect();
+    assert!(tags.contains(&"v1.2.0"), "{tags:?}");
+}

@@ -1,0 +1,264 @@
+//! Webhook receivers (reference §9.2): `POST /webhooks/<type>/<hash>`, configured in a
+//! ProjectConfig's `spec.webhookReceivers`. The hash is the hex SHA-256 of project, receiver
+//! name and secret, so the path itself is unguessable; GitHub, GitLab and Gitea requests are
+//! also checked against their signature or token. A push refreshes the project's Warehouses
+//! subscribed to the repository (or image) it names.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use convoy_api::{Kind, ProjectConfig, Subscription, Warehouse};
+use convoy_store::{LabelSelector, Store, StoreError, Write};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+
+/// Provider types and the Secret key their secret is under.
+const SECRET_KEYS: &[(&str, &str)] = &[
+    ("github", "secret"),
+    ("gitlab", "secret-token"),
+    ("gitea", "secret"),
+    ("dockerhub", "secret"),
+    ("quay", "secret"),
+];
+
+/// `<hex SHA-256 of project + receiver name + secret>`.
+pub fn receiver_hash(project: &str, name: &str, secret: &str) -> String {
+    hex(&Sha256::digest(format!("{project}{name}{secret}").as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// HMAC-SHA256 (RFC 2104).
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| block.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
+    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(message).finalize();
+    Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize().to_vec()
+}
+
+/// Compares without stopping at the first difference.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn reply(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({"msg": message.into()}))).into_response()
+}
+
+/// A configured receiver: its project, its type and its secret.
+struct Receiver {
+    project: String,
+    kind: String,
+    secret: String,
+}
+
+/// The receivers of every ProjectConfig, with their secrets and paths.
+async fn receivers(store: &dyn Store) -> Result<Vec<(String, Receiver, String)>, StoreError> {
+    let (configs, _) = store.list(Kind::ProjectConfig, None, &LabelSelector::everything()).await?;
+    let mut out = Vec::new();
+    for stored in configs {
+        let Ok(config) = serde_json::from_value::<ProjectConfig>(stored.object) else { continue };
+        let project = config.metadata.namespace().to_owned();
+        let project = if project.is_empty() { config.metadata.name().to_owned() } else { project };
+        for receiver in &config.spec.webhook_receivers {
+            let Some(kind) = receiver.providers().first().copied() else { continue };
+            let Some((_, key)) = SECRET_KEYS.iter().find(|(k, _)| *k == kind) else { continue };
+            let secret_name = receiver_secret(receiver, kind);
+            let secret = secret_value(store, &project, &secret_name, key).await?.unwrap_or_default();
+            if secret.is_empty() {
+                continue;
+            }
+            let path = format!("/webhooks/{kind}/{}", receiver_hash(&project, &receiver.name, &secret));
+            out.push((
+                receiver.name.clone(),
+                Receiver { project: project.clone(), kind: kind.to_owned(), secret },
+                path,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn receiver_secret(receiver: &convoy_api::project::WebhookReceiverConfig, kind: &str) -> String {
+    let reference = match kind {
+        "github" => receiver.github.as_ref(),
+        "gitlab" => receiver.gitlab.as_ref(),
+        "gitea" => receiver.gitea.as_ref(),
+        "dockerhub" => receiver.dockerhub.as_ref(),
+        "quay" => receiver.quay.as_ref(),
+        _ => None,
+    };
+    reference.map(|r| r.secret_ref.name.clone()).unwrap_or_default()
+}
+
+async fn secret_value(store: &dyn Store, project: &str, name: &str, key: &str) -> Result<Option<String>, StoreError> {
+    let stored = store.get(&convoy_store::Key::new(Kind::Secret, project, name)).await?;
+    Ok(stored
+        .and_then(|s| s.object.pointer(&format!("/data/{key}")).and_then(Value::as_str).map(str::to_owned))
+        .and_then(|encoded| crate::base64::decode(&encoded))
+        .and_then(|bytes| String::from_utf8(bytes).ok()))
+}
+
+/// The receiver paths of each project, for `ProjectConfig.status.webhookReceivers`.
+pub async fn published(store: &dyn Store) -> Result<Vec<(String, Value)>, StoreError> {
+    let mut by_project: std::collections::BTreeMap<String, Vec<Value>> = Default::default();
+    for (name, receiver, path) in receivers(store).await? {
+        by_project.entry(receiver.project).or_default().push(json!({"name": name, "path": path, "url": path}));
+    }
+    Ok(by_project.into_iter().map(|(p, r)| (p, Value::Array(r))).collect())
+}
+
+pub async fn receive(
+    State(state): State<Arc<AppState>>,
+    Path((kind, hash)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let all = match receivers(&*state.store).await {
+        Ok(all) => all,
+        Err(e) => return reply(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    };
+    let wanted = format!("/webhooks/{kind}/{hash}");
+    let Some((_, receiver, _)) = all.into_iter().find(|(_, _, path)| same(path.as_bytes(), wanted.as_bytes())) else {
+        return reply(StatusCode::NOT_FOUND, "no webhook receiver at this path");
+    };
+    if let Err(message) = authenticate(&receiver, &headers, &body) {
+        tracing::info!(project = %receiver.project, kind = %receiver.kind, "webhook refused: {message}");
+        return reply(StatusCode::UNAUTHORIZED, message);
+    }
+    let event = headers
+        .get("x-github-event")
+        .or_else(|| headers.get("x-gitlab-event"))
+        .or_else(|| headers.get("x-gitea-event"))
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("push");
+    if event == "ping" {
+        return reply(StatusCode::OK, "pong");
+    }
+    let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
+        return reply(StatusCode::BAD_REQUEST, "the request body is not JSON");
+    };
+    let (git_urls, image) = subjects(&receiver.kind, &payload);
+    if git_urls.is_empty() && image.is_none() {
+        return reply(StatusCode::BAD_REQUEST, "the event names no repository");
+    }
+    match refresh_subscribers(&*state.store, &receiver.project, &git_urls, image.as_deref()).await {
+        Ok(n) => reply(StatusCode::OK, format!("refreshed {n} warehouse(s)")),
+        Err(e) => reply(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+/// Checks the provider's signature or token; path-only providers (Docker Hub, Quay) have none.
+fn authenticate(receiver: &Receiver, headers: &HeaderMap, body: &[u8]) -> Result<(), String> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let expected_hmac = || hex(&hmac_sha256(receiver.secret.as_bytes(), body));
+    match receiver.kind.as_str() {
+        "github" => {
+            let given = header("x-hub-signature-256");
+            let given = given.strip_prefix("sha256=").ok_or("missing X-Hub-Signature-256 header")?;
+            same(given.as_bytes(), expected_hmac().as_bytes())
+                .then_some(())
+                .ok_or_else(|| "signature does not match".into())
+        }
+        "gitea" => {
+            let given = header("x-gitea-signature");
+            same(given.as_bytes(), expected_hmac().as_bytes())
+                .then_some(())
+                .ok_or_else(|| "signature does not match".into())
+        }
+        "gitlab" => same(header("x-gitlab-token").as_bytes(), receiver.secret.as_bytes())
+            .then_some(())
+            .ok_or_else(|| "X-Gitlab-Token does not match".into()),
+        _ => Ok(()),
+    }
+}
+
+/// The git URLs (or the image) an event is about.
+fn subjects(kind: &str, payload: &Value) -> (Vec<String>, Option<String>) {
+    let text = |p: &str| payload.pointer(p).and_then(Value::as_str).map(str::to_owned);
+    match kind {
+        "github" | "gitea" => {
+            let urls = ["/repository/clone_url", "/repository/html_url", "/repository/ssh_url", "/repository/git_url"];
+            (urls.iter().filter_map(|p| text(p)).collect(), None)
+        }
+        "gitlab" => {
+            let urls = ["/project/git_http_url", "/project/web_url", "/project/git_ssh_url"];
+            (urls.iter().filter_map(|p| text(p)).collect(), None)
+        }
+        "dockerhub" => (Vec::new(), text("/repository/repo_name")),
+        "quay" => (Vec::new(), text("/docker_url")),
+        _ => (Vec::new(), None),
+    }
+}
+
+/// Sets the refresh annotation on every Warehouse of `project` subscribed to one of the URLs.
+async fn refresh_subscribers(
+    store: &dyn Store,
+    project: &str,
+    git_urls: &[String],
+    image: Option<&str>,
+) -> Result<usize, StoreError> {
+    let wanted_git: Vec<String> = git_urls.iter().map(|u| convoy_api::urls::normalize_git(u)).collect();
+    let wanted_image = image.map(convoy_api::urls::normalize_image);
+    let (warehouses, _) = store.list(Kind::Warehouse, Some(project), &LabelSelector::everything()).await?;
+    let token = format!(
+        "{}",
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos()
+    );
+    let mut refreshed = 0;
+    for stored in warehouses {
+        let Ok(warehouse) = serde_json::from_value::<Warehouse>(stored.object.clone()) else { continue };
+        let subscribed = warehouse.spec.subscriptions.iter().any(|s| match s {
+            Subscription::Git(g) => wanted_git.contains(&convoy_api::urls::normalize_git(&g.repo_url)),
+            Subscription::Image(i) => {
+                wanted_image.as_deref() == Some(convoy_api::urls::normalize_image(&i.repo_url).as_str())
+            }
+            _ => false,
+        });
+        if !subscribed {
+            continue;
+        }
+        let mut object = stored.object;
+        if !object["metadata"]["annotations"].is_object() {
+            object["metadata"]["annotations"] = json!({});
+        }
+        object["metadata"]["annotations"][crate::controllers::warehouses::REFRESH_ANNOTATION] = json!(token);
+        match store.apply(vec![Write::Put { object, expected: Some(stored.revision) }]).await {
+            // Someone else changed it meanwhile; its controller will look at it anyway.
+            Ok(_) | Err(StoreError::Conflict { .. }) => refreshed += 1,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(refreshed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_rfc4231_case_2() {
+        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(hex(&mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
+
+    #[test]
+    fn hmac_long_key_rfc4231_case_6() {
+        let key = [0xaa_u8; 131];
+        let mac = hmac_sha256(&key, b"Test Using Larger Than Block-Size Key - Hash Key First");
+        assert_eq!(hex(&mac), "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    }
+}
