@@ -2,19 +2,39 @@
 //! and the Freight that the newest of everything makes.
 //!
 //! ```text
-//!  Warehouse.spec.subscriptions ──▶ git::discover (shared mirror: ls-remote, fetch only on change)
-//!                                  image / chart discovery (registries, Helm repositories)
+//!  Warehouse.spec.subscriptions ──▶ git::discover   (shared mirror: ls-remote, fetch only on change)
+//!                                  image::discover (registry::Registries: tokens, 429 budget)
+//!                                  chart::discover (index.yaml, or OCI tags)
 //!                 │                        │ select:: strategies and filters (pure)
 //!                 ▼                        ▼
 //!        status.discoveredArtifacts ──▶ freight::candidate (element [0] of each, criteria)
 //! ```
 
+pub mod chart;
 pub mod freight;
 pub mod git;
+pub mod image;
+pub mod registry;
 pub mod select;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::sync::Arc;
 
 use convoy_api::{Subscription, Warehouse};
 use convoy_git::{Credentials, Mirrors};
+
+/// Where discovery reads from, shared by every Warehouse: git mirrors, registry clients.
+pub struct Sources {
+    pub mirrors: Arc<Mirrors>,
+    pub registries: registry::Registries,
+}
+
+impl Sources {
+    pub fn new(mirrors: Arc<Mirrors>) -> Sources {
+        Sources { mirrors, registries: registry::Registries::new() }
+    }
+}
 use serde_json::{Value, json};
 
 /// Why discovery failed, with what to do about it.
@@ -59,19 +79,27 @@ impl CredentialSource for Anonymous {
 /// Runs every subscription of `warehouse`; the result is `status.discoveredArtifacts` without
 /// `discoveredAt`. The first failing subscription fails the whole discovery.
 pub async fn discover(
-    mirrors: &Mirrors,
+    sources: &Sources,
     warehouse: &Warehouse,
     credentials: &dyn CredentialSource,
 ) -> Result<Value, DiscoveryError> {
     let mut git = Vec::new();
-    let images: Vec<Value> = Vec::new();
-    let charts: Vec<Value> = Vec::new();
+    let mut images = Vec::new();
+    let mut charts = Vec::new();
     for (i, subscription) in warehouse.spec.subscriptions.iter().enumerate() {
         let at = |e: DiscoveryError| DiscoveryError { message: format!("subscriptions[{i}]: {}", e.message) };
         match subscription {
             Subscription::Git(sub) => {
                 let found = credentials.credentials("git", &sub.repo_url).await;
-                git.push(git::discover(mirrors, sub, found.as_ref()).await.map_err(at)?);
+                git.push(git::discover(&sources.mirrors, sub, found.as_ref()).await.map_err(at)?);
+            }
+            Subscription::Image(sub) => {
+                let found = credentials.credentials("image", &sub.repo_url).await;
+                images.push(image::discover(&sources.registries, sub, found.as_ref()).await.map_err(at)?);
+            }
+            Subscription::Chart(sub) => {
+                let found = credentials.credentials("helm", &sub.repo_url).await;
+                charts.push(chart::discover(&sources.registries, sub, found.as_ref()).await.map_err(at)?);
             }
             other => {
                 return Err(at(DiscoveryError::config(format!(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use convoy_api::Warehouse;
-use convoy_discovery::{Anonymous, discover};
+use convoy_discovery::{Anonymous, Sources, discover};
 use convoy_git::Mirrors;
 
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -31,12 +31,12 @@ fn commit(work: &Path, n: usize) -> String {
     git(work, &["rev-parse", "HEAD"])
 }
 
-async fn cycle(mirrors: &Arc<Mirrors>, warehouses: &[Warehouse]) -> Vec<String> {
+async fn cycle(sources: &Arc<Sources>, warehouses: &[Warehouse]) -> Vec<String> {
     let mut tasks = tokio::task::JoinSet::new();
     for warehouse in warehouses {
-        let (mirrors, warehouse) = (mirrors.clone(), warehouse.clone());
+        let (sources, warehouse) = (sources.clone(), warehouse.clone());
         tasks.spawn(async move {
-            let found = discover(&mirrors, &warehouse, &Anonymous).await.unwrap();
+            let found = discover(&sources, &warehouse, &Anonymous).await.unwrap();
             found["git"][0]["commits"][0]["id"].as_str().unwrap().to_owned()
         });
     }
@@ -65,21 +65,22 @@ async fn a_hundred_warehouses_one_fetch_per_cycle() {
         })
         .collect();
     let mirrors = Arc::new(Mirrors::new(dir.path().join("mirrors")));
+    let sources = Arc::new(Sources::new(mirrors.clone()));
 
-    let found = cycle(&mirrors, &warehouses).await;
+    let found = cycle(&sources, &warehouses).await;
     assert!(found.iter().all(|id| *id == first));
     assert_eq!(mirrors.fetch_count(), 1, "one clone for 100 Warehouses");
 
     // The next cycle, after the remote moved: one fetch, and everyone sees the new commit.
     let second = commit(&work, 2);
     tokio::time::sleep(convoy_discovery::git::FRESH_WITHIN + Duration::from_millis(100)).await;
-    let found = cycle(&mirrors, &warehouses).await;
+    let found = cycle(&sources, &warehouses).await;
     assert!(found.iter().all(|id| *id == second), "{found:?}");
     assert_eq!(mirrors.fetch_count(), 2, "one fetch for 100 Warehouses");
 
     // A cycle with nothing new: ls-remote only, no fetch.
     tokio::time::sleep(convoy_discovery::git::FRESH_WITHIN + Duration::from_millis(100)).await;
-    cycle(&mirrors, &warehouses).await;
+    cycle(&sources, &warehouses).await;
     assert_eq!(mirrors.fetch_count(), 2, "no fetch when the remote's refs did not move");
     assert_eq!(mirrors.unchanged_count(), 1);
 }

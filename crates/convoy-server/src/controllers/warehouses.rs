@@ -34,7 +34,7 @@ const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
 
 pub struct WarehouseController {
     store: Arc<dyn Store>,
-    mirrors: Arc<Mirrors>,
+    sources: convoy_discovery::Sources,
     in_flight: Mutex<HashSet<String>>,
     /// Not before this instant (after a failure), per Warehouse.
     backoff: Mutex<HashMap<String, Instant>>,
@@ -45,7 +45,7 @@ impl WarehouseController {
     pub fn new(store: Arc<dyn Store>, mirrors: Arc<Mirrors>) -> Arc<WarehouseController> {
         Arc::new(WarehouseController {
             store,
-            mirrors,
+            sources: convoy_discovery::Sources::new(mirrors),
             in_flight: Mutex::default(),
             backoff: Mutex::default(),
             permits: tokio::sync::Semaphore::new(DISCOVERIES),
@@ -123,7 +123,7 @@ impl WarehouseController {
         let generation = stored.object.pointer("/metadata/generation").cloned().unwrap_or(Value::Null);
         let credentials = ProjectCredentials { store: self.store.clone(), project: key.project.clone() };
         let lane = format!("{}/{}", key.project, key.name);
-        let result = convoy_discovery::discover(&self.mirrors, &warehouse, &credentials).await;
+        let result = convoy_discovery::discover(&self.sources, &warehouse, &credentials).await;
         let now = Timestamp::now().to_string();
         match result {
             Err(e) => {

@@ -1,0 +1,101 @@
+//! Chart subscriptions: versions from a Helm HTTP repository's `index.yaml` or an OCI
+//! repository's tags, filtered by `semverConstraint`, greatest first.
+
+use convoy_api::ChartSubscription;
+use convoy_git::Credentials;
+use serde_json::{Value, json};
+
+use crate::DiscoveryError;
+use crate::registry::{ImageName, Registries};
+use crate::select::by_semver;
+
+/// The largest `index.yaml` read (big public repositories publish tens of MB).
+const MAX_INDEX: usize = 64 << 20;
+
+pub async fn discover(
+    registries: &Registries,
+    sub: &ChartSubscription,
+    credentials: Option<&Credentials>,
+) -> Result<Value, DiscoveryError> {
+    let limit = sub.discovery_limit.unwrap_or(20).clamp(1, 100) as usize;
+    let name = sub.name.clone().unwrap_or_default();
+    let versions = match sub.repo_url.strip_prefix("oci://") {
+        Some(reference) => {
+            let image = ImageName::parse(reference).map_err(DiscoveryError::config)?;
+            // OCI tags cannot hold `+`; Helm writes it as `_`.
+            registries.tags(&image, credentials).await?.into_iter().map(|t| t.replace('_', "+")).collect()
+        }
+        None => index_versions(&sub.repo_url, &name, credentials).await?,
+    };
+    let constraint = match sub.semver_constraint.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => Some(
+            convoy_core::constraint::parse(c).map_err(|e| DiscoveryError::config(format!("semverConstraint: {e}")))?,
+        ),
+        None => None,
+    };
+    let selected: Vec<&str> =
+        by_semver(versions.iter().map(String::as_str), false, constraint.as_ref()).into_iter().take(limit).collect();
+    if selected.is_empty() {
+        return Err(DiscoveryError::nothing(
+            &sub.repo_url,
+            format!(
+                "no version of {} satisfies semverConstraint {:?}; loosen it or publish a matching version",
+                if name.is_empty() { "the chart" } else { &name },
+                sub.semver_constraint.as_deref().unwrap_or("")
+            ),
+        ));
+    }
+    let mut result = json!({"repoURL": sub.repo_url, "versions": selected});
+    if !name.is_empty() {
+        result["name"] = json!(name);
+    }
+    if let Some(c) = &sub.semver_constraint {
+        result["semverConstraint"] = json!(c);
+    }
+    Ok(result)
+}
+
+/// Versions of `name` in `<repo>/index.yaml`.
+async fn index_versions(
+    repo: &str,
+    name: &str,
+    credentials: Option<&Credentials>,
+) -> Result<Vec<String>, DiscoveryError> {
+    let url = format!("{}/index.yaml", repo.trim_end_matches('/'));
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build().unwrap_or_default();
+    let mut request = client.get(&url);
+    if let Some(c) = credentials {
+        request = request.basic_auth(&c.username, Some(&c.password));
+    }
+    let unreachable = |e: reqwest::Error| {
+        DiscoveryError::source(repo, format!("cannot read index.yaml: {}", e.without_url()), "check the chart repoURL")
+    };
+    let mut response = request.send().await.map_err(unreachable)?;
+    match response.status().as_u16() {
+        200..=299 => {}
+        401 | 403 => {
+            return Err(DiscoveryError::source(
+                repo,
+                format!("index.yaml answered {}", response.status().as_u16()),
+                "add or fix a Secret labelled kargo.akuity.io/cred-type: helm for this repository",
+            ));
+        }
+        code => {
+            return Err(DiscoveryError::source(repo, format!("index.yaml answered {code}"), "check the chart repoURL"));
+        }
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
+        if body.len() + chunk.len() > MAX_INDEX {
+            return Err(DiscoveryError::source(repo, format!("index.yaml is larger than {} MiB", MAX_INDEX >> 20), ""));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let index: Value = serde_yaml::from_slice(&body)
+        .map_err(|e| DiscoveryError::source(repo, format!("index.yaml is not valid YAML: {e}"), ""))?;
+    let entries = index.pointer(&format!("/entries/{}", name.replace('~', "~0").replace('/', "~1")));
+    let entries = entries
+        .and_then(Value::as_array)
+        .ok_or_else(|| DiscoveryError::nothing(repo, format!("the repository has no chart named {name:?}")))?;
+    Ok(entries.iter().filter_map(|e| e["version"].as_str().map(str::to_owned)).collect())
+}
