@@ -265,3 +265,43 @@ spec:
         list["items"].as_array().unwrap().iter().filter_map(|f| f["commits"][0]["tag"].as_str()).collect();
     assert!(tags.contains(&"v1.2.0"), "{tags:?}");
 }
+
+/// An image from a real registry and a git repository: the first Freight carries both and is
+/// named by Kargo's formula (the image part uses the repoURL as written, with tag and digest).
+#[test]
+fn image_and_git_make_one_freight() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry_dir = dir.path().join("registry");
+    std::fs::create_dir_all(&registry_dir).unwrap();
+    let Some(registry) = convoy_discovery::testing::start_registry(&registry_dir, None) else { return };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let pusher = convoy_discovery::testing::Pusher { client: reqwest::Client::new(), base: format!("http://{}", registry.address), auth: None };
+    let digest = runtime.block_on(async {
+        pusher.image("guestbook", "1.4.0", "amd64", "2024-01-01T00:00:00Z").await;
+        pusher.image("guestbook", "1.5.0", "amd64", "2024-01-02T00:00:00Z").await.0
+    });
+    let (bare, ids) = repository(dir.path());
+    let url = format!("file://{}", bare.display());
+    let image = format!("{}/guestbook", registry.address);
+    let manifests = dir.path().join("warehouse.yaml");
+    std::fs::write(
+        &manifests,
+        format!(
+            "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {{name: demo}}\n---\napiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\nmetadata: {{name: app, namespace: demo}}\nspec:\n  interval: 1h\n  subscriptions:\n  - image: {{repoURL: \"{image}\"}}\n  - git: {{repoURL: \"{url}\", branch: main}}\n"
+        ),
+    )
+    .unwrap();
+    let server = Server::start(dir.path());
+    server.login();
+    let out = server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = server.convoy().args(["-p", "demo", "refresh", "warehouse", "app", "--wait"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert!(stdout(&out).contains("newest 1.5.0"), "{}", stdout(&out));
+    let normalized = url.trim_end_matches(".git");
+    let expected = freight_name("app", &[format!("{image}:1.5.0@{digest}"), format!("{normalized}:{}", ids[2])]);
+    let out = server.convoy().args(["-p", "demo", "get", "freight", "--warehouse", "app", "-o", "json"]).output().unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list["items"][0]["metadata"]["name"], serde_json::json!(expected), "{list:#}");
+    assert_eq!(list["items"][0]["images"][0]["digest"], serde_json::json!(digest));
+}
