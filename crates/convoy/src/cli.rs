@@ -38,8 +38,9 @@ pub enum Command {
     Login(LoginArgs),
     /// Create or update the objects of files, all in one transaction.
     Apply(ApplyArgs),
-    /// Create the objects of files (existing ones are an error), all in one transaction.
-    Create(ApplyArgs),
+    /// Create the objects of files (existing ones are an error), all in one transaction; or
+    /// `create credentials NAME` for a source's credentials Secret.
+    Create(CreateArgs),
     /// Delete the objects of files, or one object by kind and name.
     Delete(DeleteArgs),
     /// List objects of a kind, or show one.
@@ -156,6 +157,48 @@ pub struct ApplyArgs {
     /// Admit everything and report what would change, without writing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct CreateArgs {
+    #[command(subcommand)]
+    pub what: Option<CreateWhat>,
+    #[command(flatten)]
+    pub apply: ApplyArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CreateWhat {
+    /// A credentials Secret (Kargo's `kargo.akuity.io/cred-type`) for git, image or helm sources.
+    Credentials(CredentialsArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CredentialType {
+    Git,
+    Image,
+    Helm,
+    Generic,
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialsArgs {
+    /// The Secret's name.
+    pub name: String,
+    #[arg(long = "type", value_enum)]
+    pub kind: CredentialType,
+    /// The repository these credentials are for (a regular expression with --regex).
+    #[arg(long)]
+    pub repo_url: String,
+    /// Treat --repo-url as a regular expression matching several repositories.
+    #[arg(long)]
+    pub regex: bool,
+    #[arg(long)]
+    pub username: String,
+    /// Read the password (or token) from standard input; it is never taken as an argument.
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
 }
 
 #[derive(Debug, Args)]

@@ -132,3 +132,42 @@ fn locate(detail: &Value, sent: &[&LoadedDocument], default_index: usize) -> Opt
         hint: detail["hint"].as_str().map(str::to_owned),
     })
 }
+
+/// `convoy create credentials NAME --type T --repo-url U [--regex] --username N --password-stdin`:
+/// a Secret as Kargo's, labelled `kargo.akuity.io/cred-type`. The password is read from standard
+/// input (one line) and never printed.
+pub fn create_credentials(client: Client, args: &crate::cli::CredentialsArgs) -> anyhow::Result<ExitCode> {
+    use std::io::BufRead;
+    let Some(project) = client.settings.project.clone() else {
+        anyhow::bail!("credentials belong to a project: pass -p PROJECT (or set CONVOY_PROJECT)");
+    };
+    let mut password = String::new();
+    std::io::stdin().lock().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\n', '\r']).to_owned();
+    if password.is_empty() {
+        eprintln!("error: no password on standard input; e.g. printf '%s' \"$TOKEN\" | convoy create credentials ...");
+        return Ok(ExitCode::from(1));
+    }
+    let kind = format!("{:?}", args.kind).to_ascii_lowercase();
+    let mut data = serde_json::Map::new();
+    data.insert("repoURL".into(), serde_json::json!(args.repo_url));
+    data.insert("username".into(), serde_json::json!(args.username));
+    data.insert("password".into(), serde_json::json!(password));
+    if args.regex {
+        data.insert("repoURLIsRegex".into(), serde_json::json!("true"));
+    }
+    let secret = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": args.name, "namespace": project, "labels": {"kargo.akuity.io/cred-type": kind}},
+        "stringData": data,
+    });
+    let runtime = tokio::runtime::Runtime::new()?;
+    Ok(match runtime.block_on(client.send(Method::POST, "/v1/apply?mode=create", Some(secret.to_string()))) {
+        Ok(_) => {
+            println!("Secret/{} created ({kind} credentials for {})", args.name, args.repo_url);
+            ExitCode::SUCCESS
+        }
+        Err(e) => report(&e, &[]),
+    })
+}

@@ -22,7 +22,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Server(args) => server::run(args),
         Command::Login(args) => login::run(&cli.global, args),
         Command::Apply(args) => apply::run(client()?, args, "apply"),
-        Command::Create(args) => apply::run(client()?, args, "create"),
+        Command::Create(args) => match &args.what {
+            Some(crate::cli::CreateWhat::Credentials(credentials)) => apply::create_credentials(client()?, credentials),
+            None => apply::run(client()?, &args.apply, "create"),
+        },
         Command::Delete(args) => apply::delete(client()?, args),
         Command::Get(args) => get::run(client()?, args),
         Command::Describe(args) => get::describe(client()?, args),

@@ -275,7 +275,11 @@ fn image_and_git_make_one_freight() {
     std::fs::create_dir_all(&registry_dir).unwrap();
     let Some(registry) = convoy_discovery::testing::start_registry(&registry_dir, None) else { return };
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let pusher = convoy_discovery::testing::Pusher { client: reqwest::Client::new(), base: format!("http://{}", registry.address), auth: None };
+    let pusher = convoy_discovery::testing::Pusher {
+        client: reqwest::Client::new(),
+        base: format!("http://{}", registry.address),
+        auth: None,
+    };
     let digest = runtime.block_on(async {
         pusher.image("guestbook", "1.4.0", "amd64", "2024-01-01T00:00:00Z").await;
         pusher.image("guestbook", "1.5.0", "amd64", "2024-01-02T00:00:00Z").await.0
@@ -300,7 +304,8 @@ fn image_and_git_make_one_freight() {
     assert!(stdout(&out).contains("newest 1.5.0"), "{}", stdout(&out));
     let normalized = url.trim_end_matches(".git");
     let expected = freight_name("app", &[format!("{image}:1.5.0@{digest}"), format!("{normalized}:{}", ids[2])]);
-    let out = server.convoy().args(["-p", "demo", "get", "freight", "--warehouse", "app", "-o", "json"]).output().unwrap();
+    let out =
+        server.convoy().args(["-p", "demo", "get", "freight", "--warehouse", "app", "-o", "json"]).output().unwrap();
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list["items"][0]["metadata"]["name"], serde_json::json!(expected), "{list:#}");
     assert_eq!(list["items"][0]["images"][0]["digest"], serde_json::json!(digest));

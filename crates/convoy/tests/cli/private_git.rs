@@ -108,18 +108,18 @@ fn credentials_come_from_a_secret_and_are_never_shown() {
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let failure = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(failure.contains("task-1::clone"), "{failure}");
-    // With a Secret that matches the repository (written with a trailing .git: URLs are normalized).
-    let secret = dir.path().join("secret.yaml");
-    std::fs::write(
-        &secret,
-        format!(
-            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: config-repo\n  namespace: demo\n  labels:\n    kargo.akuity.io/cred-type: git\nstringData:\n  repoURL: {}.git\n  username: bot\n  password: {PASSWORD}\n",
-            http.url.trim_end_matches(".git")
-        ),
-    )
-    .unwrap();
-    let out = server.convoy().args(["apply", "-f"]).arg(&secret).output().unwrap();
+    // With credentials that match the repository (given with a trailing .git: URLs are normalized),
+    // the password read from standard input.
+    let repo_url = format!("{}.git", http.url.trim_end_matches(".git"));
+    let out = server
+        .convoy()
+        .args(["-p", "demo", "create", "credentials", "config-repo", "--type", "git", "--repo-url", &repo_url])
+        .args(["--username", "bot", "--password-stdin"])
+        .write_stdin(format!("{PASSWORD}\n"))
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!stdout(&out).contains(PASSWORD));
     let out = promote();
     assert_eq!(
         out.status.code(),
