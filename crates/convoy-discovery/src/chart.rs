@@ -61,7 +61,128 @@ async fn index_versions(
     name: &str,
     credentials: Option<&Credentials>,
 ) -> Result<Vec<String>, DiscoveryError> {
+    Ok(index_entries(repo, name, credentials)
+        .await?
+        .iter()
+        .filter_map(|e| e["version"].as_str().map(str::to_owned))
+        .collect())
+}
+
+/// Every version of a chart a repository (`oci://` or HTTP) offers.
+pub async fn versions(
+    registries: &Registries,
+    repository: &str,
+    name: &str,
+    credentials: Option<&Credentials>,
+) -> Result<Vec<String>, DiscoveryError> {
+    match repository.strip_prefix("oci://") {
+        Some(reference) => {
+            let image = ImageName::parse(&format!("{}/{name}", reference.trim_end_matches('/')))
+                .map_err(DiscoveryError::config)?;
+            Ok(registries.tags(&image, credentials).await?.into_iter().map(|t| t.replace('_', "+")).collect())
+        }
+        None => index_versions(repository, name, credentials).await,
+    }
+}
+
+/// The `.tgz` of one chart version: the chart layer of an OCI artifact, or the file an
+/// `index.yaml` entry points at.
+pub async fn archive(
+    registries: &Registries,
+    repository: &str,
+    name: &str,
+    version: &str,
+    credentials: Option<&Credentials>,
+) -> Result<Vec<u8>, DiscoveryError> {
+    if let Some(reference) = repository.strip_prefix("oci://") {
+        let image =
+            ImageName::parse(&format!("{}/{name}", reference.trim_end_matches('/'))).map_err(DiscoveryError::config)?;
+        let path = format!("/v2/{}/manifests/{}", image.repository, version.replace('+', "_"));
+        let manifest = registries
+            .fetch(&image, reqwest::Method::GET, &path, Some(crate::registry::MANIFEST_TYPES), credentials)
+            .await?;
+        if !manifest.status.is_success() {
+            return Err(DiscoveryError::source(
+                repository,
+                format!("chart {name} {version}: manifest answered {}", manifest.status.as_u16()),
+                "",
+            ));
+        }
+        let manifest: Value = serde_json::from_slice(&manifest.body)
+            .map_err(|e| DiscoveryError::source(repository, format!("manifest: {e}"), ""))?;
+        let layer = manifest["layers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|l| l["mediaType"] == "application/vnd.cncf.helm.chart.content.v1.tar+gzip")
+            .and_then(|l| l["digest"].as_str())
+            .ok_or_else(|| {
+                DiscoveryError::source(
+                    repository,
+                    format!("{name} {version} is not a Helm chart (no chart content layer)"),
+                    "",
+                )
+            })?;
+        let blob = registries
+            .fetch(&image, reqwest::Method::GET, &format!("/v2/{}/blobs/{layer}", image.repository), None, credentials)
+            .await?;
+        if !blob.status.is_success() {
+            return Err(DiscoveryError::source(
+                repository,
+                format!("chart {name} {version}: blob answered {}", blob.status.as_u16()),
+                "",
+            ));
+        }
+        return Ok(blob.body);
+    }
+    let entries = index_entries(repository, name, credentials).await?;
+    let entry = entries
+        .iter()
+        .find(|e| e["version"].as_str() == Some(version))
+        .ok_or_else(|| DiscoveryError::nothing(repository, format!("chart {name} has no version {version}")))?;
+    let file = entry["urls"][0]
+        .as_str()
+        .ok_or_else(|| DiscoveryError::source(repository, format!("{name} {version} lists no download URL"), ""))?;
+    let base = reqwest::Url::parse(&format!("{}/", repository.trim_end_matches('/')))
+        .map_err(|e| DiscoveryError::config(format!("repository URL: {e}")))?;
+    let url =
+        base.join(file).map_err(|e| DiscoveryError::source(repository, format!("download URL {file:?}: {e}"), ""))?;
+    download(url.as_str(), repository, credentials).await
+}
+
+async fn download(url: &str, repo: &str, credentials: Option<&Credentials>) -> Result<Vec<u8>, DiscoveryError> {
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(120)).build().unwrap_or_default();
+    let mut request = client.get(url);
+    if let Some(c) = credentials {
+        request = request.basic_auth(&c.username, Some(&c.password));
+    }
+    let unreachable = |e: reqwest::Error| DiscoveryError::source(repo, format!("download: {}", e.without_url()), "");
+    let mut response = request.send().await.map_err(unreachable)?;
+    if !response.status().is_success() {
+        return Err(DiscoveryError::source(repo, format!("download answered {}", response.status().as_u16()), ""));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
+        if body.len() + chunk.len() > MAX_INDEX {
+            return Err(DiscoveryError::source(
+                repo,
+                format!("the chart archive is larger than {} MiB", MAX_INDEX >> 20),
+                "",
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The entries of `name` in `<repo>/index.yaml`.
+async fn index_entries(
+    repo: &str,
+    name: &str,
+    credentials: Option<&Credentials>,
+) -> Result<Vec<Value>, DiscoveryError> {
     let url = format!("{}/index.yaml", repo.trim_end_matches('/'));
+
     let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build().unwrap_or_default();
     let mut request = client.get(&url);
     if let Some(c) = credentials {
@@ -97,5 +218,5 @@ async fn index_versions(
     let entries = entries
         .and_then(Value::as_array)
         .ok_or_else(|| DiscoveryError::nothing(repo, format!("the repository has no chart named {name:?}")))?;
-    Ok(entries.iter().filter_map(|e| e["version"].as_str().map(str::to_owned)).collect())
+    Ok(entries.clone())
 }

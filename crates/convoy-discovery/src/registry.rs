@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use crate::DiscoveryError;
 
-/// Largest manifest or config blob read (they are small JSON documents).
-const MAX_DOCUMENT: usize = 4 << 20;
+/// Largest manifest, config or chart archive read.
+const MAX_DOCUMENT: usize = 32 << 20;
 /// Pages of a tag list followed at most.
 const MAX_PAGES: usize = 100;
 /// Longest `Retry-After` honoured before giving up for this cycle.
@@ -183,7 +183,7 @@ impl Registries {
                     "check the username and password of the image credentials Secret",
                 ));
             }
-            let body = read_bounded(response).await.map_err(|e| unreachable(name, e))?;
+            let body = read_bounded(response, &name.registry).await?;
             return Ok(Fetched { status, headers, body });
         }
     }
@@ -221,7 +221,7 @@ impl Registries {
                 "check the image credentials Secret",
             ));
         }
-        let body = read_bounded(response).await.map_err(|e| unreachable(name, e))?;
+        let body = read_bounded(response, &name.registry).await?;
         let value: Value = serde_json::from_slice(&body)
             .map_err(|e| DiscoveryError::source(&name.registry, format!("token response: {e}"), ""))?;
         value["token"]
@@ -275,11 +275,20 @@ fn unreachable(name: &ImageName, e: reqwest::Error) -> DiscoveryError {
     )
 }
 
-async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+/// The body, or an error past [`MAX_DOCUMENT`] (never a silently cut one).
+async fn read_bounded(mut response: reqwest::Response, registry: &str) -> Result<Vec<u8>, DiscoveryError> {
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| DiscoveryError::source(registry, format!("reading a response: {}", e.without_url()), ""))?
+    {
         if body.len() + chunk.len() > MAX_DOCUMENT {
-            break;
+            return Err(DiscoveryError::source(
+                registry,
+                format!("a response is larger than {} MiB", MAX_DOCUMENT >> 20),
+                "",
+            ));
         }
         body.extend_from_slice(&chunk);
     }

@@ -127,6 +127,16 @@ pub trait Resources: Send + Sync {
         Ok(None)
     }
 
+    /// Credentials for a chart repository or registry (`kind` is `helm` or `image`).
+    async fn source_credentials(
+        &self,
+        _project: &str,
+        _kind: &str,
+        _url: &str,
+    ) -> Result<Option<RepoCredentials>, String> {
+        Ok(None)
+    }
+
     /// The installation's commit author (ClusterConfig `spec.gitClient`), when set.
     async fn git_author(&self) -> Option<(String, String)> {
         None

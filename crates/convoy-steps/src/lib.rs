@@ -8,6 +8,7 @@ mod config;
 pub mod dry_run;
 mod files;
 mod git;
+mod helm;
 mod http;
 mod merge;
 mod paths;
@@ -45,6 +46,10 @@ pub fn builtin(mirrors: Arc<Mirrors>, resources: Arc<dyn Resources>) -> Registry
     registry.register(Arc::new(merge::YamlMerge));
     registry.register(Arc::new(files::KustomizeBuild));
     registry.register(Arc::new(git::GitTag { resources: resources.clone() }));
+    registry.register(Arc::new(helm::HelmUpdateChart {
+        registries: convoy_discovery::registry::Registries::new(),
+        resources: resources.clone(),
+    }));
     registry.register(Arc::new(http::Http));
     registry.register(Arc::new(http::HttpDownload));
     registry.register(Arc::new(untar::Untar));

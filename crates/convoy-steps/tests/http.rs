@@ -174,3 +174,56 @@ async fn dry_runs_send_reads_and_skip_writes() {
     assert_eq!(progress.state.get("write").and_then(|o| o.get("echo")), None, "the POST was not sent");
     assert_eq!(progress.state["read"]["state"], json!("pending"), "the GET was sent");
 }
+
+/// helm-update-chart against a static Helm repository: a range resolves to the newest match,
+/// a given version is written into Chart.yaml (comments kept), archives land in charts/, and
+/// Chart.lock records the resolution; running again changes nothing.
+#[tokio::test]
+async fn helm_update_chart_from_an_http_repository() {
+    let index = "apiVersion: v1\nentries:\n  redis:\n  - {name: redis, version: 17.3.7, urls: [charts/redis-17.3.7.tgz]}\n  - {name: redis, version: 17.4.0, urls: [charts/redis-17.4.0.tgz]}\n  - {name: redis, version: 18.0.0, urls: [charts/redis-18.0.0.tgz]}\n  common:\n  - {name: common, version: 2.1.0, urls: [charts/common-2.1.0.tgz]}\n  - {name: common, version: 2.2.0, urls: [charts/common-2.2.0.tgz]}\n";
+    let app = Router::new().route("/repo/index.yaml", get(move || async move { index })).route(
+        "/repo/charts/{file}",
+        get(|axum::extract::Path(file): axum::extract::Path<String>| async move { format!("archive {file}") }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let repo = format!("http://{}/repo", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("chart");
+    std::fs::create_dir_all(chart.join("charts")).unwrap();
+    std::fs::write(chart.join("charts/redis-17.3.7.tgz"), "stale").unwrap();
+    let chart_yaml = format!(
+        "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n- name: redis # cache\n  version: \">=17.0.0 <18.0.0\"\n  repository: {repo}\n- name: common\n  version: 2.1.0 # pinned\n  repository: {repo}/\n"
+    );
+    std::fs::write(chart.join("Chart.yaml"), &chart_yaml).unwrap();
+    let registry = convoy_steps::builtin(Arc::new(Mirrors::new(dir.path().join("m"))), Arc::new(NoResources));
+    let context = PromotionContext { work_dir: dir.path().to_owned(), ..PromotionContext::default() };
+    let plan: Vec<PromotionStep> = serde_json::from_value(json!([
+        {"uses": "helm-update-chart", "as": "update", "config": {"path": "./chart", "charts": [{"repository": repo, "name": "common", "version": "2.2.0"}]}}
+    ]))
+    .unwrap();
+    let (phase, progress, _) = run_to_end(&registry, &context, &plan).await;
+    assert_eq!(phase, Phase::Succeeded, "{:#?}", progress.step_execution_metadata);
+    assert_eq!(
+        std::fs::read_to_string(chart.join("Chart.yaml")).unwrap(),
+        chart_yaml.replace("version: 2.1.0 # pinned", "version: 2.2.0 # pinned"),
+        "only the given version changed; the range stays"
+    );
+    assert_eq!(std::fs::read_to_string(chart.join("charts/redis-17.4.0.tgz")).unwrap(), "archive redis-17.4.0.tgz");
+    assert_eq!(std::fs::read_to_string(chart.join("charts/common-2.2.0.tgz")).unwrap(), "archive common-2.2.0.tgz");
+    assert!(!chart.join("charts/redis-17.3.7.tgz").exists(), "the old archive is gone");
+    let lock = std::fs::read_to_string(chart.join("Chart.lock")).unwrap();
+    let parsed: serde_json::Value = serde_yaml::from_str(&lock).unwrap();
+    assert_eq!(parsed["dependencies"][0], json!({"name": "redis", "repository": repo, "version": "17.4.0"}));
+    assert_eq!(parsed["dependencies"][1]["version"], "2.2.0");
+    assert!(parsed["digest"].as_str().unwrap().starts_with("sha256:"));
+    let message = progress.state["update"]["commitMessage"].as_str().unwrap();
+    assert!(
+        message.contains("- redis: (none) -> 17.4.0") && message.contains("- common: (none) -> 2.2.0"),
+        "{message}"
+    );
+    // Again: same resolution, Chart.lock byte for byte the same.
+    let (phase, _, _) = run_to_end(&registry, &context, &plan).await;
+    assert_eq!(phase, Phase::Succeeded);
+    assert_eq!(std::fs::read_to_string(chart.join("Chart.lock")).unwrap(), lock);
+}

@@ -69,6 +69,15 @@ impl Resources for StoreResources {
         credentials_of_kind(&*self.store, project, "git", repo_url).await
     }
 
+    async fn source_credentials(
+        &self,
+        project: &str,
+        kind: &str,
+        url: &str,
+    ) -> Result<Option<RepoCredentials>, String> {
+        credentials_of_kind(&*self.store, project, kind, url).await
+    }
+
     async fn git_author(&self) -> Option<(String, String)> {
         let stored = self.store.get(&Key::new(Kind::ClusterConfig, "", "cluster")).await.ok()??;
         let client = stored.object.pointer("/spec/gitClient")?;
