@@ -23,9 +23,11 @@ pub async fn discover(
     mirrors: &Mirrors,
     sub: &GitSubscription,
     credentials: Option<&Credentials>,
+    recheck: bool,
 ) -> Result<Value, DiscoveryError> {
     let limit = sub.discovery_limit.unwrap_or(20).clamp(1, 100) as usize;
-    mirrors.refresh(&sub.repo_url, credentials, FRESH_WITHIN).await.map_err(|e| {
+    let fresh_within = if recheck { Duration::ZERO } else { FRESH_WITHIN };
+    mirrors.refresh(&sub.repo_url, credentials, fresh_within).await.map_err(|e| {
         DiscoveryError::source(
             &sub.repo_url,
             e.to_string(),

@@ -77,11 +77,14 @@ impl CredentialSource for Anonymous {
 }
 
 /// Runs every subscription of `warehouse`; the result is `status.discoveredArtifacts` without
-/// `discoveredAt`. The first failing subscription fails the whole discovery.
+/// `discoveredAt`. The first failing subscription fails the whole discovery. With `recheck`
+/// (a refresh was asked for: a webhook, `convoy refresh`), git remotes are asked even if their
+/// mirror was brought up to date a moment ago.
 pub async fn discover(
     sources: &Sources,
     warehouse: &Warehouse,
     credentials: &dyn CredentialSource,
+    recheck: bool,
 ) -> Result<Value, DiscoveryError> {
     let mut git = Vec::new();
     let mut images = Vec::new();
@@ -91,7 +94,7 @@ pub async fn discover(
         match subscription {
             Subscription::Git(sub) => {
                 let found = credentials.credentials("git", &sub.repo_url).await;
-                git.push(git::discover(&sources.mirrors, sub, found.as_ref()).await.map_err(at)?);
+                git.push(git::discover(&sources.mirrors, sub, found.as_ref(), recheck).await.map_err(at)?);
             }
             Subscription::Image(sub) => {
                 let found = credentials.credentials("image", &sub.repo_url).await;

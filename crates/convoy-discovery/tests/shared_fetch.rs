@@ -36,7 +36,7 @@ async fn cycle(sources: &Arc<Sources>, warehouses: &[Warehouse]) -> Vec<String> 
     for warehouse in warehouses {
         let (sources, warehouse) = (sources.clone(), warehouse.clone());
         tasks.spawn(async move {
-            let found = discover(&sources, &warehouse, &Anonymous).await.unwrap();
+            let found = discover(&sources, &warehouse, &Anonymous, false).await.unwrap();
             found["git"][0]["commits"][0]["id"].as_str().unwrap().to_owned()
         });
     }
@@ -83,4 +83,9 @@ async fn a_hundred_warehouses_one_fetch_per_cycle() {
     cycle(&sources, &warehouses).await;
     assert_eq!(mirrors.fetch_count(), 2, "no fetch when the remote's refs did not move");
     assert_eq!(mirrors.unchanged_count(), 1);
+
+    // A refresh that was asked for (a webhook) looks at the remote at once, fresh mirror or not.
+    let third = commit(&work, 3);
+    let found = discover(&sources, &warehouses[0], &Anonymous, true).await.unwrap();
+    assert_eq!(found["git"][0]["commits"][0]["id"], serde_json::json!(third));
 }

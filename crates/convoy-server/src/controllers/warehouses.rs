@@ -123,7 +123,8 @@ impl WarehouseController {
         let generation = stored.object.pointer("/metadata/generation").cloned().unwrap_or(Value::Null);
         let credentials = ProjectCredentials { store: self.store.clone(), project: key.project.clone() };
         let lane = format!("{}/{}", key.project, key.name);
-        let result = convoy_discovery::discover(&self.sources, &warehouse, &credentials).await;
+        let recheck = token.is_some() && token != handled_refresh(&stored.object);
+        let result = convoy_discovery::discover(&self.sources, &warehouse, &credentials, recheck).await;
         let now = Timestamp::now().to_string();
         match result {
             Err(e) => {
