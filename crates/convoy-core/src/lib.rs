@@ -20,6 +20,7 @@ pub mod duration;
 pub mod expand;
 pub mod freight_id;
 pub mod names;
+pub mod pipeline;
 pub mod problem;
 pub mod steps;
 pub use convoy_api::time;

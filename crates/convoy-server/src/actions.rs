@@ -1,4 +1,4 @@
-//! Action routes: `POST .../stages/{s}/promote`, `POST .../warehouses/{w}/refresh`.
+//! Action routes: `POST .../stages/{s}/promote`, `.../warehouses/{w}/refresh`, `.../freight/{f}/approve`.
 
 use std::sync::Arc;
 
@@ -129,4 +129,47 @@ pub async fn refresh_warehouse(
         }
     }
     Err(ApiError::new(StatusCode::CONFLICT, "Conflict", "the Warehouse kept changing; try again"))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveRequest {
+    pub stage: String,
+}
+
+/// `POST /v1/projects/{p}/freight/{f}/approve {stage}`: Kargo's manual approval, recorded in
+/// the Freight's `status.approvedFor[stage].approvedAt`; it bypasses upstream verification and soak.
+pub async fn approve_freight(
+    State(state): State<Arc<AppState>>,
+    Extension(identity): Extension<Identity>,
+    Path((project, freight)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    if !authorize(&identity, Action::Write, &project) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            format!("no write access to project {project:?}"),
+        ));
+    }
+    let request: ApproveRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("approve request: {e}; expected {{\"stage\": NAME}}")))?;
+    let stage_key = convoy_store::Key::new(Kind::Stage, &project, &request.stage);
+    if state.store.get(&stage_key).await?.is_none() {
+        return Err(ApiError::not_found(format!("Stage {:?} not found in project {project:?}", request.stage)));
+    }
+    let key = convoy_store::Key::new(Kind::Freight, &project, &freight);
+    if state.store.get(&key).await?.is_none() {
+        return Err(ApiError::not_found(format!("Freight {freight:?} not found in project {project:?}")));
+    }
+    let now = convoy_api::time::Timestamp::now().to_string();
+    crate::controllers::promotions::update_status(&*state.store, &key, |status| {
+        if !status["approvedFor"].is_object() {
+            status["approvedFor"] = json!({});
+        }
+        status["approvedFor"][&request.stage] = json!({"approvedAt": now});
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::CONFLICT, "Conflict", e))?;
+    Ok(Json(json!({"freight": freight, "stage": request.stage, "approvedAt": now})).into_response())
 }

@@ -78,6 +78,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/apply", post(routes::apply))
         .route("/v1/projects/{project}/stages/{stage}/promote", post(actions::promote))
         .route("/v1/projects/{project}/warehouses/{warehouse}/refresh", post(actions::refresh_warehouse))
+        .route("/v1/projects/{project}/freight/{freight}/approve", post(actions::approve_freight))
         .route("/v1/{plural}", get(routes::list_cluster))
         .route("/v1/{plural}/{name}", get(routes::get_cluster).put(routes::put_cluster).delete(routes::delete_cluster))
         .route("/v1/projects/{project}/{plural}", get(routes::list_project).post(routes::create_project))
@@ -169,6 +170,7 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
     // One set of mirrors: discovery and promotions share fetches and per-repository locks.
     let mirrors = Arc::new(convoy_git::Mirrors::new(config.data_dir.join("git")));
     let _promotions = controllers::promotions::start(store.clone(), mirrors.clone(), &config.data_dir);
+    let _stages = tokio::spawn(controllers::stages::StageController::new(store.clone()).run());
     let _warehouses = tokio::spawn(controllers::warehouses::WarehouseController::new(store.clone(), mirrors).run());
     let state = Arc::new(AppState::new(store).await.map_err(|e| e.to_string())?.with_data_dir(config.data_dir.clone()));
     let listener = tokio::net::TcpListener::bind(config.listen)

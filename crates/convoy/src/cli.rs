@@ -49,6 +49,8 @@ pub enum Command {
     Describe(DescribeArgs),
     /// Promote Freight into a Stage.
     Promote(PromoteArgs),
+    /// Approve Freight for a Stage (it may then be promoted there, skipping upstream verification and soak).
+    Approve(ApproveArgs),
     /// Discover now: `refresh warehouse NAME` runs the Warehouse's discovery at once.
     Refresh(RefreshArgs),
     /// Change a Freight's alias.
@@ -266,6 +268,17 @@ pub struct PromoteArgs {
     /// print the diff each commit would have made. Nothing is stored.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["freight", "freight_alias"])))]
+pub struct ApproveArgs {
+    #[arg(long)]
+    pub freight: Option<String>,
+    #[arg(long)]
+    pub freight_alias: Option<String>,
+    #[arg(long)]
+    pub stage: String,
 }
 
 #[derive(Debug, Args)]

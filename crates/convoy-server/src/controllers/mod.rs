@@ -1,7 +1,8 @@
-//! Controllers: loops that watch the store and act (Promotions, Warehouses); dry runs reuse
+//! Controllers: loops that watch the store and act (Promotions, Stages, Warehouses); dry runs reuse
 //! the Promotion controller's pieces without storing anything.
 
 pub mod dry_run;
 pub mod promotions;
 pub mod resources;
+pub mod stages;
 pub mod warehouses;

@@ -30,6 +30,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Get(args) => get::run(client()?, args),
         Command::Describe(args) => get::describe(client()?, args),
         Command::Promote(args) => promote::run(client()?, args),
+        Command::Approve(args) => refresh::approve(client()?, args),
         Command::Refresh(args) => refresh::run(client()?, args),
         Command::Update(args) => refresh::update_freight(client()?, args),
         Command::Logs(args) => promote::logs(client()?, args),

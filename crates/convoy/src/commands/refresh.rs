@@ -1,4 +1,5 @@
-//! `convoy refresh warehouse NAME [--wait]` and `convoy update freight ... --new-alias`.
+//! `convoy refresh warehouse NAME [--wait]`, `convoy update freight ... --new-alias`,
+//! `convoy approve`.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -6,7 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::cli::{RefreshArgs, UpdateArgs};
+use crate::cli::{ApproveArgs, RefreshArgs, UpdateArgs};
 use crate::client::{Client, ClientError};
 
 fn project(client: &Client) -> anyhow::Result<String> {
@@ -143,6 +144,40 @@ pub fn update_freight(client: Client, args: &UpdateArgs) -> anyhow::Result<ExitC
                 }
                 Ok(code)
             }
+        }
+    })
+}
+
+/// The name of the Freight with `alias` in `project`.
+async fn by_alias(client: &Client, project: &str, alias: &str) -> Result<Option<String>, ClientError> {
+    let path = format!("/v1/projects/{project}/freight?labelSelector=kargo.akuity.io%2Falias%3D{alias}");
+    Ok(client.get(&path).await?["items"][0]["metadata"]["name"].as_str().map(str::to_owned))
+}
+
+/// `convoy approve (--freight NAME | --freight-alias ALIAS) --stage STAGE`.
+pub fn approve(client: Client, args: &ApproveArgs) -> anyhow::Result<ExitCode> {
+    let project = project(&client)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let name = match (&args.freight, &args.freight_alias) {
+            (Some(name), _) => name.clone(),
+            (None, Some(alias)) => match by_alias(&client, &project, alias).await {
+                Ok(Some(name)) => name,
+                Ok(None) => {
+                    eprintln!("error: no Freight with alias {alias:?} in project {project:?}");
+                    return Ok(ExitCode::from(1));
+                }
+                Err(e) => return Ok(fail(&e)),
+            },
+            (None, None) => unreachable!("clap requires one"),
+        };
+        let body = json!({"stage": args.stage}).to_string();
+        match client.send(Method::POST, &format!("/v1/projects/{project}/freight/{name}/approve"), Some(body)).await {
+            Ok(_) => {
+                println!("Freight/{name} approved for Stage {}", args.stage);
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => Ok(fail(&e)),
         }
     })
 }

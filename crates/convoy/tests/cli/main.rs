@@ -3,6 +3,7 @@
 mod discovery;
 mod eval;
 mod lint;
+mod pipeline;
 mod private_git;
 mod promote;
 mod render;

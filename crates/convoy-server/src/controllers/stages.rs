@@ -1,0 +1,299 @@
+//! The Stage controller (reference §5.4, §5.5): records finished Promotions in the Stage
+//! (`lastPromotion`, `freightHistory`), keeps Freight `currentlyIn` / `verifiedIn` in step,
+//! verifies control-flow Stages' Freight on arrival, and auto-promotes where a ProjectConfig
+//! policy allows it. Decisions are `convoy_core::pipeline`'s pure functions.
+//!
+//! Verification through AnalysisTemplates is not run yet: a Stage that asks for it records a
+//! verification in phase `Error` saying so, and its Freight is not marked verified.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use convoy_api::time::Timestamp;
+use convoy_api::{Freight, FreightCollection, FreightReference, Kind, ProjectConfig, Stage};
+use convoy_core::availability::{auto_promotion_candidate, availability};
+use convoy_core::pipeline::{self, PromotionView};
+use convoy_store::{Key, LabelSelector, Store};
+use serde_json::{Value, json};
+
+use super::promotions::update_status;
+use crate::writes::{Mode, decode_body, plan};
+
+pub const CONTROLLER_ACTOR: &str = "controller:convoy";
+
+pub struct StageController {
+    store: Arc<dyn Store>,
+}
+
+impl StageController {
+    pub fn new(store: Arc<dyn Store>) -> Arc<StageController> {
+        Arc::new(StageController { store })
+    }
+
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            let revision = self.store.current_revision().await.unwrap_or(0);
+            if let Err(e) = self.reconcile().await {
+                tracing::warn!(error = %e, "stage reconcile failed; retrying");
+            }
+            tokio::select! {
+                _ = self.store.changed_after(revision) => {}
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            }
+        }
+    }
+
+    async fn reconcile(&self) -> Result<(), String> {
+        let everything = LabelSelector::everything();
+        let (stages, _) = self.store.list(Kind::Stage, None, &everything).await.map_err(|e| e.to_string())?;
+        for stored in stages {
+            let Ok(stage) = serde_json::from_value::<Stage>(stored.object.clone()) else { continue };
+            if let Err(e) = self.reconcile_stage(&stage).await {
+                tracing::warn!(stage = %stored.key, error = %e, "stage reconcile failed");
+            }
+        }
+        Ok(())
+    }
+
+    async fn reconcile_stage(&self, stage: &Stage) -> Result<(), String> {
+        let project = stage.metadata.namespace().to_owned();
+        let name = stage.metadata.name().to_owned();
+        let everything = LabelSelector::everything();
+        let freight: Vec<Freight> = self.list(Kind::Freight, &project).await?;
+        let promotions: Vec<Value> = self
+            .store
+            .list(Kind::Promotion, Some(&project), &everything)
+            .await
+            .map_err(|e| e.to_string())?
+            .0
+            .into_iter()
+            .map(|s| s.object)
+            .filter(|p| p.pointer("/spec/stage").and_then(Value::as_str) == Some(name.as_str()))
+            .collect();
+        let mut status = stage.status.clone().unwrap_or_default();
+        let before = serde_json::to_value(&status).map_err(|e| e.to_string())?;
+        let now = Timestamp::now();
+        let requested: Vec<String> = stage.spec.requested_freight.iter().map(|r| r.origin.key()).collect();
+
+        // 1. Newly finished Promotions, oldest first.
+        let last = status.last_promotion.as_ref().map(|p| p.name.clone()).unwrap_or_default();
+        let mut finished: Vec<&Value> =
+            promotions.iter().filter(|p| is_terminal(p) && name_of(p) > last.as_str()).collect();
+        finished.sort_by(|a, b| name_of(a).cmp(name_of(b)));
+        for promotion in finished {
+            let phase = text(promotion, "/status/phase");
+            let freight_name = text(promotion, "/spec/freight");
+            status.last_promotion = Some(
+                serde_json::from_value(json!({
+                    "name": name_of(promotion),
+                    "freight": {"name": freight_name, "origin": promotion.pointer("/status/freight/origin")},
+                    "status": {"phase": phase, "message": promotion.pointer("/status/message")},
+                    "finishedAt": promotion.pointer("/status/finishedAt"),
+                }))
+                .map_err(|e| e.to_string())?,
+            );
+            if phase != "Succeeded" {
+                continue;
+            }
+            let Some(promoted) = freight.iter().find(|f| f.metadata.name() == freight_name) else { continue };
+            let mut collection = pipeline::next_collection(
+                status.freight_history.first(),
+                &requested,
+                &promoted.origin.key(),
+                reference(promoted),
+            );
+            collection.verification_history = vec![self.verification(stage, now)];
+            pipeline::push_history(&mut status.freight_history, collection);
+        }
+
+        // 2. Freight bookkeeping: currentlyIn follows the current collection; verifiedIn once verified.
+        let current: Vec<String> = status
+            .freight_history
+            .first()
+            .map(|c| c.items.values().map(|f| f.name.clone()).collect())
+            .unwrap_or_default();
+        let verified = status
+            .freight_history
+            .first()
+            .and_then(|c| c.verification_history.first())
+            .is_some_and(|v| v["phase"] == "Successful");
+        let control_flow = stage.is_control_flow();
+        for f in &freight {
+            let in_current = current.iter().any(|n| n == f.metadata.name());
+            let was_in = f.status.currently_in.contains_key(&name);
+            let verify = (in_current && verified) || (control_flow && availability(stage, f, now).is_ok());
+            let needs_verified = verify && !f.status.verified_in.contains_key(&name);
+            if in_current != was_in || needs_verified {
+                let key = Key::new(Kind::Freight, &project, f.metadata.name());
+                let stage_name = name.clone();
+                let since = now.to_string();
+                update_status(&*self.store, &key, |s| {
+                    if !s["currentlyIn"].is_object() {
+                        s["currentlyIn"] = json!({});
+                    }
+                    if in_current && !was_in {
+                        s["currentlyIn"][&stage_name] = json!({"since": since});
+                    } else if !in_current && let Some(map) = s["currentlyIn"].as_object_mut() {
+                        map.remove(&stage_name);
+                    }
+                    if needs_verified {
+                        if !s["verifiedIn"].is_object() {
+                            s["verifiedIn"] = json!({});
+                        }
+                        s["verifiedIn"][&stage_name] = json!({"verifiedAt": since});
+                    }
+                })
+                .await?;
+            }
+        }
+        status.freight_summary = Some(summary(&status.freight_history, requested.len()));
+
+        // 3. Auto-promotion.
+        let config = self
+            .store
+            .get(&Key::new(Kind::ProjectConfig, &project, &project))
+            .await
+            .map_err(|e| e.to_string())?
+            .and_then(|s| serde_json::from_value::<ProjectConfig>(s.object).ok());
+        let enabled = !control_flow
+            && config.as_ref().is_some_and(|c| pipeline::auto_promotion_enabled(&c.spec.promotion_policies, stage));
+        status.auto_promotion_enabled = Some(enabled);
+        let after = serde_json::to_value(&status).map_err(|e| e.to_string())?;
+        if after != before {
+            let key = Key::new(Kind::Stage, &project, &name);
+            update_status(&*self.store, &key, |s| {
+                if let (Value::Object(target), Value::Object(source)) = (s, &after) {
+                    for (k, v) in source {
+                        target.insert(k.clone(), v.clone());
+                    }
+                }
+            })
+            .await?;
+        }
+        if enabled {
+            self.auto_promote(stage, &status, &freight, &promotions, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Without `spec.verification` Freight is verified on arrival; AnalysisTemplate verification
+    /// is recorded as an error until Convoy runs it.
+    fn verification(&self, stage: &Stage, now: Timestamp) -> Value {
+        let id = uuid::Uuid::new_v4().to_string();
+        match stage.spec.verification.as_ref() {
+            None => {
+                json!({"id": id, "actor": CONTROLLER_ACTOR, "phase": "Successful", "startTime": now.to_string(), "finishTime": now.to_string()})
+            }
+            Some(_) => json!({
+                "id": id,
+                "actor": CONTROLLER_ACTOR,
+                "phase": "Error",
+                "message": "verification with analysisTemplates is not supported by this version of Convoy yet; remove spec.verification or approve the Freight for the next Stage",
+                "startTime": now.to_string(),
+                "finishTime": now.to_string(),
+            }),
+        }
+    }
+
+    async fn auto_promote(
+        &self,
+        stage: &Stage,
+        status: &convoy_api::stage::StageStatus,
+        freight: &[Freight],
+        promotions: &[Value],
+        now: Timestamp,
+    ) -> Result<(), String> {
+        let views: Vec<PromotionView> = promotions
+            .iter()
+            .map(|p| PromotionView {
+                name: name_of(p).to_owned(),
+                freight: text(p, "/spec/freight"),
+                phase: text(p, "/status/phase"),
+            })
+            .map(|mut v| {
+                if v.phase.is_empty() {
+                    v.phase = "Pending".into();
+                }
+                v
+            })
+            .collect();
+        let refs: Vec<&Freight> = freight.iter().collect();
+        let last = status.last_promotion.as_ref().map(|p| p.name.as_str());
+        for request in &stage.spec.requested_freight {
+            let candidate =
+                auto_promotion_candidate(stage, &request.origin, &refs, now).map(|f| f.metadata.name().to_owned());
+            let current = status
+                .freight_history
+                .first()
+                .and_then(|c| c.items.get(&request.origin.key()))
+                .map(|f| f.name.as_str());
+            let Ok(chosen) = pipeline::auto_promotion(candidate.as_deref(), current, last, &views) else { continue };
+            let promotion = json!({
+                "apiVersion": "kargo.akuity.io/v1alpha1",
+                "kind": "Promotion",
+                "metadata": {
+                    "generateName": format!("{}-", stage.metadata.name()),
+                    "namespace": stage.metadata.namespace(),
+                    "annotations": {"kargo.akuity.io/create-actor": CONTROLLER_ACTOR},
+                },
+                "spec": {"stage": stage.metadata.name(), "freight": chosen},
+            });
+            let resources = decode_body(&promotion.to_string(), None).map_err(|e| e.message)?;
+            match plan(&*self.store, resources, Mode::Create).await {
+                Ok(mut outcomes) => {
+                    if let Some(write) = outcomes.remove(0).write {
+                        self.store.apply(vec![write]).await.map_err(|e| e.to_string())?;
+                        tracing::info!(stage = %stage.metadata.name(), freight = %chosen, "auto-promotion created a Promotion");
+                    }
+                }
+                Err(e) => {
+                    tracing::info!(stage = %stage.metadata.name(), freight = %chosen, error = %e.message, "auto-promotion refused by admission")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn list<T: serde::de::DeserializeOwned>(&self, kind: Kind, project: &str) -> Result<Vec<T>, String> {
+        let (stored, _) =
+            self.store.list(kind, Some(project), &LabelSelector::everything()).await.map_err(|e| e.to_string())?;
+        Ok(stored.into_iter().filter_map(|s| serde_json::from_value(s.object).ok()).collect())
+    }
+}
+
+fn name_of(object: &Value) -> &str {
+    object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("")
+}
+
+fn text(object: &Value, pointer: &str) -> String {
+    object.pointer(pointer).and_then(Value::as_str).unwrap_or("").to_owned()
+}
+
+fn is_terminal(promotion: &Value) -> bool {
+    matches!(
+        promotion.pointer("/status/phase").and_then(Value::as_str),
+        Some("Succeeded" | "Failed" | "Errored" | "Aborted")
+    )
+}
+
+fn reference(freight: &Freight) -> FreightReference {
+    FreightReference {
+        name: freight.metadata.name().to_owned(),
+        origin: freight.origin.clone(),
+        commits: freight.commits.clone(),
+        images: freight.images.clone(),
+        charts: freight.charts.clone(),
+        artifacts: freight.artifacts.clone(),
+    }
+}
+
+/// Kargo's `freightSummary`: the Freight name for a single request, else `<n>/<m> Fulfilled`.
+fn summary(history: &[FreightCollection], requested: usize) -> String {
+    let items: BTreeMap<&String, &FreightReference> =
+        history.first().map(|c| c.items.iter().collect()).unwrap_or_default();
+    match (requested, items.values().next()) {
+        (1, Some(only)) => only.name.clone(),
+        _ => format!("{}/{requested} Fulfilled", items.len()),
+    }
+}
