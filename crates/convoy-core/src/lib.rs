@@ -14,6 +14,7 @@
 
 pub mod admission;
 pub mod alias;
+pub mod analysis;
 pub mod availability;
 pub mod constraint;
 pub mod duration;

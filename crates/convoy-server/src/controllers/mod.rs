@@ -5,4 +5,5 @@ pub mod dry_run;
 pub mod promotions;
 pub mod resources;
 pub mod stages;
+pub mod verification;
 pub mod warehouses;

@@ -3,8 +3,8 @@
 //! verifies control-flow Stages' Freight on arrival, and auto-promotes where a ProjectConfig
 //! policy allows it. Decisions are `convoy_core::pipeline`'s pure functions.
 //!
-//! Verification through AnalysisTemplates is not run yet: a Stage that asks for it records a
-//! verification in phase `Error` saying so, and its Freight is not marked verified.
+//! Verification through AnalysisTemplates runs natively (`verification.rs`); Freight is marked
+//! verified when the current collection's latest verification is `Successful`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,11 +24,13 @@ pub const CONTROLLER_ACTOR: &str = "controller:convoy";
 
 pub struct StageController {
     store: Arc<dyn Store>,
+    verifier: Arc<super::verification::Verifier>,
 }
 
 impl StageController {
     pub fn new(store: Arc<dyn Store>) -> Arc<StageController> {
-        Arc::new(StageController { store })
+        let verifier = super::verification::Verifier::new(store.clone());
+        Arc::new(StageController { store, verifier })
     }
 
     pub async fn run(self: Arc<Self>) {
@@ -171,28 +173,28 @@ impl StageController {
             })
             .await?;
         }
+        // A verification left Running (just started, or interrupted by a restart) is run.
+        if let Some(record) = status.freight_history.first().and_then(|c| c.verification_history.first())
+            && record["phase"] == "Running"
+            && let Some(id) = record["id"].as_str()
+        {
+            self.verifier.ensure(stage, id);
+        }
         if enabled {
             self.auto_promote(stage, &status, &freight, &promotions, now).await?;
         }
         Ok(())
     }
 
-    /// Without `spec.verification` Freight is verified on arrival; AnalysisTemplate verification
-    /// is recorded as an error until Convoy runs it.
+    /// Without `spec.verification` Freight is verified on arrival; otherwise a `Running` record
+    /// that the verifier completes.
     fn verification(&self, stage: &Stage, now: Timestamp) -> Value {
         let id = uuid::Uuid::new_v4().to_string();
         match stage.spec.verification.as_ref() {
             None => {
                 json!({"id": id, "actor": CONTROLLER_ACTOR, "phase": "Successful", "startTime": now.to_string(), "finishTime": now.to_string()})
             }
-            Some(_) => json!({
-                "id": id,
-                "actor": CONTROLLER_ACTOR,
-                "phase": "Error",
-                "message": "verification with analysisTemplates is not supported by this version of Convoy yet; remove spec.verification or approve the Freight for the next Stage",
-                "startTime": now.to_string(),
-                "finishTime": now.to_string(),
-            }),
+            Some(_) => json!({"id": id, "actor": CONTROLLER_ACTOR, "phase": "Running", "startTime": now.to_string()}),
         }
     }
 

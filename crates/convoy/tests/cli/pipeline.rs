@@ -163,3 +163,90 @@ fn auto_promotion_flows_to_staging_and_prod_needs_approval() {
     });
     assert!(get(&server, "stage", "prod").pointer("/status/autoPromotionEnabled") == Some(&Value::Bool(false)));
 }
+
+/// A health endpoint that answers `{"ok": false}` the first time and `{"ok": true}` after,
+/// counting its requests in `requests.log`.
+fn health_endpoint(dir: &std::path::Path) -> (std::process::Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let program = format!(
+        r#"import http.server, json
+count = 0
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        global count
+        count += 1
+        open("{log}", "a").write(self.path + "\n")
+        body = json.dumps({{"ok": count > 1}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", {port}), Handler).serve_forever()
+"#,
+        log = dir.join("requests.log").display()
+    );
+    let child = std::process::Command::new("python3").args(["-c", &program]).spawn().expect("python3");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "health endpoint did not listen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child, port)
+}
+
+#[test]
+fn native_web_verification_gates_the_next_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut endpoint, port) = health_endpoint(dir.path());
+    let verification = format!(
+        r#"---
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {{name: health, namespace: demo}}
+spec:
+  args:
+  - name: path
+  metrics:
+  - name: health
+    interval: 1s
+    count: 2
+    failureLimit: 1
+    successCondition: result == true
+    provider:
+      web:
+        url: "http://127.0.0.1:{port}/{{{{args.path}}}}"
+        jsonPath: "{{$.ok}}"
+"#
+    );
+    let manifests = MANIFESTS.replace(
+        "metadata: {name: dev, namespace: demo}\nspec:\n",
+        "metadata: {name: dev, namespace: demo}\nspec:\n  verification:\n    analysisTemplates: [{name: health}]\n    args: [{name: path, value: \"${{ ctx.stage }}-health\"}]\n",
+    ) + &verification;
+    let file = dir.path().join("pipeline.yaml");
+    std::fs::write(&file, manifests).unwrap();
+    let server = Server::start(dir.path());
+    server.login();
+    let out = server.convoy().args(["apply", "-f"]).arg(&file).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = server.convoy().args(["-p", "demo", "get", "freight", "-o", "json"]).output().unwrap();
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let freight = list["items"][0]["metadata"]["name"].as_str().unwrap().to_owned();
+
+    wait_until(&server, "staging to take the Freight after dev verified it", || {
+        get(&server, "freight", &freight).pointer("/status/currentlyIn/staging").is_some()
+    });
+    let dev = get(&server, "stage", "dev");
+    let record = dev.pointer("/status/freightHistory/0/verificationHistory/0").cloned().unwrap_or(Value::Null);
+    assert_eq!(record["phase"], "Successful", "{dev:#}");
+    let requests = std::fs::read_to_string(dir.path().join("requests.log")).unwrap();
+    assert_eq!(
+        requests.lines().collect::<Vec<_>>(),
+        ["/dev-health", "/dev-health"],
+        "a failure, tolerated, then a success"
+    );
+    let _ = endpoint.kill();
+    let _ = endpoint.wait();
+}

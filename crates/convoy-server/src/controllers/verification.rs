@@ -1,0 +1,261 @@
+//! Native verification (no Argo Rollouts): a Stage's `spec.verification.analysisTemplates` are
+//! read from the store and their metrics measured here, for the `web` and `prometheus`
+//! providers, with Argo's conditions, counts and limits (`convoy_core::analysis`). The outcome
+//! replaces the `Running` record in the Stage's current `freightHistory` entry; the Stage
+//! controller then marks the Freight verified. A restart re-runs a verification left `Running`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use convoy_api::time::Timestamp;
+use convoy_api::{Kind, Stage};
+use convoy_core::analysis::{Metric, Phase, json_path, measurement, metric_phase, run_phase, substitute};
+use convoy_store::{Key, Store};
+use serde_json::{Value, json};
+
+use super::promotions::update_status;
+
+/// Largest response a metric reads.
+const MAX_BODY: usize = 1 << 20;
+
+pub struct Verifier {
+    store: Arc<dyn Store>,
+    client: reqwest::Client,
+    in_flight: Mutex<HashSet<String>>,
+}
+
+impl Verifier {
+    pub fn new(store: Arc<dyn Store>) -> Arc<Verifier> {
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap_or_default();
+        Arc::new(Verifier { store, client, in_flight: Mutex::default() })
+    }
+
+    /// Starts verification `id` of `stage` unless it is already being run.
+    pub fn ensure(self: &Arc<Self>, stage: &Stage, id: &str) {
+        if !self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id.to_owned()) {
+            return;
+        }
+        let (verifier, stage, id) = (self.clone(), stage.clone(), id.to_owned());
+        tokio::spawn(async move {
+            let (phase, message) = match verifier.analyse(&stage).await {
+                Ok(outcome) => outcome,
+                Err(message) => (Phase::Error, message),
+            };
+            if let Err(e) = verifier.record(&stage, &id, phase, &message).await {
+                tracing::warn!(stage = %stage.metadata.name(), error = %e, "cannot record the verification outcome");
+            }
+            verifier.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
+        });
+    }
+
+    async fn analyse(&self, stage: &Stage) -> Result<(Phase, String), String> {
+        let project = stage.metadata.namespace();
+        let verification = stage.spec.verification.as_ref().ok_or("the Stage no longer asks for verification")?;
+        let args = self.arguments(stage)?;
+        let mut metrics = Vec::new();
+        for reference in &verification.analysis_templates {
+            if reference.kind.as_deref().is_some_and(|k| k != "AnalysisTemplate") {
+                return Err(format!(
+                    "{} {:?}: only AnalysisTemplate is supported",
+                    reference.kind.as_deref().unwrap_or(""),
+                    reference.name
+                ));
+            }
+            let stored = self
+                .store
+                .get(&Key::new(Kind::AnalysisTemplate, project, &reference.name))
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("AnalysisTemplate {:?} not found in project {project:?}", reference.name))?;
+            let spec = &stored.object["spec"];
+            let mut template_args = args.clone();
+            for arg in spec["args"].as_array().into_iter().flatten() {
+                let name = arg["name"].as_str().unwrap_or("").to_owned();
+                if !template_args.contains_key(&name) {
+                    let value = arg["value"].as_str().ok_or_else(|| {
+                        format!("AnalysisTemplate {:?}: argument {name:?} has no value; set it in the Stage's verification.args", reference.name)
+                    })?;
+                    template_args.insert(name, value.to_owned());
+                }
+            }
+            for metric in spec["metrics"].as_array().into_iter().flatten() {
+                let metric = Metric::from_spec(&substitute(metric, &template_args))
+                    .map_err(|e| format!("AnalysisTemplate {:?}: {e}", reference.name))?;
+                metrics.push(metric);
+            }
+        }
+        if metrics.is_empty() {
+            return Err("the AnalysisTemplates define no metrics".into());
+        }
+        let outcomes = futures::future::join_all(metrics.iter().map(|m| self.measure(m))).await;
+        let phases: Vec<Phase> = outcomes.iter().map(|(p, _)| *p).collect();
+        let phase = run_phase(&phases);
+        let message = metrics
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, (p, _))| *p != Phase::Successful)
+            .map(|(m, (p, detail))| format!("metric {:?} {}: {detail}", m.name, p.as_str()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Ok((phase, message))
+    }
+
+    /// Stage `verification.args`, evaluated as templates with `ctx.project`, `ctx.stage` and the
+    /// Stage's `vars` (reference §4.5).
+    fn arguments(&self, stage: &Stage) -> Result<BTreeMap<String, String>, String> {
+        let Some(verification) = &stage.spec.verification else { return Ok(BTreeMap::new()) };
+        let evaluator = convoy_expr::Evaluator::new(&convoy_expr::NoData);
+        let mut scope = convoy_expr::Scope::default();
+        scope
+            .insert("ctx", &json!({"project": stage.metadata.namespace(), "stage": stage.metadata.name()}))
+            .map_err(|e| e.to_string())?;
+        evaluator.vars(&stage.spec.vars, &mut scope).map_err(|e| e.to_string())?;
+        let mut args = BTreeMap::new();
+        for arg in &verification.args {
+            let value =
+                evaluator.template(&arg.value, &scope).map_err(|e| format!("verification.args {:?}: {e}", arg.name))?;
+            args.insert(arg.name.clone(), value.as_str().map_or_else(|| value.to_string(), str::to_owned));
+        }
+        Ok(args)
+    }
+
+    /// Measures until the metric's phase is decided; returns it with a short account.
+    async fn measure(&self, metric: &Metric) -> (Phase, String) {
+        let mut phases = Vec::new();
+        loop {
+            let last;
+            let outcome = match self.take(metric).await {
+                Ok(result) => match evaluate(metric, &result) {
+                    Ok(phase) => {
+                        last = format!("result {result}");
+                        phase
+                    }
+                    Err(e) => {
+                        last = e;
+                        Phase::Error
+                    }
+                },
+                Err(e) => {
+                    last = e;
+                    Phase::Error
+                }
+            };
+            phases.push(outcome);
+            let phase = metric_phase(metric, &phases);
+            if phase != Phase::Running {
+                return (phase, format!("{} measurement(s), last {last}", phases.len()));
+            }
+            tokio::time::sleep(metric.interval.unwrap_or(Duration::from_secs(1))).await;
+        }
+    }
+
+    /// One measurement: the value conditions see as `result`.
+    async fn take(&self, metric: &Metric) -> Result<Value, String> {
+        if let Some(web) = metric.provider.get("web") {
+            let url = web["url"].as_str().ok_or("web provider: url is required")?;
+            let method = web["method"].as_str().unwrap_or("GET");
+            let method = reqwest::Method::from_bytes(method.as_bytes())
+                .map_err(|_| format!("web provider: {method:?} is not an HTTP method"))?;
+            let mut request = self.client.request(method, url);
+            if let Some(seconds) = web["timeoutSeconds"].as_u64() {
+                request = request.timeout(Duration::from_secs(seconds));
+            }
+            for header in web["headers"].as_array().into_iter().flatten() {
+                request = request.header(header["key"].as_str().unwrap_or(""), header["value"].as_str().unwrap_or(""));
+            }
+            if let Some(body) = web["body"].as_str() {
+                request = request.body(body.to_owned());
+            }
+            let response = request.send().await.map_err(|e| format!("web provider: {}", e.without_url()))?;
+            if !response.status().is_success() {
+                return Err(format!("web provider: HTTP {}", response.status().as_u16()));
+            }
+            let body = read(response).await?;
+            let document: Value = serde_json::from_slice(&body)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+            return match web["jsonPath"].as_str() {
+                Some(path) => json_path(&document, path).ok_or_else(|| format!("web provider: nothing at {path}")),
+                None => Ok(document),
+            };
+        }
+        if let Some(prometheus) = metric.provider.get("prometheus") {
+            let address = prometheus["address"].as_str().ok_or("prometheus provider: address is required")?;
+            let query = prometheus["query"].as_str().ok_or("prometheus provider: query is required")?;
+            let mut url = reqwest::Url::parse(&format!("{}/api/v1/query", address.trim_end_matches('/')))
+                .map_err(|e| format!("prometheus provider: address: {e}"))?;
+            url.query_pairs_mut().append_pair("query", query);
+            let response =
+                self.client.get(url).send().await.map_err(|e| format!("prometheus provider: {}", e.without_url()))?;
+            let body = read(response).await?;
+            let document: Value = serde_json::from_slice(&body).map_err(|e| format!("prometheus provider: {e}"))?;
+            if document["status"] != "success" {
+                return Err(format!("prometheus provider: {}", document["error"].as_str().unwrap_or("query failed")));
+            }
+            let number = |v: &Value| v.as_str().and_then(|s| s.parse::<f64>().ok()).map_or(Value::Null, |f| json!(f));
+            let data = &document["data"];
+            return Ok(match data["resultType"].as_str() {
+                Some("scalar") => number(&data["result"][1]),
+                _ => Value::Array(
+                    data["result"].as_array().into_iter().flatten().map(|r| number(&r["value"][1])).collect(),
+                ),
+            });
+        }
+        let provider = metric.provider.as_object().and_then(|p| p.keys().next().cloned()).unwrap_or_default();
+        Err(format!(
+            "metric provider {provider:?} is not supported by Convoy's native verification (web and prometheus are)"
+        ))
+    }
+
+    /// Writes the outcome over the `Running` record with this id.
+    async fn record(&self, stage: &Stage, id: &str, phase: Phase, message: &str) -> Result<(), String> {
+        let key = Key::new(Kind::Stage, stage.metadata.namespace(), stage.metadata.name());
+        let now = Timestamp::now().to_string();
+        update_status(&*self.store, &key, |status| {
+            for collection in status["freightHistory"].as_array_mut().into_iter().flatten() {
+                for record in collection["verificationHistory"].as_array_mut().into_iter().flatten() {
+                    if record["id"] == id {
+                        record["phase"] = json!(phase.as_str());
+                        record["finishTime"] = json!(now);
+                        if message.is_empty() {
+                            if let Some(map) = record.as_object_mut() {
+                                map.remove("message");
+                            }
+                        } else {
+                            record["message"] = json!(message);
+                        }
+                    }
+                }
+            }
+        })
+        .await
+    }
+}
+
+fn evaluate(metric: &Metric, result: &Value) -> Result<Phase, String> {
+    let mut scope = convoy_expr::Scope::default();
+    scope.insert("result", result).map_err(|e| e.to_string())?;
+    let evaluator = convoy_expr::Evaluator::new(&convoy_expr::NoData);
+    let check = |condition: &Option<String>, field: &str| -> Result<Option<bool>, String> {
+        let Some(code) = condition else { return Ok(None) };
+        match evaluator.expression(code, &scope).map_err(|e| format!("{field}: {e}"))? {
+            Value::Bool(b) => Ok(Some(b)),
+            other => Err(format!("{field} must be a boolean, got {other}")),
+        }
+    };
+    Ok(measurement(
+        check(&metric.success_condition, "successCondition")?,
+        check(&metric.failure_condition, "failureCondition")?,
+    ))
+}
+
+async fn read(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.without_url().to_string())? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(format!("the response is larger than {} MiB", MAX_BODY >> 20));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
