@@ -72,11 +72,15 @@ impl Verifier {
             let mut template_args = args.clone();
             for arg in spec["args"].as_array().into_iter().flatten() {
                 let name = arg["name"].as_str().unwrap_or("").to_owned();
-                if !template_args.contains_key(&name) {
+                if let std::collections::btree_map::Entry::Vacant(slot) = template_args.entry(name) {
                     let value = arg["value"].as_str().ok_or_else(|| {
-                        format!("AnalysisTemplate {:?}: argument {name:?} has no value; set it in the Stage's verification.args", reference.name)
+                        format!(
+                            "AnalysisTemplate {:?}: argument {:?} has no value; set it in the Stage's verification.args",
+                            reference.name,
+                            slot.key()
+                        )
                     })?;
-                    template_args.insert(name, value.to_owned());
+                    slot.insert(value.to_owned());
                 }
             }
             for metric in spec["metrics"].as_array().into_iter().flatten() {
