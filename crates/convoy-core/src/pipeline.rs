@@ -146,6 +146,25 @@ pub fn next_collection(
     FreightCollection { id: collection_id(&names), items, verification_history: Vec::new() }
 }
 
+/// Kargo's queue gate (§3.1): why the next Promotion of a Stage must wait, if it must. It waits
+/// until the Stage has recorded the newest finished Promotion, and until the verification of
+/// the Freight that Promotion brought is over.
+pub fn promotion_gate(status: &convoy_api::stage::StageStatus, newest_finished: Option<&str>) -> Option<String> {
+    let recorded = status.last_promotion.as_ref().map(|p| p.name.as_str()).unwrap_or("");
+    if let Some(newest) = newest_finished
+        && newest > recorded
+    {
+        return Some(format!("waiting for the Stage to record Promotion {newest}"));
+    }
+    let current = status.freight_history.first()?;
+    let latest = current.verification_history.first()?;
+    let phase = latest["phase"].as_str().unwrap_or("");
+    matches!(phase, "Pending" | "Running").then(|| {
+        let names: Vec<&str> = current.items.values().map(|f| f.name.as_str()).collect();
+        format!("waiting for the verification of Freight {} to finish", names.join(", "))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +211,30 @@ mod tests {
                 &[view("dev.01b", "f2", "Failed"), view("dev.01c", "f2", "Succeeded")]
             ),
             Ok("f2".into())
+        );
+    }
+
+    #[test]
+    fn the_queue_waits_for_recording_and_verification() {
+        use convoy_api::stage::StageStatus;
+        let status = |last: &str, phase: Option<&str>| -> StageStatus {
+            let history = phase.map(|p| serde_json::json!([{"id": "c", "items": {"Warehouse/w": {"name": "f1", "origin": {"kind": "Warehouse", "name": "w"}}}, "verificationHistory": [{"phase": p}]}]));
+            serde_json::from_value(serde_json::json!({"lastPromotion": {"name": last, "freight": {"name": "f1", "origin": {"kind": "Warehouse", "name": "w"}}}, "freightHistory": history.unwrap_or(serde_json::json!([]))})).unwrap()
+        };
+        assert_eq!(promotion_gate(&StageStatus::default(), None), None, "a new Stage does not wait");
+        assert!(
+            promotion_gate(&status("dev.01a", None), Some("dev.01b")).unwrap().contains("record Promotion dev.01b")
+        );
+        assert!(
+            promotion_gate(&status("dev.01b", Some("Running")), Some("dev.01b"))
+                .unwrap()
+                .contains("verification of Freight f1")
+        );
+        assert_eq!(promotion_gate(&status("dev.01b", Some("Successful")), Some("dev.01b")), None);
+        assert_eq!(
+            promotion_gate(&status("dev.01b", Some("Failed")), Some("dev.01b")),
+            None,
+            "a finished verification, even failed, does not block"
         );
     }
 

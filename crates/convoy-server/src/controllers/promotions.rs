@@ -66,11 +66,18 @@ impl PromotionController {
         let (promotions, _) =
             self.store.list(Kind::Promotion, None, &LabelSelector::everything()).await.map_err(|e| e.to_string())?;
         let mut by_stage: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
+        let mut newest_finished: BTreeMap<(String, String), String> = BTreeMap::new();
         for stored in promotions {
             let phase = stored.object.pointer("/status/phase").and_then(Value::as_str).unwrap_or("Pending").to_owned();
+            let stage = stored.object.pointer("/spec/stage").and_then(Value::as_str).unwrap_or("").to_owned();
+            let lane = (stored.key.project.clone(), stage);
             if matches!(phase.as_str(), "Pending" | "Running") {
-                let stage = stored.object.pointer("/spec/stage").and_then(Value::as_str).unwrap_or("").to_owned();
-                by_stage.entry((stored.key.project.clone(), stage)).or_default().push(stored.object);
+                by_stage.entry(lane).or_default().push(stored.object);
+            } else {
+                let newest = newest_finished.entry(lane).or_default();
+                if stored.key.name > *newest {
+                    *newest = stored.key.name.clone();
+                }
             }
         }
         for ((project, stage), mut queue) in by_stage {
@@ -78,6 +85,17 @@ impl PromotionController {
                 queue.iter().position(|p| p.pointer("/status/phase").and_then(Value::as_str) == Some("Running"));
             queue.sort_by(|a, b| name(a).cmp(name(b)));
             let next = running.map_or_else(|| queue[0].clone(), |i| queue[i].clone());
+            if running.is_none()
+                && let Some(reason) =
+                    self.gate(&project, &stage, newest_finished.get(&(project.clone(), stage.clone()))).await?
+            {
+                // Kargo's gate: the previous Freight is recorded and verified first; say so.
+                let key = Key::new(Kind::Promotion, &project, name(&next));
+                if next.pointer("/status/message").and_then(Value::as_str) != Some(reason.as_str()) {
+                    self.update_status(&key, |status| status["message"] = json!(reason)).await?;
+                }
+                continue;
+            }
             let lane = format!("{project}/{stage}");
             if !self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(lane.clone()) {
                 continue;
@@ -101,6 +119,18 @@ impl PromotionController {
             });
         }
         Ok(())
+    }
+
+    /// Why the Stage's next Promotion must wait, if it must (`convoy_core::pipeline::promotion_gate`).
+    async fn gate(
+        &self,
+        project: &str,
+        stage: &str,
+        newest_finished: Option<&String>,
+    ) -> Result<Option<String>, String> {
+        let Some(stage) = load::<Stage>(&*self.store, Kind::Stage, project, stage).await? else { return Ok(None) };
+        let status = stage.status.unwrap_or_default();
+        Ok(convoy_core::pipeline::promotion_gate(&status, newest_finished.map(String::as_str)))
     }
 
     /// Runs one Promotion until it finishes or a step asks to be called later.
