@@ -24,6 +24,9 @@ pub struct PromoteRequest {
     pub freight: Option<String>,
     #[serde(default)]
     pub freight_alias: Option<String>,
+    /// Promote the auto-promotion candidate from this Warehouse (what auto-promotion would pick).
+    #[serde(default)]
+    pub warehouse: Option<String>,
     /// Run the steps without effects outside a throwaway work tree and report the diff.
     #[serde(default)]
     pub dry_run: bool,
@@ -46,7 +49,13 @@ pub async fn promote(
     }
     let request: PromoteRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("promote request: {e}; expected {{\"freight\": NAME}} or {{\"freightAlias\": ALIAS}}, optionally \"dryRun\": true")))?;
-    let freight = freight_name(&state, &project, &request).await?;
+    let freight = match &request.warehouse {
+        Some(warehouse) if request.freight.is_none() && request.freight_alias.is_none() => {
+            candidate(&state, &project, &stage, warehouse).await?
+        }
+        Some(_) => return Err(ApiError::bad_request("give one of freight, freightAlias and warehouse")),
+        None => freight_name(&state, &project, &request).await?,
+    };
     let promotion = json!({
         "apiVersion": "kargo.akuity.io/v1alpha1",
         "kind": "Promotion",
@@ -74,6 +83,99 @@ pub async fn promote(
         .await
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "DryRunFailed", e))?;
     Ok(Json(report).into_response())
+}
+
+/// The Freight auto-promotion would choose for `stage` from `warehouse`.
+async fn candidate(state: &AppState, project: &str, stage: &str, warehouse: &str) -> Result<String, ApiError> {
+    let stored = state
+        .store
+        .get(&convoy_store::Key::new(Kind::Stage, project, stage))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("Stage {stage:?} not found in project {project:?}")))?;
+    let stage_object: convoy_api::Stage = serde_json::from_value(stored.object)
+        .map_err(|e| ApiError::bad_request(format!("the stored Stage does not decode: {e}")))?;
+    let (stored, _) = state.store.list(Kind::Freight, Some(project), &LabelSelector::everything()).await?;
+    let freight: Vec<convoy_api::Freight> =
+        stored.into_iter().filter_map(|s| serde_json::from_value(s.object).ok()).collect();
+    let refs: Vec<&convoy_api::Freight> = freight.iter().collect();
+    let origin = convoy_api::FreightOrigin::warehouse(warehouse);
+    convoy_core::availability::auto_promotion_candidate(
+        &stage_object,
+        &origin,
+        &refs,
+        convoy_api::time::Timestamp::now(),
+    )
+    .map(|f| f.metadata.name().to_owned())
+    .ok_or_else(|| {
+        ApiError::not_found(format!("no Freight from Warehouse {warehouse:?} is available to Stage {stage:?}"))
+    })
+}
+
+/// `POST /v1/projects/{p}/stages/{s}/promote-downstream {freight | freightAlias}`: promotes the
+/// Freight into every Stage that takes Freight from `s`; `{promotions, refused}`.
+pub async fn promote_downstream(
+    State(state): State<Arc<AppState>>,
+    Extension(identity): Extension<Identity>,
+    Path((project, stage)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    if !authorize(&identity, Action::Write, &project) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            format!("no write access to project {project:?}"),
+        ));
+    }
+    let request: PromoteRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "promote request: {e}; expected {{\"freight\": NAME}} or {{\"freightAlias\": ALIAS}}"
+        ))
+    })?;
+    let freight = freight_name(&state, &project, &request).await?;
+    let (stages, _) = state.store.list(Kind::Stage, Some(&project), &LabelSelector::everything()).await?;
+    let downstream: Vec<String> = stages
+        .iter()
+        .filter(|s| {
+            s.object["spec"]["requestedFreight"].as_array().into_iter().flatten().any(|r| {
+                r.pointer("/sources/stages")
+                    .and_then(serde_json::Value::as_array)
+                    .is_some_and(|up| up.iter().any(|u| u == stage.as_str()))
+            })
+        })
+        .map(|s| s.key.name.clone())
+        .collect();
+    if downstream.is_empty() {
+        return Err(ApiError::not_found(format!("no Stage of project {project:?} takes Freight from Stage {stage:?}")));
+    }
+    let mut created = Vec::new();
+    let mut refused = Vec::new();
+    for target in downstream {
+        let promotion = json!({
+            "apiVersion": "kargo.akuity.io/v1alpha1",
+            "kind": "Promotion",
+            "metadata": {"generateName": format!("{target}-"), "namespace": project},
+            "spec": {"stage": target, "freight": freight},
+        });
+        let resources = decode_body(&promotion.to_string(), Some(&project))?;
+        match plan(&*state.store, resources, Mode::Create).await {
+            Ok(mut outcomes) => {
+                let outcome = outcomes.remove(0);
+                if let Some(write) = outcome.write {
+                    state.store.apply(vec![write]).await?;
+                }
+                created.push(json!({"stage": target, "promotion": outcome.name}));
+            }
+            Err(e) => {
+                let details: Vec<String> = e
+                    .details
+                    .iter()
+                    .map(|d| d.hint.clone().map_or_else(|| d.message.clone(), |h| format!("{} ({h})", d.message)))
+                    .collect();
+                refused.push(json!({"stage": target, "message": details.join("; ")}));
+            }
+        }
+    }
+    Ok((StatusCode::CREATED, Json(json!({"promotions": created, "refused": refused}))).into_response())
 }
 
 async fn freight_name(state: &AppState, project: &str, request: &PromoteRequest) -> Result<String, ApiError> {

@@ -250,7 +250,8 @@ pub struct DescribeArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("which").required(true).args(["freight", "freight_alias"])))]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["freight", "freight_alias", "warehouse"])))]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["stage", "downstream_from"])))]
 pub struct PromoteArgs {
     /// The Freight's name.
     #[arg(long)]
@@ -258,9 +259,15 @@ pub struct PromoteArgs {
     /// The Freight's alias.
     #[arg(long)]
     pub freight_alias: Option<String>,
+    /// The Freight auto-promotion would choose from this Warehouse.
+    #[arg(long, requires = "stage")]
+    pub warehouse: Option<String>,
     /// The Stage to promote into.
     #[arg(long)]
-    pub stage: String,
+    pub stage: Option<String>,
+    /// Promote into every Stage that takes Freight from this one.
+    #[arg(long, conflicts_with_all = ["dry_run", "warehouse"])]
+    pub downstream_from: Option<String>,
     /// Follow the promotion step by step; exit 1 unless it succeeds.
     #[arg(long, conflicts_with = "dry_run")]
     pub wait: bool,

@@ -35,12 +35,17 @@ pub fn run(client: Client, args: &PromoteArgs) -> anyhow::Result<ExitCode> {
     let project = project(&client)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
+        if let Some(upstream) = &args.downstream_from {
+            return downstream(&client, &project, upstream, args).await;
+        }
+        let stage = args.stage.clone().unwrap_or_default();
         let request = json!({
             "freight": args.freight,
             "freightAlias": args.freight_alias,
+            "warehouse": args.warehouse,
             "dryRun": args.dry_run,
         });
-        let path = format!("/v1/projects/{project}/stages/{}/promote", args.stage);
+        let path = format!("/v1/projects/{project}/stages/{stage}/promote");
         let created = match client.send(Method::POST, &path, Some(request.to_string())).await {
             Ok((created, _)) => created,
             Err(e) => return Ok(fail(&e)),
@@ -55,6 +60,34 @@ pub fn run(client: Client, args: &PromoteArgs) -> anyhow::Result<ExitCode> {
         }
         wait(&client, &project, &name).await
     })
+}
+
+/// `--downstream-from`: one Promotion per Stage that takes Freight from `upstream`; with
+/// `--wait`, each is followed in turn. Exit 1 when any was refused or did not succeed.
+async fn downstream(client: &Client, project: &str, upstream: &str, args: &PromoteArgs) -> anyhow::Result<ExitCode> {
+    let request = json!({"freight": args.freight, "freightAlias": args.freight_alias});
+    let path = format!("/v1/projects/{project}/stages/{upstream}/promote-downstream");
+    let report = match client.send(Method::POST, &path, Some(request.to_string())).await {
+        Ok((report, _)) => report,
+        Err(e) => return Ok(fail(&e)),
+    };
+    let mut code = ExitCode::SUCCESS;
+    for refused in report["refused"].as_array().into_iter().flatten() {
+        eprintln!(
+            "Stage {}: refused: {}",
+            refused["stage"].as_str().unwrap_or(""),
+            refused["message"].as_str().unwrap_or("")
+        );
+        code = ExitCode::from(1);
+    }
+    for created in report["promotions"].as_array().into_iter().flatten() {
+        let name = created["promotion"].as_str().unwrap_or("");
+        println!("Promotion/{name} created");
+        if args.wait && wait(client, project, name).await? != ExitCode::SUCCESS {
+            code = ExitCode::from(1);
+        }
+    }
+    Ok(code)
 }
 
 /// Prints a dry run's steps and the diffs its commits would have made; exit 1 unless it succeeded.

@@ -149,15 +149,39 @@ fn auto_promotion_flows_to_staging_and_prod_needs_approval() {
     let refusal = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(refusal.contains("not available") && refusal.contains("soak"), "{refusal}");
 
-    // Approved for prod, it goes.
+    let out = server
+        .convoy()
+        .args(["-p", "demo", "promote", "--freight-alias", "first", "--downstream-from", "staging"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Stage prod: refused"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Approved for prod, it goes: promoted downstream of staging; the Warehouse's candidate for
+    // prod is now that Freight (a dry run names it).
     let out = server
         .convoy()
         .args(["-p", "demo", "approve", "--freight-alias", "first", "--stage", "prod"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = promote_prod();
+    let out = server
+        .convoy()
+        .args(["-p", "demo", "promote", "--freight-alias", "first", "--downstream-from", "staging", "--wait"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert!(stdout(&out).contains("Succeeded"), "{}", stdout(&out));
+    let out = server
+        .convoy()
+        .args(["-p", "demo", "promote", "--warehouse", "app", "--stage", "prod", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(stdout(&out).contains(&format!("Dry run of {freight} -> Stage prod")), "{}", stdout(&out));
     wait_until(&server, "prod to record the Freight", || {
         get(&server, "freight", &freight).pointer("/status/currentlyIn/prod").is_some()
     });
