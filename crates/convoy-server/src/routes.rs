@@ -273,7 +273,39 @@ pub async fn delete_project(
     delete(state, key_for(kind, &project, &name), query).await
 }
 
+/// Kargo's delete check: Freight that a Stage holds cannot go.
+async fn deletion_allowed(state: &AppState, key: &Key) -> Result<(), ApiError> {
+    if key.kind != Kind::Freight {
+        return Ok(());
+    }
+    let (stages, _) = state.store.list(Kind::Stage, Some(&key.project), &LabelSelector::everything()).await?;
+    let holders: Vec<String> = stages
+        .iter()
+        .filter(|s| {
+            s.object.pointer("/status/freightHistory/0/items").and_then(Value::as_object).is_some_and(|items| {
+                items.values().any(|f| f.get("name").and_then(Value::as_str) == Some(key.name.as_str()))
+            })
+        })
+        .map(|s| s.key.name.clone())
+        .collect();
+    if holders.is_empty() {
+        return Ok(());
+    }
+    // Kargo's webhook answers Forbidden; here it is admission's refusal (422), not an auth error.
+    let message = format!("freight is in-use by stages ({})", holders.join(", "));
+    Err(ApiError::rejected(
+        format!("{message}; nothing was deleted (promote other Freight into those Stages first)"),
+        vec![crate::error::Detail {
+            path: String::new(),
+            message,
+            hint: Some("promote other Freight into those Stages first".into()),
+            severity: "error",
+        }],
+    ))
+}
+
 async fn delete(state: Arc<AppState>, key: Key, query: WriteQuery) -> Result<Json<Value>, ApiError> {
+    deletion_allowed(&state, &key).await?;
     let expected = query
         .resource_version
         .map(|v| v.parse::<i64>().map_err(|_| ApiError::bad_request("resourceVersion must be a number")))
@@ -370,6 +402,7 @@ async fn delete_set(
         }
         let meta = resource.metadata();
         let key = key_for(resource.kind(), meta.namespace(), meta.name());
+        deletion_allowed(state, &key).await?;
         items.push(json!({"kind": resource.kind().name(), "project": key.project, "name": key.name, "action": "deleted", "warnings": []}));
         writes.push(Write::Delete { key, expected: None });
     }

@@ -186,6 +186,12 @@ fn auto_promotion_flows_to_staging_and_prod_needs_approval() {
         get(&server, "freight", &freight).pointer("/status/currentlyIn/prod").is_some()
     });
     assert!(get(&server, "stage", "prod").pointer("/status/autoPromotionEnabled") == Some(&Value::Bool(false)));
+
+    // Freight that Stages hold cannot be deleted.
+    let out = server.convoy().args(["-p", "demo", "delete", "freight", &freight]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(message.contains("freight is in-use by stages (dev, prod, staging)"), "{message}");
 }
 
 /// A health endpoint that answers `{"ok": false}` the first time and `{"ok": true}` after,
