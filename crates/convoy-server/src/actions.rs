@@ -275,3 +275,77 @@ pub async fn approve_freight(
     .map_err(|e| ApiError::new(StatusCode::CONFLICT, "Conflict", e))?;
     Ok(Json(json!({"freight": freight, "stage": request.stage, "approvedAt": now})).into_response())
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    #[serde(default)]
+    pub abort: bool,
+}
+
+/// `POST /v1/projects/{p}/stages/{s}/verify {abort?}`: runs the current Freight's verification
+/// again, or stops the running one (Kargo's `reverify` / `abort` annotations, naming it by id).
+pub async fn verify_stage(
+    State(state): State<Arc<AppState>>,
+    Extension(identity): Extension<Identity>,
+    Path((project, stage)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    if !authorize(&identity, Action::Write, &project) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            format!("no write access to project {project:?}"),
+        ));
+    }
+    let request: VerifyRequest = if body.is_empty() {
+        VerifyRequest::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("verify request: {e}; expected {{\"abort\": true|false}}")))?
+    };
+    let key = convoy_store::Key::new(Kind::Stage, &project, &stage);
+    for _ in 0..10 {
+        let stored = state
+            .store
+            .get(&key)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("Stage {stage:?} not found in project {project:?}")))?;
+        let latest =
+            stored.object.pointer("/status/freightHistory/0/verificationHistory/0").cloned().unwrap_or_default();
+        let Some(id) = latest["id"].as_str().map(str::to_owned) else {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "Conflict",
+                format!("Stage {stage:?} has no verification yet; promote Freight into it first"),
+            ));
+        };
+        let running = latest["phase"] == "Running";
+        if request.abort != running {
+            let message = if request.abort {
+                "no verification is running"
+            } else {
+                "a verification is already running; abort it first"
+            };
+            return Err(ApiError::new(StatusCode::CONFLICT, "Conflict", format!("Stage {stage:?}: {message}")));
+        }
+        let annotation = if request.abort {
+            crate::controllers::stages::ABORT_ANNOTATION
+        } else {
+            crate::controllers::stages::REVERIFY_ANNOTATION
+        };
+        let mut object = stored.object.clone();
+        if !object["metadata"]["annotations"].is_object() {
+            object["metadata"]["annotations"] = json!({});
+        }
+        object["metadata"]["annotations"][annotation] = json!(id);
+        match state.store.apply(vec![convoy_store::Write::Put { object, expected: Some(stored.revision) }]).await {
+            Ok(_) => {
+                return Ok(Json(json!({"stage": stage, "verification": id, "abort": request.abort})).into_response());
+            }
+            Err(convoy_store::StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::new(StatusCode::CONFLICT, "Conflict", "the Stage kept changing; try again"))
+}

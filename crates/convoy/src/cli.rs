@@ -51,6 +51,8 @@ pub enum Command {
     Promote(PromoteArgs),
     /// Approve Freight for a Stage (it may then be promoted there, skipping upstream verification and soak).
     Approve(ApproveArgs),
+    /// Run a Stage's verification again (`verify stage NAME`), or stop it (`--abort`).
+    Verify(VerifyArgs),
     /// Discover now: `refresh warehouse NAME` runs the Warehouse's discovery at once.
     Refresh(RefreshArgs),
     /// Change a Freight's alias.
@@ -286,6 +288,16 @@ pub struct ApproveArgs {
     pub freight_alias: Option<String>,
     #[arg(long)]
     pub stage: String,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// `stage`
+    pub kind: String,
+    pub name: String,
+    /// Stop the running verification instead.
+    #[arg(long)]
+    pub abort: bool,
 }
 
 #[derive(Debug, Args)]

@@ -21,6 +21,10 @@ use super::promotions::update_status;
 use crate::writes::{Mode, decode_body, plan};
 
 pub const CONTROLLER_ACTOR: &str = "controller:convoy";
+/// Value: the id of the verification to run again.
+pub const REVERIFY_ANNOTATION: &str = "kargo.akuity.io/reverify";
+/// Value: the id of the running verification to stop.
+pub const ABORT_ANNOTATION: &str = "kargo.akuity.io/abort";
 
 pub struct StageController {
     store: Arc<dyn Store>,
@@ -107,6 +111,24 @@ impl StageController {
             );
             collection.verification_history = vec![self.verification(stage, now)];
             pipeline::push_history(&mut status.freight_history, collection);
+        }
+
+        // Reverify / abort requests name the verification they are about (Kargo's annotations).
+        let annotation = |name: &str| stage.metadata.annotations.get(name).cloned();
+        if let Some(current) = status.freight_history.first_mut()
+            && let Some(latest) = current.verification_history.first().cloned()
+        {
+            let id = latest["id"].as_str().unwrap_or("").to_owned();
+            let running = latest["phase"] == "Running";
+            if running && annotation(ABORT_ANNOTATION).as_deref() == Some(id.as_str()) {
+                let record = &mut current.verification_history[0];
+                record["phase"] = json!("Aborted");
+                record["message"] = json!("verification aborted by request");
+                record["finishTime"] = json!(now.to_string());
+            } else if !running && annotation(REVERIFY_ANNOTATION).as_deref() == Some(id.as_str()) {
+                current.verification_history.insert(0, self.verification(stage, now));
+                current.verification_history.truncate(10);
+            }
         }
 
         // 2. Freight bookkeeping: currentlyIn follows the current collection; verifiedIn once verified.

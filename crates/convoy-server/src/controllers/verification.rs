@@ -38,7 +38,7 @@ impl Verifier {
         }
         let (verifier, stage, id) = (self.clone(), stage.clone(), id.to_owned());
         tokio::spawn(async move {
-            let (phase, message) = match verifier.analyse(&stage).await {
+            let (phase, message) = match verifier.analyse(&stage, &id).await {
                 Ok(outcome) => outcome,
                 Err(message) => (Phase::Error, message),
             };
@@ -49,7 +49,7 @@ impl Verifier {
         });
     }
 
-    async fn analyse(&self, stage: &Stage) -> Result<(Phase, String), String> {
+    async fn analyse(&self, stage: &Stage, id: &str) -> Result<(Phase, String), String> {
         let project = stage.metadata.namespace();
         let verification = stage.spec.verification.as_ref().ok_or("the Stage no longer asks for verification")?;
         let args = self.arguments(stage)?;
@@ -92,7 +92,7 @@ impl Verifier {
         if metrics.is_empty() {
             return Err("the AnalysisTemplates define no metrics".into());
         }
-        let outcomes = futures::future::join_all(metrics.iter().map(|m| self.measure(m))).await;
+        let outcomes = futures::future::join_all(metrics.iter().map(|m| self.measure(stage, id, m))).await;
         let phases: Vec<Phase> = outcomes.iter().map(|(p, _)| *p).collect();
         let phase = run_phase(&phases);
         let message = metrics
@@ -125,9 +125,12 @@ impl Verifier {
     }
 
     /// Measures until the metric's phase is decided; returns it with a short account.
-    async fn measure(&self, metric: &Metric) -> (Phase, String) {
+    async fn measure(&self, stage: &Stage, id: &str, metric: &Metric) -> (Phase, String) {
         let mut phases = Vec::new();
         loop {
+            if !self.still_running(stage, id).await {
+                return (Phase::Error, "stopped: the verification is no longer running".into());
+            }
             let last;
             let outcome = match self.take(metric).await {
                 Ok(result) => match evaluate(metric, &result) {
@@ -211,14 +214,26 @@ impl Verifier {
         ))
     }
 
-    /// Writes the outcome over the `Running` record with this id.
+    /// Whether the record `id` is still `Running` (an abort ends it).
+    async fn still_running(&self, stage: &Stage, id: &str) -> bool {
+        let key = Key::new(Kind::Stage, stage.metadata.namespace(), stage.metadata.name());
+        let Ok(Some(stored)) = self.store.get(&key).await else { return false };
+        stored.object["status"]["freightHistory"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|c| c["verificationHistory"].as_array().into_iter().flatten())
+            .any(|r| r["id"] == id && r["phase"] == "Running")
+    }
+
+    /// Writes the outcome over the `Running` record with this id (an aborted one stays aborted).
     async fn record(&self, stage: &Stage, id: &str, phase: Phase, message: &str) -> Result<(), String> {
         let key = Key::new(Kind::Stage, stage.metadata.namespace(), stage.metadata.name());
         let now = Timestamp::now().to_string();
         update_status(&*self.store, &key, |status| {
             for collection in status["freightHistory"].as_array_mut().into_iter().flatten() {
                 for record in collection["verificationHistory"].as_array_mut().into_iter().flatten() {
-                    if record["id"] == id {
+                    if record["id"] == id && record["phase"] == "Running" {
                         record["phase"] = json!(phase.as_str());
                         record["finishTime"] = json!(now);
                         if message.is_empty() {

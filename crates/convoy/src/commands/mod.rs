@@ -32,6 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Promote(args) => promote::run(client()?, args),
         Command::Approve(args) => refresh::approve(client()?, args),
         Command::Refresh(args) => refresh::run(client()?, args),
+        Command::Verify(args) => refresh::verify(client()?, args),
         Command::Update(args) => refresh::update_freight(client()?, args),
         Command::Logs(args) => promote::logs(client()?, args),
         Command::Abort(args) => promote::abort(client()?, args),

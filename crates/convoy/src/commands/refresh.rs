@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::cli::{ApproveArgs, RefreshArgs, UpdateArgs};
+use crate::cli::{ApproveArgs, RefreshArgs, UpdateArgs, VerifyArgs};
 use crate::client::{Client, ClientError};
 
 fn project(client: &Client) -> anyhow::Result<String> {
@@ -179,5 +179,28 @@ pub fn approve(client: Client, args: &ApproveArgs) -> anyhow::Result<ExitCode> {
             }
             Err(e) => Ok(fail(&e)),
         }
+    })
+}
+
+/// `convoy verify stage NAME [--abort]`.
+pub fn verify(client: Client, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
+    if !matches!(args.kind.as_str(), "stage" | "stages") {
+        eprintln!("error: verify works on stages: convoy verify stage NAME [--abort]");
+        return Ok(ExitCode::from(2));
+    }
+    let project = project(&client)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let body = json!({"abort": args.abort}).to_string();
+    let path = format!("/v1/projects/{project}/stages/{}/verify", args.name);
+    Ok(match runtime.block_on(client.send(Method::POST, &path, Some(body))) {
+        Ok(_) if args.abort => {
+            println!("Stage/{} verification abort requested", args.name);
+            ExitCode::SUCCESS
+        }
+        Ok(_) => {
+            println!("Stage/{} verification requested", args.name);
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
     })
 }

@@ -277,6 +277,70 @@ spec:
         ["/dev-health", "/dev-health"],
         "a failure, tolerated, then a success"
     );
+
+    // Nothing runs, so nothing to abort; verifying again adds a record and measures again.
+    let out = server.convoy().args(["-p", "demo", "verify", "stage", "dev", "--abort"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no verification is running"));
+    let out = server.convoy().args(["-p", "demo", "verify", "stage", "dev"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    wait_until(&server, "the second verification", || {
+        let history = get(&server, "stage", "dev")
+            .pointer("/status/freightHistory/0/verificationHistory")
+            .cloned()
+            .unwrap_or_default();
+        history.as_array().map(Vec::len) == Some(2) && history[0]["phase"] == "Successful"
+    });
+    assert_eq!(std::fs::read_to_string(dir.path().join("requests.log")).unwrap().lines().count(), 4);
+    let _ = endpoint.kill();
+    let _ = endpoint.wait();
+}
+
+/// The server is killed (SIGKILL) while dev's verification runs; after a restart the
+/// verification is run again, staging gets the Freight, and no Promotion was made twice.
+#[test]
+fn a_restart_mid_pipeline_loses_nothing_and_repeats_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut endpoint, port) = health_endpoint(dir.path());
+    let verification = format!(
+        "---\napiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {{name: health, namespace: demo}}\nspec:\n  metrics:\n  - name: health\n    interval: 1s\n    count: 3\n    failureLimit: 1\n    successCondition: result == true\n    provider:\n      web: {{url: \"http://127.0.0.1:{port}/health\", jsonPath: \"{{$.ok}}\"}}\n"
+    );
+    let manifests = MANIFESTS.replace(
+        "metadata: {name: dev, namespace: demo}\nspec:\n",
+        "metadata: {name: dev, namespace: demo}\nspec:\n  verification:\n    analysisTemplates: [{name: health}]\n",
+    ) + &verification;
+    let file = dir.path().join("pipeline.yaml");
+    std::fs::write(&file, manifests).unwrap();
+    let mut server = Server::start(dir.path());
+    server.login();
+    let out = server.convoy().args(["apply", "-f"]).arg(&file).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    wait_until(&server, "dev's verification to start", || {
+        get(&server, "stage", "dev").pointer("/status/freightHistory/0/verificationHistory/0/phase")
+            == Some(&Value::String("Running".into()))
+    });
+    server.kill_hard();
+    server.start_again();
+    let out = server.convoy().args(["-p", "demo", "get", "freight", "-o", "json"]).output().unwrap();
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let freight = list["items"][0]["metadata"]["name"].as_str().unwrap().to_owned();
+    wait_until(&server, "staging to take the Freight after the restart", || {
+        get(&server, "freight", &freight).pointer("/status/currentlyIn/staging").is_some()
+    });
+    let out = server.convoy().args(["-p", "demo", "get", "promotions", "-o", "json"]).output().unwrap();
+    let promotions: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut stages: Vec<&str> = promotions["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p.pointer("/spec/stage").and_then(Value::as_str))
+        .collect();
+    stages.sort_unstable();
+    assert_eq!(stages, ["dev", "staging"], "one Promotion per Stage: {promotions:#}");
+    assert_eq!(
+        get(&server, "stage", "dev").pointer("/status/freightHistory/0/verificationHistory/0/phase"),
+        Some(&Value::String("Successful".into()))
+    );
     let _ = endpoint.kill();
     let _ = endpoint.wait();
 }
