@@ -25,7 +25,7 @@ pub mod warehouse;
 pub mod yaml;
 
 pub use common::*;
-pub use core_v1::{AnalysisTemplate, ConfigMap, Secret};
+pub use core_v1::{AnalysisTemplate, ConfigMap, Event, Secret};
 pub use freight::{Freight, FreightCollection, FreightReference, FreightStatus};
 pub use meta::ObjectMeta;
 pub use path::FieldPath;

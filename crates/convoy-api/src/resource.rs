@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::meta::ObjectMeta;
 use crate::path::FieldPath;
 use crate::{
-    AnalysisTemplate, ClusterConfig, ClusterPromotionTask, ConfigMap, Freight, KARGO_API_VERSION, Project,
+    AnalysisTemplate, ClusterConfig, ClusterPromotionTask, ConfigMap, Event, Freight, KARGO_API_VERSION, Project,
     ProjectConfig, Promotion, PromotionTask, ROLLOUTS_API_VERSION, Secret, Stage, Warehouse,
 };
 
@@ -25,10 +25,11 @@ pub enum Kind {
     Secret,
     ConfigMap,
     AnalysisTemplate,
+    Event,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Project,
         Kind::ProjectConfig,
         Kind::ClusterConfig,
@@ -41,6 +42,7 @@ impl Kind {
         Kind::Secret,
         Kind::ConfigMap,
         Kind::AnalysisTemplate,
+        Kind::Event,
     ];
 
     /// The `kind` field value.
@@ -58,13 +60,14 @@ impl Kind {
             Kind::Secret => "Secret",
             Kind::ConfigMap => "ConfigMap",
             Kind::AnalysisTemplate => "AnalysisTemplate",
+            Kind::Event => "Event",
         }
     }
 
     /// The `apiVersion` documents of this kind carry.
     pub fn api_version(self) -> &'static str {
         match self {
-            Kind::Secret | Kind::ConfigMap => "v1",
+            Kind::Secret | Kind::ConfigMap | Kind::Event => "v1",
             Kind::AnalysisTemplate => ROLLOUTS_API_VERSION,
             _ => KARGO_API_VERSION,
         }
@@ -85,6 +88,7 @@ impl Kind {
             Kind::Secret => "secrets",
             Kind::ConfigMap => "configmaps",
             Kind::AnalysisTemplate => "analysistemplates",
+            Kind::Event => "events",
         }
     }
 
@@ -134,6 +138,7 @@ pub enum Resource {
     Secret(Secret),
     ConfigMap(ConfigMap),
     AnalysisTemplate(AnalysisTemplate),
+    Event(Event),
 }
 
 macro_rules! each_kind {
@@ -151,6 +156,7 @@ macro_rules! each_kind {
             Resource::Secret($obj) => $body,
             Resource::ConfigMap($obj) => $body,
             Resource::AnalysisTemplate($obj) => $body,
+            Resource::Event($obj) => $body,
         }
     };
 }
@@ -179,6 +185,7 @@ impl Resource {
             Resource::Secret(_) => Kind::Secret,
             Resource::ConfigMap(_) => Kind::ConfigMap,
             Resource::AnalysisTemplate(_) => Kind::AnalysisTemplate,
+            Resource::Event(_) => Kind::Event,
         }
     }
 
@@ -261,6 +268,7 @@ impl Resource {
             Kind::Secret => Resource::Secret(typed(value)?),
             Kind::ConfigMap => Resource::ConfigMap(typed(value)?),
             Kind::AnalysisTemplate => Resource::AnalysisTemplate(typed(value)?),
+            Kind::Event => Resource::Event(typed(value)?),
         };
         Ok(Some(resource))
     }

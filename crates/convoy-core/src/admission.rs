@@ -78,7 +78,14 @@ pub fn admit(
         (Resource::PromotionTask(t) | Resource::ClusterPromotionTask(t), _) => task::validate(t, &mut problems),
         (Resource::ProjectConfig(c), _) => config::validate_project_config(c, &mut problems),
         (Resource::ClusterConfig(c), _) => config::validate_cluster_config(c, &mut problems),
-        (Resource::Project(_) | Resource::Secret(_) | Resource::ConfigMap(_) | Resource::AnalysisTemplate(_), _) => {}
+        (
+            Resource::Project(_)
+            | Resource::Secret(_)
+            | Resource::ConfigMap(_)
+            | Resource::AnalysisTemplate(_)
+            | Resource::Event(_),
+            _,
+        ) => {}
     }
     // After defaulting: Freight and Promotions are named by admission itself.
     let unnamed_by_failed_build = kind == Kind::Promotion && creating && resource.metadata().name().is_empty();

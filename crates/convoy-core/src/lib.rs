@@ -20,6 +20,7 @@ pub mod constraint;
 pub mod duration;
 pub mod expand;
 pub mod freight_id;
+pub mod gc;
 pub mod names;
 pub mod pipeline;
 pub mod problem;

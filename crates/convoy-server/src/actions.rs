@@ -67,6 +67,7 @@ pub async fn promote(
     if !request.dry_run {
         let write = outcome.write.ok_or_else(|| ApiError::bad_request("nothing to write"))?;
         let stored = state.store.apply(vec![write]).await?.remove(0).object;
+        promotion_created(&state, &project, &outcome.name, &stage, &freight, identity.name()).await;
         return Ok((StatusCode::CREATED, Json(stored)).into_response());
     }
     let Some(data_dir) = &state.data_dir else {
@@ -163,6 +164,7 @@ pub async fn promote_downstream(
                 if let Some(write) = outcome.write {
                     state.store.apply(vec![write]).await?;
                 }
+                promotion_created(&state, &project, &outcome.name, &target, &freight, identity.name()).await;
                 created.push(json!({"stage": target, "promotion": outcome.name}));
             }
             Err(e) => {
@@ -273,6 +275,9 @@ pub async fn approve_freight(
     })
     .await
     .map_err(|e| ApiError::new(StatusCode::CONFLICT, "Conflict", e))?;
+    let about = crate::events::Involved { kind: "Freight", project: &project, name: &freight };
+    let message = format!("Freight approved for Stage {:?} by {}", request.stage, identity.name());
+    crate::events::record(&*state.store, about, "FreightApproved", &message, false).await;
     Ok(Json(json!({"freight": freight, "stage": request.stage, "approvedAt": now})).into_response())
 }
 
@@ -348,4 +353,10 @@ pub async fn verify_stage(
         }
     }
     Err(ApiError::new(StatusCode::CONFLICT, "Conflict", "the Stage kept changing; try again"))
+}
+
+async fn promotion_created(state: &AppState, project: &str, promotion: &str, stage: &str, freight: &str, actor: &str) {
+    let about = crate::events::Involved { kind: "Promotion", project, name: promotion };
+    let message = format!("Promotion created for Stage {stage:?} with Freight {freight:?} by {actor}");
+    crate::events::record(&*state.store, about, "PromotionCreated", &message, false).await;
 }

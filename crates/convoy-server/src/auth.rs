@@ -21,6 +21,15 @@ pub enum Identity {
     Admin,
 }
 
+impl Identity {
+    /// How events and annotations name this identity.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Identity::Admin => "admin",
+        }
+    }
+}
+
 /// What a request wants to do, for [`authorize`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {

@@ -16,6 +16,7 @@ mod base64;
 pub mod controllers;
 mod env;
 mod error;
+pub mod events;
 mod openapi;
 mod routes;
 mod watch;
@@ -161,6 +162,7 @@ pub struct ServerConfig {
 
 /// Opens the store, makes the admin token on first start, serves until SIGINT or SIGTERM.
 pub async fn serve(config: ServerConfig) -> Result<(), String> {
+    let collection = controllers::gc::Settings::from_env()?;
     create_private_dir(&config.data_dir)?;
     let store: Arc<dyn Store> = match &config.database_url {
         Some(url) => Arc::new(convoy_store_sql::SqlStore::connect(url, 10_000).await.map_err(|e| e.to_string())?),
@@ -172,6 +174,7 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
     // One set of mirrors: discovery and promotions share fetches and per-repository locks.
     let mirrors = Arc::new(convoy_git::Mirrors::new(config.data_dir.join("git")));
     let _promotions = controllers::promotions::start(store.clone(), mirrors.clone(), &config.data_dir);
+    let _collector = tokio::spawn(controllers::gc::run(store.clone(), collection));
     let _stages = tokio::spawn(controllers::stages::StageController::new(store.clone()).run());
     let _warehouses = tokio::spawn(controllers::warehouses::WarehouseController::new(store.clone(), mirrors).run());
     let state = Arc::new(AppState::new(store).await.map_err(|e| e.to_string())?.with_data_dir(config.data_dir.clone()));

@@ -49,3 +49,65 @@ async fn unexpanded_task_references_are_expanded_not_rejected() {
     assert_eq!(promotion["spec"]["steps"][0]["as"], json!("task-1::note"), "stored expanded: {promotion:#}");
     assert_eq!(promotion["status"]["stepExecutionMetadata"][0]["alias"], json!("task-1::note"));
 }
+
+/// Garbage collection keeps the newest 20 finished Promotions of a Stage (and running ones),
+/// and Freight up to the oldest a Stage holds plus 20.
+#[tokio::test]
+async fn garbage_collection_keeps_what_kargo_keeps() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
+    for i in 0..26 {
+        let phase = if i == 25 { "Running" } else { "Succeeded" };
+        store
+            .create(json!({
+                "apiVersion": "kargo.akuity.io/v1alpha1", "kind": "Promotion",
+                "metadata": {"name": format!("dev.{i:03}"), "namespace": "p"},
+                "spec": {"stage": "dev", "freight": "f"},
+                "status": {"phase": phase}
+            }))
+            .await
+            .unwrap();
+        store
+            .create(json!({
+                "apiVersion": "kargo.akuity.io/v1alpha1", "kind": "Freight",
+                "metadata": {"name": format!("f{i:03}"), "namespace": "p"},
+                "discoveredAt": format!("2024-01-01T00:00:{i:02}Z"),
+                "origin": {"kind": "Warehouse", "name": "w"},
+                "images": [{"repoURL": "r", "tag": format!("{i}")}]
+            }))
+            .await
+            .unwrap();
+    }
+    // A Stage holds the second-newest Freight: it and the newest stay, plus 20 older; 4 go.
+    store
+        .create(json!({
+            "apiVersion": "kargo.akuity.io/v1alpha1", "kind": "Stage",
+            "metadata": {"name": "dev", "namespace": "p"},
+            "spec": {"requestedFreight": [{"origin": {"kind": "Warehouse", "name": "w"}, "sources": {"direct": true}}]},
+            "status": {"freightHistory": [{"id": "x", "items": {"Warehouse/w": {"name": "f024", "origin": {"kind": "Warehouse", "name": "w"}}}}]}
+        }))
+        .await
+        .unwrap();
+    let settings = convoy_server::controllers::gc::Settings {
+        keep: 20,
+        min_age: Duration::ZERO,
+        interval: Duration::from_secs(3600),
+    };
+    let deleted = convoy_server::controllers::gc::collect(&*store, &settings).await.unwrap();
+    let names = |kind| {
+        let store = store.clone();
+        async move {
+            let (list, _) = store.list(kind, Some("p"), &convoy_store::LabelSelector::everything()).await.unwrap();
+            list.into_iter().map(|s| s.key.name).collect::<Vec<_>>()
+        }
+    };
+    let promotions = names(Kind::Promotion).await;
+    assert_eq!(promotions.len(), 21, "20 finished + the running one: {promotions:?}");
+    assert!(!promotions.contains(&"dev.004".to_owned()) && promotions.contains(&"dev.005".to_owned()));
+    let freight = names(Kind::Freight).await;
+    assert_eq!(freight.len(), 22, "{freight:?}");
+    assert!(
+        !freight.contains(&"f003".to_owned()) && freight.contains(&"f004".to_owned()),
+        "the oldest went: {freight:?}"
+    );
+    assert_eq!(deleted, 5 + 4);
+}

@@ -57,6 +57,8 @@ pub enum Command {
     Refresh(RefreshArgs),
     /// Change a Freight's alias.
     Update(UpdateArgs),
+    /// The project's event log (Promotions created and finished, Freight created, approved, verified).
+    Events(EventsArgs),
     /// Show a Promotion's steps as a timeline.
     Logs(LogsArgs),
     /// Abort a running or waiting Promotion.
@@ -324,6 +326,13 @@ pub struct UpdateArgs {
     /// The alias to give it.
     #[arg(long)]
     pub new_alias: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Keep printing events as they happen.
+    #[arg(short = 'w', long)]
+    pub watch: bool,
 }
 
 #[derive(Debug, Args)]

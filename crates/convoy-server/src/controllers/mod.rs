@@ -2,6 +2,7 @@
 //! the Promotion controller's pieces without storing anything.
 
 pub mod dry_run;
+pub mod gc;
 pub mod promotions;
 pub mod resources;
 pub mod stages;

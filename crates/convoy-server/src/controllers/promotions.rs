@@ -231,13 +231,19 @@ impl PromotionController {
     }
 
     async fn finish(&self, key: &Key, phase: Phase, message: &str) -> Result<(), String> {
-        let phase = serde_json::to_value(phase).map_err(|e| e.to_string())?;
+        let phase_value = serde_json::to_value(phase).map_err(|e| e.to_string())?;
         self.update_status(key, |status| {
-            status["phase"] = phase.clone();
+            status["phase"] = phase_value.clone();
             status["finishedAt"] = json!(Timestamp::now().to_string());
             status["message"] = json!(message);
         })
-        .await
+        .await?;
+        let phase_name = phase_value.as_str().unwrap_or("");
+        let about = crate::events::Involved { kind: "Promotion", project: &key.project, name: &key.name };
+        let text = if message.is_empty() { phase_name.to_owned() } else { format!("{phase_name}: {message}") };
+        crate::events::record(&*self.store, about, &format!("Promotion{phase_name}"), &text, phase != Phase::Succeeded)
+            .await;
+        Ok(())
     }
 
     async fn update_status(&self, key: &Key, change: impl Fn(&mut Value)) -> Result<(), String> {

@@ -266,9 +266,20 @@ impl StageController {
             let resources = decode_body(&promotion.to_string(), None).map_err(|e| e.message)?;
             match plan(&*self.store, resources, Mode::Create).await {
                 Ok(mut outcomes) => {
-                    if let Some(write) = outcomes.remove(0).write {
+                    let outcome = outcomes.remove(0);
+                    if let Some(write) = outcome.write {
                         self.store.apply(vec![write]).await.map_err(|e| e.to_string())?;
                         tracing::info!(stage = %stage.metadata.name(), freight = %chosen, "auto-promotion created a Promotion");
+                        let about = crate::events::Involved {
+                            kind: "Promotion",
+                            project: stage.metadata.namespace(),
+                            name: &outcome.name,
+                        };
+                        let message = format!(
+                            "Promotion created for Stage {:?} with Freight {chosen:?} by {CONTROLLER_ACTOR}",
+                            stage.metadata.name()
+                        );
+                        crate::events::record(&*self.store, about, "PromotionCreated", &message, false).await;
                     }
                 }
                 Err(e) => {

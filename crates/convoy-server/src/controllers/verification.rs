@@ -42,8 +42,26 @@ impl Verifier {
                 Ok(outcome) => outcome,
                 Err(message) => (Phase::Error, message),
             };
-            if let Err(e) = verifier.record(&stage, &id, phase, &message).await {
-                tracing::warn!(stage = %stage.metadata.name(), error = %e, "cannot record the verification outcome");
+            match verifier.record(&stage, &id, phase, &message).await {
+                Ok(()) => {
+                    let reason = match phase {
+                        Phase::Successful => "FreightVerificationSucceeded",
+                        Phase::Failed => "FreightVerificationFailed",
+                        Phase::Inconclusive => "FreightVerificationInconclusive",
+                        Phase::Error | Phase::Running => "FreightVerificationErrored",
+                    };
+                    let about = crate::events::Involved {
+                        kind: "Stage",
+                        project: stage.metadata.namespace(),
+                        name: stage.metadata.name(),
+                    };
+                    let text =
+                        if message.is_empty() { format!("verification {}", phase.as_str()) } else { message.clone() };
+                    crate::events::record(&*verifier.store, about, reason, &text, phase != Phase::Successful).await;
+                }
+                Err(e) => {
+                    tracing::warn!(stage = %stage.metadata.name(), error = %e, "cannot record the verification outcome")
+                }
             }
             verifier.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
         });

@@ -216,6 +216,13 @@ impl WarehouseController {
             Some(write) => match self.store.apply(vec![write]).await {
                 Ok(_) => {
                     tracing::info!(warehouse = %warehouse.metadata.name(), freight = %outcome.name, "created Freight");
+                    let about = crate::events::Involved {
+                        kind: "Freight",
+                        project: warehouse.metadata.namespace(),
+                        name: &outcome.name,
+                    };
+                    let message = format!("Freight created by Warehouse {:?}", warehouse.metadata.name());
+                    crate::events::record(&*self.store, about, "FreightCreated", &message, false).await;
                     Ok(FreightOutcome::Created(outcome.name))
                 }
                 Err(StoreError::AlreadyExists(_)) => Ok(FreightOutcome::Exists(outcome.name)),

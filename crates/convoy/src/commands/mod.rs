@@ -2,6 +2,7 @@
 
 mod apply;
 mod eval;
+mod events;
 mod get;
 mod lint;
 mod login;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Refresh(args) => refresh::run(client()?, args),
         Command::Verify(args) => refresh::verify(client()?, args),
         Command::Update(args) => refresh::update_freight(client()?, args),
+        Command::Events(args) => events::run(client()?, args),
         Command::Logs(args) => promote::logs(client()?, args),
         Command::Abort(args) => promote::abort(client()?, args),
         Command::Lint(args) => lint::run(args, cli.global.project.as_deref()),

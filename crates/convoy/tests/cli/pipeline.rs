@@ -187,6 +187,17 @@ fn auto_promotion_flows_to_staging_and_prod_needs_approval() {
     });
     assert!(get(&server, "stage", "prod").pointer("/status/autoPromotionEnabled") == Some(&Value::Bool(false)));
 
+    // The event log tells the story, in order.
+    let out = server.convoy().args(["-p", "demo", "events"]).output().unwrap();
+    let log = stdout(&out);
+    let reasons: Vec<&str> = log.lines().filter_map(|l| l.split_whitespace().nth(2)).collect();
+    let position = |reason: &str| {
+        reasons.iter().position(|r| *r == reason).unwrap_or_else(|| panic!("{reason} missing in\n{log}"))
+    };
+    assert!(position("PromotionCreated") < position("PromotionSucceeded"), "{log}");
+    assert!(position("FreightApproved") < reasons.iter().rposition(|r| *r == "PromotionSucceeded").unwrap(), "{log}");
+    assert!(log.contains("by controller:convoy"), "auto-promotions name their actor: {log}");
+
     // Freight that Stages hold cannot be deleted.
     let out = server.convoy().args(["-p", "demo", "delete", "freight", &freight]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
