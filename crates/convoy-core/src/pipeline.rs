@@ -146,6 +146,30 @@ pub fn next_collection(
     FreightCollection { id: collection_id(&names), items, verification_history: Vec::new() }
 }
 
+/// Stamped on a user's Promotion into a Stage with auto-promotion: promoting anything but the
+/// candidate holds auto-promotion for that origin (a rollback stays put)...
+pub const HOLD_ANNOTATION: &str = "kargo.akuity.io/auto-promotion-hold";
+/// ...and promoting the candidate resumes it (§5.6). The value is the origin, `Warehouse/<name>`.
+pub const RESUME_ANNOTATION: &str = "kargo.akuity.io/auto-promotion-resume";
+
+/// The intent annotation for a user's Promotion of `freight` when the candidate is `candidate`.
+pub fn hold_intent(candidate: Option<&str>, freight: &str) -> &'static str {
+    if candidate == Some(freight) { RESUME_ANNOTATION } else { HOLD_ANNOTATION }
+}
+
+/// Records a finished (not aborted) Promotion's intent in `holds` (keyed by origin).
+pub fn apply_intent(
+    holds: &mut BTreeMap<String, serde_json::Value>,
+    annotations: &BTreeMap<String, String>,
+    hold: serde_json::Value,
+) {
+    if let Some(origin) = annotations.get(HOLD_ANNOTATION) {
+        holds.insert(origin.clone(), hold);
+    } else if let Some(origin) = annotations.get(RESUME_ANNOTATION) {
+        holds.remove(origin);
+    }
+}
+
 /// Kargo's queue gate (§3.1): why the next Promotion of a Stage must wait, if it must. It waits
 /// until the Stage has recorded the newest finished Promotion, and until the verification of
 /// the Freight that Promotion brought is over.
@@ -236,6 +260,20 @@ mod tests {
             None,
             "a finished verification, even failed, does not block"
         );
+    }
+
+    #[test]
+    fn holds_follow_user_intent() {
+        assert_eq!(hold_intent(Some("f2"), "f1"), HOLD_ANNOTATION, "a rollback holds");
+        assert_eq!(hold_intent(None, "f1"), HOLD_ANNOTATION);
+        assert_eq!(hold_intent(Some("f2"), "f2"), RESUME_ANNOTATION);
+        let mut holds = BTreeMap::new();
+        let hold: BTreeMap<String, String> = [(HOLD_ANNOTATION.to_owned(), "Warehouse/w".to_owned())].into();
+        let resume: BTreeMap<String, String> = [(RESUME_ANNOTATION.to_owned(), "Warehouse/w".to_owned())].into();
+        apply_intent(&mut holds, &hold, serde_json::json!({"freightName": "f1"}));
+        assert_eq!(holds.keys().collect::<Vec<_>>(), ["Warehouse/w"]);
+        apply_intent(&mut holds, &resume, serde_json::Value::Null);
+        assert!(holds.is_empty());
     }
 
     #[test]

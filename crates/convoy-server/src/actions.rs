@@ -56,12 +56,15 @@ pub async fn promote(
         Some(_) => return Err(ApiError::bad_request("give one of freight, freightAlias and warehouse")),
         None => freight_name(&state, &project, &request).await?,
     };
-    let promotion = json!({
+    let mut promotion = json!({
         "apiVersion": "kargo.akuity.io/v1alpha1",
         "kind": "Promotion",
-        "metadata": {"generateName": format!("{stage}-"), "namespace": project},
+        "metadata": {"generateName": format!("{stage}-"), "namespace": project, "annotations": {"kargo.akuity.io/create-actor": identity.name()}},
         "spec": {"stage": stage, "freight": freight},
     });
+    if let Some((annotation, origin)) = hold_intent(&state, &project, &stage, &freight).await? {
+        promotion["metadata"]["annotations"][annotation] = json!(origin);
+    }
     let resources = decode_body(&promotion.to_string(), Some(&project))?;
     let outcome = plan(&*state.store, resources, Mode::Create).await?.remove(0);
     if !request.dry_run {
@@ -151,12 +154,15 @@ pub async fn promote_downstream(
     let mut created = Vec::new();
     let mut refused = Vec::new();
     for target in downstream {
-        let promotion = json!({
+        let mut promotion = json!({
             "apiVersion": "kargo.akuity.io/v1alpha1",
             "kind": "Promotion",
-            "metadata": {"generateName": format!("{target}-"), "namespace": project},
+            "metadata": {"generateName": format!("{target}-"), "namespace": project, "annotations": {"kargo.akuity.io/create-actor": identity.name()}},
             "spec": {"stage": target, "freight": freight},
         });
+        if let Some((annotation, origin)) = hold_intent(&state, &project, &target, &freight).await? {
+            promotion["metadata"]["annotations"][annotation] = json!(origin);
+        }
         let resources = decode_body(&promotion.to_string(), Some(&project))?;
         match plan(&*state.store, resources, Mode::Create).await {
             Ok(mut outcomes) => {
@@ -359,4 +365,41 @@ async fn promotion_created(state: &AppState, project: &str, promotion: &str, sta
     let about = crate::events::Involved { kind: "Promotion", project, name: promotion };
     let message = format!("Promotion created for Stage {stage:?} with Freight {freight:?} by {actor}");
     crate::events::record(&*state.store, about, "PromotionCreated", &message, false).await;
+}
+
+/// For a user's Promotion into a Stage with auto-promotion on: resume when the Freight is the
+/// candidate auto-promotion would choose, else hold that origin (Kargo §5.6). `None` otherwise.
+async fn hold_intent(
+    state: &AppState,
+    project: &str,
+    stage: &str,
+    freight: &str,
+) -> Result<Option<(&'static str, String)>, ApiError> {
+    let Some(stored) = state.store.get(&convoy_store::Key::new(Kind::Stage, project, stage)).await? else {
+        return Ok(None);
+    };
+    let Ok(stage_object) = serde_json::from_value::<convoy_api::Stage>(stored.object) else { return Ok(None) };
+    let config = state.store.get(&convoy_store::Key::new(Kind::ProjectConfig, project, project)).await?;
+    let policies = config
+        .and_then(|c| serde_json::from_value::<convoy_api::ProjectConfig>(c.object).ok())
+        .map(|c| c.spec.promotion_policies)
+        .unwrap_or_default();
+    if stage_object.is_control_flow() || !convoy_core::pipeline::auto_promotion_enabled(&policies, &stage_object) {
+        return Ok(None);
+    }
+    let Some(promoted) = state.store.get(&convoy_store::Key::new(Kind::Freight, project, freight)).await? else {
+        return Ok(None);
+    };
+    let Ok(promoted) = serde_json::from_value::<convoy_api::Freight>(promoted.object) else { return Ok(None) };
+    let (all, _) = state.store.list(Kind::Freight, Some(project), &LabelSelector::everything()).await?;
+    let all: Vec<convoy_api::Freight> = all.into_iter().filter_map(|s| serde_json::from_value(s.object).ok()).collect();
+    let refs: Vec<&convoy_api::Freight> = all.iter().collect();
+    let candidate = convoy_core::availability::auto_promotion_candidate(
+        &stage_object,
+        &promoted.origin,
+        &refs,
+        convoy_api::time::Timestamp::now(),
+    );
+    let intent = convoy_core::pipeline::hold_intent(candidate.map(|f| f.metadata.name()), freight);
+    Ok(Some((intent, promoted.origin.key())))
 }

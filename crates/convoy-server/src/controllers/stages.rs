@@ -99,6 +99,19 @@ impl StageController {
                 }))
                 .map_err(|e| e.to_string())?,
             );
+            if phase != "Aborted" {
+                let annotations: BTreeMap<String, String> =
+                    serde_json::from_value(promotion.pointer("/metadata/annotations").cloned().unwrap_or_default())
+                        .unwrap_or_default();
+                let hold = json!({
+                    "freightName": freight_name,
+                    "origin": promotion.pointer("/status/freight/origin"),
+                    "promotionName": name_of(promotion),
+                    "actor": annotations.get("kargo.akuity.io/create-actor"),
+                    "createdAt": promotion.pointer("/metadata/creationTimestamp"),
+                });
+                pipeline::apply_intent(&mut status.auto_promotion_holds, &annotations, hold);
+            }
             if phase != "Succeeded" {
                 continue;
             }
@@ -183,11 +196,30 @@ impl StageController {
         let enabled = !control_flow
             && config.as_ref().is_some_and(|c| pipeline::auto_promotion_enabled(&c.spec.promotion_policies, stage));
         status.auto_promotion_enabled = Some(enabled);
+        if !enabled {
+            status.auto_promotion_holds.clear();
+        }
+        // Holds in effect: recorded ones, and those of Promotions not recorded yet.
+        status.effective_auto_promotion_holds = status.auto_promotion_holds.clone();
+        let recorded = status.last_promotion.as_ref().map(|p| p.name.clone()).unwrap_or_default();
+        for promotion in promotions.iter().filter(|p| !is_terminal(p) && name_of(p) > recorded.as_str()) {
+            let annotations: BTreeMap<String, String> =
+                serde_json::from_value(promotion.pointer("/metadata/annotations").cloned().unwrap_or_default())
+                    .unwrap_or_default();
+            let hold = json!({"freightName": text(promotion, "/spec/freight"), "promotionName": name_of(promotion)});
+            pipeline::apply_intent(&mut status.effective_auto_promotion_holds, &annotations, hold);
+        }
         let after = serde_json::to_value(&status).map_err(|e| e.to_string())?;
         if after != before {
             let key = Key::new(Kind::Stage, &project, &name);
             update_status(&*self.store, &key, |s| {
                 if let (Value::Object(target), Value::Object(source)) = (s, &after) {
+                    // Fields that became empty are left out when serialized: drop them too.
+                    if let Value::Object(old) = &before {
+                        for gone in old.keys().filter(|k| !source.contains_key(*k)) {
+                            target.remove(gone);
+                        }
+                    }
                     for (k, v) in source {
                         target.insert(k.clone(), v.clone());
                     }
@@ -245,6 +277,9 @@ impl StageController {
         let refs: Vec<&Freight> = freight.iter().collect();
         let last = status.last_promotion.as_ref().map(|p| p.name.as_str());
         for request in &stage.spec.requested_freight {
+            if status.effective_auto_promotion_holds.contains_key(&request.origin.key()) {
+                continue;
+            }
             let candidate =
                 auto_promotion_candidate(stage, &request.origin, &refs, now).map(|f| f.metadata.name().to_owned());
             let current = status

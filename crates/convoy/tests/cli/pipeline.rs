@@ -355,3 +355,60 @@ fn a_restart_mid_pipeline_loses_nothing_and_repeats_nothing() {
     let _ = endpoint.kill();
     let _ = endpoint.wait();
 }
+
+/// A rollback by hand holds auto-promotion for that origin; promoting the candidate resumes it.
+#[test]
+fn a_manual_rollback_holds_auto_promotion_until_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let second = "---\napiVersion: kargo.akuity.io/v1alpha1\nkind: Freight\nmetadata: {namespace: demo}\nalias: second\norigin: {kind: Warehouse, name: app}\ndiscoveredAt: \"2030-01-01T00:00:00Z\"\nimages:\n- {repoURL: ghcr.io/example/app, tag: 1.1.0}\n";
+    let manifests =
+        MANIFESTS.replace("alias: first\n", "alias: first\ndiscoveredAt: \"2029-01-01T00:00:00Z\"\n") + second;
+    let file = dir.path().join("pipeline.yaml");
+    std::fs::write(&file, manifests).unwrap();
+    let server = Server::start(dir.path());
+    server.login();
+    let out = server.convoy().args(["apply", "-f"]).arg(&file).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary = |stage: &str| {
+        get(&server, "stage", stage).pointer("/status/freightSummary").and_then(Value::as_str).unwrap_or("").to_owned()
+    };
+    let name_of = |alias: &str| {
+        let out = server
+            .convoy()
+            .args(["-p", "demo", "get", "freight", "-l", &format!("kargo.akuity.io/alias={alias}"), "-o", "json"])
+            .output()
+            .unwrap();
+        let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+        list["items"][0]["metadata"]["name"].as_str().unwrap().to_owned()
+    };
+    let (first, second) = (name_of("first"), name_of("second"));
+    wait_until(&server, "dev to take the newest Freight", || summary("dev") == second);
+
+    // Roll dev back by hand: held, so auto-promotion leaves it there.
+    let out = server
+        .convoy()
+        .args(["-p", "demo", "promote", "--freight-alias", "first", "--stage", "dev", "--wait"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    wait_until(&server, "the hold to be recorded", || {
+        get(&server, "stage", "dev").pointer("/status/autoPromotionHolds/Warehouse~1app/freightName")
+            == Some(&Value::String(first.clone()))
+    });
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(summary("dev"), first, "still rolled back: the hold stops auto-promotion");
+
+    // Promoting the candidate resumes.
+    let out = server
+        .convoy()
+        .args(["-p", "demo", "promote", "--warehouse", "app", "--stage", "dev", "--wait"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    wait_until(&server, "the hold to be lifted", || {
+        get(&server, "stage", "dev")
+            .pointer("/status/autoPromotionHolds")
+            .is_none_or(|h| h.as_object().is_none_or(|m| m.is_empty()))
+    });
+    assert_eq!(summary("dev"), second);
+}
