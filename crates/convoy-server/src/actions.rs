@@ -210,35 +210,51 @@ pub async fn refresh_warehouse(
     Extension(identity): Extension<Identity>,
     Path((project, warehouse)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    if !authorize(&identity, Action::Write, &project) {
+    refresh(&state, &identity, Kind::Warehouse, &project, &warehouse).await
+}
+
+/// `POST /v1/projects/{p}/stages/{s}/refresh`: the Stage controller looks again at once.
+pub async fn refresh_stage(
+    State(state): State<Arc<AppState>>,
+    Extension(identity): Extension<Identity>,
+    Path((project, stage)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    refresh(&state, &identity, Kind::Stage, &project, &stage).await
+}
+
+async fn refresh(
+    state: &AppState,
+    identity: &Identity,
+    kind: Kind,
+    project: &str,
+    name: &str,
+) -> Result<Response, ApiError> {
+    if !authorize(identity, Action::Write, project) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "Forbidden",
             format!("no write access to project {project:?}"),
         ));
     }
-    let key = convoy_store::Key::new(Kind::Warehouse, &project, &warehouse);
+    let key = convoy_store::Key::new(kind, project, name);
     let token = format!(
         "{}",
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos()
     );
     for _ in 0..10 {
-        let stored =
-            state.store.get(&key).await?.ok_or_else(|| {
-                ApiError::not_found(format!("Warehouse {warehouse:?} not found in project {project:?}"))
-            })?;
+        let stored = state.store.get(&key).await?.ok_or_else(|| ApiError::not_found(format!("{key} not found")))?;
         let mut object = stored.object.clone();
         if !object["metadata"]["annotations"].is_object() {
             object["metadata"]["annotations"] = json!({});
         }
         object["metadata"]["annotations"][crate::controllers::warehouses::REFRESH_ANNOTATION] = json!(token);
         match state.store.apply(vec![convoy_store::Write::Put { object, expected: Some(stored.revision) }]).await {
-            Ok(_) => return Ok(Json(json!({"warehouse": warehouse, "refresh": token})).into_response()),
+            Ok(_) => return Ok(Json(json!({kind.name().to_ascii_lowercase(): name, "refresh": token})).into_response()),
             Err(convoy_store::StoreError::Conflict { .. }) => continue,
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::new(StatusCode::CONFLICT, "Conflict", "the Warehouse kept changing; try again"))
+    Err(ApiError::new(StatusCode::CONFLICT, "Conflict", format!("{key} kept changing; try again")))
 }
 
 #[derive(Debug, Deserialize)]

@@ -80,6 +80,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/projects/{project}/stages/{stage}/promote", post(actions::promote))
         .route("/v1/projects/{project}/stages/{stage}/promote-downstream", post(actions::promote_downstream))
         .route("/v1/projects/{project}/stages/{stage}/verify", post(actions::verify_stage))
+        .route("/v1/projects/{project}/stages/{stage}/refresh", post(actions::refresh_stage))
         .route("/v1/projects/{project}/warehouses/{warehouse}/refresh", post(actions::refresh_warehouse))
         .route("/v1/projects/{project}/freight/{freight}/approve", post(actions::approve_freight))
         .route("/v1/{plural}", get(routes::list_cluster))

@@ -45,6 +45,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/projects/p/stages/s/promote"),
     ("POST", "/v1/projects/p/stages/s/promote-downstream"),
     ("POST", "/v1/projects/p/stages/s/verify"),
+    ("POST", "/v1/projects/p/stages/s/refresh"),
     ("POST", "/v1/projects/p/warehouses/w/refresh"),
     ("POST", "/v1/projects/p/freight/f/approve"),
     ("GET", "/v1/projects/p/stages/s"),

@@ -53,7 +53,7 @@ pub enum Command {
     Approve(ApproveArgs),
     /// Run a Stage's verification again (`verify stage NAME`), or stop it (`--abort`).
     Verify(VerifyArgs),
-    /// Discover now: `refresh warehouse NAME` runs the Warehouse's discovery at once.
+    /// Look again now: `refresh warehouse NAME` discovers at once; `refresh stage NAME` reconciles the Stage.
     Refresh(RefreshArgs),
     /// Change a Freight's alias.
     Update(UpdateArgs),
@@ -304,7 +304,7 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct RefreshArgs {
-    /// `warehouse`
+    /// `warehouse` or `stage`
     pub kind: String,
     pub name: String,
     /// Wait until the refresh is handled; print what it found; exit 1 if discovery failed.

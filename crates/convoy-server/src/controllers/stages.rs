@@ -128,6 +128,9 @@ impl StageController {
 
         // Reverify / abort requests name the verification they are about (Kargo's annotations).
         let annotation = |name: &str| stage.metadata.annotations.get(name).cloned();
+        if let Some(token) = annotation(super::warehouses::REFRESH_ANNOTATION) {
+            status.last_handled_refresh = Some(token);
+        }
         if let Some(current) = status.freight_history.first_mut()
             && let Some(latest) = current.verification_history.first().cloned()
         {

@@ -23,19 +23,24 @@ fn fail(e: &ClientError) -> ExitCode {
 const WAIT_LIMIT: Duration = Duration::from_secs(300);
 
 pub fn run(client: Client, args: &RefreshArgs) -> anyhow::Result<ExitCode> {
-    if !matches!(args.kind.as_str(), "warehouse" | "warehouses") {
-        eprintln!("error: refresh works on warehouses: convoy refresh warehouse NAME");
-        return Ok(ExitCode::from(2));
-    }
+    let plural = match args.kind.as_str() {
+        "warehouse" | "warehouses" => "warehouses",
+        "stage" | "stages" => "stages",
+        _ => {
+            eprintln!("error: refresh works on warehouses and stages: convoy refresh (warehouse | stage) NAME");
+            return Ok(ExitCode::from(2));
+        }
+    };
     let project = project(&client)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let path = format!("/v1/projects/{project}/warehouses/{}", args.name);
+        let path = format!("/v1/projects/{project}/{plural}/{}", args.name);
         let token = match client.send(Method::POST, &format!("{path}/refresh"), Some(String::new())).await {
             Ok((body, _)) => body["refresh"].as_str().unwrap_or_default().to_owned(),
             Err(e) => return Ok(fail(&e)),
         };
-        println!("Warehouse/{} refresh requested", args.name);
+        let kind = if plural == "stages" { "Stage" } else { "Warehouse" };
+        println!("{kind}/{} refresh requested", args.name);
         if !args.wait {
             return Ok(ExitCode::SUCCESS);
         }
@@ -46,6 +51,10 @@ pub fn run(client: Client, args: &RefreshArgs) -> anyhow::Result<ExitCode> {
                 Err(e) => return Ok(fail(&e)),
             };
             if warehouse.pointer("/status/lastHandledRefresh").and_then(Value::as_str) == Some(token.as_str()) {
+                if plural == "stages" {
+                    println!("Stage/{} refreshed", args.name);
+                    return Ok(ExitCode::SUCCESS);
+                }
                 return Ok(report(&args.name, &warehouse));
             }
             if Instant::now() > deadline {

@@ -198,6 +198,9 @@ fn auto_promotion_flows_to_staging_and_prod_needs_approval() {
     assert!(position("FreightApproved") < reasons.iter().rposition(|r| *r == "PromotionSucceeded").unwrap(), "{log}");
     assert!(log.contains("by controller:convoy"), "auto-promotions name their actor: {log}");
 
+    let out = server.convoy().args(["-p", "demo", "refresh", "stage", "prod", "--wait"]).output().unwrap();
+    assert!(stdout(&out).contains("Stage/prod refreshed"), "{}", String::from_utf8_lossy(&out.stderr));
+
     // Freight that Stages hold cannot be deleted.
     let out = server.convoy().args(["-p", "demo", "delete", "freight", &freight]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
