@@ -103,16 +103,22 @@ async fn candidate(state: &AppState, project: &str, stage: &str, warehouse: &str
         stored.into_iter().filter_map(|s| serde_json::from_value(s.object).ok()).collect();
     let refs: Vec<&convoy_api::Freight> = freight.iter().collect();
     let origin = convoy_api::FreightOrigin::warehouse(warehouse);
-    convoy_core::availability::auto_promotion_candidate(
-        &stage_object,
-        &origin,
-        &refs,
-        convoy_api::time::Timestamp::now(),
-    )
-    .map(|f| f.metadata.name().to_owned())
-    .ok_or_else(|| {
-        ApiError::not_found(format!("no Freight from Warehouse {warehouse:?} is available to Stage {stage:?}"))
-    })
+    let now = convoy_api::time::Timestamp::now();
+    if let Some(found) = convoy_core::availability::auto_promotion_candidate(&stage_object, &origin, &refs, now) {
+        return Ok(found.metadata.name().to_owned());
+    }
+    // Say why the newest Freight is not available (which upstream, how much soak is left).
+    let newest = refs.iter().filter(|f| f.origin == origin).max_by_key(|f| {
+        (f.discovered_at.clone().or(f.metadata.creation_timestamp.clone()), f.metadata.name().to_owned())
+    });
+    let why = newest
+        .and_then(|f| {
+            convoy_core::availability::availability(&stage_object, f, now)
+                .err()
+                .map(|e| format!(": the newest, {}, is {e}", f.metadata.name()))
+        })
+        .unwrap_or_default();
+    Err(ApiError::not_found(format!("no Freight from Warehouse {warehouse:?} is available to Stage {stage:?}{why}")))
 }
 
 /// `POST /v1/projects/{p}/stages/{s}/promote-downstream {freight | freightAlias}`: promotes the

@@ -210,7 +210,7 @@ fn auto_promotion_flows_to_staging_and_prod_needs_approval() {
 
 /// A health endpoint that answers `{"ok": false}` the first time and `{"ok": true}` after,
 /// counting its requests in `requests.log`.
-fn health_endpoint(dir: &std::path::Path) -> (std::process::Child, u16) {
+pub fn health_endpoint(dir: &std::path::Path) -> (std::process::Child, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let program = format!(
         r#"import http.server, json
