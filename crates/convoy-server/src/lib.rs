@@ -163,6 +163,31 @@ pub struct ServerConfig {
 
 /// Opens the store, makes the admin token on first start, serves until SIGINT or SIGTERM.
 pub async fn serve(config: ServerConfig) -> Result<(), String> {
+    let running = start(config).await?;
+    shutdown_signal().await;
+    running.stop().await
+}
+
+/// A server running in this process (what `convoy server` and `convoy quickstart` run).
+pub struct Running {
+    pub address: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<Result<(), String>>,
+}
+
+impl Running {
+    /// Stops taking requests and waits for the ones in flight.
+    pub async fn stop(self) -> Result<(), String> {
+        let _ = self.stop.send(());
+        let outcome = self.server.await.map_err(|e| e.to_string())?;
+        tracing::info!("convoy server stopped");
+        outcome
+    }
+}
+
+/// Opens the store, makes the admin token on first start, starts the controllers and serves the
+/// API in the background.
+pub async fn start(config: ServerConfig) -> Result<Running, String> {
     let collection = controllers::gc::Settings::from_env()?;
     create_private_dir(&config.data_dir)?;
     let store: Arc<dyn Store> = match &config.database_url {
@@ -184,9 +209,16 @@ pub async fn serve(config: ServerConfig) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(%address, data_dir = %config.data_dir.display(), "convoy server listening on http://{address}");
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())?;
-    tracing::info!("convoy server stopped");
-    Ok(())
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router(state))
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+            .map_err(|e| e.to_string())
+    });
+    Ok(Running { address, stop, server })
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), String> {

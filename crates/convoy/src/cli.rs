@@ -34,6 +34,9 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Run the API server and controllers on the embedded store (or PostgreSQL).
     Server(ServerArgs),
+    /// A local pipeline end to end with nothing but git: repositories, Convoy, a Freight promoted
+    /// through dev and staging; then exits.
+    Quickstart(QuickstartArgs),
     /// Save the server address and a token in the client configuration file.
     Login(LoginArgs),
     /// Create or update the objects of files, all in one transaction.
@@ -122,6 +125,13 @@ pub struct VersionArgs {
     /// Print only the client's version.
     #[arg(long)]
     pub client: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct QuickstartArgs {
+    /// Where Convoy keeps its data (and the quickstart its repositories) [default: $XDG_DATA_HOME/convoy].
+    #[arg(long, env = "CONVOY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -38,6 +38,8 @@ impl std::fmt::Display for ClientError {
     }
 }
 
+impl std::error::Error for ClientError {}
+
 pub struct Client {
     http: reqwest::Client,
     pub settings: Settings,

@@ -7,6 +7,7 @@ mod get;
 mod lint;
 mod login;
 mod promote;
+mod quickstart;
 mod refresh;
 mod render;
 mod server;
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let client = || -> anyhow::Result<Client> { Ok(Client::new(Settings::resolve(&cli.global)?)) };
     match &cli.command {
         Command::Server(args) => server::run(args),
+        Command::Quickstart(args) => quickstart::run(args),
         Command::Login(args) => login::run(&cli.global, args),
         Command::Apply(args) => apply::run(client()?, args, "apply"),
         Command::Create(args) => match &args.what {

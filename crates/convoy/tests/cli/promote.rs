@@ -353,3 +353,22 @@ fn cluster_config_sets_the_commit_author() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert_eq!(git(&bare, &["log", "-1", "--format=%an <%ae>", "main"]), "Release Bot <release-bot@example.com>");
 }
+
+/// The README's first command: the quickstart runs end to end with nothing but git, twice.
+#[test]
+fn quickstart_promotes_through_dev_and_staging() {
+    let dir = tempfile::tempdir().unwrap();
+    for run in 0..2 {
+        let out = super::convoy().args(["quickstart", "--data-dir"]).arg(dir.path()).output().unwrap();
+        let text = stdout(&out);
+        assert_eq!(out.status.code(), Some(0), "run {run}: {text}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(text.contains("promoted to staging") && text.contains("convoy -p quickstart get stages"), "{text}");
+    }
+    // Both Stages record the app's newest commit in the config repository, comments kept.
+    let app = git(&dir.path().join("quickstart/app"), &["rev-parse", "HEAD"]);
+    let config = dir.path().join("quickstart/config.git");
+    for env in ["dev", "staging"] {
+        let file = git(&config, &["show", &format!("main:env/{env}/app.yaml")]);
+        assert!(file.contains(&format!("commit: {app}")) && file.starts_with("# The app commit"), "{env}: {file}");
+    }
+}
