@@ -73,7 +73,7 @@ pub async fn promote(
         promotion_created(&state, &project, &outcome.name, &stage, &freight, identity.name()).await;
         return Ok((StatusCode::CREATED, Json(stored)).into_response());
     }
-    let Some(data_dir) = &state.data_dir else {
+    let (Some(data_dir), Some(mirrors)) = (&state.data_dir, &state.mirrors) else {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "Unavailable",
@@ -83,7 +83,7 @@ pub async fn promote(
     let Ok(Some(Resource::Promotion(admitted))) = Resource::decode(&outcome.object) else {
         return Err(ApiError::bad_request("the admitted Promotion does not decode"));
     };
-    let report = crate::controllers::dry_run::dry_run(&*state.store, data_dir, &admitted)
+    let report = crate::controllers::dry_run::dry_run(&*state.store, mirrors.clone(), data_dir, &admitted)
         .await
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "DryRunFailed", e))?;
     Ok(Json(report).into_response())

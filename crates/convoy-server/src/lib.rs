@@ -48,8 +48,10 @@ pub const SERVER_VERSION_HEADER: &str = "x-convoy-server-version";
 
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    /// Where dry runs make their throwaway work trees (and find the git mirrors).
+    /// Where dry runs make their throwaway work trees.
     pub data_dir: Option<PathBuf>,
+    /// The git mirrors the controllers use (dry runs share them and their locks).
+    pub mirrors: Option<Arc<convoy_git::Mirrors>>,
     tokens: auth::Tokens,
 }
 
@@ -57,11 +59,11 @@ impl AppState {
     /// State over a store; the accepted tokens are read from it.
     pub async fn new(store: Arc<dyn Store>) -> Result<AppState, convoy_store::StoreError> {
         let tokens = auth::Tokens::from_hashes(store.token_hashes().await?);
-        Ok(AppState { store, data_dir: None, tokens })
+        Ok(AppState { store, data_dir: None, mirrors: None, tokens })
     }
 
-    pub fn with_data_dir(self, data_dir: PathBuf) -> AppState {
-        AppState { data_dir: Some(data_dir), ..self }
+    pub fn with_data_dir(self, data_dir: PathBuf, mirrors: Arc<convoy_git::Mirrors>) -> AppState {
+        AppState { data_dir: Some(data_dir), mirrors: Some(mirrors), ..self }
     }
 }
 
@@ -202,8 +204,11 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
     let _promotions = controllers::promotions::start(store.clone(), mirrors.clone(), &config.data_dir);
     let _collector = tokio::spawn(controllers::gc::run(store.clone(), collection));
     let _stages = tokio::spawn(controllers::stages::StageController::new(store.clone()).run());
-    let _warehouses = tokio::spawn(controllers::warehouses::WarehouseController::new(store.clone(), mirrors).run());
-    let state = Arc::new(AppState::new(store).await.map_err(|e| e.to_string())?.with_data_dir(config.data_dir.clone()));
+    let _warehouses =
+        tokio::spawn(controllers::warehouses::WarehouseController::new(store.clone(), mirrors.clone()).run());
+    let state = Arc::new(
+        AppState::new(store).await.map_err(|e| e.to_string())?.with_data_dir(config.data_dir.clone(), mirrors),
+    );
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;

@@ -18,7 +18,12 @@ const LIMIT: Duration = Duration::from_secs(120);
 
 /// Runs `promotion` (already admitted, so its tasks are expanded) and reports
 /// `{phase, message, steps: [{alias, uses, status, message}], diffs: [{alias, path, message, diff}]}`.
-pub async fn dry_run(store: &dyn Store, data_dir: &Path, promotion: &Promotion) -> Result<Value, String> {
+pub async fn dry_run(
+    store: &dyn Store,
+    mirrors: Arc<convoy_git::Mirrors>,
+    data_dir: &Path,
+    promotion: &Promotion,
+) -> Result<Value, String> {
     let project = promotion.metadata.namespace();
     let stage = load::<Stage>(store, Kind::Stage, project, &promotion.spec.stage)
         .await?
@@ -32,7 +37,6 @@ pub async fn dry_run(store: &dyn Store, data_dir: &Path, promotion: &Promotion) 
         .prefix("dry-run-")
         .tempdir_in(&work_root)
         .map_err(|e| format!("cannot make a work dir under {}: {e}", work_root.display()))?;
-    let mirrors = Arc::new(convoy_git::Mirrors::new(data_dir.join("git")));
     let registry = convoy_steps::dry_run::registry(mirrors);
     let data = expression_data(store, project, &stage, &freight).await?;
     let context = promotion_context(promotion, &freight, work_dir.path().to_owned());
