@@ -192,3 +192,10 @@ impl Mirrors {
         self.unchanged.load(Ordering::SeqCst)
     }
 }
+
+/// The remote's refs (`git ls-remote`): whether it answers with these credentials.
+pub async fn ls_remote(url: &str, credentials: Option<&Credentials>) -> Result<String, GitError> {
+    let mut command = git(None, credentials);
+    command.args(["ls-remote", "--", url]);
+    run(command, "ls-remote").await
+}

@@ -14,6 +14,7 @@ mod actions;
 mod auth;
 mod base64;
 pub mod controllers;
+mod diagnostics;
 mod env;
 mod error;
 pub mod events;
@@ -79,6 +80,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/webhooks/{kind}/{hash}", post(webhooks::receive))
         .route("/v1/openapi.json", get(|| async { axum::Json(openapi::document()) }))
         .route("/v1/apply", post(routes::apply))
+        .route("/v1/diagnostics", get(diagnostics::diagnostics))
         .route("/v1/projects/{project}/stages/{stage}/promote", post(actions::promote))
         .route("/v1/projects/{project}/stages/{stage}/promote-downstream", post(actions::promote_downstream))
         .route("/v1/projects/{project}/stages/{stage}/verify", post(actions::verify_stage))

@@ -34,6 +34,7 @@ const WAREHOUSE: &str = "apiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\n
 /// Every route of the API, with a method it answers.
 const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/apply"),
+    ("GET", "/v1/diagnostics"),
     ("GET", "/v1/openapi.json"),
     ("GET", "/v1/projects"),
     ("GET", "/v1/projects/p"),

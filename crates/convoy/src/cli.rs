@@ -72,6 +72,9 @@ pub enum Command {
     Render(RenderArgs),
     /// Evaluate one template (`${{ }}` expressions) and print the result as JSON.
     Eval(EvalArgs),
+    /// Check this install: git, kustomize, the server, and (on the server) the store, disk,
+    /// Warehouse sources, Stage tasks and webhook receivers, each with its fix.
+    Doctor,
     /// Print the client version.
     Version(VersionArgs),
 }

@@ -1,6 +1,7 @@
 //! One module per command; each returns the process exit code.
 
 mod apply;
+mod doctor;
 mod eval;
 mod events;
 mod get;
@@ -44,5 +45,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Render(args) => render::run(args, cli.global.project.as_deref()),
         Command::Eval(args) => eval::run(args),
         Command::Version(args) => version::run(client()?, args),
+        Command::Doctor => doctor::run(client()?),
     }
 }

@@ -1,6 +1,7 @@
 //! The `convoy` binary, end to end: exit codes and output of lint, render and version.
 
 mod discovery;
+mod doctor;
 mod e2e;
 mod eval;
 mod lint;
