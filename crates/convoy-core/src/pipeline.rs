@@ -170,6 +170,31 @@ pub fn apply_intent(
     }
 }
 
+/// Sets a condition, keeping its `lastTransitionTime` when its status did not change.
+pub fn set_condition(
+    conditions: &mut Vec<convoy_api::meta::Condition>,
+    kind: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    now: &str,
+) {
+    let since = conditions
+        .iter()
+        .find(|c| c.type_ == kind && c.status == status)
+        .and_then(|c| c.last_transition_time.clone())
+        .unwrap_or_else(|| now.to_owned());
+    conditions.retain(|c| c.type_ != kind);
+    conditions.push(convoy_api::meta::Condition {
+        type_: kind.to_owned(),
+        status: status.to_owned(),
+        observed_generation: None,
+        last_transition_time: Some(since),
+        reason: reason.to_owned(),
+        message: message.to_owned(),
+    });
+}
+
 /// Kargo's queue gate (§3.1): why the next Promotion of a Stage must wait, if it must. It waits
 /// until the Stage has recorded the newest finished Promotion, and until the verification of
 /// the Freight that Promotion brought is over.

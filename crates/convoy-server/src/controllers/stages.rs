@@ -188,6 +188,7 @@ impl StageController {
             }
         }
         status.freight_summary = Some(summary(&status.freight_history, requested.len()));
+        self.conditions(stage, &mut status, &promotions, now);
 
         // 3. Auto-promotion.
         let config = self
@@ -241,6 +242,73 @@ impl StageController {
             self.auto_promote(stage, &status, &freight, &promotions, now).await?;
         }
         Ok(())
+    }
+
+    /// `Promoting`, `Verified` and `Ready` conditions, `currentPromotion`, and `health`
+    /// (`NotApplicable`: Convoy runs no health checks without Argo CD steps).
+    fn conditions(
+        &self,
+        stage: &Stage,
+        status: &mut convoy_api::stage::StageStatus,
+        promotions: &[Value],
+        now: Timestamp,
+    ) {
+        let now = now.to_string();
+        let running = promotions.iter().find(|p| p.pointer("/status/phase").and_then(Value::as_str) == Some("Running"));
+        status.current_promotion = running.and_then(|p| {
+            serde_json::from_value(json!({"name": name_of(p), "freight": {"name": text(p, "/spec/freight"), "origin": p.pointer("/status/freight/origin")}})).ok()
+        });
+        match running {
+            Some(p) => pipeline::set_condition(
+                &mut status.conditions,
+                "Promoting",
+                "True",
+                "Running",
+                &format!("Promotion {} is running", name_of(p)),
+                &now,
+            ),
+            None => pipeline::set_condition(
+                &mut status.conditions,
+                "Promoting",
+                "False",
+                "Idle",
+                "no Promotion is running",
+                &now,
+            ),
+        }
+        let latest = status.freight_history.first().and_then(|c| c.verification_history.first()).cloned();
+        let phase = latest.as_ref().and_then(|v| v["phase"].as_str()).unwrap_or("");
+        let (verified, reason, message) = match (stage.is_control_flow(), phase) {
+            (true, _) => ("True", "ControlFlow", "a control-flow Stage verifies Freight on arrival".to_owned()),
+            (_, "Successful") => ("True", "Verified", "the current Freight is verified".to_owned()),
+            (_, "Running" | "Pending") => ("Unknown", "Verifying", "verification is running".to_owned()),
+            (_, "") => ("Unknown", "NoFreight", "no Freight has been promoted yet".to_owned()),
+            (_, other) => (
+                "False",
+                other,
+                latest
+                    .as_ref()
+                    .and_then(|v| v["message"].as_str())
+                    .unwrap_or("verification did not succeed")
+                    .to_owned(),
+            ),
+        };
+        pipeline::set_condition(&mut status.conditions, "Verified", verified, reason, &message, &now);
+        let ready = running.is_none() && verified == "True";
+        let (reason, message) = if ready {
+            ("Ready", "the Stage holds verified Freight and is idle")
+        } else {
+            ("NotReady", "promoting, verifying, or without verified Freight")
+        };
+        pipeline::set_condition(
+            &mut status.conditions,
+            "Ready",
+            if ready { "True" } else { "False" },
+            reason,
+            message,
+            &now,
+        );
+        status.health = (!status.freight_history.is_empty()).then(|| json!({"status": "NotApplicable"}));
     }
 
     /// Without `spec.verification` Freight is verified on arrival; otherwise a `Running` record

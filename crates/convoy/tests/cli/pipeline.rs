@@ -115,7 +115,14 @@ fn auto_promotion_flows_to_staging_and_prod_needs_approval() {
         let f = get(&server, "freight", &freight);
         f.pointer("/status/verifiedIn/staging").is_some() && f.pointer("/status/currentlyIn/staging").is_some()
     });
+    wait_until(&server, "staging to be Ready", || {
+        let conditions = get(&server, "stage", "staging").pointer("/status/conditions").cloned().unwrap_or_default();
+        conditions.as_array().into_iter().flatten().any(|c| c["type"] == "Ready" && c["status"] == "True")
+    });
     let staging = get(&server, "stage", "staging");
+    let verified =
+        staging["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "Verified").cloned();
+    assert_eq!(verified.map(|c| c["status"].clone()), Some(Value::String("True".into())), "{staging:#}");
     assert_eq!(staging.pointer("/status/freightSummary"), Some(&Value::String(freight.clone())), "{staging:#}");
     assert_eq!(staging.pointer("/status/autoPromotionEnabled"), Some(&Value::Bool(true)));
     assert_eq!(
