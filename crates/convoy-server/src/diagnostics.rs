@@ -148,21 +148,33 @@ async fn receivers(state: &AppState, config: &ProjectConfig) -> Result<Vec<Value
     for receiver in &config.spec.webhook_receivers {
         let name = format!("receiver {project}/{}", receiver.name);
         let Some(kind) = receiver.providers().first().copied() else { continue };
-        let secret = [&receiver.github, &receiver.gitlab, &receiver.gitea, &receiver.dockerhub, &receiver.quay]
-            .into_iter()
-            .flatten()
-            .map(|r| r.secret_ref.name.clone())
-            .next();
+        let secret = [
+            &receiver.github,
+            &receiver.gitlab,
+            &receiver.gitea,
+            &receiver.dockerhub,
+            &receiver.quay,
+            &receiver.harbor,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|r| r.secret_ref.name.clone())
+        .next()
+        .or_else(|| receiver.generic.as_ref().map(|g| g.secret_ref.name.clone()));
         let Some(secret) = secret else {
             out.push(check(
                 name,
                 "warn",
                 format!("{kind} receivers are not served by this version of Convoy"),
-                "use github, gitlab, gitea, dockerhub or quay",
+                "use github, gitlab, gitea, dockerhub, quay, harbor or generic",
             ));
             continue;
         };
-        let key = if kind == "gitlab" { "secret-token" } else { "secret" };
+        let key = match kind {
+            "gitlab" => "secret-token",
+            "harbor" => "auth-header",
+            _ => "secret",
+        };
         let stored = state.store.get(&Key::new(Kind::Secret, project, &secret)).await?;
         let present = stored
             .as_ref()

@@ -310,3 +310,104 @@ fn image_and_git_make_one_freight() {
     assert_eq!(list["items"][0]["metadata"]["name"], serde_json::json!(expected), "{list:#}");
     assert_eq!(list["items"][0]["images"][0]["digest"], serde_json::json!(digest));
 }
+
+/// Harbor (checked by its Authorization header) and generic receivers (actions with a
+/// `whenExpression` over the request, targets by `subscribedURLs`) refresh what they select.
+#[test]
+fn harbor_and_generic_receivers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bare, _) = repository(dir.path());
+    let url = format!("file://{}", bare.display());
+    let manifests = dir.path().join("project.yaml");
+    std::fs::write(
+        &manifests,
+        format!(
+            r#"apiVersion: kargo.akuity.io/v1alpha1
+kind: Project
+metadata: {{name: demo}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: hooks, namespace: demo}}
+stringData: {{secret: generic-secret, auth-header: "Basic aGFyYm9yOnMzY3JldA=="}}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: ProjectConfig
+metadata: {{name: demo, namespace: demo}}
+spec:
+  webhookReceivers:
+  - name: registry
+    harbor: {{secretRef: {{name: hooks}}}}
+  - name: ci
+    generic:
+      secretRef: {{name: hooks}}
+      actions:
+      - action: Refresh
+        whenExpression: "request.header('X-Event') == 'build-done'"
+        targetSelectionCriteria:
+        - kind: Warehouse
+          indexSelector:
+            matchIndices:
+            - {{key: subscribedURLs, operator: Equals, value: "${{{{ request.body.repository }}}}"}}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Warehouse
+metadata: {{name: source, namespace: demo}}
+spec:
+  interval: 1h
+  subscriptions:
+  - git: {{repoURL: "{url}", branch: main}}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Warehouse
+metadata: {{name: image, namespace: demo}}
+spec:
+  interval: 1h
+  subscriptions:
+  - image: {{repoURL: harbor.example.com/shop/app}}
+"#
+        ),
+    )
+    .unwrap();
+    let server = Server::start(dir.path());
+    server.login();
+    let out = server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let hash = |text: &str| {
+        let out = Command::new("sh").arg("-c").arg("printf '%s' \"$0\" | sha256sum").arg(text).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_owned()
+    };
+    let post_with = |path: &str, headers: &[(&str, &str)], body: &str| -> (u16, String) {
+        let program = r#"
+import sys, urllib.request, urllib.error
+url, body = sys.argv[1], sys.argv[2].encode()
+headers = dict(h.split("=", 1) for h in sys.argv[3:])
+try:
+    r = urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers))
+    print(r.status, r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode())
+"#;
+        let mut command = Command::new("python3");
+        command.args(["-c", program, &format!("{}{path}", server.url()), body]);
+        for (k, v) in headers {
+            command.arg(format!("{k}={v}"));
+        }
+        let out = command.output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let (code, rest) = text.split_once(' ').unwrap_or((&text, ""));
+        (code.parse().unwrap_or(0), rest.to_owned())
+    };
+    let harbor = format!("/webhooks/harbor/{}", hash("demoregistryBasic aGFyYm9yOnMzY3JldA=="));
+    let event = r#"{"type": "PUSH_ARTIFACT", "event_data": {"resources": [{"resource_url": "harbor.example.com/shop/app:1.2.0"}]}}"#;
+    assert_eq!(post_with(&harbor, &[("Authorization", "Basic d3Jvbmc=")], event).0, 401);
+    let (code, body) = post_with(&harbor, &[("Authorization", "Basic aGFyYm9yOnMzY3JldA==")], event);
+    assert_eq!((code, body.contains("refreshed 1 warehouse(s)")), (200, true), "{body}");
+
+    let generic = format!("/webhooks/generic/{}", hash("democigeneric-secret"));
+    let event = format!(r#"{{"repository": "{url}/"}}"#);
+    let (code, body) = post_with(&generic, &[("X-Event", "build-started")], &event);
+    assert_eq!((code, body.contains("refreshed 0 warehouse(s)")), (200, true), "whenExpression false: {body}");
+    let (code, body) = post_with(&generic, &[("X-Event", "build-done")], &event);
+    assert_eq!((code, body.contains("refreshed 1 warehouse(s)")), (200, true), "{body}");
+}

@@ -1,8 +1,11 @@
 //! Webhook receivers (reference §9.2): `POST /webhooks/<type>/<hash>`, configured in a
 //! ProjectConfig's `spec.webhookReceivers`. The hash is the hex SHA-256 of project, receiver
-//! name and secret, so the path itself is unguessable; GitHub, GitLab and Gitea requests are
-//! also checked against their signature or token. A push refreshes the project's Warehouses
-//! subscribed to the repository (or image) it names.
+//! name and secret, so the path itself is unguessable; GitHub, GitLab, Gitea and Harbor requests
+//! are also checked against their signature or token. A push refreshes the project's Warehouses
+//! subscribed to the repository (or image) it names; generic receivers do what their actions say
+//! (`generic.rs`).
+
+mod generic;
 
 use std::sync::Arc;
 
@@ -25,6 +28,8 @@ const SECRET_KEYS: &[(&str, &str)] = &[
     ("gitea", "secret"),
     ("dockerhub", "secret"),
     ("quay", "secret"),
+    ("harbor", "auth-header"),
+    ("generic", "secret"),
 ];
 
 /// `<hex SHA-256 of project + receiver name + secret>`.
@@ -58,11 +63,12 @@ fn reply(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({"msg": message.into()}))).into_response()
 }
 
-/// A configured receiver: its project, its type and its secret.
+/// A configured receiver: its project, its type and its secret (and a generic one's actions).
 struct Receiver {
     project: String,
     kind: String,
     secret: String,
+    actions: Vec<convoy_api::project::GenericWebhookAction>,
 }
 
 /// The receivers of every ProjectConfig, with their secrets and paths.
@@ -82,9 +88,10 @@ async fn receivers(store: &dyn Store) -> Result<Vec<(String, Receiver, String)>,
                 continue;
             }
             let path = format!("/webhooks/{kind}/{}", receiver_hash(&project, &receiver.name, &secret));
+            let actions = receiver.generic.as_ref().map(|g| g.actions.clone()).unwrap_or_default();
             out.push((
                 receiver.name.clone(),
-                Receiver { project: project.clone(), kind: kind.to_owned(), secret },
+                Receiver { project: project.clone(), kind: kind.to_owned(), secret, actions },
                 path,
             ));
         }
@@ -99,6 +106,8 @@ fn receiver_secret(receiver: &convoy_api::project::WebhookReceiverConfig, kind: 
         "gitea" => receiver.gitea.as_ref(),
         "dockerhub" => receiver.dockerhub.as_ref(),
         "quay" => receiver.quay.as_ref(),
+        "harbor" => receiver.harbor.as_ref(),
+        "generic" => return receiver.generic.as_ref().map(|g| g.secret_ref.name.clone()).unwrap_or_default(),
         _ => None,
     };
     reference.map(|r| r.secret_ref.name.clone()).unwrap_or_default()
@@ -148,14 +157,17 @@ pub async fn receive(
     if event == "ping" {
         return reply(StatusCode::OK, "pong");
     }
+    if receiver.kind == "generic" {
+        return generic::handle(&*state.store, &receiver, &headers, &body).await;
+    }
     let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
         return reply(StatusCode::BAD_REQUEST, "the request body is not JSON");
     };
-    let (git_urls, image) = subjects(&receiver.kind, &payload);
-    if git_urls.is_empty() && image.is_none() {
+    let (git_urls, images) = subjects(&receiver.kind, &payload);
+    if git_urls.is_empty() && images.is_empty() {
         return reply(StatusCode::BAD_REQUEST, "the event names no repository");
     }
-    match refresh_subscribers(&*state.store, &receiver.project, &git_urls, image.as_deref()).await {
+    match refresh_subscribers(&*state.store, &receiver.project, &git_urls, &images).await {
         Ok(n) => reply(StatusCode::OK, format!("refreshed {n} warehouse(s)")),
         Err(e) => reply(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
@@ -182,25 +194,40 @@ fn authenticate(receiver: &Receiver, headers: &HeaderMap, body: &[u8]) -> Result
         "gitlab" => same(header("x-gitlab-token").as_bytes(), receiver.secret.as_bytes())
             .then_some(())
             .ok_or_else(|| "X-Gitlab-Token does not match".into()),
+        "harbor" => same(header("authorization").as_bytes(), receiver.secret.as_bytes())
+            .then_some(())
+            .ok_or_else(|| "the Authorization header does not match".into()),
         _ => Ok(()),
     }
 }
 
-/// The git URLs (or the image) an event is about.
-fn subjects(kind: &str, payload: &Value) -> (Vec<String>, Option<String>) {
+/// The git URLs (or the images) an event is about.
+fn subjects(kind: &str, payload: &Value) -> (Vec<String>, Vec<String>) {
     let text = |p: &str| payload.pointer(p).and_then(Value::as_str).map(str::to_owned);
     match kind {
         "github" | "gitea" => {
             let urls = ["/repository/clone_url", "/repository/html_url", "/repository/ssh_url", "/repository/git_url"];
-            (urls.iter().filter_map(|p| text(p)).collect(), None)
+            (urls.iter().filter_map(|p| text(p)).collect(), Vec::new())
         }
         "gitlab" => {
             let urls = ["/project/git_http_url", "/project/web_url", "/project/git_ssh_url"];
-            (urls.iter().filter_map(|p| text(p)).collect(), None)
+            (urls.iter().filter_map(|p| text(p)).collect(), Vec::new())
         }
-        "dockerhub" => (Vec::new(), text("/repository/repo_name")),
-        "quay" => (Vec::new(), text("/docker_url")),
-        _ => (Vec::new(), None),
+        "dockerhub" => (Vec::new(), text("/repository/repo_name").into_iter().collect()),
+        "quay" => (Vec::new(), text("/docker_url").into_iter().collect()),
+        // `host/project/repo:tag` (or `@digest`) per pushed artifact.
+        "harbor" => (
+            Vec::new(),
+            payload
+                .pointer("/event_data/resources")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r["resource_url"].as_str())
+                .map(|u| image_repository(u).to_owned())
+                .collect(),
+        ),
+        _ => (Vec::new(), Vec::new()),
     }
 }
 
@@ -209,10 +236,10 @@ async fn refresh_subscribers(
     store: &dyn Store,
     project: &str,
     git_urls: &[String],
-    image: Option<&str>,
+    images: &[String],
 ) -> Result<usize, StoreError> {
     let wanted_git: Vec<String> = git_urls.iter().map(|u| convoy_api::urls::normalize_git(u)).collect();
-    let wanted_image = image.map(convoy_api::urls::normalize_image);
+    let wanted_images: Vec<String> = images.iter().map(|i| convoy_api::urls::normalize_image(i)).collect();
     let (warehouses, _) = store.list(Kind::Warehouse, Some(project), &LabelSelector::everything()).await?;
     let token = format!(
         "{}",
@@ -223,31 +250,54 @@ async fn refresh_subscribers(
         let Ok(warehouse) = serde_json::from_value::<Warehouse>(stored.object.clone()) else { continue };
         let subscribed = warehouse.spec.subscriptions.iter().any(|s| match s {
             Subscription::Git(g) => wanted_git.contains(&convoy_api::urls::normalize_git(&g.repo_url)),
-            Subscription::Image(i) => {
-                wanted_image.as_deref() == Some(convoy_api::urls::normalize_image(&i.repo_url).as_str())
-            }
+            Subscription::Image(i) => wanted_images.contains(&convoy_api::urls::normalize_image(&i.repo_url)),
             _ => false,
         });
         if !subscribed {
             continue;
         }
-        let mut object = stored.object;
-        if !object["metadata"]["annotations"].is_object() {
-            object["metadata"]["annotations"] = json!({});
-        }
-        object["metadata"]["annotations"][crate::controllers::warehouses::REFRESH_ANNOTATION] = json!(token);
-        match store.apply(vec![Write::Put { object, expected: Some(stored.revision) }]).await {
-            // Someone else changed it meanwhile; its controller will look at it anyway.
-            Ok(_) | Err(StoreError::Conflict { .. }) => refreshed += 1,
-            Err(e) => return Err(e),
-        }
+        refreshed += refresh(store, stored, &token).await?;
     }
     Ok(refreshed)
+}
+
+/// Sets the refresh annotation on one stored Warehouse; 1 when done (or raced by another writer).
+async fn refresh(store: &dyn Store, stored: convoy_store::Stored, token: &str) -> Result<usize, StoreError> {
+    let mut object = stored.object;
+    if !object["metadata"]["annotations"].is_object() {
+        object["metadata"]["annotations"] = json!({});
+    }
+    object["metadata"]["annotations"][crate::controllers::warehouses::REFRESH_ANNOTATION] = json!(token);
+    match store.apply(vec![Write::Put { object, expected: Some(stored.revision) }]).await {
+        // Someone else changed it meanwhile; its controller will look at it anyway.
+        Ok(_) | Err(StoreError::Conflict { .. }) => Ok(1),
+        Err(e) => Err(e),
+    }
+}
+
+/// The repository of an image reference: without `:tag` or `@digest`.
+fn image_repository(reference: &str) -> &str {
+    let without_digest = reference.split('@').next().unwrap_or(reference);
+    match without_digest.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => repo,
+        _ => without_digest,
+    }
+}
+
+fn new_token() -> String {
+    format!("{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_repositories() {
+        assert_eq!(image_repository("harbor.example.com/library/app:1.0"), "harbor.example.com/library/app");
+        assert_eq!(image_repository("localhost:5000/app@sha256:abc"), "localhost:5000/app");
+        assert_eq!(image_repository("localhost:5000/app"), "localhost:5000/app");
+    }
 
     #[test]
     fn hmac_rfc4231_case_2() {

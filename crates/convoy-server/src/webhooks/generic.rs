@@ -1,0 +1,118 @@
+//! Generic receivers: each action (`Refresh`) runs when its `whenExpression` holds over the
+//! request, on the Warehouses its `targetSelectionCriteria` select (by name, labels, or
+//! `indexSelector` on `subscribedURLs`, whose values may be `${{ }}` templates over the request).
+//! Expressions see `request.method`, `request.url`, `request.headers`, `request.body` (JSON when
+//! it parses) and `request.header(name)`.
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use convoy_api::{Kind, Subscription, Warehouse};
+use convoy_store::{LabelSelector, Store};
+use serde_json::{Map, Value, json};
+
+use super::{Receiver, new_token, refresh, reply};
+
+const HEADER_FUNCTION: &str = "__requestHeader";
+
+pub(super) async fn handle(store: &dyn Store, receiver: &Receiver, headers: &HeaderMap, body: &[u8]) -> Response {
+    let mut header_map = Map::new();
+    for (name, value) in headers {
+        let entry = header_map.entry(name.as_str().to_owned()).or_insert_with(|| json!([]));
+        if let Value::Array(values) = entry {
+            values.push(json!(value.to_str().unwrap_or_default()));
+        }
+    }
+    let body = serde_json::from_slice::<Value>(body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()));
+    let request = json!({"method": "POST", "headers": header_map, "body": body});
+    let mut scope = convoy_expr::Scope::default();
+    if let Err(e) = scope.insert("request", &request) {
+        return reply(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    }
+    let mut evaluator = convoy_expr::Evaluator::new(&convoy_expr::NoData);
+    let lookup = header_map.clone();
+    evaluator.add_function(HEADER_FUNCTION, move |args| {
+        let [Value::String(name)] = args else { return Err("header() takes one header name".into()) };
+        Ok(lookup.get(&name.to_ascii_lowercase()).and_then(|v| v.get(0)).cloned().unwrap_or(json!("")))
+    });
+    let rewrite = |code: &str| code.replace("request.header(", &format!("{HEADER_FUNCTION}("));
+    let (warehouses, _) = match store.list(Kind::Warehouse, Some(&receiver.project), &LabelSelector::everything()).await
+    {
+        Ok(list) => list,
+        Err(e) => return reply(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    };
+    let token = new_token();
+    let mut refreshed = 0;
+    for (i, action) in receiver.actions.iter().enumerate() {
+        if action.action != "Refresh" {
+            return reply(
+                StatusCode::BAD_REQUEST,
+                format!("actions[{i}]: action {:?} is not supported; use Refresh", action.action),
+            );
+        }
+        if let Some(code) = action.when_expression.as_deref().filter(|c| !c.trim().is_empty()) {
+            match evaluator.expression(&rewrite(code), &scope) {
+                Ok(Value::Bool(true)) => {}
+                Ok(Value::Bool(false)) => continue,
+                Ok(other) => {
+                    return reply(
+                        StatusCode::BAD_REQUEST,
+                        format!("actions[{i}].whenExpression must be a boolean, got {other}"),
+                    );
+                }
+                Err(e) => return reply(StatusCode::BAD_REQUEST, format!("actions[{i}].whenExpression: {e}")),
+            }
+        }
+        for stored in &warehouses {
+            let Ok(warehouse) = serde_json::from_value::<Warehouse>(stored.object.clone()) else { continue };
+            let selected = action.target_selection_criteria.iter().any(|c| {
+                c.kind == "Warehouse"
+                    && selects(c, &warehouse, |template| evaluator.template(&rewrite(template), &scope).ok())
+            });
+            if selected {
+                match refresh(store, stored.clone(), &token).await {
+                    Ok(n) => refreshed += n,
+                    Err(e) => return reply(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+                }
+            }
+        }
+    }
+    reply(StatusCode::OK, format!("refreshed {refreshed} warehouse(s)"))
+}
+
+/// Whether a criterion picks `warehouse`: every given part must hold.
+fn selects(
+    criteria: &convoy_api::project::GenericWebhookTargetSelectionCriteria,
+    warehouse: &Warehouse,
+    evaluate: impl Fn(&str) -> Option<Value>,
+) -> bool {
+    let name_ok = criteria.name.as_deref().is_none_or(|n| n == warehouse.metadata.name());
+    let labels_ok = criteria.label_selector.as_ref().is_none_or(|selector| {
+        let labels = &warehouse.metadata.labels;
+        selector.match_labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+    });
+    let index_ok = criteria.index_selector.as_ref().is_none_or(|selector| {
+        selector["matchIndices"].as_array().into_iter().flatten().all(|index| {
+            if index["key"] != "subscribedURLs" {
+                return false;
+            }
+            let Some(value) = index["value"].as_str().and_then(&evaluate) else { return false };
+            let wanted = value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string());
+            let subscribed = warehouse.spec.subscriptions.iter().any(|s| match s {
+                Subscription::Git(g) => {
+                    convoy_api::urls::normalize_git(&g.repo_url) == convoy_api::urls::normalize_git(&wanted)
+                }
+                Subscription::Image(i) => {
+                    convoy_api::urls::normalize_image(&i.repo_url) == convoy_api::urls::normalize_image(&wanted)
+                }
+                Subscription::Chart(c) => c.repo_url == wanted,
+                _ => false,
+            });
+            match index["operator"].as_str().unwrap_or("Equals") {
+                "NotEquals" => !subscribed,
+                _ => subscribed,
+            }
+        })
+    });
+    name_ok && labels_ok && index_ok
+}
