@@ -86,7 +86,8 @@ impl Resources for StoreResources {
     }
 }
 
-/// Credentials of `kind` (`git`, `image`, `helm`) for `url` from the project's Secrets.
+/// Credentials of `kind` (`git`, `image`, `helm`) for `url` from the project's Secrets, else
+/// from the shared project's.
 pub(crate) async fn credentials_of_kind(
     store: &dyn Store,
     project: &str,
@@ -94,14 +95,20 @@ pub(crate) async fn credentials_of_kind(
     url: &str,
 ) -> Result<Option<RepoCredentials>, String> {
     let selector = LabelSelector::parse(&format!("kargo.akuity.io/cred-type={kind}")).map_err(|e| e.to_string())?;
-    let (secrets, _) = store.list(Kind::Secret, Some(project), &selector).await.map_err(|e| e.to_string())?;
     let normalize: fn(&str) -> String = match kind {
         "git" => convoy_api::urls::normalize_git,
         "image" => convoy_api::urls::normalize_image,
         "helm" => convoy_api::urls::normalize_chart,
         _ => str::to_owned,
     };
-    Ok(match_credentials(secrets.iter().map(|s| &s.object), url, normalize))
+    // The project's own Secrets first, then the shared ones (Kargo's shared-resources namespace).
+    for namespace in [project, convoy_api::SHARED_RESOURCES_PROJECT] {
+        let (secrets, _) = store.list(Kind::Secret, Some(namespace), &selector).await.map_err(|e| e.to_string())?;
+        if let Some(found) = match_credentials(secrets.iter().map(|s| &s.object), url, normalize) {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
 }
 
 /// Kargo's choice among credential Secrets (sorted by name, as the store lists them): a Secret

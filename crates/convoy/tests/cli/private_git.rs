@@ -109,11 +109,21 @@ fn credentials_come_from_a_secret_and_are_never_shown() {
     let failure = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(failure.contains("task-1::clone"), "{failure}");
     // With credentials that match the repository (given with a trailing .git: URLs are normalized),
-    // the password read from standard input.
+    // the password read from standard input; kept in the shared project, which every project uses.
     let repo_url = format!("{}.git", http.url.trim_end_matches(".git"));
     let out = server
         .convoy()
-        .args(["-p", "demo", "create", "credentials", "config-repo", "--type", "git", "--repo-url", &repo_url])
+        .args([
+            "-p",
+            "kargo-shared-resources",
+            "create",
+            "credentials",
+            "config-repo",
+            "--type",
+            "git",
+            "--repo-url",
+            &repo_url,
+        ])
         .args(["--username", "bot", "--password-stdin"])
         .write_stdin(format!("{PASSWORD}\n"))
         .output()
@@ -132,8 +142,12 @@ fn credentials_come_from_a_secret_and_are_never_shown() {
     assert!(git(&bare, &["show", "main:env/dev/kustomization.yaml"]).contains("newTag: 1.2.0"));
     // The password appears nowhere: not in the server log, not in any Promotion, not in the Secret read back.
     let promotions = server.convoy().args(["-p", "demo", "get", "promotions", "-o", "yaml"]).output().unwrap();
-    let secret_back =
-        server.convoy().args(["-p", "demo", "get", "secret", "config-repo", "-o", "yaml"]).output().unwrap();
+    let secret_back = server
+        .convoy()
+        .args(["-p", "kargo-shared-resources", "get", "secret", "config-repo", "-o", "yaml"])
+        .output()
+        .unwrap();
+    assert!(stdout(&secret_back).contains("config-repo"), "the Secret reads back, without its values");
     for (what, text) in
         [("server log", server.log()), ("promotions", stdout(&promotions)), ("secret", stdout(&secret_back))]
     {
