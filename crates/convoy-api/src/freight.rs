@@ -100,6 +100,20 @@ pub struct FreightReference {
     pub artifacts: Vec<ArtifactReference>,
 }
 
+impl Freight {
+    /// How Stages and Promotions refer to this Freight: its name, origin and artifacts.
+    pub fn reference(&self) -> FreightReference {
+        FreightReference {
+            name: self.metadata.name().to_owned(),
+            origin: self.origin.clone(),
+            commits: self.commits.clone(),
+            images: self.images.clone(),
+            charts: self.charts.clone(),
+            artifacts: self.artifacts.clone(),
+        }
+    }
+}
+
 /// The Freight a Stage holds at one time, one per requested origin.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

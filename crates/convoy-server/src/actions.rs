@@ -12,8 +12,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
-use crate::auth::{Action, Identity, authorize};
+use crate::auth::{Action, Identity};
 use crate::error::ApiError;
+use crate::routes::check;
 use crate::writes::{Mode, decode_body, plan};
 
 /// The body of a promote request: the Freight by name or alias.
@@ -40,13 +41,7 @@ pub async fn promote(
     Path((project, stage)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    if !authorize(&identity, Action::Write, &project) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            format!("no write access to project {project:?}"),
-        ));
-    }
+    check(&identity, Action::Write, &project)?;
     let request: PromoteRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("promote request: {e}; expected {{\"freight\": NAME}} or {{\"freightAlias\": ALIAS}}, optionally \"dryRun\": true")))?;
     let freight = match &request.warehouse {
@@ -129,13 +124,7 @@ pub async fn promote_downstream(
     Path((project, stage)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    if !authorize(&identity, Action::Write, &project) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            format!("no write access to project {project:?}"),
-        ));
-    }
+    check(&identity, Action::Write, &project)?;
     let request: PromoteRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!(
             "promote request: {e}; expected {{\"freight\": NAME}} or {{\"freightAlias\": ALIAS}}"
@@ -235,13 +224,7 @@ async fn refresh(
     project: &str,
     name: &str,
 ) -> Result<Response, ApiError> {
-    if !authorize(identity, Action::Write, project) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            format!("no write access to project {project:?}"),
-        ));
-    }
+    check(identity, Action::Write, project)?;
     let key = convoy_store::Key::new(kind, project, name);
     let token = format!(
         "{}",
@@ -277,13 +260,7 @@ pub async fn approve_freight(
     Path((project, freight)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    if !authorize(&identity, Action::Write, &project) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            format!("no write access to project {project:?}"),
-        ));
-    }
+    check(&identity, Action::Write, &project)?;
     let request: ApproveRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("approve request: {e}; expected {{\"stage\": NAME}}")))?;
     let stage_key = convoy_store::Key::new(Kind::Stage, &project, &request.stage);
@@ -324,13 +301,7 @@ pub async fn verify_stage(
     Path((project, stage)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    if !authorize(&identity, Action::Write, &project) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            format!("no write access to project {project:?}"),
-        ));
-    }
+    check(&identity, Action::Write, &project)?;
     let request: VerifyRequest = if body.is_empty() {
         VerifyRequest::default()
     } else {

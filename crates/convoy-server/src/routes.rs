@@ -42,7 +42,7 @@ fn kind_for(plural: &str) -> Result<Kind, ApiError> {
     })
 }
 
-fn check(identity: &Identity, action: Action, project: &str) -> Result<(), ApiError> {
+pub(crate) fn check(identity: &Identity, action: Action, project: &str) -> Result<(), ApiError> {
     if authorize(identity, action, project) {
         Ok(())
     } else {

@@ -49,6 +49,14 @@ impl UpdateConfig {
     }
 }
 
+/// One `outputs[]` entry of the `*-parse` and `http` steps.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct NamedExpression {
+    pub name: String,
+    pub from_expression: String,
+}
+
 /// Splits a dotted key (`a.b.0.c`); `\.` is a literal dot inside a part.
 pub(crate) fn key_parts(key: &str) -> Vec<String> {
     key.replace("\\.", "\u{0}").split('.').map(|p| p.replace('\u{0}', ".")).collect()

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::basic::write_atomically;
-use crate::config::{UpdateConfig, decode, key_parts};
+use crate::config::{NamedExpression, UpdateConfig, decode, key_parts};
 use crate::paths::resolve;
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> StepError {
@@ -27,6 +27,28 @@ pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
         }
     }
     go(pattern.as_bytes(), text.as_bytes())
+}
+
+/// gitignore-style lines (`copy` and `untar`'s `ignore`): blank and `#` lines are skipped; a
+/// pattern without `/` matches a name at any depth.
+pub(crate) struct Ignore(Vec<String>);
+
+impl Ignore {
+    pub(crate) fn parse(text: &str) -> Ignore {
+        Ignore(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(|l| l.trim_start_matches('/').trim_end_matches('/').to_owned())
+                .collect(),
+        )
+    }
+
+    /// Whether the path (relative, `/`-separated) is ignored.
+    pub(crate) fn matches(&self, relative: &str) -> bool {
+        let name = relative.rsplit('/').next().unwrap_or(relative);
+        self.0.iter().any(|p| glob_match(p, relative) || (!p.contains('/') && glob_match(p, name)))
+    }
 }
 
 #[derive(Deserialize)]
@@ -50,20 +72,8 @@ impl StepRunner for Copy {
         let config: CopyConfig = decode(self.kind(), &context.config)?;
         let from = resolve(&context.work_dir, &config.in_path)?;
         let to = resolve(&context.work_dir, &config.out_path)?;
-        // gitignore-style lines: blank and `#` lines skipped; a pattern without `/` matches a name anywhere.
-        let patterns: Vec<String> = config
-            .ignore
-            .unwrap_or_default()
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(|l| l.trim_start_matches('/').trim_end_matches('/').to_owned())
-            .collect();
-        let ignored = |relative: &str| {
-            let name = relative.rsplit('/').next().unwrap_or(relative);
-            patterns.iter().any(|p| glob_match(p, relative) || (!p.contains('/') && glob_match(p, name)))
-        };
-        copy_tree(&from, &to, "", &ignored)?;
+        let ignore = Ignore::parse(config.ignore.as_deref().unwrap_or_default());
+        copy_tree(&from, &to, "", &|relative| ignore.matches(relative))?;
         Ok(StepResult::succeeded(Map::new()))
     }
 }
@@ -218,13 +228,6 @@ fn set_json(document: &mut Value, key: &str, value: Value) -> Result<(), String>
         }
     }
     Ok(())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct NamedExpression {
-    name: String,
-    from_expression: String,
 }
 
 #[derive(Deserialize)]

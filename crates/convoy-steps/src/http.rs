@@ -11,7 +11,7 @@ use convoy_engine::{StepContext, StepError, StepResult, StepRunner};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::config::decode;
+use crate::config::{NamedExpression, decode};
 use crate::paths::resolve;
 
 pub(crate) const MAX_RESPONSE_BYTES: usize = 2 << 20;
@@ -25,13 +25,6 @@ const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(10);
 struct NameValue {
     name: String,
     value: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct NamedExpression {
-    name: String,
-    from_expression: String,
 }
 
 #[derive(Deserialize)]

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::Map;
 
 use crate::config::decode;
-use crate::files::glob_match;
+use crate::files::Ignore;
 use crate::paths::resolve;
 
 const MAX_UNPACKED_BYTES: u64 = 4 << 30;
@@ -50,14 +50,7 @@ impl StepRunner for Untar {
         };
         let archive = resolve(&context.work_dir, &config.in_path)?;
         let out = resolve(&context.work_dir, &config.out_path)?;
-        let ignore: Vec<String> = config
-            .ignore
-            .unwrap_or_default()
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(|l| l.trim_start_matches('/').trim_end_matches('/').to_owned())
-            .collect();
+        let ignore = Ignore::parse(config.ignore.as_deref().unwrap_or_default());
         let in_path = config.in_path.clone();
         tokio::task::spawn_blocking(move || unpack(&archive, &out, strip, &ignore))
             .await
@@ -67,7 +60,7 @@ impl StepRunner for Untar {
     }
 }
 
-fn unpack(archive: &Path, out: &Path, strip: usize, ignore: &[String]) -> Result<(), String> {
+fn unpack(archive: &Path, out: &Path, strip: usize, ignore: &Ignore) -> Result<(), String> {
     let mut file = std::fs::File::open(archive).map_err(|e| e.to_string())?;
     let mut magic = [0u8; 2];
     let gzip = file.read(&mut magic).map_err(|e| e.to_string())? == 2 && magic == [0x1f, 0x8b];
@@ -81,8 +74,7 @@ fn unpack(archive: &Path, out: &Path, strip: usize, ignore: &[String]) -> Result
         let name = entry.path().map_err(|e| e.to_string())?.into_owned();
         let Some(relative) = inside(&name, strip)? else { continue };
         let text = relative.to_string_lossy().into_owned();
-        let base = text.rsplit('/').next().unwrap_or(&text);
-        if ignore.iter().any(|p| glob_match(p, &text) || (!p.contains('/') && glob_match(p, base))) {
+        if ignore.matches(&text) {
             continue;
         }
         let target = out.join(&relative);

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use convoy_api::time::Timestamp;
-use convoy_api::{Freight, FreightReference, Kind, Promotion, Resource, Stage, Warehouse};
+use convoy_api::{Freight, Kind, Promotion, Resource, Stage, Warehouse};
 use convoy_engine::{Clock, Journal, Orchestrator, Outcome, Phase, Progress, PromotionContext, Registry};
 use convoy_expr::context::StaticData;
 use convoy_store::{Key, LabelSelector, Store, StoreExt};
@@ -275,14 +275,7 @@ pub(crate) async fn expression_data(
             warehouses.push(w);
         }
     }
-    let reference = FreightReference {
-        name: freight.metadata.name().to_owned(),
-        origin: freight.origin.clone(),
-        commits: freight.commits.clone(),
-        images: freight.images.clone(),
-        charts: freight.charts.clone(),
-        artifacts: freight.artifacts.clone(),
-    };
+    let reference = freight.reference();
     let mut data = StaticData {
         project: project.to_owned(),
         origins: stage.spec.requested_freight.iter().map(|r| r.origin.clone()).collect(),

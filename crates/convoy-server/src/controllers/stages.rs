@@ -120,7 +120,7 @@ impl StageController {
                 status.freight_history.first(),
                 &requested,
                 &promoted.origin.key(),
-                reference(promoted),
+                promoted.reference(),
             );
             collection.verification_history = vec![self.verification(stage, now)];
             pipeline::push_history(&mut status.freight_history, collection);
@@ -416,17 +416,6 @@ fn is_terminal(promotion: &Value) -> bool {
         promotion.pointer("/status/phase").and_then(Value::as_str),
         Some("Succeeded" | "Failed" | "Errored" | "Aborted")
     )
-}
-
-fn reference(freight: &Freight) -> FreightReference {
-    FreightReference {
-        name: freight.metadata.name().to_owned(),
-        origin: freight.origin.clone(),
-        commits: freight.commits.clone(),
-        images: freight.images.clone(),
-        charts: freight.charts.clone(),
-        artifacts: freight.artifacts.clone(),
-    }
 }
 
 /// Kargo's `freightSummary`: the Freight name for a single request, else `<n>/<m> Fulfilled`.
