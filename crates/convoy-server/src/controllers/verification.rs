@@ -296,3 +296,47 @@ async fn read(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
     }
     Ok(body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Prometheus query API on loopback answering a vector, as Prometheus' `/api/v1/query` does.
+    async fn prometheus() -> String {
+        let app = axum::Router::new().route(
+            "/api/v1/query",
+            axum::routing::get(|query: axum::extract::RawQuery| async move {
+                let asked = query.0.unwrap_or_default();
+                axum::Json(json!({
+                    "status": "success",
+                    "data": {"resultType": "vector", "result": [{"metric": {"q": asked}, "value": [1_700_000_000.0, "0.97"]}]}
+                }))
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{address}")
+    }
+
+    #[tokio::test]
+    async fn prometheus_vectors_are_measured_and_judged() {
+        let address = prometheus().await;
+        let store: Arc<dyn Store> = Arc::new(convoy_store::MemoryStore::default());
+        let verifier = Verifier::new(store);
+        let metric = |condition: &str| {
+            Metric::from_spec(&json!({
+                "name": "success-rate",
+                "successCondition": condition,
+                "provider": {"prometheus": {"address": address, "query": "sum(rate(ok[5m]))"}}
+            }))
+            .unwrap()
+        };
+        let result = verifier.take(&metric("result[0] >= 0.95")).await.unwrap();
+        assert_eq!(result, json!([0.97]));
+        assert_eq!(evaluate(&metric("result[0] >= 0.95"), &result), Ok(Phase::Successful));
+        assert_eq!(evaluate(&metric("result[0] >= 0.99"), &result), Ok(Phase::Failed));
+        let unsupported = Metric::from_spec(&json!({"name": "dd", "provider": {"datadog": {}}})).unwrap();
+        assert!(verifier.take(&unsupported).await.unwrap_err().contains("\"datadog\" is not supported"));
+    }
+}
