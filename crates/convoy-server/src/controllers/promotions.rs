@@ -275,12 +275,19 @@ pub(crate) async fn expression_data(
             warehouses.push(w);
         }
     }
-    let reference = freight.reference();
+    // The collection being promoted: the Stage's current Freight for its other requested
+    // origins, with this Freight for its own (Kargo's multi-origin Stages).
+    let mut collection = vec![freight.reference()];
+    if let Some(current) = stage.status.as_ref().and_then(|s| s.freight_history.first()) {
+        let requested = |o: &convoy_api::FreightOrigin| stage.spec.requested_freight.iter().any(|r| &r.origin == o);
+        collection
+            .extend(current.items.values().filter(|f| f.origin != freight.origin && requested(&f.origin)).cloned());
+    }
     let mut data = StaticData {
         project: project.to_owned(),
         origins: stage.spec.requested_freight.iter().map(|r| r.origin.clone()).collect(),
         warehouses,
-        freight: vec![reference],
+        freight: collection,
         ..StaticData::default()
     };
     let everything = LabelSelector::everything();

@@ -422,3 +422,102 @@ fn a_manual_rollback_holds_auto_promotion_until_resumed() {
     });
     assert_eq!(summary("dev"), second);
 }
+
+/// A Stage fed by two Warehouses: each Promotion brings one Freight, and its steps see the
+/// other origin's current Freight too; the Stage holds one of each.
+#[test]
+fn a_stage_of_two_warehouses_holds_one_freight_of_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = r#"apiVersion: kargo.akuity.io/v1alpha1
+kind: Project
+metadata: {name: combo}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Warehouse
+metadata: {name: app, namespace: combo}
+spec:
+  interval: 1h
+  freightCreationPolicy: Manual
+  subscriptions:
+  - image: {repoURL: ghcr.io/example/app}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Warehouse
+metadata: {name: db, namespace: combo}
+spec:
+  interval: 1h
+  freightCreationPolicy: Manual
+  subscriptions:
+  - image: {repoURL: ghcr.io/example/db}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Freight
+metadata: {namespace: combo}
+alias: app-one
+origin: {kind: Warehouse, name: app}
+images: [{repoURL: ghcr.io/example/app, tag: 1.0.0}]
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Freight
+metadata: {namespace: combo}
+alias: db-five
+origin: {kind: Warehouse, name: db}
+images: [{repoURL: ghcr.io/example/db, tag: 5.0.0}]
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Stage
+metadata: {name: dev, namespace: combo}
+spec:
+  requestedFreight:
+  - origin: {kind: Warehouse, name: app}
+    sources: {direct: true}
+  - origin: {kind: Warehouse, name: db}
+    sources: {direct: true}
+  promotionTemplate:
+    spec:
+      steps:
+      - uses: compose-output
+        as: seen
+        config:
+          app: "${{ imageFrom('ghcr.io/example/app', warehouse('app')) == nil ? 'none' : imageFrom('ghcr.io/example/app', warehouse('app')).Tag }}"
+          db: "${{ imageFrom('ghcr.io/example/db', warehouse('db')) == nil ? 'none' : imageFrom('ghcr.io/example/db', warehouse('db')).Tag }}"
+"#;
+    let file = dir.path().join("combo.yaml");
+    std::fs::write(&file, manifests).unwrap();
+    let server = Server::start(dir.path());
+    server.login();
+    let out = server.convoy().args(["apply", "-f"]).arg(&file).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let promote = |alias: &str| {
+        let out = server
+            .convoy()
+            .args(["-p", "combo", "promote", "--freight-alias", alias, "--stage", "dev", "--wait"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+        stdout(&out).lines().next().unwrap().trim_start_matches("Promotion/").trim_end_matches(" created").to_owned()
+    };
+    let state = |name: &str| {
+        let out = server.convoy().args(["-p", "combo", "get", "promotion", name, "-o", "json"]).output().unwrap();
+        let promotion: Value = serde_json::from_slice(&out.stdout).unwrap();
+        promotion.pointer("/status/state/seen").cloned().unwrap_or(Value::Null)
+    };
+    let first = promote("app-one");
+    assert_eq!(state(&first), serde_json::json!({"app": "1.0.0", "db": "none"}));
+    let stage = |s: &Server| {
+        let out = s.convoy().args(["-p", "combo", "get", "stage", "dev", "-o", "json"]).output().unwrap();
+        serde_json::from_slice::<Value>(&out.stdout).unwrap_or(Value::Null)
+    };
+    wait_until(&server, "dev to record the app Freight", || {
+        stage(&server).pointer("/status/freightSummary") == Some(&Value::String("1/2 Fulfilled".into()))
+    });
+    let second = promote("db-five");
+    assert_eq!(
+        state(&second),
+        serde_json::json!({"app": "1.0.0", "db": "5.0.0"}),
+        "the other origin's current Freight is in scope"
+    );
+    wait_until(&server, "dev to hold both", || {
+        stage(&server).pointer("/status/freightSummary") == Some(&Value::String("2/2 Fulfilled".into()))
+    });
+}
