@@ -396,3 +396,37 @@ async fn hold_intent(
     let intent = convoy_core::pipeline::hold_intent(candidate.map(|f| f.metadata.name()), freight);
     Ok(Some((intent, promoted.origin.key())))
 }
+
+/// `POST /v1/projects/{p}/promotions/{n}/abort`: Kargo's abort request (the
+/// `kargo.akuity.io/abort` annotation); the engine stops before the next step.
+pub async fn abort_promotion(
+    State(state): State<Arc<AppState>>,
+    Extension(identity): Extension<Identity>,
+    Path((project, promotion)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    check(&identity, Action::Write, &project)?;
+    let key = convoy_store::Key::new(Kind::Promotion, &project, &promotion);
+    let request = json!({"action": "terminate", "actor": identity.name(), "controlPlane": false}).to_string();
+    for _ in 0..10 {
+        let stored = state.store.get(&key).await?.ok_or_else(|| ApiError::not_found(format!("{key} not found")))?;
+        let phase = stored.object.pointer("/status/phase").and_then(serde_json::Value::as_str).unwrap_or("Pending");
+        if matches!(phase, "Succeeded" | "Failed" | "Errored" | "Aborted") {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "Conflict",
+                format!("Promotion {promotion:?} already ended {phase}"),
+            ));
+        }
+        let mut object = stored.object.clone();
+        if !object["metadata"]["annotations"].is_object() {
+            object["metadata"]["annotations"] = json!({});
+        }
+        object["metadata"]["annotations"]["kargo.akuity.io/abort"] = json!(request);
+        match state.store.apply(vec![convoy_store::Write::Put { object, expected: Some(stored.revision) }]).await {
+            Ok(_) => return Ok(Json(json!({"promotion": promotion, "abort": "requested"})).into_response()),
+            Err(convoy_store::StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::new(StatusCode::CONFLICT, "Conflict", format!("{key} kept changing; try again")))
+}

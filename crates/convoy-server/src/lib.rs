@@ -87,6 +87,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/projects/{project}/stages/{stage}/refresh", post(actions::refresh_stage))
         .route("/v1/projects/{project}/warehouses/{warehouse}/refresh", post(actions::refresh_warehouse))
         .route("/v1/projects/{project}/freight/{freight}/approve", post(actions::approve_freight))
+        .route("/v1/projects/{project}/promotions/{promotion}/abort", post(actions::abort_promotion))
         .route("/v1/{plural}", get(routes::list_cluster))
         .route("/v1/{plural}/{name}", get(routes::get_cluster).put(routes::put_cluster).delete(routes::delete_cluster))
         .route("/v1/projects/{project}/{plural}", get(routes::list_project).post(routes::create_project))

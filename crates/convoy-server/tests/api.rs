@@ -49,6 +49,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/projects/p/stages/s/refresh"),
     ("POST", "/v1/projects/p/warehouses/w/refresh"),
     ("POST", "/v1/projects/p/freight/f/approve"),
+    ("POST", "/v1/projects/p/promotions/x/abort"),
     ("GET", "/v1/projects/p/stages/s"),
     ("PUT", "/v1/projects/p/stages/s"),
     ("PATCH", "/v1/projects/p/stages/s"),

@@ -193,7 +193,9 @@ impl PromotionController {
                         !m.continue_on_error
                             && matches!(
                                 m.status,
-                                convoy_engine::StepStatus::Failed | convoy_engine::StepStatus::Errored
+                                convoy_engine::StepStatus::Failed
+                                    | convoy_engine::StepStatus::Errored
+                                    | convoy_engine::StepStatus::Aborted
                             )
                     })
                     .and_then(|m| m.message.clone().map(|msg| format!("step {:?}: {msg}", m.alias)))

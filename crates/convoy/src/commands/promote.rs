@@ -258,11 +258,9 @@ pub fn abort(client: Client, args: &LogsArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let project = project(&client)?;
-    let request = json!({"action": "terminate", "actor": "admin", "controlPlane": false}).to_string();
-    let patch = json!({"metadata": {"annotations": {"kargo.akuity.io/abort": request}}});
     let runtime = tokio::runtime::Runtime::new()?;
-    let path = format!("/v1/projects/{project}/promotions/{}", args.name);
-    Ok(match runtime.block_on(client.send(Method::PATCH, &path, Some(patch.to_string()))) {
+    let path = format!("/v1/projects/{project}/promotions/{}/abort", args.name);
+    Ok(match runtime.block_on(client.send(Method::POST, &path, Some(String::new()))) {
         Ok(_) => {
             println!("Promotion/{} abort requested", args.name);
             ExitCode::SUCCESS

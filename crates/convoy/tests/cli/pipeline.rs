@@ -521,3 +521,40 @@ spec:
         stage(&server).pointer("/status/freightSummary") == Some(&Value::String("2/2 Fulfilled".into()))
     });
 }
+
+/// A Promotion waiting on an http step is aborted by request; aborting a finished one is refused.
+#[test]
+fn abort_stops_a_waiting_promotion() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut endpoint, port) = health_endpoint(dir.path());
+    let manifests = MANIFESTS.replace(
+        "      - task: {name: deploy}\n---\napiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\nmetadata: {name: staging",
+        &format!("      - uses: http\n        config: {{url: \"http://127.0.0.1:{port}/wait\", pollInterval: 1s, successExpression: \"response.body.ok == 'never'\"}}\n---\napiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\nmetadata: {{name: staging"),
+    ).replace("  - stageSelector: {name: \"regex:^(dev|staging)$\"}\n    autoPromotionEnabled: true\n", "  - stageSelector: {name: \"regex:^none$\"}\n    autoPromotionEnabled: true\n");
+    let file = dir.path().join("pipeline.yaml");
+    std::fs::write(&file, manifests).unwrap();
+    let server = Server::start(dir.path());
+    server.login();
+    let out = server.convoy().args(["apply", "-f"]).arg(&file).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out =
+        server.convoy().args(["-p", "demo", "promote", "--freight-alias", "first", "--stage", "dev"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let name = stdout(&out).trim().trim_start_matches("Promotion/").trim_end_matches(" created").to_owned();
+    wait_until(&server, "the Promotion to wait on its http step", || {
+        get(&server, "promotion", &name).pointer("/status/phase") == Some(&Value::String("Running".into()))
+    });
+    let out = server.convoy().args(["-p", "demo", "abort", "promotion", &name]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    wait_until(&server, "the Promotion to be Aborted", || {
+        get(&server, "promotion", &name).pointer("/status/phase") == Some(&Value::String("Aborted".into()))
+    });
+    let message =
+        get(&server, "promotion", &name).pointer("/status/message").and_then(Value::as_str).unwrap_or("").to_owned();
+    assert!(message.contains("terminated by admin"), "{message}");
+    let out = server.convoy().args(["-p", "demo", "abort", "promotion", &name]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already ended Aborted"));
+    let _ = endpoint.kill();
+    let _ = endpoint.wait();
+}
