@@ -8,6 +8,7 @@ mod lint;
 mod pipeline;
 mod private_git;
 mod promote;
+mod reference;
 mod render;
 mod server;
 

@@ -1,0 +1,74 @@
+//! `docs/cli-reference.md` is generated from the clap definitions (each command's `--help`);
+//! this test fails when the file is out of date. Regenerate with
+//! `CONVOY_UPDATE_DOCS=1 cargo nextest run -p convoy reference`.
+
+use super::{convoy, repo_root};
+
+const COMMANDS: &[&str] = &[
+    "server",
+    "quickstart",
+    "login",
+    "apply",
+    "create",
+    "delete",
+    "get",
+    "describe",
+    "promote",
+    "approve",
+    "verify",
+    "refresh",
+    "update",
+    "events",
+    "logs",
+    "abort",
+    "lint",
+    "render",
+    "eval",
+    "doctor",
+    "version",
+];
+
+fn help(args: &[&str]) -> String {
+    // A clean environment: clap shows environment variables' values in the help.
+    let out = convoy()
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .args(args)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
+}
+
+#[test]
+fn cli_reference_is_generated_from_the_clap_definitions() {
+    let top = help(&[]);
+    let listed: Vec<&str> = top
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert_eq!(listed, COMMANDS, "every command has its section");
+    let mut text = String::from(
+        "# CLI reference\n\nGenerated from the command definitions (`convoy COMMAND --help`); `docs/cli.md` explains\nbehaviour and exit codes. Regenerate with `CONVOY_UPDATE_DOCS=1 cargo nextest run -p convoy reference`.\n\n## convoy\n\n```text\n",
+    );
+    text.push_str(&help(&[]));
+    text.push_str("\n```\n");
+    for command in COMMANDS {
+        text.push_str(&format!("\n## convoy {command}\n\n```text\n{}\n```\n", help(&[command])));
+    }
+    let path = repo_root().join("docs/cli-reference.md");
+    if std::env::var("CONVOY_UPDATE_DOCS").as_deref() == Ok("1") {
+        std::fs::write(&path, &text).unwrap();
+        return;
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        current == text,
+        "docs/cli-reference.md is out of date: run CONVOY_UPDATE_DOCS=1 cargo nextest run -p convoy reference"
+    );
+}
