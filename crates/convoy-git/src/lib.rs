@@ -23,6 +23,6 @@ mod worktree;
 
 pub use command::{Credentials, GitError, Signature};
 pub use mirror::Mirrors;
-pub use read::{CommitInfo, TagInfo, ls_remote};
+pub use read::{CommitInfo, TagInfo, ls_remote, probe_push};
 pub use redact::redact;
 pub use worktree::{Checkout, PushOutcome, WorkTree};

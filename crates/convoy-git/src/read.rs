@@ -199,3 +199,18 @@ pub async fn ls_remote(url: &str, credentials: Option<&Credentials>) -> Result<S
     command.args(["ls-remote", "--", url]);
     run(command, "ls-remote").await
 }
+
+/// Whether pushes to `url` would be accepted as far as authentication goes: a dry-run delete of
+/// a branch that does not exist, from an empty repository, reaches the remote's receive-pack.
+pub async fn probe_push(
+    url: &str,
+    credentials: Option<&Credentials>,
+    scratch: &std::path::Path,
+) -> Result<(), GitError> {
+    let mut init = git(None, None);
+    init.args(["init", "--quiet"]).arg(scratch);
+    run(init, "init").await?;
+    let mut push = git(Some(scratch), credentials);
+    push.args(["push", "--dry-run", "--quiet", "--", url, ":refs/heads/convoy-doctor-probe"]);
+    run(push, "push --dry-run").await.map(|_| ())
+}

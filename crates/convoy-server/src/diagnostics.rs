@@ -50,6 +50,7 @@ pub async fn diagnostics(
     for stored in stages {
         let Ok(stage) = serde_json::from_value::<Stage>(stored.object) else { continue };
         checks.extend(tasks(&state, &stage).await?);
+        checks.extend(remotes(&state, &stage).await?);
     }
     let (configs, _) = state.store.list(Kind::ProjectConfig, None, &everything).await?;
     for stored in configs {
@@ -136,6 +137,61 @@ async fn tasks(state: &AppState, stage: &Stage) -> Result<Vec<Value>, ApiError> 
                 format!("{} {:?} not found", if cluster { "ClusterPromotionTask" } else { "PromotionTask" }, task.name),
                 "apply the task, or change the Stage's template",
             )
+        });
+    }
+    Ok(out)
+}
+
+/// Every repository a Stage's steps clone accepts pushes with the project's credentials.
+async fn remotes(state: &AppState, stage: &Stage) -> Result<Vec<Value>, ApiError> {
+    let project = stage.metadata.namespace();
+    let Some(template) = &stage.spec.promotion_template else { return Ok(Vec::new()) };
+    let projects = std::iter::once(project.to_owned()).collect();
+    let view = crate::writes::load_view(&*state.store, &projects).await?;
+    // A missing task is reported by the task check.
+    let Ok(steps) = convoy_core::expand::expand_steps(project, &template.spec.steps, &template.spec.vars, &view) else {
+        return Ok(Vec::new());
+    };
+    let evaluator = convoy_expr::Evaluator::new(&convoy_expr::NoData);
+    let mut seen = Vec::new();
+    let mut out = Vec::new();
+    for step in steps.iter().filter(|s| s.uses.as_deref() == Some("git-clone")) {
+        let Some(written) = step.config.as_ref().and_then(|c| c.get("repoURL")).and_then(Value::as_str) else {
+            continue;
+        };
+        let mut scope = convoy_expr::Scope::default();
+        let _ = scope.insert("ctx", &json!({"project": project, "stage": stage.metadata.name()}));
+        let vars: Vec<_> = stage.spec.vars.iter().chain(&template.spec.vars).chain(&step.vars).cloned().collect();
+        let url = evaluator
+            .vars(&vars, &mut scope)
+            .ok()
+            .and_then(|()| evaluator.template(written, &scope).ok())
+            .and_then(|v| v.as_str().map(str::to_owned));
+        let Some(url) = url else {
+            let name = format!("stage {project}/{} push {written}", stage.metadata.name());
+            out.push(check(name, "warn", "the repository URL depends on the Freight; cannot check it here", ""));
+            continue;
+        };
+        if seen.contains(&url) {
+            continue;
+        }
+        seen.push(url.clone());
+        let name = format!("stage {project}/{} push {}", stage.metadata.name(), convoy_git::redact(&url));
+        let credentials = crate::controllers::resources::credentials_of_kind(&*state.store, project, "git", &url)
+            .await
+            .ok()
+            .flatten()
+            .map(|c| convoy_git::Credentials { username: c.username, password: c.password });
+        let scratch = tempfile::tempdir()
+            .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Internal", e.to_string()))?;
+        out.push(match convoy_git::probe_push(&url, credentials.as_ref(), scratch.path()).await {
+            Ok(()) => check(name, "ok", "pushes are accepted (dry run)", ""),
+            Err(e) => check(
+                name,
+                "fail",
+                e.to_string(),
+                "give the credentials Secret for this repository write access, and check the URL",
+            ),
         });
     }
     Ok(out)

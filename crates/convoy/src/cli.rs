@@ -73,7 +73,7 @@ pub enum Command {
     /// Evaluate one template (`${{ }}` expressions) and print the result as JSON.
     Eval(EvalArgs),
     /// Check this install: git, kustomize, the server, and (on the server) the store, disk,
-    /// Warehouse sources, Stage tasks and webhook receivers, each with its fix.
+    /// Warehouse sources, Stage tasks and remotes, and webhook receivers, each with its fix.
     Doctor,
     /// Print the client version.
     Version(VersionArgs),

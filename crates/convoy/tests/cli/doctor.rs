@@ -46,8 +46,12 @@ fn doctor_checks_pass_then_fail_with_their_fix() {
         assert!(line(&report, name).starts_with("ok "), "{name}: {report}");
     }
 
-    // Break the source, the task and the receiver's secret.
+    // Break the source (and so the Stage's remote), the task and the receiver's secret.
     std::fs::rename(&bare, dir.path().join("moved.git")).unwrap();
+    let (code, report) = doctor(&server);
+    assert_eq!(code, Some(1), "{report}");
+    let push = line(&report, "stage demo/dev push file://");
+    assert!(push.starts_with("fail") && push.contains("fix: give the credentials Secret"), "{push}");
     for (kind, name) in [("promotiontask", "promote"), ("secret", "hook")] {
         let out = server.convoy().args(["-p", "demo", "delete", kind, name]).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
