@@ -230,20 +230,8 @@ async fn refresh(
         "{}",
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos()
     );
-    for _ in 0..10 {
-        let stored = state.store.get(&key).await?.ok_or_else(|| ApiError::not_found(format!("{key} not found")))?;
-        let mut object = stored.object.clone();
-        if !object["metadata"]["annotations"].is_object() {
-            object["metadata"]["annotations"] = json!({});
-        }
-        object["metadata"]["annotations"][crate::controllers::warehouses::REFRESH_ANNOTATION] = json!(token);
-        match state.store.apply(vec![convoy_store::Write::Put { object, expected: Some(stored.revision) }]).await {
-            Ok(_) => return Ok(Json(json!({kind.name().to_ascii_lowercase(): name, "refresh": token})).into_response()),
-            Err(convoy_store::StoreError::Conflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::new(StatusCode::CONFLICT, "Conflict", format!("{key} kept changing; try again")))
+    annotate(state, &key, |_| Ok((crate::controllers::warehouses::REFRESH_ANNOTATION, token.clone()))).await?;
+    Ok(Json(json!({kind.name().to_ascii_lowercase(): name, "refresh": token})).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -309,49 +297,30 @@ pub async fn verify_stage(
             .map_err(|e| ApiError::bad_request(format!("verify request: {e}; expected {{\"abort\": true|false}}")))?
     };
     let key = convoy_store::Key::new(Kind::Stage, &project, &stage);
-    for _ in 0..10 {
-        let stored = state
-            .store
-            .get(&key)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("Stage {stage:?} not found in project {project:?}")))?;
-        let latest =
-            stored.object.pointer("/status/freightHistory/0/verificationHistory/0").cloned().unwrap_or_default();
+    let id = annotate(&state, &key, |stored| {
+        let latest = stored.pointer("/status/freightHistory/0/verificationHistory/0").cloned().unwrap_or_default();
         let Some(id) = latest["id"].as_str().map(str::to_owned) else {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "Conflict",
-                format!("Stage {stage:?} has no verification yet; promote Freight into it first"),
-            ));
+            let message = format!("Stage {stage:?} has no verification yet; promote Freight into it first");
+            return Err(ApiError::new(StatusCode::CONFLICT, "Conflict", message));
         };
         let running = latest["phase"] == "Running";
         if request.abort != running {
-            let message = if request.abort {
+            let why = if request.abort {
                 "no verification is running"
             } else {
                 "a verification is already running; abort it first"
             };
-            return Err(ApiError::new(StatusCode::CONFLICT, "Conflict", format!("Stage {stage:?}: {message}")));
+            return Err(ApiError::new(StatusCode::CONFLICT, "Conflict", format!("Stage {stage:?}: {why}")));
         }
         let annotation = if request.abort {
             crate::controllers::stages::ABORT_ANNOTATION
         } else {
             crate::controllers::stages::REVERIFY_ANNOTATION
         };
-        let mut object = stored.object.clone();
-        if !object["metadata"]["annotations"].is_object() {
-            object["metadata"]["annotations"] = json!({});
-        }
-        object["metadata"]["annotations"][annotation] = json!(id);
-        match state.store.apply(vec![convoy_store::Write::Put { object, expected: Some(stored.revision) }]).await {
-            Ok(_) => {
-                return Ok(Json(json!({"stage": stage, "verification": id, "abort": request.abort})).into_response());
-            }
-            Err(convoy_store::StoreError::Conflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::new(StatusCode::CONFLICT, "Conflict", "the Stage kept changing; try again"))
+        Ok((annotation, id))
+    })
+    .await?;
+    Ok(Json(json!({"stage": stage, "verification": id, "abort": request.abort})).into_response())
 }
 
 async fn promotion_created(state: &AppState, project: &str, promotion: &str, stage: &str, freight: &str, actor: &str) {
@@ -407,23 +376,35 @@ pub async fn abort_promotion(
     check(&identity, Action::Write, &project)?;
     let key = convoy_store::Key::new(Kind::Promotion, &project, &promotion);
     let request = json!({"action": "terminate", "actor": identity.name(), "controlPlane": false}).to_string();
-    for _ in 0..10 {
-        let stored = state.store.get(&key).await?.ok_or_else(|| ApiError::not_found(format!("{key} not found")))?;
-        let phase = stored.object.pointer("/status/phase").and_then(serde_json::Value::as_str).unwrap_or("Pending");
+    annotate(&state, &key, |stored| {
+        let phase = stored.pointer("/status/phase").and_then(serde_json::Value::as_str).unwrap_or("Pending");
         if matches!(phase, "Succeeded" | "Failed" | "Errored" | "Aborted") {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "Conflict",
-                format!("Promotion {promotion:?} already ended {phase}"),
-            ));
+            let message = format!("Promotion {promotion:?} already ended {phase}");
+            return Err(ApiError::new(StatusCode::CONFLICT, "Conflict", message));
         }
+        Ok(("kargo.akuity.io/abort", request.clone()))
+    })
+    .await?;
+    Ok(Json(json!({"promotion": promotion, "abort": "requested"})).into_response())
+}
+
+/// Sets one annotation on a stored object, as `decide` chooses from what is stored (it may
+/// refuse instead); retried when another writer got there first.
+async fn annotate(
+    state: &AppState,
+    key: &convoy_store::Key,
+    decide: impl Fn(&serde_json::Value) -> Result<(&'static str, String), ApiError>,
+) -> Result<String, ApiError> {
+    for _ in 0..10 {
+        let stored = state.store.get(key).await?.ok_or_else(|| ApiError::not_found(format!("{key} not found")))?;
+        let (annotation, value) = decide(&stored.object)?;
         let mut object = stored.object.clone();
         if !object["metadata"]["annotations"].is_object() {
             object["metadata"]["annotations"] = json!({});
         }
-        object["metadata"]["annotations"]["kargo.akuity.io/abort"] = json!(request);
+        object["metadata"]["annotations"][annotation] = json!(value);
         match state.store.apply(vec![convoy_store::Write::Put { object, expected: Some(stored.revision) }]).await {
-            Ok(_) => return Ok(Json(json!({"promotion": promotion, "abort": "requested"})).into_response()),
+            Ok(_) => return Ok(value),
             Err(convoy_store::StoreError::Conflict { .. }) => continue,
             Err(e) => return Err(e.into()),
         }
