@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
+use crate::annotations::{annotate, refresh_token, request_refresh};
 use crate::auth::{Action, Identity};
 use crate::error::ApiError;
 use crate::routes::check;
@@ -226,11 +227,8 @@ async fn refresh(
 ) -> Result<Response, ApiError> {
     check(identity, Action::Write, project)?;
     let key = convoy_store::Key::new(kind, project, name);
-    let token = format!(
-        "{}",
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos()
-    );
-    annotate(state, &key, |_| Ok((crate::controllers::warehouses::REFRESH_ANNOTATION, token.clone()))).await?;
+    let token = refresh_token();
+    request_refresh(&*state.store, &key, &token).await?;
     Ok(Json(json!({kind.name().to_ascii_lowercase(): name, "refresh": token})).into_response())
 }
 
@@ -297,7 +295,7 @@ pub async fn verify_stage(
             .map_err(|e| ApiError::bad_request(format!("verify request: {e}; expected {{\"abort\": true|false}}")))?
     };
     let key = convoy_store::Key::new(Kind::Stage, &project, &stage);
-    let id = annotate(&state, &key, |stored| {
+    let id = annotate(&*state.store, &key, |stored| {
         let latest = stored.pointer("/status/freightHistory/0/verificationHistory/0").cloned().unwrap_or_default();
         let Some(id) = latest["id"].as_str().map(str::to_owned) else {
             let message = format!("Stage {stage:?} has no verification yet; promote Freight into it first");
@@ -376,7 +374,7 @@ pub async fn abort_promotion(
     check(&identity, Action::Write, &project)?;
     let key = convoy_store::Key::new(Kind::Promotion, &project, &promotion);
     let request = json!({"action": "terminate", "actor": identity.name(), "controlPlane": false}).to_string();
-    annotate(&state, &key, |stored| {
+    annotate(&*state.store, &key, |stored| {
         let phase = stored.pointer("/status/phase").and_then(serde_json::Value::as_str).unwrap_or("Pending");
         if matches!(phase, "Succeeded" | "Failed" | "Errored" | "Aborted") {
             let message = format!("Promotion {promotion:?} already ended {phase}");
@@ -386,28 +384,4 @@ pub async fn abort_promotion(
     })
     .await?;
     Ok(Json(json!({"promotion": promotion, "abort": "requested"})).into_response())
-}
-
-/// Sets one annotation on a stored object, as `decide` chooses from what is stored (it may
-/// refuse instead); retried when another writer got there first.
-async fn annotate(
-    state: &AppState,
-    key: &convoy_store::Key,
-    decide: impl Fn(&serde_json::Value) -> Result<(&'static str, String), ApiError>,
-) -> Result<String, ApiError> {
-    for _ in 0..10 {
-        let stored = state.store.get(key).await?.ok_or_else(|| ApiError::not_found(format!("{key} not found")))?;
-        let (annotation, value) = decide(&stored.object)?;
-        let mut object = stored.object.clone();
-        if !object["metadata"]["annotations"].is_object() {
-            object["metadata"]["annotations"] = json!({});
-        }
-        object["metadata"]["annotations"][annotation] = json!(value);
-        match state.store.apply(vec![convoy_store::Write::Put { object, expected: Some(stored.revision) }]).await {
-            Ok(_) => return Ok(value),
-            Err(convoy_store::StoreError::Conflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::new(StatusCode::CONFLICT, "Conflict", format!("{key} kept changing; try again")))
 }

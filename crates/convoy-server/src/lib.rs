@@ -11,6 +11,7 @@
 //! Only this crate knows HTTP: status codes and the JSON error shape live in `error.rs`.
 
 mod actions;
+mod annotations;
 mod auth;
 mod base64;
 pub mod controllers;

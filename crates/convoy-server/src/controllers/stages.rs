@@ -26,6 +26,13 @@ pub const REVERIFY_ANNOTATION: &str = "kargo.akuity.io/reverify";
 /// Value: the id of the running verification to stop.
 pub const ABORT_ANNOTATION: &str = "kargo.akuity.io/abort";
 
+/// What a pass reads once per project.
+struct ProjectData {
+    freight: Vec<Freight>,
+    promotions: Vec<Value>,
+    config: Option<ProjectConfig>,
+}
+
 pub struct StageController {
     store: Arc<dyn Store>,
     verifier: Arc<super::verification::Verifier>,
@@ -53,29 +60,46 @@ impl StageController {
     async fn reconcile(&self) -> Result<(), String> {
         let everything = LabelSelector::everything();
         let (stages, _) = self.store.list(Kind::Stage, None, &everything).await.map_err(|e| e.to_string())?;
+        // Each project's Freight, Promotions and ProjectConfig are read once per pass, not per Stage.
+        let mut projects: BTreeMap<String, ProjectData> = BTreeMap::new();
         for stored in stages {
             let Ok(stage) = serde_json::from_value::<Stage>(stored.object.clone()) else { continue };
-            if let Err(e) = self.reconcile_stage(&stage).await {
+            let project = stage.metadata.namespace().to_owned();
+            if !projects.contains_key(&project) {
+                projects.insert(project.clone(), self.project_data(&project).await?);
+            }
+            if let Err(e) = self.reconcile_stage(&stage, &projects[&project]).await {
                 tracing::warn!(stage = %stored.key, error = %e, "stage reconcile failed");
             }
         }
         Ok(())
     }
 
-    async fn reconcile_stage(&self, stage: &Stage) -> Result<(), String> {
-        let project = stage.metadata.namespace().to_owned();
-        let name = stage.metadata.name().to_owned();
-        let everything = LabelSelector::everything();
-        let freight: Vec<Freight> = self.list(Kind::Freight, &project).await?;
-        let promotions: Vec<Value> = self
+    async fn project_data(&self, project: &str) -> Result<ProjectData, String> {
+        let freight = self.list(Kind::Freight, project).await?;
+        let (promotions, _) = self
             .store
-            .list(Kind::Promotion, Some(&project), &everything)
+            .list(Kind::Promotion, Some(project), &LabelSelector::everything())
+            .await
+            .map_err(|e| e.to_string())?;
+        let config = self
+            .store
+            .get(&Key::new(Kind::ProjectConfig, project, project))
             .await
             .map_err(|e| e.to_string())?
-            .0
-            .into_iter()
-            .map(|s| s.object)
+            .and_then(|s| serde_json::from_value::<ProjectConfig>(s.object).ok());
+        Ok(ProjectData { freight, promotions: promotions.into_iter().map(|s| s.object).collect(), config })
+    }
+
+    async fn reconcile_stage(&self, stage: &Stage, data: &ProjectData) -> Result<(), String> {
+        let project = stage.metadata.namespace().to_owned();
+        let name = stage.metadata.name().to_owned();
+        let freight = &data.freight;
+        let promotions: Vec<Value> = data
+            .promotions
+            .iter()
             .filter(|p| p.pointer("/spec/stage").and_then(Value::as_str) == Some(name.as_str()))
+            .cloned()
             .collect();
         let mut status = stage.status.clone().unwrap_or_default();
         let before = serde_json::to_value(&status).map_err(|e| e.to_string())?;
@@ -159,7 +183,7 @@ impl StageController {
             .and_then(|c| c.verification_history.first())
             .is_some_and(|v| v["phase"] == "Successful");
         let control_flow = stage.is_control_flow();
-        for f in &freight {
+        for f in freight {
             let in_current = current.iter().any(|n| n == f.metadata.name());
             let was_in = f.status.currently_in.contains_key(&name);
             let verify = (in_current && verified) || (control_flow && availability(stage, f, now).is_ok());
@@ -191,14 +215,11 @@ impl StageController {
         self.conditions(stage, &mut status, &promotions, now);
 
         // 3. Auto-promotion.
-        let config = self
-            .store
-            .get(&Key::new(Kind::ProjectConfig, &project, &project))
-            .await
-            .map_err(|e| e.to_string())?
-            .and_then(|s| serde_json::from_value::<ProjectConfig>(s.object).ok());
         let enabled = !control_flow
-            && config.as_ref().is_some_and(|c| pipeline::auto_promotion_enabled(&c.spec.promotion_policies, stage));
+            && data
+                .config
+                .as_ref()
+                .is_some_and(|c| pipeline::auto_promotion_enabled(&c.spec.promotion_policies, stage));
         status.auto_promotion_enabled = Some(enabled);
         if !enabled {
             status.auto_promotion_holds.clear();
@@ -239,7 +260,7 @@ impl StageController {
             self.verifier.ensure(stage, id);
         }
         if enabled {
-            self.auto_promote(stage, &status, &freight, &promotions, now).await?;
+            self.auto_promote(stage, &status, freight, &promotions, now).await?;
         }
         Ok(())
     }

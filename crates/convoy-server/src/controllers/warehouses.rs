@@ -39,6 +39,8 @@ pub struct WarehouseController {
     /// Not before this instant (after a failure), per Warehouse.
     backoff: Mutex<HashMap<String, Instant>>,
     permits: tokio::sync::Semaphore,
+    /// The store revision receiver paths were last published at (nothing to redo before a change).
+    published_at: Mutex<i64>,
 }
 
 impl WarehouseController {
@@ -49,6 +51,7 @@ impl WarehouseController {
             in_flight: Mutex::default(),
             backoff: Mutex::default(),
             permits: tokio::sync::Semaphore::new(DISCOVERIES),
+            published_at: Mutex::new(-1),
         })
     }
 
@@ -66,7 +69,12 @@ impl WarehouseController {
     }
 
     async fn reconcile(self: Arc<Self>) -> Result<(), String> {
-        self.publish_receivers().await?;
+        let revision = self.store.current_revision().await.map_err(|e| e.to_string())?;
+        let published_at = *self.published_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if revision != published_at {
+            self.publish_receivers().await?;
+            *self.published_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = revision;
+        }
         let (warehouses, _) =
             self.store.list(Kind::Warehouse, None, &LabelSelector::everything()).await.map_err(|e| e.to_string())?;
         let now = Timestamp::now();

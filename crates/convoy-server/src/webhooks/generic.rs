@@ -10,7 +10,8 @@ use convoy_api::{Kind, Subscription, Warehouse};
 use convoy_store::{LabelSelector, Store};
 use serde_json::{Map, Value, json};
 
-use super::{Receiver, new_token, refresh, reply};
+use super::{Receiver, reply};
+use crate::annotations::{refresh_token, request_refresh};
 
 const HEADER_FUNCTION: &str = "__requestHeader";
 
@@ -41,7 +42,7 @@ pub(super) async fn handle(store: &dyn Store, receiver: &Receiver, headers: &Hea
         Ok(list) => list,
         Err(e) => return reply(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     };
-    let token = new_token();
+    let token = refresh_token();
     let mut refreshed = 0;
     for (i, action) in receiver.actions.iter().enumerate() {
         if action.action != "Refresh" {
@@ -70,9 +71,9 @@ pub(super) async fn handle(store: &dyn Store, receiver: &Receiver, headers: &Hea
                     && selects(c, &warehouse, |template| evaluator.template(&rewrite(template), &scope).ok())
             });
             if selected {
-                match refresh(store, stored.clone(), &token).await {
-                    Ok(n) => refreshed += n,
-                    Err(e) => return reply(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+                match request_refresh(store, &stored.key, &token).await {
+                    Ok(()) => refreshed += 1,
+                    Err(e) => return reply(StatusCode::SERVICE_UNAVAILABLE, e.message),
                 }
             }
         }

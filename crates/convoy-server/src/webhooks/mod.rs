@@ -15,11 +15,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use convoy_api::{Kind, ProjectConfig, Subscription, Warehouse};
-use convoy_store::{LabelSelector, Store, StoreError, Write};
+use convoy_store::{LabelSelector, Store, StoreError};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
+use crate::annotations::{refresh_token, request_refresh};
+use crate::error::ApiError;
 
 /// Provider types and the Secret key their secret is under.
 const SECRET_KEYS: &[(&str, &str)] = &[
@@ -169,7 +171,7 @@ pub async fn receive(
     }
     match refresh_subscribers(&*state.store, &receiver.project, &git_urls, &images).await {
         Ok(n) => reply(StatusCode::OK, format!("refreshed {n} warehouse(s)")),
-        Err(e) => reply(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => reply(StatusCode::SERVICE_UNAVAILABLE, e.message),
     }
 }
 
@@ -237,14 +239,11 @@ async fn refresh_subscribers(
     project: &str,
     git_urls: &[String],
     images: &[String],
-) -> Result<usize, StoreError> {
+) -> Result<usize, ApiError> {
     let wanted_git: Vec<String> = git_urls.iter().map(|u| convoy_api::urls::normalize_git(u)).collect();
     let wanted_images: Vec<String> = images.iter().map(|i| convoy_api::urls::normalize_image(i)).collect();
     let (warehouses, _) = store.list(Kind::Warehouse, Some(project), &LabelSelector::everything()).await?;
-    let token = format!(
-        "{}",
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos()
-    );
+    let token = refresh_token();
     let mut refreshed = 0;
     for stored in warehouses {
         let Ok(warehouse) = serde_json::from_value::<Warehouse>(stored.object.clone()) else { continue };
@@ -256,23 +255,10 @@ async fn refresh_subscribers(
         if !subscribed {
             continue;
         }
-        refreshed += refresh(store, stored, &token).await?;
+        request_refresh(store, &stored.key, &token).await?;
+        refreshed += 1;
     }
     Ok(refreshed)
-}
-
-/// Sets the refresh annotation on one stored Warehouse; 1 when done (or raced by another writer).
-async fn refresh(store: &dyn Store, stored: convoy_store::Stored, token: &str) -> Result<usize, StoreError> {
-    let mut object = stored.object;
-    if !object["metadata"]["annotations"].is_object() {
-        object["metadata"]["annotations"] = json!({});
-    }
-    object["metadata"]["annotations"][crate::controllers::warehouses::REFRESH_ANNOTATION] = json!(token);
-    match store.apply(vec![Write::Put { object, expected: Some(stored.revision) }]).await {
-        // Someone else changed it meanwhile; its controller will look at it anyway.
-        Ok(_) | Err(StoreError::Conflict { .. }) => Ok(1),
-        Err(e) => Err(e),
-    }
 }
 
 /// The repository of an image reference: without `:tag` or `@digest`.
@@ -282,10 +268,6 @@ fn image_repository(reference: &str) -> &str {
         Some((repo, tag)) if !tag.contains('/') => repo,
         _ => without_digest,
     }
-}
-
-fn new_token() -> String {
-    format!("{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos())
 }
 
 #[cfg(test)]

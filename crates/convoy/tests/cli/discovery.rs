@@ -150,25 +150,40 @@ spec:
     assert_eq!(freight["metadata"]["labels"]["kargo.akuity.io/alias"], "release-1-1");
 }
 
-/// Posts `body` to `url` with the headers, signing with `secret` when given (Python's hmac, an
-/// implementation independent of Convoy's); returns the HTTP status.
-fn post(url: &str, event: &str, body: &str, secret: Option<&str>) -> u16 {
+/// Hex SHA-256 of `text`, computed with coreutils' `sha256sum`.
+fn sha256_hex(text: &str) -> String {
+    let out = Command::new("sh").arg("-c").arg("printf '%s' \"$0\" | sha256sum").arg(text).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_owned()
+}
+
+/// Posts `body` to `url` with the headers, adding GitHub's `X-Hub-Signature-256` when
+/// `sign_with` is given (Python's hmac, independent of Convoy's); returns status and body.
+fn post(url: &str, headers: &[(&str, &str)], body: &str, sign_with: Option<&str>) -> (u16, String) {
     let program = r#"
 import hashlib, hmac, sys, urllib.request, urllib.error
-url, event, body, secret = sys.argv[1], sys.argv[2], sys.argv[3].encode(), sys.argv[4]
-headers = {"Content-Type": "application/json", "X-GitHub-Event": event}
+url, body, secret = sys.argv[1], sys.argv[2].encode(), sys.argv[3]
+headers = dict(h.split("=", 1) for h in sys.argv[4:])
 if secret:
     headers["X-Hub-Signature-256"] = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 try:
-    print(urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers)).status)
+    r = urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers))
+    print(r.status, r.read().decode())
 except urllib.error.HTTPError as e:
-    print(e.code)
+    print(e.code, e.read().decode())
 "#;
-    let out = Command::new("python3").args(["-c", program, url, event, body, secret.unwrap_or("")]).output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)))
+    let mut command = Command::new("python3");
+    command.args(["-c", program, url, body, sign_with.unwrap_or("")]);
+    command.args(headers.iter().map(|(k, v)| format!("{k}={v}")));
+    let out = command.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let (code, rest) = text.split_once(' ').unwrap_or((&text, ""));
+    let code = code.parse().unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    (code, rest.to_owned())
+}
+
+/// A GitHub-style event: its status.
+fn github(url: &str, event: &str, body: &str, secret: Option<&str>) -> u16 {
+    post(url, &[("Content-Type", "application/json"), ("X-GitHub-Event", event)], body, secret).0
 }
 
 fn freight_count(server: &Server) -> usize {
@@ -223,8 +238,7 @@ spec:
     assert_eq!(freight_count(&server), 1);
 
     // The receiver's path: hex SHA-256 of project, receiver name and secret (sha256sum's).
-    let hash = Command::new("sh").arg("-c").arg("printf '%s' demogh s3cr3t-hook | sha256sum").output().unwrap();
-    let hash = String::from_utf8_lossy(&hash.stdout).split_whitespace().next().unwrap().to_owned();
+    let hash = sha256_hex("demoghs3cr3t-hook");
     let path = format!("/webhooks/github/{hash}");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
@@ -243,17 +257,17 @@ spec:
     git(&work, &["push", "--quiet", "origin", "v1.2.0"]);
     let event = serde_json::json!({"ref": "refs/tags/v1.2.0", "repository": {"clone_url": url}}).to_string();
     let endpoint = format!("{}{path}", server.url());
-    assert_eq!(post(&endpoint, "push", &event, Some("wrong-secret")), 401, "a wrong signature is refused");
-    assert_eq!(post(&endpoint, "push", &event, None), 401, "so is a missing one");
+    assert_eq!(github(&endpoint, "push", &event, Some("wrong-secret")), 401, "a wrong signature is refused");
+    assert_eq!(github(&endpoint, "push", &event, None), 401, "so is a missing one");
     std::thread::sleep(std::time::Duration::from_millis(1500));
     assert_eq!(freight_count(&server), 1, "nothing refreshed");
     assert_eq!(
-        post(&format!("{}/webhooks/github/{}", server.url(), "0".repeat(64)), "push", &event, Some("s3cr3t-hook")),
+        github(&format!("{}/webhooks/github/{}", server.url(), "0".repeat(64)), "push", &event, Some("s3cr3t-hook")),
         404
     );
 
-    assert_eq!(post(&endpoint, "ping", "{}", Some("s3cr3t-hook")), 200);
-    assert_eq!(post(&endpoint, "push", &event, Some("s3cr3t-hook")), 200);
+    assert_eq!(github(&endpoint, "ping", "{}", Some("s3cr3t-hook")), 200);
+    assert_eq!(github(&endpoint, "push", &event, Some("s3cr3t-hook")), 200);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while freight_count(&server) < 2 {
         assert!(std::time::Instant::now() < deadline, "no Freight for v1.2.0: {}", server.log());
@@ -373,38 +387,16 @@ spec:
     server.login();
     let out = server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let hash = |text: &str| {
-        let out = Command::new("sh").arg("-c").arg("printf '%s' \"$0\" | sha256sum").arg(text).output().unwrap();
-        String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_owned()
+    let post_with = |path: &str, headers: &[(&str, &str)], body: &str| {
+        post(&format!("{}{path}", server.url()), headers, body, None)
     };
-    let post_with = |path: &str, headers: &[(&str, &str)], body: &str| -> (u16, String) {
-        let program = r#"
-import sys, urllib.request, urllib.error
-url, body = sys.argv[1], sys.argv[2].encode()
-headers = dict(h.split("=", 1) for h in sys.argv[3:])
-try:
-    r = urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers))
-    print(r.status, r.read().decode())
-except urllib.error.HTTPError as e:
-    print(e.code, e.read().decode())
-"#;
-        let mut command = Command::new("python3");
-        command.args(["-c", program, &format!("{}{path}", server.url()), body]);
-        for (k, v) in headers {
-            command.arg(format!("{k}={v}"));
-        }
-        let out = command.output().unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        let (code, rest) = text.split_once(' ').unwrap_or((&text, ""));
-        (code.parse().unwrap_or(0), rest.to_owned())
-    };
-    let harbor = format!("/webhooks/harbor/{}", hash("demoregistryBasic aGFyYm9yOnMzY3JldA=="));
+    let harbor = format!("/webhooks/harbor/{}", sha256_hex("demoregistryBasic aGFyYm9yOnMzY3JldA=="));
     let event = r#"{"type": "PUSH_ARTIFACT", "event_data": {"resources": [{"resource_url": "harbor.example.com/shop/app:1.2.0"}]}}"#;
     assert_eq!(post_with(&harbor, &[("Authorization", "Basic d3Jvbmc=")], event).0, 401);
     let (code, body) = post_with(&harbor, &[("Authorization", "Basic aGFyYm9yOnMzY3JldA==")], event);
     assert_eq!((code, body.contains("refreshed 1 warehouse(s)")), (200, true), "{body}");
 
-    let generic = format!("/webhooks/generic/{}", hash("democigeneric-secret"));
+    let generic = format!("/webhooks/generic/{}", sha256_hex("democigeneric-secret"));
     let event = format!(r#"{{"repository": "{url}/"}}"#);
     let (code, body) = post_with(&generic, &[("X-Event", "build-started")], &event);
     assert_eq!((code, body.contains("refreshed 0 warehouse(s)")), (200, true), "whenExpression false: {body}");
