@@ -69,6 +69,16 @@ impl Subscription {
             Subscription::Generic { subscription_type, .. } => subscription_type,
         }
     }
+
+    /// The repository this subscription reads (none for generic subscriptions).
+    pub fn repo_url(&self) -> Option<&str> {
+        match self {
+            Subscription::Git(sub) => Some(&sub.repo_url),
+            Subscription::Image(sub) => Some(&sub.repo_url),
+            Subscription::Chart(sub) => Some(&sub.repo_url),
+            Subscription::Generic { .. } => None,
+        }
+    }
 }
 
 impl Serialize for Subscription {

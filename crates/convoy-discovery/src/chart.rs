@@ -68,6 +68,21 @@ async fn index_versions(
         .collect())
 }
 
+/// Whether a subscription's repository answers and, over HTTP, lists the chart.
+pub async fn probe(
+    registries: &Registries,
+    sub: &ChartSubscription,
+    credentials: Option<&Credentials>,
+) -> Result<(), DiscoveryError> {
+    match sub.repo_url.strip_prefix("oci://") {
+        Some(reference) => {
+            let image = ImageName::parse(reference).map_err(DiscoveryError::config)?;
+            registries.probe(&image, credentials).await
+        }
+        None => index_entries(&sub.repo_url, sub.name.as_deref().unwrap_or_default(), credentials).await.map(|_| ()),
+    }
+}
+
 /// Every version of a chart a repository (`oci://` or HTTP) offers.
 pub async fn versions(
     registries: &Registries,

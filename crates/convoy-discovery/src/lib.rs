@@ -115,6 +115,42 @@ pub async fn discover(
     Ok(json!({"git": git, "images": images, "charts": charts}))
 }
 
+/// Whether a subscription's source answers with `credentials`, as `convoy doctor` asks:
+/// one ls-remote, one page of tags, or the chart index; nothing is selected or stored.
+pub async fn probe(
+    registries: &registry::Registries,
+    subscription: &Subscription,
+    credentials: Option<&Credentials>,
+) -> Result<(), DiscoveryError> {
+    match subscription {
+        Subscription::Git(sub) => convoy_git::ls_remote(&sub.repo_url, credentials).await.map(|_| ()).map_err(|e| {
+            DiscoveryError::source(
+                &sub.repo_url,
+                e.to_string(),
+                "check the repoURL, and that a Secret labelled kargo.akuity.io/cred-type: git matches it",
+            )
+        }),
+        Subscription::Image(sub) => {
+            let name = registry::ImageName::parse(&sub.repo_url).map_err(DiscoveryError::config)?;
+            registries.probe(&name, credentials).await
+        }
+        Subscription::Chart(sub) => chart::probe(registries, sub, credentials).await,
+        other => Err(DiscoveryError::config(format!(
+            "{} subscriptions are not discovered by this version of Convoy yet",
+            kind_of(other)
+        ))),
+    }
+}
+
+/// The kind of credentials Secret (`kargo.akuity.io/cred-type`) a subscription reads.
+pub fn credential_kind(subscription: &Subscription) -> &'static str {
+    match subscription {
+        Subscription::Chart(_) => "helm",
+        Subscription::Image(_) => "image",
+        _ => "git",
+    }
+}
+
 fn kind_of(subscription: &Subscription) -> &'static str {
     match subscription {
         Subscription::Git(_) => "git",

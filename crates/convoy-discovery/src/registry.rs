@@ -107,7 +107,8 @@ impl Registries {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let url = format!("{}://{}{path}", self.scheme(name), name.registry);
+            let scheme = self.scheme(name);
+            let url = format!("{scheme}://{}{path}", name.registry);
             let mut request = self.client.request(method.clone(), &url);
             if let Some(accept) = accept {
                 request = request.header(ACCEPT, accept);
@@ -126,8 +127,9 @@ impl Registries {
             let response = match request.send().await {
                 Ok(r) => r,
                 Err(e) if e.is_connect() || e.is_request() => {
-                    // A loopback registry without TLS: try plain HTTP once.
-                    if name.on_loopback() && self.scheme(name) == "https" {
+                    // A loopback registry without TLS: try plain HTTP once. `scheme` is this
+                    // request's: a concurrent request may have switched the registry already.
+                    if name.on_loopback() && scheme == "https" {
                         self.plain_http
                             .lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -240,30 +242,48 @@ impl Registries {
         let mut path = format!("/v2/{}/tags/list?n=1000", name.repository);
         let mut tags = Vec::new();
         for _ in 0..MAX_PAGES {
-            let fetched = self.fetch(name, Method::GET, &path, None, credentials).await?;
-            if fetched.status == StatusCode::NOT_FOUND {
-                return Err(DiscoveryError::source(
-                    &name.registry,
-                    format!("repository {} not found", name.repository),
-                    "check the image repoURL",
-                ));
-            }
-            if !fetched.status.is_success() {
-                return Err(DiscoveryError::source(
-                    &name.registry,
-                    format!("listing tags answered {}", fetched.status.as_u16()),
-                    "",
-                ));
-            }
-            let page: Value = serde_json::from_slice(&fetched.body)
-                .map_err(|e| DiscoveryError::source(&name.registry, format!("tag list: {e}"), ""))?;
-            tags.extend(page["tags"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned));
-            match next_page(&fetched.headers) {
+            let (page, next) = self.tags_page(name, &path, credentials).await?;
+            tags.extend(page);
+            match next {
                 Some(next) => path = next,
                 None => return Ok(tags),
             }
         }
         Ok(tags)
+    }
+
+    /// Whether the repository answers a one-tag listing with these credentials.
+    pub async fn probe(&self, name: &ImageName, credentials: Option<&Credentials>) -> Result<(), DiscoveryError> {
+        let path = format!("/v2/{}/tags/list?n=1", name.repository);
+        self.tags_page(name, &path, credentials).await.map(|_| ())
+    }
+
+    /// The tags of one page and the path of the next.
+    async fn tags_page(
+        &self,
+        name: &ImageName,
+        path: &str,
+        credentials: Option<&Credentials>,
+    ) -> Result<(Vec<String>, Option<String>), DiscoveryError> {
+        let fetched = self.fetch(name, Method::GET, path, None, credentials).await?;
+        if fetched.status == StatusCode::NOT_FOUND {
+            return Err(DiscoveryError::source(
+                &name.registry,
+                format!("repository {} not found", name.repository),
+                "check the image repoURL",
+            ));
+        }
+        if !fetched.status.is_success() {
+            return Err(DiscoveryError::source(
+                &name.registry,
+                format!("listing tags answered {}", fetched.status.as_u16()),
+                "",
+            ));
+        }
+        let page: Value = serde_json::from_slice(&fetched.body)
+            .map_err(|e| DiscoveryError::source(&name.registry, format!("tag list: {e}"), ""))?;
+        let tags = page["tags"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect();
+        Ok((tags, next_page(&fetched.headers)))
     }
 }
 

@@ -242,3 +242,29 @@ async fn pagination_token_exchange_and_rate_limits() {
     registries.tags(&name, Some(&credentials)).await.unwrap();
     assert_eq!(token_calls.load(Ordering::SeqCst), before, "the token is reused");
 }
+
+/// Requests that start together on a fresh client all fall back from HTTPS to the loopback
+/// registry's plain HTTP (not only the first one to notice).
+#[tokio::test]
+async fn concurrent_first_requests_find_a_plain_http_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(registry) = start_registry(dir.path(), None) else { return };
+    let pusher = Pusher { client: reqwest::Client::new(), base: format!("http://{}", registry.address), auth: None };
+    for repo in ["team/a", "team/b", "team/c", "team/d"] {
+        pusher.image(repo, "1.0.0", "amd64", "2024-01-01T00:00:00Z").await;
+    }
+    let registries = Registries::new();
+    let names: Vec<_> = ["team/a", "team/b", "team/c", "team/d"]
+        .iter()
+        .map(|repo| convoy_discovery::registry::ImageName::parse(&format!("{}/{repo}", registry.address)).unwrap())
+        .collect();
+    let (a, b, c, d) = tokio::join!(
+        registries.probe(&names[0], None),
+        registries.probe(&names[1], None),
+        registries.probe(&names[2], None),
+        registries.probe(&names[3], None)
+    );
+    for (name, result) in names.iter().zip([a, b, c, d]) {
+        assert!(result.is_ok(), "{}: {result:?}", name.repository);
+    }
+}

@@ -12,6 +12,9 @@ use crate::AppState;
 use crate::auth::{Action, Identity, authorize};
 use crate::error::ApiError;
 
+/// How long one source or remote may take to answer before its check fails.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 fn check(name: String, status: &str, message: impl Into<String>, fix: &str) -> Value {
     json!({"name": name, "status": status, "message": message.into(), "fix": fix})
 }
@@ -30,22 +33,20 @@ pub async fn diagnostics(
     let mut checks = Vec::new();
     checks.push(match state.store.ping().await {
         Ok(()) => check("store".into(), "ok", "the store answers and takes writes", ""),
-        Err(e) => check(
-            "store".into(),
-            "fail",
-            e.to_string(),
-            "check the database (the data dir's convoy.db, or --database-url)",
-        ),
+        Err(e) => {
+            let message = e.to_string();
+            let fix = store_fix(&message);
+            check("store".into(), "fail", message, fix)
+        }
     });
     if let Some(dir) = &state.data_dir {
         checks.push(disk(dir).await);
     }
     let everything = LabelSelector::everything();
     let (warehouses, _) = state.store.list(Kind::Warehouse, None, &everything).await?;
-    for stored in warehouses {
-        let Ok(warehouse) = serde_json::from_value::<Warehouse>(stored.object) else { continue };
-        checks.extend(sources(&state, &warehouse).await);
-    }
+    let warehouses: Vec<Warehouse> =
+        warehouses.into_iter().filter_map(|stored| serde_json::from_value(stored.object).ok()).collect();
+    checks.extend(sources(&state, &warehouses).await);
     let (stages, _) = state.store.list(Kind::Stage, None, &everything).await?;
     for stored in stages {
         let Ok(stage) = serde_json::from_value::<Stage>(stored.object) else { continue };
@@ -60,58 +61,84 @@ pub async fn diagnostics(
     Ok(Json(json!({"checks": checks})))
 }
 
+fn store_fix(message: &str) -> &'static str {
+    if message.contains("read-only") || message.contains("readonly") {
+        "the database refuses writes: point --database-url at the primary, not a standby, or make the data dir's convoy.db writable"
+    } else {
+        "check the database: the data dir's convoy.db, or the server behind --database-url"
+    }
+}
+
 /// Free space where work trees and mirrors go.
 async fn disk(dir: &std::path::Path) -> Value {
-    let name = "disk".to_owned();
     let out = tokio::process::Command::new("df").arg("-Pk").arg(dir).output().await;
     let free_kib = out.ok().and_then(|o| {
         String::from_utf8_lossy(&o.stdout).lines().nth(1).and_then(|l| l.split_whitespace().nth(3)?.parse::<u64>().ok())
     });
+    let (status, fix) = disk_status(free_kib);
+    let message = match free_kib {
+        None => format!("cannot tell the free space of {}", dir.display()),
+        Some(k) if k < 1024 * 1024 => format!("{} MiB free in {}", k / 1024, dir.display()),
+        Some(k) => format!("{} GiB free in {}", k / (1024 * 1024), dir.display()),
+    };
+    check("disk".into(), status, message, fix)
+}
+
+/// Below 100 MiB a clone can fail half-way; below 1 GiB large repositories will.
+fn disk_status(free_kib: Option<u64>) -> (&'static str, &'static str) {
     match free_kib {
-        None => {
-            check(name, "warn", format!("cannot tell the free space of {}", dir.display()), "install coreutils' df")
-        }
-        Some(k) if k < 100 * 1024 => check(
-            name,
-            "fail",
-            format!("{} MiB free in {}", k / 1024, dir.display()),
-            "free space: clones and work trees need room",
-        ),
-        Some(k) if k < 1024 * 1024 => check(
-            name,
-            "warn",
-            format!("{} MiB free in {}", k / 1024, dir.display()),
-            "free space: large repositories need more than 1 GiB",
-        ),
-        Some(k) => check(name, "ok", format!("{} GiB free in {}", k / (1024 * 1024), dir.display()), ""),
+        None => ("warn", "install coreutils' df"),
+        Some(k) if k < 100 * 1024 => ("fail", "free space: clones and work trees need room"),
+        Some(k) if k < 1024 * 1024 => ("warn", "free space: large repositories need more than 1 GiB"),
+        Some(_) => ("ok", ""),
     }
 }
 
-/// Each subscription's source answers with the project's credentials.
-async fn sources(state: &AppState, warehouse: &Warehouse) -> Vec<Value> {
+/// Each subscription's source answers with the project's credentials; every source is asked
+/// at once, each within [`PROBE_TIMEOUT`].
+async fn sources(state: &AppState, warehouses: &[Warehouse]) -> Vec<Value> {
+    let registries = &convoy_discovery::registry::Registries::new();
+    let probes = warehouses.iter().flat_map(|warehouse| {
+        warehouse.spec.subscriptions.iter().filter_map(move |subscription| {
+            let url = subscription.repo_url()?;
+            Some(source(state, registries, warehouse, subscription, url))
+        })
+    });
+    futures::future::join_all(probes).await
+}
+
+async fn source(
+    state: &AppState,
+    registries: &convoy_discovery::registry::Registries,
+    warehouse: &Warehouse,
+    subscription: &Subscription,
+    url: &str,
+) -> Value {
     let project = warehouse.metadata.namespace();
-    let mut out = Vec::new();
-    for subscription in &warehouse.spec.subscriptions {
-        let Subscription::Git(git) = subscription else { continue };
-        let name =
-            format!("warehouse {project}/{} source {}", warehouse.metadata.name(), convoy_git::redact(&git.repo_url));
-        let credentials =
-            crate::controllers::resources::credentials_of_kind(&*state.store, project, "git", &git.repo_url)
-                .await
-                .ok()
-                .flatten()
-                .map(|c| convoy_git::Credentials { username: c.username, password: c.password });
-        out.push(match convoy_git::ls_remote(&git.repo_url, credentials.as_ref()).await {
-            Ok(_) => check(name, "ok", "reachable", ""),
-            Err(e) => check(
-                name,
-                "fail",
-                e.to_string(),
-                "check the repoURL, and that a Secret labelled kargo.akuity.io/cred-type: git matches it (convoy create credentials)",
-            ),
-        });
+    let name = format!("warehouse {project}/{} source {}", warehouse.metadata.name(), convoy_git::redact(url));
+    let kind = convoy_discovery::credential_kind(subscription);
+    let credentials = crate::controllers::resources::credentials_of_kind(&*state.store, project, kind, url)
+        .await
+        .ok()
+        .flatten()
+        .map(|c| convoy_git::Credentials { username: c.username, password: c.password });
+    let probe = convoy_discovery::probe(registries, subscription, credentials.as_ref());
+    match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
+        Ok(Ok(())) => check(name, "ok", "reachable", ""),
+        Ok(Err(e)) => check(name, "fail", e.message, &source_fix(kind)),
+        Err(_) => check(
+            name,
+            "fail",
+            format!("no answer within {} s", PROBE_TIMEOUT.as_secs()),
+            "check the address and that the Convoy server can reach it (proxy, firewall)",
+        ),
     }
-    out
+}
+
+fn source_fix(kind: &str) -> String {
+    format!(
+        "check the repoURL, and that a Secret labelled kargo.akuity.io/cred-type: {kind} matches it (convoy create credentials)"
+    )
 }
 
 /// Every PromotionTask a Stage's template references exists.
@@ -184,9 +211,16 @@ async fn remotes(state: &AppState, stage: &Stage) -> Result<Vec<Value>, ApiError
             .map(|c| convoy_git::Credentials { username: c.username, password: c.password });
         let scratch = tempfile::tempdir()
             .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Internal", e.to_string()))?;
-        out.push(match convoy_git::probe_push(&url, credentials.as_ref(), scratch.path()).await {
-            Ok(()) => check(name, "ok", "pushes are accepted (dry run)", ""),
-            Err(e) => check(
+        let probe = convoy_git::probe_push(&url, credentials.as_ref(), scratch.path());
+        out.push(match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
+            Err(_) => check(
+                name,
+                "fail",
+                format!("no answer within {} s", PROBE_TIMEOUT.as_secs()),
+                "check the address and that the Convoy server can reach it (proxy, firewall)",
+            ),
+            Ok(Ok(())) => check(name, "ok", "pushes are accepted (dry run)", ""),
+            Ok(Err(e)) => check(
                 name,
                 "fail",
                 e.to_string(),
@@ -249,4 +283,35 @@ async fn receivers(state: &AppState, config: &ProjectConfig) -> Result<Vec<Value
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disk_thresholds() {
+        let status = |kib| disk_status(kib).0;
+        assert_eq!(status(None), "warn");
+        assert_eq!(status(Some(0)), "fail");
+        assert_eq!(status(Some(100 * 1024 - 1)), "fail");
+        assert_eq!(status(Some(100 * 1024)), "warn");
+        assert_eq!(status(Some(1024 * 1024 - 1)), "warn");
+        assert_eq!(status(Some(1024 * 1024)), "ok");
+        assert!(disk_status(Some(10)).1.starts_with("free space"));
+    }
+
+    #[test]
+    fn store_fixes_name_the_cause() {
+        // PostgreSQL's and SQLite's own words for a database that refuses writes.
+        assert!(
+            store_fix("error returned from database: cannot execute UPDATE in a read-only transaction")
+                .contains("standby")
+        );
+        assert!(
+            store_fix("error returned from database: (code: 8) attempt to write a readonly database")
+                .contains("writable")
+        );
+        assert!(store_fix("pool timed out while waiting for an open connection").starts_with("check the database"));
+    }
 }

@@ -12,5 +12,7 @@
 
 mod schema;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use store::{Backend, SqlStore};

@@ -358,8 +358,24 @@ impl Store for SqlStore {
             .map_err(backend_error)
     }
 
+    /// Every table is there (the schema is in place) and a write is accepted: a read-only
+    /// database (a standby, a read-only file) fails here. The write touches no row and is
+    /// rolled back.
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(backend_error)
+        let mut tx = self.pool.begin().await.map_err(backend_error)?;
+        for probe in [
+            "SELECT 1 FROM objects LIMIT 0",
+            "SELECT 1 FROM events LIMIT 0",
+            "SELECT 1 FROM counters LIMIT 0",
+            "SELECT 1 FROM tokens LIMIT 0",
+        ] {
+            sqlx::query(probe).execute(&mut *tx).await.map_err(backend_error)?;
+        }
+        sqlx::query("UPDATE counters SET value = value WHERE name = 'convoy-ping'")
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        tx.rollback().await.map_err(backend_error)
     }
 
     async fn token_hashes(&self) -> Result<Vec<String>> {

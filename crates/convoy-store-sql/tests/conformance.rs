@@ -1,13 +1,11 @@
 //! The store conformance suite on SQLite (a file in a temp dir) and on a real PostgreSQL server
 //! started for the test.
 
-#[path = "support/postgres.rs"]
-mod postgres;
-
 use std::sync::Arc;
 
 use convoy_store::{Store, StoreExt, conformance};
 use convoy_store_sql::SqlStore;
+use convoy_store_sql::testing as postgres;
 use serde_json::json;
 
 #[tokio::test]

@@ -1,6 +1,9 @@
 //! `convoy doctor`: every check passes on a healthy install, and each fails (with its fix)
 //! when its part is broken.
 
+use std::io::{Read, Write};
+use std::net::TcpListener;
+
 use super::promote::{setup, stdout};
 use super::server::Server;
 
@@ -17,10 +20,45 @@ fn line(report: &str, name: &str) -> String {
     format!("{first}\n{fix}")
 }
 
+/// The Warehouse's image and an OCI chart come from a registry that wants credentials, which the
+/// project has as `image` and `helm` Secrets.
+fn registry_sources(manifests: &std::path::Path, registry: &str) {
+    let text = std::fs::read_to_string(manifests).unwrap();
+    let subscriptions =
+        format!("  - image: {{repoURL: {registry}/shop/app}}\n  - chart: {{repoURL: oci://{registry}/charts/app}}\n");
+    // The hand-made Freight of `setup` carries the ghcr.io image; doctor needs no Freight.
+    let text: Vec<&str> = text.split("---\n").filter(|doc| !doc.contains("kind: Freight")).collect();
+    let mut text = text.join("---\n").replacen("  - image: {repoURL: ghcr.io/example/app}\n", &subscriptions, 1);
+    for (name, kind, url) in [
+        ("registry-image", "image", format!("{registry}/shop/app")),
+        ("registry-chart", "helm", format!("oci://{registry}/charts/app")),
+    ] {
+        text.push_str(&format!(
+            "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: demo\n  labels: {{kargo.akuity.io/cred-type: {kind}}}\nstringData: {{repoURL: \"{url}\", username: alice, password: s3cret}}\n"
+        ));
+    }
+    std::fs::write(manifests, text).unwrap();
+}
+
 #[test]
 fn doctor_checks_pass_then_fail_with_their_fix() {
     let dir = tempfile::tempdir().unwrap();
+    let registry_dir = dir.path().join("registry");
+    std::fs::create_dir_all(&registry_dir).unwrap();
+    let Some(registry) = convoy_discovery::testing::start_registry(&registry_dir, Some(("alice", "s3cret"))) else {
+        return;
+    };
+    let pusher = convoy_discovery::testing::Pusher {
+        client: reqwest::Client::new(),
+        base: format!("http://{}", registry.address),
+        auth: Some(("alice".into(), "s3cret".into())),
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(pusher.image("shop/app", "1.0.0", "amd64", "2024-01-01T00:00:00Z"));
+    runtime.block_on(pusher.image("charts/app", "0.1.0", "amd64", "2024-01-01T00:00:00Z"));
+
     let (bare, manifests) = setup(dir.path());
+    registry_sources(&manifests, &registry.address);
     let receiver = "---\napiVersion: v1\nkind: Secret\nmetadata: {name: hook, namespace: demo}\nstringData: {secret: s3cret}\n---\napiVersion: kargo.akuity.io/v1alpha1\nkind: ProjectConfig\nmetadata: {name: demo, namespace: demo}\nspec:\n  webhookReceivers:\n  - name: gh\n    github: {secretRef: {name: hook}}\n";
     let mut text = std::fs::read_to_string(&manifests).unwrap();
     text.push_str(receiver);
@@ -28,7 +66,7 @@ fn doctor_checks_pass_then_fail_with_their_fix() {
     let server = Server::start(dir.path());
     server.login();
     let out = server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
 
     let (code, report) = doctor(&server);
     assert_eq!(code, Some(0), "{report}");
@@ -39,7 +77,9 @@ fn doctor_checks_pass_then_fail_with_their_fix() {
         "clock",
         "store",
         "disk",
-        "warehouse demo/app source",
+        "warehouse demo/app source file://",
+        "warehouse demo/app source 127.0.0.1",
+        "warehouse demo/app source oci://",
         "stage demo/dev task promote",
         "receiver demo/gh",
     ] {
@@ -52,14 +92,26 @@ fn doctor_checks_pass_then_fail_with_their_fix() {
     assert_eq!(code, Some(1), "{report}");
     let push = line(&report, "stage demo/dev push file://");
     assert!(push.starts_with("fail") && push.contains("fix: give the credentials Secret"), "{push}");
-    for (kind, name) in [("promotiontask", "promote"), ("secret", "hook")] {
+    for (kind, name) in
+        [("promotiontask", "promote"), ("secret", "hook"), ("secret", "registry-image"), ("secret", "registry-chart")]
+    {
         let out = server.convoy().args(["-p", "demo", "delete", kind, name]).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
     let (code, report) = doctor(&server);
     assert_eq!(code, Some(1), "{report}");
-    let source = line(&report, "warehouse demo/app source");
+    let source = line(&report, "warehouse demo/app source file://");
     assert!(source.starts_with("fail") && source.contains("fix: check the repoURL"), "{source}");
+    for (name, kind) in [("source 127.0.0.1", "image"), ("source oci://", "helm")] {
+        let source = line(&report, &format!("warehouse demo/app {name}"));
+        assert!(source.starts_with("fail") && source.contains("requires credentials"), "{source}");
+        assert!(
+            source.contains(&format!(
+                "fix: check the repoURL, and that a Secret labelled kargo.akuity.io/cred-type: {kind}"
+            )),
+            "{source}"
+        );
+    }
     let task = line(&report, "stage demo/dev task promote");
     assert!(task.contains("PromotionTask \"promote\" not found") && task.contains("fix: apply the task"), "{task}");
     let receiver = line(&report, "receiver demo/gh");
@@ -76,4 +128,71 @@ fn doctor_checks_pass_then_fail_with_their_fix() {
     let out = server.convoy().args(["doctor", "--server", "http://127.0.0.1:9"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(line(&stdout(&out), "server").contains("fix: start `convoy server`"), "{}", stdout(&out));
+}
+
+/// A database that turns read-only (a standby after a failover) fails the store check, and
+/// the fix says where to point Convoy.
+#[test]
+fn doctor_fails_a_store_that_refuses_writes() {
+    let Some(pg) = convoy_store_sql::testing::start_or_skip() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &[("CONVOY_DATABASE_URL", &pg.url)]);
+    server.login();
+    let (code, report) = doctor(&server);
+    assert_eq!(code, Some(0), "{report}");
+    assert!(line(&report, "store").starts_with("ok "), "{report}");
+
+    pg.psql("ALTER DATABASE postgres SET default_transaction_read_only = on").unwrap();
+    // Sessions opened from now on are read-only; end the server's current ones.
+    pg.psql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'postgres' AND pid <> pg_backend_pid()",
+    )
+    .unwrap();
+    let (code, report) = doctor(&server);
+    assert_eq!(code, Some(1), "{report}");
+    let store = line(&report, "store");
+    assert!(store.starts_with("fail") && store.contains("read-only"), "{store}");
+    assert!(store.contains("fix: the database refuses writes: point --database-url at the primary"), "{store}");
+}
+
+/// A server that wants a newer client, on a clock an hour behind: the version check fails with
+/// the version to install, the clock check warns.
+#[test]
+fn doctor_flags_a_newer_server_and_clock_skew() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    // The server's clock, an hour behind ours, in HTTP's date format (computed by date(1)).
+    let out = std::process::Command::new("date")
+        .args(["-u", "-d", "-1 hour", "+%a, %d %b %Y %H:%M:%S GMT"])
+        .env("LC_ALL", "C")
+        .output()
+        .unwrap();
+    let date = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    std::thread::spawn(move || {
+        let body = r#"{"version": "9.9.9", "minClientVersion": "9.9.0"}"#;
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 1024];
+            while !request.ends_with(b"\r\n\r\n") {
+                match stream.read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buffer[..n]),
+                }
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nDate: {date}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let out = super::convoy().args(["doctor", "--server", &format!("http://{address}")]).output().unwrap();
+    let report = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    let versions = line(&report, "versions");
+    assert!(versions.starts_with("fail") && versions.contains("older than the server's minimum 9.9.0"), "{versions}");
+    assert!(versions.contains("fix: install convoy 9.9.9"), "{versions}");
+    let clock = line(&report, "clock");
+    assert!(clock.starts_with("warn") && clock.contains("differ by 3"), "{clock}");
+    assert!(clock.contains("fix: synchronise the clocks"), "{clock}");
 }

@@ -20,11 +20,16 @@ pub struct Server {
 
 impl Server {
     pub fn start(dir: &Path) -> Server {
+        Server::start_with(dir, &[])
+    }
+
+    /// A server with extra environment (`CONVOY_DATABASE_URL`, fault injection).
+    pub fn start_with(dir: &Path, env: &[(&str, &str)]) -> Server {
         let data = dir.join("data");
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut server = Server {
             child: None,
-            env: Vec::new(),
+            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             port,
             data,
             config: dir.join("config.yaml"),

@@ -83,6 +83,21 @@ fn run(command: &mut Command) -> Result<(), String> {
     }
 }
 
+impl Postgres {
+    /// Runs SQL with `psql` as the test role (for breaking things the way operators do).
+    pub fn psql(&self, sql: &str) -> Result<String, String> {
+        let out = Command::new(format!("{PG_BIN}/psql"))
+            .args(["-X", "-q", "-t", "-v", "ON_ERROR_STOP=1", "-d", &self.url, "-c", sql])
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+}
+
 /// A server, or `None` after printing why the test is skipped (a failure under CI).
 pub fn start_or_skip() -> Option<Postgres> {
     match start() {
