@@ -20,10 +20,6 @@ pub const KARGO_STEP_KINDS: &[&str] = &[
     "github-push",
     "helm-template",
     "helm-update-chart",
-    "helm-update-chart",
-    "http",
-    "http-download",
-    "helm-update-chart",
     "http",
     "http-download",
     "json-parse",
@@ -36,7 +32,6 @@ pub const KARGO_STEP_KINDS: &[&str] = &[
     "set-metadata",
     "toml-parse",
     "toml-update",
-    "untar",
     "untar",
     "yaml-merge",
     "yaml-parse",
@@ -89,5 +84,22 @@ pub fn support(kind: &str) -> StepSupport {
         StepSupport::NotYet
     } else {
         StepSupport::Unknown
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_are_sorted_without_duplicates_and_convoy_runs_only_kargo_kinds() {
+        for list in [KARGO_STEP_KINDS, CONVOY_RUNS] {
+            assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
+        }
+        // Kargo v1.11.2 has 34 built-in kinds (reference §3.8, `tar` is main-only).
+        assert_eq!(KARGO_STEP_KINDS.len(), 34);
+        for kind in CONVOY_RUNS {
+            assert!(KARGO_STEP_KINDS.contains(kind), "{kind}");
+        }
     }
 }

@@ -50,6 +50,50 @@ async fn unexpanded_task_references_are_expanded_not_rejected() {
     assert_eq!(promotion["status"]["stepExecutionMetadata"][0]["alias"], json!("task-1::note"));
 }
 
+/// `configMap()`, `secret()`, `sharedConfigMap()` and `sharedSecret()` read the store: the
+/// project's objects, and the shared project's (Secrets only when labelled for expressions).
+#[tokio::test]
+async fn expressions_read_config_maps_and_secrets_of_the_project_and_the_shared_project() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
+    // Secret values are base64 in `data`: "t0ken", "sh4red", "hidden" (encoded with base64(1)).
+    for yaml in [
+        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {name: p}\n",
+        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\nmetadata: {name: w, namespace: p}\nspec:\n  subscriptions:\n  - image: {repoURL: ghcr.io/example/app}\n",
+        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Freight\nmetadata: {name: f1, namespace: p}\norigin: {kind: Warehouse, name: w}\nimages:\n- {repoURL: ghcr.io/example/app, tag: 1.2.0}\n",
+        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\nmetadata: {name: dev, namespace: p}\nspec:\n  requestedFreight:\n  - origin: {kind: Warehouse, name: w}\n    sources: {direct: true}\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: p}\ndata: {region: eu-west-1}\n",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: api, namespace: p}\ndata: {token: dDBrZW4=}\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: org, namespace: kargo-shared-resources}\ndata: {team: platform}\n",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: shared, namespace: kargo-shared-resources, labels: {kargo.akuity.io/cred-type: generic}}\ndata: {value: c2g0cmVk}\n",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: private, namespace: kargo-shared-resources}\ndata: {value: aGlkZGVu}\n",
+        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Promotion\nmetadata: {name: dev.look, namespace: p}\nspec:\n  stage: dev\n  freight: f1\n  steps:\n  - uses: compose-output\n    as: look\n    config:\n      region: ${{ configMap('settings').region }}\n      token: ${{ secret('api').token }}\n      team: ${{ sharedConfigMap('org').team }}\n      shared: ${{ sharedSecret('shared').value }}\n      private: ${{ sharedSecret('private').value ?? 'none' }}\n      missing: ${{ secret('nope').token ?? 'none' }}\n",
+    ] {
+        store.create(object(yaml)).await.unwrap();
+    }
+    let registry =
+        convoy_steps::builtin(Arc::new(convoy_git::Mirrors::new(dir.path().join("git"))), Arc::new(NoResources));
+    let controller = PromotionController::new(store.clone(), registry, dir.path().join("work"));
+    tokio::spawn(controller.run());
+    let key = Key::new(Kind::Promotion, "p", "dev.look");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let promotion = loop {
+        let stored = store.get(&key).await.unwrap().unwrap().object;
+        let phase = stored.pointer("/status/phase").and_then(Value::as_str).unwrap_or("").to_owned();
+        if matches!(phase.as_str(), "Succeeded" | "Failed" | "Errored") {
+            break stored;
+        }
+        assert!(Instant::now() < deadline, "not finished: {stored:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(promotion["status"]["phase"], "Succeeded", "{promotion:#}");
+    assert_eq!(
+        promotion["status"]["state"]["look"],
+        json!({"region": "eu-west-1", "token": "t0ken", "team": "platform", "shared": "sh4red", "private": "none", "missing": "none"}),
+        "{promotion:#}"
+    );
+}
+
 /// Garbage collection keeps the newest 20 finished Promotions of a Stage (and running ones),
 /// and Freight up to the oldest a Stage holds plus 20.
 #[tokio::test]

@@ -293,10 +293,23 @@ pub(crate) async fn expression_data(
         ..StaticData::default()
     };
     let everything = LabelSelector::everything();
-    for stored in store.list(Kind::ConfigMap, Some(project), &everything).await.map_err(|e| e.to_string())?.0 {
-        let data_map: BTreeMap<String, String> =
-            serde_json::from_value(stored.object["data"].clone()).unwrap_or_default();
-        data.config_maps.insert(stored.key.name.clone(), data_map);
+    let list = |kind, namespace, selector| async move {
+        store.list(kind, Some(namespace), selector).await.map(|(objects, _)| objects).map_err(|e| e.to_string())
+    };
+    for stored in list(Kind::ConfigMap, project, &everything).await? {
+        data.config_maps.insert(stored.key.name.clone(), string_data(&stored.object, false));
+    }
+    for stored in list(Kind::Secret, project, &everything).await? {
+        data.secrets.insert(stored.key.name.clone(), string_data(&stored.object, true));
+    }
+    let shared = convoy_api::SHARED_RESOURCES_PROJECT;
+    for stored in list(Kind::ConfigMap, shared, &everything).await? {
+        data.shared_config_maps.insert(stored.key.name.clone(), string_data(&stored.object, false));
+    }
+    // Kargo hands out only the shared Secrets meant for expressions.
+    let generic = LabelSelector::parse("kargo.akuity.io/cred-type=generic").map_err(|e| e.to_string())?;
+    for stored in list(Kind::Secret, shared, &generic).await? {
+        data.shared_secrets.insert(stored.key.name.clone(), string_data(&stored.object, true));
     }
     // `freightMetadata()` and `stageMetadata()` may name any Freight or Stage of the project.
     for (kind, into) in [(Kind::Freight, &mut data.freight_metadata), (Kind::Stage, &mut data.stage_metadata)] {
@@ -307,6 +320,20 @@ pub(crate) async fn expression_data(
         }
     }
     Ok(data)
+}
+
+/// A ConfigMap's or Secret's `data` as strings (Secret values base64-decoded; values that are
+/// not UTF-8 text are left out).
+fn string_data(object: &Value, base64: bool) -> BTreeMap<String, String> {
+    let Some(Value::Object(entries)) = object.get("data") else { return BTreeMap::new() };
+    entries
+        .iter()
+        .filter_map(|(key, value)| {
+            let text = value.as_str()?;
+            let text = if base64 { String::from_utf8(crate::base64::decode(text)?).ok()? } else { text.to_owned() };
+            Some((key.clone(), text))
+        })
+        .collect()
 }
 
 /// The `ctx` of a promotion's expressions.
