@@ -196,3 +196,39 @@ fn doctor_flags_a_newer_server_and_clock_skew() {
     assert!(clock.starts_with("warn") && clock.contains("differ by 3"), "{clock}");
     assert!(clock.contains("fix: synchronise the clocks"), "{clock}");
 }
+
+/// Unmounts a test filesystem when dropped.
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// A data dir on a filesystem with 50 MiB (a tmpfs) fails the disk check with its fix. Mounting
+/// needs root; elsewhere the test says it is skipped (the thresholds have their unit test).
+#[test]
+fn doctor_fails_a_data_dir_without_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=50m", "tmpfs"])
+        .arg(&data)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipping: cannot mount a tmpfs here (needs root)");
+        return;
+    }
+    let _mounted = Mounted(data);
+    let server = Server::start(dir.path());
+    server.login();
+    let (code, report) = doctor(&server);
+    assert_eq!(code, Some(1), "{report}");
+    let disk = line(&report, "disk");
+    assert!(disk.starts_with("fail") && disk.contains("MiB free in"), "{disk}");
+    assert!(disk.contains("fix: free space: clones and work trees need room"), "{disk}");
+}
