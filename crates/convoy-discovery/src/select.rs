@@ -66,7 +66,9 @@ pub fn by_semver<'a>(
         .filter_map(|n| semver_of(n, strict).map(|v| (v, n)))
         .filter(|(v, _)| constraint.is_none_or(|c| c.matches(v)))
         .collect();
-    versions.sort_by(|a, b| b.0.precedence(&a.0));
+    // Equal versions (`1.0`, `1.0.0`, `v1.0.0`, build metadata) in descending byte order of
+    // the tag, as Kargo breaks the tie.
+    versions.sort_by(|a, b| b.0.precedence(&a.0).then_with(|| b.1.cmp(a.1)));
     versions.into_iter().map(|(_, n)| n).collect()
 }
 
@@ -187,6 +189,10 @@ mod tests {
         assert_eq!(by_semver(tags, false, None), ["v2.0.0", "2.0.0-rc.1", "1.10.0", "1.9.3", "v1.2.0", "1.2"]);
         let constraint = convoy_core::constraint::parse("^1.2").unwrap();
         assert_eq!(by_semver(tags, true, Some(&constraint)), ["1.10.0", "1.9.3", "v1.2.0"]);
+        // Ties: Masterminds compares these as equal (build metadata ignored); Kargo orders
+        // them by the tag text, greatest first.
+        let ties = ["1.0", "1.0.0+b1", "v1.0.0", "1.0.0", "1.0.0+b2"];
+        assert_eq!(by_semver(ties, false, None), ["v1.0.0", "1.0.0+b2", "1.0.0+b1", "1.0.0", "1.0"]);
     }
 
     #[test]

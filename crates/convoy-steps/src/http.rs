@@ -17,8 +17,8 @@ use crate::paths::resolve;
 pub(crate) const MAX_RESPONSE_BYTES: usize = 2 << 20;
 pub(crate) const MAX_DOWNLOAD_BYTES: u64 = 1 << 30;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How soon a request whose response met neither criterion is sent again.
-const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(10);
+/// How soon a request whose response met neither criterion is sent again (Kargo's default).
+const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(30);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -156,29 +156,33 @@ impl StepRunner for Http {
             }
         };
         let status = response.status;
-        if test("failureExpression", &config.failure_expression)? == Some(true) {
-            return Err(StepError::failed(format!("HTTP ({status}) response met failure criteria")));
-        }
-        if test("errorExpression", &config.error_expression)? == Some(true) {
-            return Err(StepError::retryable(format!("HTTP ({status}) response met error criteria")));
-        }
-        let success = match test("successExpression", &config.success_expression)? {
-            Some(success) => success,
-            // Without any criteria, a 2xx status is success and anything else a failure.
-            None if config.failure_expression.is_none() && config.error_expression.is_none() => {
-                if !(200..300).contains(&status) {
-                    return Err(StepError::failed(format!("HTTP ({status}) response is not successful (2xx)")));
+        // Both criteria are evaluated before either decides, as Kargo does.
+        let failure = test("failureExpression", &config.failure_expression)?;
+        let success = test("successExpression", &config.success_expression)?;
+        match (success, failure) {
+            (_, Some(true)) => {
+                let mut message = format!("HTTP ({status}) response met failure criteria");
+                if let Some(detail) = error_detail(&evaluator, &scope, config.error_expression.as_deref())? {
+                    message.push_str(&format!(": {}", Value::String(detail)));
                 }
-                true
+                return Err(StepError::failed(message));
             }
-            // Only failure or error criteria were given, and neither was met.
-            None => true,
-        };
-        if !success {
-            return Ok(StepResult::running(
-                format!("HTTP ({status}) response met neither success nor failure criteria; asking again"),
-                poll,
-            ));
+            (Some(true), _) => {}
+            // Without criteria a 2xx status succeeds; anything else is asked again (Kargo's
+            // non-terminal Failed), until the step's `retry.timeout` if it has one.
+            (None, None) if (200..300).contains(&status) => {}
+            (None, None) => {
+                return Ok(StepResult::running(
+                    format!("HTTP ({status}) response is not successful (2xx); asking again"),
+                    poll,
+                ));
+            }
+            _ => {
+                return Ok(StepResult::running(
+                    format!("HTTP ({status}) response met neither success nor failure criteria; asking again"),
+                    poll,
+                ));
+            }
         }
         let mut output = Map::new();
         for named in &config.outputs {
@@ -189,6 +193,23 @@ impl StepRunner for Http {
         }
         Ok(StepResult::succeeded(output))
     }
+}
+
+/// The message `errorExpression` extracts from a response that met the failure criteria. Only
+/// an expression that does not compile is an error; one that fails to evaluate, or yields
+/// anything but a non-empty string, leaves the default message.
+fn error_detail(
+    evaluator: &convoy_expr::Evaluator<'_>,
+    scope: &convoy_expr::Scope,
+    expression: Option<&str>,
+) -> Result<Option<String>, StepError> {
+    let Some(code) = expression.filter(|c| !c.trim().is_empty()) else { return Ok(None) };
+    let code = rewrite_header_calls(code);
+    convoy_expr::check_syntax(&code).map_err(|e| StepError::terminal(format!("errorExpression: {e}")))?;
+    Ok(match evaluator.expression(&code, scope) {
+        Ok(Value::String(text)) if !text.is_empty() => Some(text),
+        _ => None,
+    })
 }
 
 /// What the http step's expressions see as `response`.
@@ -210,7 +231,8 @@ impl Response {
             }
         }
         let declared = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let is_json = content_type.filter(|c| !c.is_empty()).unwrap_or(declared).contains("json");
+        let media_type = content_type.filter(|c| !c.is_empty()).unwrap_or(declared);
+        let media_type = media_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
         let mut bytes = Vec::new();
         while let Some(chunk) =
             response.chunk().await.map_err(|e| StepError::retryable(format!("reading the response: {e}")))?
@@ -223,13 +245,7 @@ impl Response {
             }
             bytes.extend_from_slice(&chunk);
         }
-        let body = if is_json && !bytes.is_empty() {
-            serde_json::from_slice(&bytes)
-                .map_err(|e| StepError::terminal(format!("the response body is not valid JSON: {e}")))?
-        } else {
-            Value::String(String::from_utf8_lossy(&bytes).into_owned())
-        };
-        Ok(Response { status, headers, body })
+        Ok(Response { status, headers, body: parse_body(&media_type, &bytes)? })
     }
 
     fn scope(&self) -> Result<convoy_expr::Scope, StepError> {
@@ -246,6 +262,22 @@ impl Response {
             Ok(headers.get(&canonical(name)).and_then(|v| v.get(0)).cloned().unwrap_or(json!("")))
         });
         evaluator
+    }
+}
+
+/// `response.body` by media type, as Kargo reads it: JSON (any value), YAML, plain text as a
+/// string; other types are tried as JSON and are otherwise an empty map, as is an empty body.
+fn parse_body(media_type: &str, bytes: &[u8]) -> Result<Value, StepError> {
+    if bytes.is_empty() {
+        return Ok(json!({}));
+    }
+    match media_type {
+        "application/json" => serde_json::from_slice(bytes)
+            .map_err(|e| StepError::retryable(format!("the response body is not valid JSON: {e}"))),
+        "application/yaml" | "text/yaml" | "application/x-yaml" => serde_yaml::from_slice(bytes)
+            .map_err(|e| StepError::retryable(format!("the response body is not valid YAML: {e}"))),
+        "text/plain" => Ok(Value::String(String::from_utf8_lossy(bytes).into_owned())),
+        _ => Ok(serde_json::from_slice(bytes).unwrap_or_else(|_| json!({}))),
     }
 }
 

@@ -26,10 +26,29 @@ impl Clock for Now {
 }
 
 /// Serves: `/build` (pending twice, then done, with an `X-Build` header), `/broken` (500),
+/// `/flaky` (503 once, then 200), `/missing` (404 with a JSON message), `/config` (YAML),
 /// `/echo` (POST: method, body, query and a header back as JSON), `/chart.tgz` (the archive).
 async fn serve(archive: Vec<u8>) -> String {
     let polls = Arc::new(AtomicUsize::new(0));
+    let flaky = Arc::new(AtomicUsize::new(0));
     let app = Router::new()
+        .route(
+            "/flaky",
+            get(move || {
+                let n = flaky.fetch_add(1, Ordering::SeqCst);
+                async move { if n == 0 { (StatusCode::SERVICE_UNAVAILABLE, "busy") } else { (StatusCode::OK, "fine") } }
+            }),
+        )
+        .route(
+            "/missing",
+            get(|| async {
+                (StatusCode::NOT_FOUND, [("content-type", "application/json")], r#"{"message": "resource not found"}"#)
+            }),
+        )
+        .route(
+            "/config",
+            get(|| async { ([("content-type", "application/yaml")], "version: \"2.0\"\nfeatures: [a, b]\n") }),
+        )
         .route(
             "/build",
             get(move || {
@@ -139,8 +158,11 @@ async fn http_failures_say_why() {
     let registry = convoy_steps::builtin(Arc::new(Mirrors::new(dir.path().join("m"))), Arc::new(NoResources));
     let context = PromotionContext { work_dir: dir.path().to_owned(), ..PromotionContext::default() };
     let plan: Vec<PromotionStep> = serde_json::from_value(json!([
-        {"uses": "http", "as": "plain", "config": {"url": format!("{base}/broken")}},
+        {"uses": "http", "as": "plain", "retry": {"timeout": "1s"}, "config": {"url": format!("{base}/broken"), "pollInterval": "0.15s"}},
         {"uses": "http", "as": "criteria", "if": "${{ always() }}", "config": {"url": format!("{base}/broken"), "failureExpression": "response.status >= 500"}},
+        {"uses": "http", "as": "detail", "if": "${{ always() }}", "config": {"url": format!("{base}/missing"),
+            "successExpression": "response.status == 200", "failureExpression": "response.status >= 400 && response.status < 500",
+            "errorExpression": "response.body?.message ?? response.body?.error"}},
         {"uses": "http", "as": "scheme", "if": "${{ always() }}", "config": {"url": "file:///etc/passwd"}},
         {"uses": "http-download", "as": "overwrite", "if": "${{ always() }}", "config": {"url": format!("{base}/chart.tgz"), "outPath": "./exists"}},
         {"uses": "untar", "as": "notar", "if": "${{ always() }}", "config": {"inPath": "./exists", "outPath": "./out"}}
@@ -149,12 +171,51 @@ async fn http_failures_say_why() {
     let (phase, progress, _) = run_to_end(&registry, &context, &plan).await;
     assert_eq!(phase, Phase::Errored, "an invalid config errors, which outranks the failures");
     let meta = |alias: &str| progress.meta(alias).unwrap().clone();
-    assert_eq!(meta("plain").status, StepStatus::Failed);
-    assert!(meta("plain").message.unwrap().contains("HTTP (500) response is not successful"));
+    // Without criteria a non-2xx answer is asked again until the step's timeout.
+    assert_eq!(meta("plain").status, StepStatus::Errored);
+    assert!(meta("plain").message.unwrap().contains("timed out"), "{:?}", meta("plain").message);
+    assert_eq!(meta("criteria").status, StepStatus::Failed);
     assert!(meta("criteria").message.unwrap().contains("HTTP (500) response met failure criteria"));
+    // Kargo's documented example: the message errorExpression extracts, quoted.
+    assert!(
+        meta("detail").message.unwrap().contains(r#"HTTP (404) response met failure criteria: "resource not found""#),
+        "{:?}",
+        meta("detail").message
+    );
     assert!(meta("scheme").message.unwrap().contains("invalid http config: url: the scheme must be http or https"));
     assert!(meta("overwrite").message.unwrap().contains("set allowOverwrite: true"));
     assert!(meta("notar").message.unwrap().contains("cannot unpack ./exists"));
+}
+
+/// Without criteria, a non-2xx answer is asked again and a later 2xx succeeds; bodies are read
+/// by media type (YAML, plain text as a string); only a failureExpression, unmet, keeps asking.
+#[tokio::test]
+async fn http_retries_non_2xx_and_reads_bodies_by_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = serve(Vec::new()).await;
+    let registry = convoy_steps::builtin(Arc::new(Mirrors::new(dir.path().join("m"))), Arc::new(NoResources));
+    let context = PromotionContext { work_dir: dir.path().to_owned(), ..PromotionContext::default() };
+    let plan: Vec<PromotionStep> = serde_json::from_value(json!([
+        {"uses": "http", "as": "flaky", "config": {"url": format!("{base}/flaky"), "pollInterval": "0.02s",
+            "outputs": [{"name": "body", "fromExpression": "response.body"}]}},
+        {"uses": "http", "as": "yaml", "config": {"url": format!("{base}/config"),
+            "outputs": [{"name": "version", "fromExpression": "response.body.version"}, {"name": "features", "fromExpression": "response.body.features"}]}}
+    ]))
+    .unwrap();
+    let (phase, progress, waits) = run_to_end(&registry, &context, &plan).await;
+    assert_eq!(phase, Phase::Succeeded, "{:#?}", progress.step_execution_metadata);
+    assert_eq!(waits, 1, "one 503, then 200");
+    assert_eq!(progress.state["flaky"]["body"], json!("fine"), "text/plain is a string");
+    assert_eq!(progress.state["yaml"], json!({"version": "2.0", "features": ["a", "b"]}));
+
+    let plan: Vec<PromotionStep> = serde_json::from_value(json!([
+        {"uses": "http", "as": "unmet", "retry": {"timeout": "1s"}, "config": {"url": format!("{base}/build"), "pollInterval": "0.15s",
+            "failureExpression": "response.body.state == 'failed'"}}
+    ]))
+    .unwrap();
+    let (phase, progress, waits) = run_to_end(&registry, &context, &plan).await;
+    assert_eq!(phase, Phase::Errored, "{:#?}", progress.step_execution_metadata);
+    assert!(waits >= 1, "an unmet failureExpression alone keeps asking");
 }
 
 #[tokio::test]
