@@ -171,7 +171,8 @@ fn walk(root: &Path, relative: &str) -> Vec<String> {
     out
 }
 
-/// Sets values by dotted key (`a.b.0.c`); the file is rewritten with two-space indentation.
+/// Sets values by dotted key (`a.b.0.c`), editing the text in place: every other byte of the
+/// file is kept. Each edit is read back.
 pub(crate) struct JsonUpdate;
 
 #[async_trait]
@@ -183,51 +184,34 @@ impl StepRunner for JsonUpdate {
     async fn run(&self, context: &StepContext) -> Result<StepResult, StepError> {
         let config = UpdateConfig::decode(self.kind(), &context.config)?;
         let path = resolve(&context.work_dir, &config.path)?;
-        let text = std::fs::read_to_string(&path).map_err(|e| io("read", &path, e))?;
-        let mut document: Value = serde_json::from_str(&text)
+        let mut text = std::fs::read_to_string(&path).map_err(|e| io("read", &path, e))?;
+        serde_json::from_str::<Value>(&text)
             .map_err(|e| StepError::terminal(format!("{}: not valid JSON: {e}", config.path)))?;
         for update in &config.updates {
-            set_json(&mut document, &update.key, update.value.clone())
-                .map_err(|e| StepError::terminal(format!("{}: {}: {e}", config.path, update.key)))?;
+            let keys = key_parts(&update.key);
+            let fail = |e: String| StepError::terminal(format!("{}: {}: {e}", config.path, update.key));
+            text = crate::jsonedit::set(&text, &keys, &update.value).map_err(fail)?;
+            let document: Value =
+                serde_json::from_str(&text).map_err(|e| fail(format!("the edit broke the file: {e}")))?;
+            if read_back(&document, &keys) != Some(&update.value) {
+                return Err(fail("the edit did not read back; please report this".into()));
+            }
         }
-        let mut out = serde_json::to_string_pretty(&document).map_err(|e| StepError::terminal(e.to_string()))?;
-        out.push('\n');
-        write_atomically(&path, out.as_bytes(), 0o644)?;
+        write_atomically(&path, text.as_bytes(), 0o644)?;
         let mut output = Map::new();
         output.insert("commitMessage".into(), json!(config.commit_message()));
         Ok(StepResult::succeeded(output))
     }
 }
 
-fn set_json(document: &mut Value, key: &str, value: Value) -> Result<(), String> {
-    let parts = key_parts(key);
-    let mut node = document;
-    for (i, part) in parts.iter().enumerate() {
-        let last = i == parts.len() - 1;
-        node = match node {
-            Value::Array(items) => {
-                let index: usize = part.parse().map_err(|_| format!("{part:?} is not an index of a list"))?;
-                if index > items.len() {
-                    return Err(format!("index {index} is past the end of a list of {}", items.len()));
-                }
-                if index == items.len() {
-                    items.push(Value::Null);
-                }
-                &mut items[index]
-            }
-            Value::Object(map) => map.entry(part.clone()).or_insert(Value::Null),
-            other if other.is_null() => {
-                *other = json!({});
-                other.as_object_mut().expect("just made").entry(part.clone()).or_insert(Value::Null)
-            }
-            _ => return Err(format!("{part:?} is inside a value that is not an object or list")),
-        };
-        if last {
-            *node = value;
-            return Ok(());
-        }
-    }
-    Ok(())
+/// The value at `keys` (`-1` is a list's last item).
+fn read_back<'a>(document: &'a Value, keys: &[String]) -> Option<&'a Value> {
+    keys.iter().try_fold(document, |node, key| match node {
+        Value::Array(items) if key == "-1" => items.last(),
+        Value::Array(items) => items.get(key.parse::<usize>().ok()?),
+        Value::Object(map) => map.get(key),
+        _ => None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -361,15 +345,5 @@ mod tests {
         assert!(!glob_match("*.yaml", "dir/a.yaml"));
         assert!(glob_match("**/*.yaml", "dir/sub/a.yaml"));
         assert!(glob_match("a?c", "abc"));
-    }
-
-    #[test]
-    fn json_paths() {
-        let mut doc = json!({"a": {"list": [1, 2]}});
-        set_json(&mut doc, "a.list.1", json!(5)).unwrap();
-        set_json(&mut doc, "a.new.key", json!("v")).unwrap();
-        set_json(&mut doc, "dotted\\.key", json!(true)).unwrap();
-        assert_eq!(doc, json!({"a": {"list": [1, 5], "new": {"key": "v"}}, "dotted.key": true}));
-        assert!(set_json(&mut doc, "a.list.7", json!(0)).is_err());
     }
 }

@@ -10,6 +10,7 @@ mod files;
 mod git;
 mod helm;
 mod http;
+pub mod jsonedit;
 mod merge;
 mod paths;
 mod resources;
