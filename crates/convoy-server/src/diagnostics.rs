@@ -39,6 +39,16 @@ pub async fn diagnostics(
             check("store".into(), "fail", message, fix)
         }
     });
+    checks.push(if state.leading.load(std::sync::atomic::Ordering::SeqCst) {
+        check("controllers".into(), "ok", "this replica runs the controllers", "")
+    } else {
+        check(
+            "controllers".into(),
+            "ok",
+            "standby: another replica runs the controllers; this one takes over when that one stops",
+            "",
+        )
+    });
     if let Some(dir) = &state.data_dir {
         checks.push(disk(dir).await);
     }

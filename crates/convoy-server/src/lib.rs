@@ -55,13 +55,15 @@ pub struct AppState {
     /// The git mirrors the controllers use (dry runs share them and their locks).
     pub mirrors: Option<Arc<convoy_git::Mirrors>>,
     tokens: auth::Tokens,
+    /// Whether this replica holds the controllers' lease (runs Warehouses, Stages, Promotions).
+    pub leading: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
     /// State over a store; the accepted tokens are read from it.
     pub async fn new(store: Arc<dyn Store>) -> Result<AppState, convoy_store::StoreError> {
         let tokens = auth::Tokens::from_hashes(store.token_hashes().await?);
-        Ok(AppState { store, data_dir: None, mirrors: None, tokens })
+        Ok(AppState { store, data_dir: None, mirrors: None, tokens, leading: Arc::default() })
     }
 
     pub fn with_data_dir(self, data_dir: PathBuf, mirrors: Arc<convoy_git::Mirrors>) -> AppState {
@@ -179,6 +181,8 @@ pub struct Running {
     pub address: SocketAddr,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<Result<(), String>>,
+    /// Held while the server runs (SQLite only).
+    _data_dir_lock: Option<std::fs::File>,
 }
 
 impl Running {
@@ -196,6 +200,11 @@ impl Running {
 pub async fn start(config: ServerConfig) -> Result<Running, String> {
     let collection = controllers::gc::Settings::from_env()?;
     create_private_dir(&config.data_dir)?;
+    // SQLite is one process's store: a second server on the same data dir is refused.
+    let data_dir_lock = match &config.database_url {
+        Some(_) => None,
+        None => Some(lock_data_dir(&config.data_dir)?),
+    };
     let store: Arc<dyn Store> = match &config.database_url {
         Some(url) => Arc::new(convoy_store_sql::SqlStore::connect(url, 10_000).await.map_err(|e| e.to_string())?),
         None => Arc::new(
@@ -205,14 +214,13 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
     ensure_admin_token(&*store, &config.data_dir).await?;
     // One set of mirrors: discovery and promotions share fetches and per-repository locks.
     let mirrors = Arc::new(convoy_git::Mirrors::new(config.data_dir.join("git")));
-    let _promotions = controllers::promotions::start(store.clone(), mirrors.clone(), &config.data_dir);
-    let _collector = tokio::spawn(controllers::gc::run(store.clone(), collection));
-    let _stages = tokio::spawn(controllers::stages::StageController::new(store.clone()).run());
-    let _warehouses =
-        tokio::spawn(controllers::warehouses::WarehouseController::new(store.clone(), mirrors.clone()).run());
     let state = Arc::new(
-        AppState::new(store).await.map_err(|e| e.to_string())?.with_data_dir(config.data_dir.clone(), mirrors),
+        AppState::new(store.clone())
+            .await
+            .map_err(|e| e.to_string())?
+            .with_data_dir(config.data_dir.clone(), mirrors.clone()),
     );
+    tokio::spawn(controllers::lead(store, mirrors, config.data_dir.clone(), collection, state.leading.clone()));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -227,7 +235,20 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
             .await
             .map_err(|e| e.to_string())
     });
-    Ok(Running { address, stop, server })
+    Ok(Running { address, stop, server, _data_dir_lock: data_dir_lock })
+}
+
+fn lock_data_dir(dir: &Path) -> Result<std::fs::File, String> {
+    let path = dir.join("convoy.lock");
+    let file = std::fs::File::create(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+            "another convoy server is using the data directory {}; stop it first (replicas share a PostgreSQL database: --database-url)",
+            dir.display()
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
+    }
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), String> {

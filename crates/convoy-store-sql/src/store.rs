@@ -33,6 +33,20 @@ pub struct SqlStore {
     retain: i64,
 }
 
+/// The first key of Convoy's lease locks (`conv`); the write lock uses the one-key form, a
+/// separate lock space.
+const LEASE_CLASS: i32 = 0x636f_6e76;
+/// How often a lease's connection is checked, and how long the check may take.
+const LEASE_CHECK: Duration = Duration::from_secs(2);
+/// How often a replica waiting for a lease asks again.
+const LEASE_RETRY: Duration = Duration::from_secs(1);
+
+/// A stable 32-bit key for a lease name (FNV-1a): the same in every process.
+fn lease_key(name: &str) -> i32 {
+    let hash = name.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    i32::from_ne_bytes(hash.to_ne_bytes())
+}
+
 fn backend_error(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
@@ -393,10 +407,62 @@ impl Store for SqlStore {
             .map(|_| ())
             .map_err(backend_error)
     }
+
+    /// On PostgreSQL a session advisory lock, held on a connection of its own: it is released
+    /// when that connection ends (this process stops, or the network drops it), and the holder
+    /// checks the connection every [`LEASE_CHECK`] so that it notices first.
+    async fn lead(&self, name: &str) -> Result<convoy_store::Lease> {
+        if self.backend != Backend::Postgres {
+            return Ok(convoy_store::Lease::exclusive());
+        }
+        let key = lease_key(name);
+        loop {
+            let mut connection = self.pool.acquire().await.map_err(backend_error)?.detach();
+            // A replica that vanishes from the network is noticed by the server within ~25 s.
+            for setting in
+                ["SET tcp_keepalives_idle = 10", "SET tcp_keepalives_interval = 5", "SET tcp_keepalives_count = 3"]
+            {
+                sqlx::query(setting).execute(&mut connection).await.map_err(backend_error)?;
+            }
+            let granted: bool = sqlx::query("SELECT pg_try_advisory_lock($1, $2) AS granted")
+                .bind(LEASE_CLASS)
+                .bind(key)
+                .fetch_one(&mut connection)
+                .await
+                .and_then(|row| row.try_get("granted"))
+                .map_err(backend_error)?;
+            if granted {
+                let (report, lost) = tokio::sync::oneshot::channel();
+                let holder = tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(LEASE_CHECK).await;
+                        let check = tokio::time::timeout(LEASE_CHECK, sqlx::query("SELECT 1").execute(&mut connection));
+                        let problem = match check.await {
+                            Ok(Ok(_)) => continue,
+                            Ok(Err(e)) => format!("the connection holding the lease failed: {e}"),
+                            Err(_) => format!("the database did not answer within {} s", LEASE_CHECK.as_secs()),
+                        };
+                        let _ = report.send(problem);
+                        return;
+                    }
+                });
+                return Ok(convoy_store::Lease::held(lost, holder));
+            }
+            drop(connection);
+            tokio::time::sleep(LEASE_RETRY).await;
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn lease_keys_are_fnv1a() {
+        // FNV-1a (32-bit) of "controllers", computed with Python's integers.
+        assert_eq!(super::lease_key("controllers"), -314_195_722);
+        assert_ne!(super::lease_key("controllers"), super::lease_key("controllers/shard-a"));
+    }
+
     #[test]
     fn passwords_are_redacted() {
         assert_eq!(

@@ -66,3 +66,36 @@ async fn postgres_compacts_and_notifies_other_replicas() {
     assert!(waited < std::time::Duration::from_millis(950), "woken by NOTIFY, not by the 1 s fallback: {waited:?}");
     assert!(reader.events_since(start, 10).await.unwrap().iter().any(|e| e.object["metadata"]["name"] == "notified"));
 }
+
+/// One replica at a time holds a lease; when it lets go (its connection ends), a waiting one
+/// gets it.
+#[tokio::test]
+async fn postgres_leases_are_exclusive_and_pass_on() {
+    let Some(pg) = postgres::start_or_skip() else { return };
+    let first = SqlStore::connect(&pg.url, 100).await.unwrap();
+    let second = Arc::new(SqlStore::connect(&pg.url, 100).await.unwrap());
+    let held = first.lead("controllers").await.unwrap();
+    let waiting = tokio::spawn({
+        let second = second.clone();
+        async move { second.lead("controllers").await.unwrap() }
+    });
+    // Another name is a different lock.
+    let _other = tokio::time::timeout(std::time::Duration::from_secs(5), second.lead("controllers/shard-a"))
+        .await
+        .expect("a different lease is free")
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert!(!waiting.is_finished(), "the lease is held by the first store");
+    drop(held);
+    let mut taken = tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
+        .await
+        .expect("the waiting store takes the lease once it is free")
+        .unwrap();
+    // The new holder keeps it while its connection lives.
+    assert!(tokio::time::timeout(std::time::Duration::from_secs(3), taken.lost()).await.is_err());
+    // An operator ends the holder's session: the holder notices and says so.
+    pg.psql("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2").unwrap();
+    let reason =
+        tokio::time::timeout(std::time::Duration::from_secs(10), taken.lost()).await.expect("the loss is noticed");
+    assert!(reason.contains("connection holding the lease failed"), "{reason}");
+}

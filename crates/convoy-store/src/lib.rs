@@ -13,12 +13,14 @@
 
 pub mod conformance;
 mod key;
+mod lease;
 mod memory;
 mod meta;
 mod selector;
 mod watch;
 
 pub use key::Key;
+pub use lease::Lease;
 pub use memory::MemoryStore;
 pub use meta::{now_rfc3339, stamp};
 pub use selector::{LabelSelector, SelectorError};
@@ -120,6 +122,12 @@ pub trait Store: Send + Sync {
 
     /// Records a token by the hash of its value (the value itself is never stored).
     async fn add_token(&self, name: &str, hash: &str) -> Result<()>;
+
+    /// Waits until this process holds the lock `name` among every process sharing the store.
+    /// A store only one process can open grants it at once.
+    async fn lead(&self, _name: &str) -> Result<Lease> {
+        Ok(Lease::exclusive())
+    }
 }
 
 /// Convenience calls on any store.

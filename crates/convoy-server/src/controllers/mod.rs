@@ -8,3 +8,51 @@ pub mod resources;
 pub mod stages;
 pub mod verification;
 pub mod warehouses;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use convoy_store::Store;
+
+/// The store lock whose holder runs the controllers.
+pub const CONTROLLERS_LEASE: &str = "controllers";
+
+/// Runs the controllers while this replica holds the store's controllers lease: at once on
+/// SQLite; on PostgreSQL one replica at a time while the others wait to take over. Losing the
+/// lease ends the process, so that two replicas never run promotions at once.
+pub async fn lead(
+    store: Arc<dyn Store>,
+    mirrors: Arc<convoy_git::Mirrors>,
+    data_dir: PathBuf,
+    collection: gc::Settings,
+    leading: Arc<AtomicBool>,
+) {
+    let mut lease = loop {
+        let lead = store.lead(CONTROLLERS_LEASE);
+        tokio::pin!(lead);
+        let outcome = tokio::select! {
+            outcome = &mut lead => outcome,
+            () = tokio::time::sleep(std::time::Duration::from_secs(2)) => {
+                tracing::info!("another replica runs the controllers; this one serves the API and takes over when that one stops");
+                lead.await
+            }
+        };
+        match outcome {
+            Ok(lease) => break lease,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot ask for the controllers' lease; retrying in 5 s");
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            }
+        }
+    };
+    leading.store(true, Ordering::SeqCst);
+    tracing::info!("this replica runs the controllers (Warehouses, Stages, Promotions)");
+    promotions::start(store.clone(), mirrors.clone(), &data_dir);
+    tokio::spawn(gc::run(store.clone(), collection));
+    tokio::spawn(stages::StageController::new(store.clone()).run());
+    tokio::spawn(warehouses::WarehouseController::new(store, mirrors).run());
+    let reason = lease.lost().await;
+    tracing::error!(%reason, "lost the controllers' lease; exiting so that no two replicas promote at once");
+    std::process::exit(1);
+}

@@ -11,6 +11,7 @@ mod private_git;
 mod promote;
 mod reference;
 mod render;
+mod replicas;
 mod server;
 
 use std::path::{Path, PathBuf};

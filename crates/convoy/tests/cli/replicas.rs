@@ -1,0 +1,81 @@
+//! Two `convoy server` replicas on one PostgreSQL database: one runs the controllers, the other
+//! serves the API and takes over when the first one dies.
+
+use super::promote::{git, setup, stdout};
+use super::server::Server;
+
+fn controllers_line(server: &Server) -> String {
+    let out = server.convoy().arg("doctor").output().unwrap();
+    stdout(&out).lines().find(|l| l.contains("controllers:")).unwrap_or_default().to_owned()
+}
+
+fn promote(server: &Server, alias: &str) {
+    let out = server
+        .convoy()
+        .args(["-p", "demo", "promote", "--freight-alias", alias, "--stage", "dev", "--wait"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn replicas_share_postgres_and_one_runs_the_controllers() {
+    let Some(pg) = convoy_store_sql::testing::start_or_skip() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (bare, manifests) = setup(dir.path());
+    let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&a_dir).unwrap();
+    std::fs::create_dir_all(&b_dir).unwrap();
+    let env = [("CONVOY_DATABASE_URL", pg.url.as_str())];
+    let mut a = Server::start_with(&a_dir, &env);
+    let b = Server::start_with(&b_dir, &env);
+    a.login();
+    // The admin token lives in the shared database; the first replica wrote its file.
+    let out = b.convoy().args(["login", "--server", &b.url(), "--token-file"]).arg(a.data.join("admin-token")).output();
+    assert!(out.unwrap().status.success());
+
+    // Writes through either replica land in the one store; the first replica runs the work.
+    let out = b.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(controllers_line(&a).contains("this replica runs the controllers"), "{}", a.log());
+    assert!(controllers_line(&b).contains("standby"), "{}", b.log());
+    promote(&b, "first-light");
+    assert_eq!(git(&bare, &["rev-list", "--count", "main"]), "2", "one promotion, one commit");
+    assert!(a.log().contains("this replica runs the controllers"));
+    assert!(!b.log().contains("this replica runs the controllers"), "{}", b.log());
+
+    // The first replica dies: the second takes over and runs the next promotion.
+    a.kill_hard();
+    let commit = git(&bare, &["rev-parse", "main~1"]);
+    let freight = format!(
+        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Freight\nmetadata: {{namespace: demo}}\nalias: second-light\norigin: {{kind: Warehouse, name: app}}\nimages:\n- {{repoURL: ghcr.io/example/app, tag: 1.3.0}}\ncommits:\n- {{repoURL: \"file://{}\", id: {commit}}}\n",
+        bare.display()
+    );
+    let file = dir.path().join("second.yaml");
+    std::fs::write(&file, freight).unwrap();
+    let out = b.convoy().args(["apply", "-f"]).arg(&file).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    promote(&b, "second-light");
+    assert_eq!(git(&bare, &["rev-list", "--count", "main"]), "3");
+    assert!(git(&bare, &["show", "main:env/dev/kustomization.yaml"]).contains("newTag: 1.3.0"));
+    assert!(b.log().contains("this replica runs the controllers"), "{}", b.log());
+    assert!(controllers_line(&b).contains("this replica runs the controllers"));
+}
+
+/// SQLite is one process's store: a second server on the same data dir stops with the reason.
+#[test]
+fn a_second_server_on_the_same_data_dir_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let out = super::convoy()
+        .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&server.data)
+        .env_remove("CONVOY_DATABASE_URL")
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("another convoy server is using the data directory"), "{stderr}");
+    assert!(stderr.contains("--database-url"), "{stderr}");
+}
