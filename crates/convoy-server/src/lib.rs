@@ -167,6 +167,9 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// `postgres://...`; SQLite in the data dir when `None`.
     pub database_url: Option<String>,
+    /// The shard whose Stages, Promotions and Warehouses this replica's controllers handle
+    /// (`None`: the unlabelled ones).
+    pub shard: Option<String>,
 }
 
 /// Opens the store, makes the admin token on first start, serves until SIGINT or SIGTERM.
@@ -199,6 +202,7 @@ impl Running {
 /// API in the background.
 pub async fn start(config: ServerConfig) -> Result<Running, String> {
     let collection = controllers::gc::Settings::from_env()?;
+    let shard = controllers::shard::Shard::new(config.shard.as_deref())?;
     create_private_dir(&config.data_dir)?;
     // SQLite is one process's store: a second server on the same data dir is refused.
     let data_dir_lock = match &config.database_url {
@@ -220,7 +224,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
             .map_err(|e| e.to_string())?
             .with_data_dir(config.data_dir.clone(), mirrors.clone()),
     );
-    tokio::spawn(controllers::lead(store, mirrors, config.data_dir.clone(), collection, state.leading.clone()));
+    tokio::spawn(controllers::lead(store, mirrors, config.data_dir.clone(), collection, shard, state.leading.clone()));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;

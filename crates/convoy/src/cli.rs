@@ -148,6 +148,10 @@ pub struct ServerArgs {
     /// PostgreSQL URL (postgres://USER@HOST:PORT/DB) to use instead of the embedded SQLite.
     #[arg(long, env = "CONVOY_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// Handle only the Stages, Promotions and Warehouses labelled kargo.akuity.io/shard=NAME
+    /// (Kargo's sharding); without it, the unlabelled ones.
+    #[arg(long, env = "CONVOY_SHARD", value_name = "NAME")]
+    pub shard: Option<String>,
     /// Log format.
     #[arg(long, env = "CONVOY_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,

@@ -5,6 +5,7 @@ pub mod dry_run;
 pub mod gc;
 pub mod promotions;
 pub mod resources;
+pub mod shard;
 pub mod stages;
 pub mod verification;
 pub mod warehouses;
@@ -18,18 +19,20 @@ use convoy_store::Store;
 /// The store lock whose holder runs the controllers.
 pub const CONTROLLERS_LEASE: &str = "controllers";
 
-/// Runs the controllers while this replica holds the store's controllers lease: at once on
-/// SQLite; on PostgreSQL one replica at a time while the others wait to take over. Losing the
+/// Runs the controllers of `shard` while this replica holds the shard's lease: at once on
+/// SQLite; on PostgreSQL one replica per shard at a time while the others wait to take over. Losing the
 /// lease ends the process, so that two replicas never run promotions at once.
 pub async fn lead(
     store: Arc<dyn Store>,
     mirrors: Arc<convoy_git::Mirrors>,
     data_dir: PathBuf,
     collection: gc::Settings,
+    shard: shard::Shard,
     leading: Arc<AtomicBool>,
 ) {
+    let lease_name = shard.lease();
     let mut lease = loop {
-        let lead = store.lead(CONTROLLERS_LEASE);
+        let lead = store.lead(&lease_name);
         tokio::pin!(lead);
         let outcome = tokio::select! {
             outcome = &mut lead => outcome,
@@ -47,11 +50,16 @@ pub async fn lead(
         }
     };
     leading.store(true, Ordering::SeqCst);
-    tracing::info!("this replica runs the controllers (Warehouses, Stages, Promotions)");
-    promotions::start(store.clone(), mirrors.clone(), &data_dir);
-    tokio::spawn(gc::run(store.clone(), collection));
-    tokio::spawn(stages::StageController::new(store.clone()).run());
-    tokio::spawn(warehouses::WarehouseController::new(store, mirrors).run());
+    tracing::info!(
+        shard = shard.name().unwrap_or("(default)"),
+        "this replica runs the controllers (Warehouses, Stages, Promotions)"
+    );
+    promotions::start(store.clone(), mirrors.clone(), &data_dir, shard.clone());
+    if shard.is_default() {
+        tokio::spawn(gc::run(store.clone(), collection));
+    }
+    tokio::spawn(stages::StageController::new(store.clone()).with_shard(shard.clone()).run());
+    tokio::spawn(warehouses::WarehouseController::new(store, mirrors).with_shard(shard).run());
     let reason = lease.lost().await;
     tracing::error!(%reason, "lost the controllers' lease; exiting so that no two replicas promote at once");
     std::process::exit(1);

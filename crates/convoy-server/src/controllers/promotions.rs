@@ -41,11 +41,22 @@ pub struct PromotionController {
     pub registry: Registry,
     pub work_root: PathBuf,
     in_flight: Mutex<HashSet<String>>,
+    shard: super::shard::Shard,
 }
 
 impl PromotionController {
     pub fn new(store: Arc<dyn Store>, registry: Registry, work_root: PathBuf) -> Arc<PromotionController> {
-        Arc::new(PromotionController { store, registry, work_root, in_flight: Mutex::default() })
+        PromotionController::for_shard(store, registry, work_root, super::shard::Shard::default())
+    }
+
+    /// A controller for the Promotions of one shard.
+    pub fn for_shard(
+        store: Arc<dyn Store>,
+        registry: Registry,
+        work_root: PathBuf,
+        shard: super::shard::Shard,
+    ) -> Arc<PromotionController> {
+        Arc::new(PromotionController { store, registry, work_root, in_flight: Mutex::default(), shard })
     }
 
     /// Runs until the process ends: reconciles on every store change, and at least every 2 s.
@@ -67,7 +78,7 @@ impl PromotionController {
             self.store.list(Kind::Promotion, None, &LabelSelector::everything()).await.map_err(|e| e.to_string())?;
         let mut by_stage: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
         let mut newest_finished: BTreeMap<(String, String), String> = BTreeMap::new();
-        for stored in promotions {
+        for stored in promotions.into_iter().filter(|p| self.shard.handles(&p.object)) {
             let phase = stored.object.pointer("/status/phase").and_then(Value::as_str).unwrap_or("Pending").to_owned();
             let stage = stored.object.pointer("/spec/stage").and_then(Value::as_str).unwrap_or("").to_owned();
             let lane = (stored.key.project.clone(), stage);
@@ -432,9 +443,10 @@ pub fn start(
     store: Arc<dyn Store>,
     mirrors: Arc<convoy_git::Mirrors>,
     data_dir: &std::path::Path,
+    shard: super::shard::Shard,
 ) -> tokio::task::JoinHandle<()> {
     let resources = Arc::new(super::resources::StoreResources { store: store.clone() });
     let registry = convoy_steps::builtin(mirrors, resources);
-    let controller = PromotionController::new(store, registry, data_dir.join("work"));
+    let controller = PromotionController::for_shard(store, registry, data_dir.join("work"), shard);
     tokio::spawn(controller.run())
 }

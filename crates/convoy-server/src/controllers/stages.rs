@@ -36,12 +36,18 @@ struct ProjectData {
 pub struct StageController {
     store: Arc<dyn Store>,
     verifier: Arc<super::verification::Verifier>,
+    shard: super::shard::Shard,
 }
 
 impl StageController {
     pub fn new(store: Arc<dyn Store>) -> Arc<StageController> {
         let verifier = super::verification::Verifier::new(store.clone());
-        Arc::new(StageController { store, verifier })
+        Arc::new(StageController { store, verifier, shard: super::shard::Shard::default() })
+    }
+
+    /// The same controller for the Stages of `shard` only.
+    pub fn with_shard(self: Arc<Self>, shard: super::shard::Shard) -> Arc<StageController> {
+        Arc::new(StageController { store: self.store.clone(), verifier: self.verifier.clone(), shard })
     }
 
     pub async fn run(self: Arc<Self>) {
@@ -62,7 +68,7 @@ impl StageController {
         let (stages, _) = self.store.list(Kind::Stage, None, &everything).await.map_err(|e| e.to_string())?;
         // Each project's Freight, Promotions and ProjectConfig are read once per pass, not per Stage.
         let mut projects: BTreeMap<String, ProjectData> = BTreeMap::new();
-        for stored in stages {
+        for stored in stages.into_iter().filter(|s| self.shard.handles(&s.object)) {
             let Ok(stage) = serde_json::from_value::<Stage>(stored.object.clone()) else { continue };
             let project = stage.metadata.namespace().to_owned();
             if !projects.contains_key(&project) {

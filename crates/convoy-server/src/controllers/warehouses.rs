@@ -41,6 +41,7 @@ pub struct WarehouseController {
     permits: tokio::sync::Semaphore,
     /// The store revision receiver paths were last published at (nothing to redo before a change).
     published_at: Mutex<i64>,
+    shard: super::shard::Shard,
 }
 
 impl WarehouseController {
@@ -52,7 +53,15 @@ impl WarehouseController {
             backoff: Mutex::default(),
             permits: tokio::sync::Semaphore::new(DISCOVERIES),
             published_at: Mutex::new(-1),
+            shard: super::shard::Shard::default(),
         })
+    }
+
+    /// The same controller for the Warehouses of `shard` only (call before `run`).
+    pub fn with_shard(self: Arc<Self>, shard: super::shard::Shard) -> Arc<WarehouseController> {
+        let mut controller = Arc::into_inner(self).expect("with_shard is called before the controller is shared");
+        controller.shard = shard;
+        Arc::new(controller)
     }
 
     pub async fn run(self: Arc<Self>) {
@@ -71,14 +80,15 @@ impl WarehouseController {
     async fn reconcile(self: Arc<Self>) -> Result<(), String> {
         let revision = self.store.current_revision().await.map_err(|e| e.to_string())?;
         let published_at = *self.published_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if revision != published_at {
+        // Receiver paths belong to projects, not to a shard: the default shard publishes them.
+        if revision != published_at && self.shard.is_default() {
             self.publish_receivers().await?;
             *self.published_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = revision;
         }
         let (warehouses, _) =
             self.store.list(Kind::Warehouse, None, &LabelSelector::everything()).await.map_err(|e| e.to_string())?;
         let now = Timestamp::now();
-        for stored in warehouses {
+        for stored in warehouses.into_iter().filter(|w| self.shard.handles(&w.object)) {
             let lane = format!("{}/{}", stored.key.project, stored.key.name);
             let refresh_requested = refresh_token(&stored.object) != handled_refresh(&stored.object);
             let backing_off = self.lock_backoff().get(&lane).is_some_and(|until| Instant::now() < *until);

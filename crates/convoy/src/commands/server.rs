@@ -11,6 +11,7 @@ pub fn run(args: &ServerArgs) -> anyhow::Result<ExitCode> {
         listen: args.listen,
         data_dir: args.data_dir.clone().unwrap_or_else(default_data_dir),
         database_url: args.database_url.clone(),
+        shard: args.shard.clone(),
     };
     let runtime = tokio::runtime::Runtime::new()?;
     match runtime.block_on(convoy_server::serve(config)) {

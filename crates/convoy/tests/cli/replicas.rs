@@ -79,3 +79,65 @@ fn a_second_server_on_the_same_data_dir_is_refused() {
     assert!(stderr.contains("another convoy server is using the data directory"), "{stderr}");
     assert!(stderr.contains("--database-url"), "{stderr}");
 }
+
+fn phase(server: &Server, promotion: &str) -> String {
+    let out = server.convoy().args(["-p", "demo", "get", "promotion", promotion, "-o", "json"]).output().unwrap();
+    let object: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    object.pointer("/status/phase").and_then(|p| p.as_str()).unwrap_or("Pending").to_owned()
+}
+
+/// Kargo's sharding: a Stage with `spec.shard: east` is promoted only by a replica started with
+/// `--shard east`; the default replica leaves it alone.
+#[test]
+fn a_sharded_stage_waits_for_its_shard() {
+    let Some(pg) = convoy_store_sql::testing::start_or_skip() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (bare, manifests) = setup(dir.path());
+    // The east Stage deploys its own overlay.
+    let seed = dir.path().join("seed");
+    std::fs::create_dir_all(seed.join("env/east-dev")).unwrap();
+    std::fs::write(
+        seed.join("env/east-dev/kustomization.yaml"),
+        "images:\n- name: ghcr.io/example/app\n  newTag: 1.0.0\n",
+    )
+    .unwrap();
+    git(&seed, &["add", "."]);
+    git(&seed, &["commit", "--quiet", "-m", "east overlay"]);
+    git(&seed, &["push", "--quiet", "origin", "main"]);
+    let mut text = std::fs::read_to_string(&manifests).unwrap();
+    let dev = text[text.find("kind: Stage").unwrap()..].to_owned();
+    text.push_str("---\napiVersion: kargo.akuity.io/v1alpha1\n");
+    text.push_str(&dev.replacen(
+        "{name: dev, namespace: demo}\nspec:\n",
+        "{name: east-dev, namespace: demo}\nspec:\n  shard: east\n",
+        1,
+    ));
+    std::fs::write(&manifests, text).unwrap();
+
+    let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&a_dir).unwrap();
+    std::fs::create_dir_all(&b_dir).unwrap();
+    let a = Server::start_with(&a_dir, &[("CONVOY_DATABASE_URL", pg.url.as_str())]);
+    a.login();
+    let out = a.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    promote(&a, "first-light");
+    let out = a
+        .convoy()
+        .args(["-p", "demo", "promote", "--freight-alias", "first-light", "--stage", "east-dev"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let name = stdout(&out).trim().trim_start_matches("Promotion/").trim_end_matches(" created").to_owned();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(phase(&a, &name), "Pending", "no replica runs shard east yet");
+
+    let b = Server::start_with(&b_dir, &[("CONVOY_DATABASE_URL", pg.url.as_str()), ("CONVOY_SHARD", "east")]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while phase(&a, &name) != "Succeeded" {
+        assert!(std::time::Instant::now() < deadline, "east-dev not promoted: {}", b.log());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(git(&bare, &["show", "main:env/east-dev/kustomization.yaml"]).contains("newTag: 1.2.0"));
+    assert!(b.log().contains("east"), "{}", b.log());
+}
