@@ -251,27 +251,22 @@ async fn receivers(state: &AppState, config: &ProjectConfig) -> Result<Vec<Value
         let secret = [
             &receiver.github,
             &receiver.gitlab,
+            &receiver.bitbucket,
             &receiver.gitea,
             &receiver.dockerhub,
             &receiver.quay,
             &receiver.harbor,
+            &receiver.azure,
         ]
         .into_iter()
         .flatten()
         .map(|r| r.secret_ref.name.clone())
         .next()
+        .or_else(|| receiver.artifactory.as_ref().map(|a| a.secret_ref.name.clone()))
         .or_else(|| receiver.generic.as_ref().map(|g| g.secret_ref.name.clone()));
-        let Some(secret) = secret else {
-            out.push(check(
-                name,
-                "warn",
-                format!("{kind} receivers are not served by this version of Convoy"),
-                "use github, gitlab, gitea, dockerhub, quay, harbor or generic",
-            ));
-            continue;
-        };
+        let Some(secret) = secret else { continue };
         let key = match kind {
-            "gitlab" => "secret-token",
+            "gitlab" | "artifactory" => "secret-token",
             "harbor" => "auth-header",
             _ => "secret",
         };

@@ -6,6 +6,7 @@
 //! (`generic.rs`).
 
 mod generic;
+mod providers;
 
 use std::sync::Arc;
 
@@ -27,6 +28,9 @@ use crate::error::ApiError;
 const SECRET_KEYS: &[(&str, &str)] = &[
     ("github", "secret"),
     ("gitlab", "secret-token"),
+    ("bitbucket", "secret"),
+    ("artifactory", "secret-token"),
+    ("azure", "secret"),
     ("gitea", "secret"),
     ("dockerhub", "secret"),
     ("quay", "secret"),
@@ -71,6 +75,8 @@ struct Receiver {
     kind: String,
     secret: String,
     actions: Vec<convoy_api::project::GenericWebhookAction>,
+    /// Artifactory's `virtualRepoName`.
+    virtual_repo: Option<String>,
 }
 
 /// The receivers of every ProjectConfig, with their secrets and paths.
@@ -91,9 +97,10 @@ async fn receivers(store: &dyn Store) -> Result<Vec<(String, Receiver, String)>,
             }
             let path = format!("/webhooks/{kind}/{}", receiver_hash(&project, &receiver.name, &secret));
             let actions = receiver.generic.as_ref().map(|g| g.actions.clone()).unwrap_or_default();
+            let virtual_repo = receiver.artifactory.as_ref().and_then(|a| a.virtual_repo_name.clone());
             out.push((
                 receiver.name.clone(),
-                Receiver { project: project.clone(), kind: kind.to_owned(), secret, actions },
+                Receiver { project: project.clone(), kind: kind.to_owned(), secret, actions, virtual_repo },
                 path,
             ));
         }
@@ -106,6 +113,9 @@ fn receiver_secret(receiver: &convoy_api::project::WebhookReceiverConfig, kind: 
         "github" => receiver.github.as_ref(),
         "gitlab" => receiver.gitlab.as_ref(),
         "gitea" => receiver.gitea.as_ref(),
+        "bitbucket" => receiver.bitbucket.as_ref(),
+        "azure" => receiver.azure.as_ref(),
+        "artifactory" => return receiver.artifactory.as_ref().map(|a| a.secret_ref.name.clone()).unwrap_or_default(),
         "dockerhub" => receiver.dockerhub.as_ref(),
         "quay" => receiver.quay.as_ref(),
         "harbor" => receiver.harbor.as_ref(),
@@ -146,111 +156,49 @@ pub async fn receive(
     let Some((_, receiver, _)) = all.into_iter().find(|(_, _, path)| same(path.as_bytes(), wanted.as_bytes())) else {
         return reply(StatusCode::NOT_FOUND, "no webhook receiver at this path");
     };
-    if let Err(message) = authenticate(&receiver, &headers, &body) {
+    if let Err(message) = providers::authenticate(&receiver, &headers, &body) {
         tracing::info!(project = %receiver.project, kind = %receiver.kind, "webhook refused: {message}");
         return reply(StatusCode::UNAUTHORIZED, message);
-    }
-    let event = headers
-        .get("x-github-event")
-        .or_else(|| headers.get("x-gitlab-event"))
-        .or_else(|| headers.get("x-gitea-event"))
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("push");
-    if event == "ping" {
-        return reply(StatusCode::OK, "pong");
     }
     if receiver.kind == "generic" {
         return generic::handle(&*state.store, &receiver, &headers, &body).await;
     }
-    let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
-        return reply(StatusCode::BAD_REQUEST, "the request body is not JSON");
+    let event = match providers::event(&receiver, &headers, &body) {
+        Ok(event) => event,
+        Err((status, message)) => return reply(status, message),
     };
-    let (git_urls, images) = subjects(&receiver.kind, &payload);
-    if git_urls.is_empty() && images.is_empty() {
-        return reply(StatusCode::BAD_REQUEST, "the event names no repository");
+    if let Some(message) = event.ping {
+        return reply(StatusCode::OK, message);
     }
-    match refresh_subscribers(&*state.store, &receiver.project, &git_urls, &images).await {
+    match refresh_subscribers(&*state.store, &receiver.project, &event).await {
         Ok(n) => reply(StatusCode::OK, format!("refreshed {n} warehouse(s)")),
         Err(e) => reply(StatusCode::SERVICE_UNAVAILABLE, e.message),
     }
 }
 
-/// Checks the provider's signature or token; path-only providers (Docker Hub, Quay) have none.
-fn authenticate(receiver: &Receiver, headers: &HeaderMap, body: &[u8]) -> Result<(), String> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let expected_hmac = || hex(&hmac_sha256(receiver.secret.as_bytes(), body));
-    match receiver.kind.as_str() {
-        "github" => {
-            let given = header("x-hub-signature-256");
-            let given = given.strip_prefix("sha256=").ok_or("missing X-Hub-Signature-256 header")?;
-            same(given.as_bytes(), expected_hmac().as_bytes())
-                .then_some(())
-                .ok_or_else(|| "signature does not match".into())
-        }
-        "gitea" => {
-            let given = header("x-gitea-signature");
-            same(given.as_bytes(), expected_hmac().as_bytes())
-                .then_some(())
-                .ok_or_else(|| "signature does not match".into())
-        }
-        "gitlab" => same(header("x-gitlab-token").as_bytes(), receiver.secret.as_bytes())
-            .then_some(())
-            .ok_or_else(|| "X-Gitlab-Token does not match".into()),
-        "harbor" => same(header("authorization").as_bytes(), receiver.secret.as_bytes())
-            .then_some(())
-            .ok_or_else(|| "the Authorization header does not match".into()),
-        _ => Ok(()),
-    }
-}
-
-/// The git URLs (or the images) an event is about.
-fn subjects(kind: &str, payload: &Value) -> (Vec<String>, Vec<String>) {
-    let text = |p: &str| payload.pointer(p).and_then(Value::as_str).map(str::to_owned);
-    match kind {
-        "github" | "gitea" => {
-            let urls = ["/repository/clone_url", "/repository/html_url", "/repository/ssh_url", "/repository/git_url"];
-            (urls.iter().filter_map(|p| text(p)).collect(), Vec::new())
-        }
-        "gitlab" => {
-            let urls = ["/project/git_http_url", "/project/web_url", "/project/git_ssh_url"];
-            (urls.iter().filter_map(|p| text(p)).collect(), Vec::new())
-        }
-        "dockerhub" => (Vec::new(), text("/repository/repo_name").into_iter().collect()),
-        "quay" => (Vec::new(), text("/docker_url").into_iter().collect()),
-        // `host/project/repo:tag` (or `@digest`) per pushed artifact.
-        "harbor" => (
-            Vec::new(),
-            payload
-                .pointer("/event_data/resources")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|r| r["resource_url"].as_str())
-                .map(|u| image_repository(u).to_owned())
-                .collect(),
-        ),
-        _ => (Vec::new(), Vec::new()),
-    }
-}
-
-/// Sets the refresh annotation on every Warehouse of `project` subscribed to one of the URLs.
-async fn refresh_subscribers(
-    store: &dyn Store,
-    project: &str,
-    git_urls: &[String],
-    images: &[String],
-) -> Result<usize, ApiError> {
-    let wanted_git: Vec<String> = git_urls.iter().map(|u| convoy_api::urls::normalize_git(u)).collect();
-    let wanted_images: Vec<String> = images.iter().map(|i| convoy_api::urls::normalize_image(i)).collect();
+/// Sets the refresh annotation on every Warehouse of `project` with a subscription to one of
+/// the event's repositories that one of its qualifiers can matter to (all of them when the event
+/// has none).
+async fn refresh_subscribers(store: &dyn Store, project: &str, event: &providers::Event) -> Result<usize, ApiError> {
+    use convoy_api::urls::{normalize_chart, normalize_git, normalize_image};
+    let wanted_git: Vec<String> = event.git_urls.iter().map(|u| normalize_git(u)).collect();
+    let wanted_images: Vec<String> = event.images.iter().map(|i| normalize_image(i)).collect();
+    let wanted_charts: Vec<String> = event.images.iter().map(|i| normalize_chart(&format!("oci://{i}"))).collect();
     let (warehouses, _) = store.list(Kind::Warehouse, Some(project), &LabelSelector::everything()).await?;
     let token = refresh_token();
     let mut refreshed = 0;
     for stored in warehouses {
         let Ok(warehouse) = serde_json::from_value::<Warehouse>(stored.object.clone()) else { continue };
-        let subscribed = warehouse.spec.subscriptions.iter().any(|s| match s {
-            Subscription::Git(g) => wanted_git.contains(&convoy_api::urls::normalize_git(&g.repo_url)),
-            Subscription::Image(i) => wanted_images.contains(&convoy_api::urls::normalize_image(&i.repo_url)),
-            _ => false,
+        let subscribed = warehouse.spec.subscriptions.iter().any(|s| {
+            let named = match s {
+                Subscription::Git(g) => wanted_git.contains(&normalize_git(&g.repo_url)),
+                Subscription::Image(i) => wanted_images.contains(&normalize_image(&i.repo_url)),
+                Subscription::Chart(c) => wanted_charts.contains(&normalize_chart(&c.repo_url)),
+                Subscription::Generic { .. } => false,
+            };
+            named
+                && (event.qualifiers.is_empty()
+                    || event.qualifiers.iter().any(|q| convoy_discovery::qualify::wants(s, q)))
         });
         if !subscribed {
             continue;

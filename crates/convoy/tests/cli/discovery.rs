@@ -159,20 +159,26 @@ fn sha256_hex(text: &str) -> String {
 /// Posts `body` to `url` with the headers, adding GitHub's `X-Hub-Signature-256` when
 /// `sign_with` is given (Python's hmac, independent of Convoy's); returns status and body.
 fn post(url: &str, headers: &[(&str, &str)], body: &str, sign_with: Option<&str>) -> (u16, String) {
+    post_signed(url, headers, body, sign_with.map(|secret| ("X-Hub-Signature-256", "sha256=", secret)))
+}
+
+/// Posts `body`, signed when asked: header name, value prefix and secret of an HMAC-SHA256.
+fn post_signed(url: &str, headers: &[(&str, &str)], body: &str, sign: Option<(&str, &str, &str)>) -> (u16, String) {
     let program = r#"
 import hashlib, hmac, sys, urllib.request, urllib.error
-url, body, secret = sys.argv[1], sys.argv[2].encode(), sys.argv[3]
-headers = dict(h.split("=", 1) for h in sys.argv[4:])
+url, body, header, prefix, secret = sys.argv[1], sys.argv[2].encode(), sys.argv[3], sys.argv[4], sys.argv[5]
+headers = dict(h.split("=", 1) for h in sys.argv[6:])
 if secret:
-    headers["X-Hub-Signature-256"] = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    headers[header] = prefix + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 try:
     r = urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers))
     print(r.status, r.read().decode())
 except urllib.error.HTTPError as e:
     print(e.code, e.read().decode())
 "#;
+    let (header, prefix, secret) = sign.unwrap_or(("", "", ""));
     let mut command = Command::new("python3");
-    command.args(["-c", program, url, body, sign_with.unwrap_or("")]);
+    command.args(["-c", program, url, body, header, prefix, secret]);
     command.args(headers.iter().map(|(k, v)| format!("{k}={v}")));
     let out = command.output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
@@ -402,4 +408,128 @@ spec:
     assert_eq!((code, body.contains("refreshed 0 warehouse(s)")), (200, true), "whenExpression false: {body}");
     let (code, body) = post_with(&generic, &[("X-Event", "build-done")], &event);
     assert_eq!((code, body.contains("refreshed 1 warehouse(s)")), (200, true), "{body}");
+}
+
+/// Pushes refresh only the Warehouses they can matter to (the branch, the tag filters, the
+/// image constraint), through GitHub, Bitbucket, Azure and Artifactory receivers.
+#[test]
+fn receivers_refresh_only_what_a_push_can_matter_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bare, _) = repository(dir.path());
+    let url = format!("file://{}", bare.display());
+    let manifests = dir.path().join("project.yaml");
+    std::fs::write(
+        &manifests,
+        format!(
+            r#"apiVersion: kargo.akuity.io/v1alpha1
+kind: Project
+metadata: {{name: demo}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: hooks, namespace: demo}}
+stringData: {{secret: hook-secret, secret-token: jfrog-secret}}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: ProjectConfig
+metadata: {{name: demo, namespace: demo}}
+spec:
+  webhookReceivers:
+  - {{name: gh, github: {{secretRef: {{name: hooks}}}}}}
+  - {{name: bb, bitbucket: {{secretRef: {{name: hooks}}}}}}
+  - {{name: az, azure: {{secretRef: {{name: hooks}}}}}}
+  - {{name: jf, artifactory: {{secretRef: {{name: hooks}}}}}}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Warehouse
+metadata: {{name: main, namespace: demo}}
+spec:
+  interval: 1h
+  subscriptions:
+  - git: {{repoURL: "{url}", branch: main}}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Warehouse
+metadata: {{name: releases, namespace: demo}}
+spec:
+  interval: 1h
+  subscriptions:
+  - git: {{repoURL: "{url}", commitSelectionStrategy: SemVer, semverConstraint: ^1.0.0}}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Warehouse
+metadata: {{name: acr, namespace: demo}}
+spec:
+  interval: 1h
+  subscriptions:
+  - image: {{repoURL: example.azurecr.io/team/app, constraint: ^1.0.0}}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Warehouse
+metadata: {{name: jfrog, namespace: demo}}
+spec:
+  interval: 1h
+  subscriptions:
+  - image: {{repoURL: acme.jfrog.io/docker-local/team/app}}
+"#
+        ),
+    )
+    .unwrap();
+    let server = Server::start(dir.path());
+    server.login();
+    let out = server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let endpoint = |kind: &str, name: &str, secret: &str| {
+        format!("{}/webhooks/{kind}/{}", server.url(), sha256_hex(&format!("demo{name}{secret}")))
+    };
+    let refreshed = |(code, body): (u16, String)| -> usize {
+        assert_eq!(code, 200, "{body}");
+        let n = body.split("refreshed ").nth(1).and_then(|r| r.split(' ').next()).unwrap_or_else(|| panic!("{body}"));
+        n.parse().unwrap()
+    };
+
+    let github = endpoint("github", "gh", "hook-secret");
+    let push = |reference: &str| serde_json::json!({"ref": reference, "repository": {"clone_url": url}}).to_string();
+    let gh = |reference: &str| {
+        post(
+            &github,
+            &[("Content-Type", "application/json"), ("X-GitHub-Event", "push")],
+            &push(reference),
+            Some("hook-secret"),
+        )
+    };
+    assert_eq!(refreshed(gh("refs/heads/feature")), 0, "nobody follows that branch");
+    assert_eq!(refreshed(gh("refs/heads/main")), 1);
+    assert_eq!(refreshed(gh("refs/tags/v1.3.0")), 1, "the SemVer Warehouse");
+    assert_eq!(refreshed(gh("refs/tags/v2.0.0")), 0, "outside ^1.0.0");
+
+    let bitbucket = endpoint("bitbucket", "bb", "hook-secret");
+    let event = serde_json::json!({"push": {"changes": [{"new": {"name": "main", "type": "branch"}}]},
+        "repository": {"links": {"html": {"href": url}}}})
+    .to_string();
+    let headers = [("Content-Type", "application/json"), ("X-Event-Key", "repo:push")];
+    assert_eq!(post_signed(&bitbucket, &headers, &event, None).0, 401, "unsigned");
+    let signed = post_signed(&bitbucket, &headers, &event, Some(("X-Hub-Signature", "sha256=", "hook-secret")));
+    assert_eq!(refreshed(signed), 1);
+
+    let azure = endpoint("azure", "az", "hook-secret");
+    let acr = |tag: &str| {
+        let event = serde_json::json!({"action": "push", "target": {"repository": "team/app", "tag": tag}, "request": {"host": "example.azurecr.io"}});
+        post(
+            &azure,
+            &[("Content-Type", "application/json"), ("User-Agent", "AzureContainerRegistry/1.0")],
+            &event.to_string(),
+            None,
+        )
+    };
+    assert_eq!(refreshed(acr("1.5.0")), 1);
+    assert_eq!(refreshed(acr("2.0.0")), 0, "outside the image constraint");
+
+    let jfrog = endpoint("artifactory", "jf", "jfrog-secret");
+    let event = serde_json::json!({"domain": "docker", "event_type": "pushed", "jpd_origin": "https://acme.jfrog.io",
+        "data": {"path": "team/app/1.0.0/manifest.json", "repo_key": "docker-local", "image_type": "docker", "tag": "1.0.0"}})
+    .to_string();
+    let headers = [("Content-Type", "application/json")];
+    assert_eq!(post_signed(&jfrog, &headers, &event, Some(("X-Jfrog-Event-Auth", "", "wrong"))).0, 401);
+    assert_eq!(refreshed(post_signed(&jfrog, &headers, &event, Some(("X-Jfrog-Event-Auth", "", "jfrog-secret")))), 1);
 }
