@@ -58,6 +58,8 @@ pub const CONVOY_RUNS: &[&str] = &[
     "json-update",
     "kustomize-build",
     "kustomize-set-image",
+    "oci-download",
+    "oci-push",
     "set-freight-alias",
     "set-metadata",
     "toml-parse",

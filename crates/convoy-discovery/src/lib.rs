@@ -14,6 +14,7 @@ pub mod chart;
 pub mod freight;
 pub mod git;
 pub mod image;
+pub mod oci;
 pub mod qualify;
 pub mod registry;
 pub mod select;

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::DiscoveryError;
 
 /// Largest manifest, config or chart archive read.
-const MAX_DOCUMENT: usize = 32 << 20;
+pub const MAX_DOCUMENT: usize = 32 << 20;
 /// Pages of a tag list followed at most.
 const MAX_PAGES: usize = 100;
 /// Longest `Retry-After` honoured before giving up for this cycle.
@@ -71,6 +71,20 @@ pub struct Registries {
     plain_http: Mutex<HashMap<String, bool>>,
 }
 
+/// A request to a registry, for [`Registries::send`].
+pub struct Call<'a> {
+    pub method: Method,
+    /// `/v2/...`, with its query.
+    pub path: &'a str,
+    pub accept: Option<&'a str>,
+    /// Content type and bytes (kept whole so that a retry can send them again).
+    pub body: Option<(&'a str, Vec<u8>)>,
+    /// Asks for push rights as well as pull.
+    pub push: bool,
+    /// The largest response body read.
+    pub limit: usize,
+}
+
 pub struct Fetched {
     pub status: StatusCode,
     pub headers: HeaderMap,
@@ -102,8 +116,22 @@ impl Registries {
         accept: Option<&str>,
         credentials: Option<&Credentials>,
     ) -> Result<Fetched, DiscoveryError> {
+        let call = Call { method, path, accept, body: None, push: false, limit: MAX_DOCUMENT };
+        self.send(name, &call, credentials).await
+    }
+
+    /// One request, with authentication (a token with push rights when `call.push`), retries
+    /// on 429 and the loopback plain-HTTP fallback.
+    pub async fn send(
+        &self,
+        name: &ImageName,
+        call: &Call<'_>,
+        credentials: Option<&Credentials>,
+    ) -> Result<Fetched, DiscoveryError> {
         let _permit = self.budget(&name.registry).acquire_owned().await;
-        let scope = format!("repository:{}:pull", name.repository);
+        let actions = if call.push { "pull,push" } else { "pull" };
+        let scope = format!("repository:{}:{actions}", name.repository);
+        let (method, path, accept) = (&call.method, call.path, call.accept);
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -112,6 +140,9 @@ impl Registries {
             let mut request = self.client.request(method.clone(), &url);
             if let Some(accept) = accept {
                 request = request.header(ACCEPT, accept);
+            }
+            if let Some((content_type, body)) = &call.body {
+                request = request.header(reqwest::header::CONTENT_TYPE, *content_type).body(body.clone());
             }
             let token = self
                 .tokens
@@ -185,7 +216,7 @@ impl Registries {
                     "check the username and password of the image credentials Secret",
                 ));
             }
-            let body = read_bounded(response, &name.registry).await?;
+            let body = read_bounded(response, &name.registry, call.limit).await?;
             return Ok(Fetched { status, headers, body });
         }
     }
@@ -223,7 +254,7 @@ impl Registries {
                 "check the image credentials Secret",
             ));
         }
-        let body = read_bounded(response, &name.registry).await?;
+        let body = read_bounded(response, &name.registry, MAX_DOCUMENT).await?;
         let value: Value = serde_json::from_slice(&body)
             .map_err(|e| DiscoveryError::source(&name.registry, format!("token response: {e}"), ""))?;
         value["token"]
@@ -295,20 +326,20 @@ fn unreachable(name: &ImageName, e: reqwest::Error) -> DiscoveryError {
     )
 }
 
-/// The body, or an error past [`MAX_DOCUMENT`] (never a silently cut one).
-async fn read_bounded(mut response: reqwest::Response, registry: &str) -> Result<Vec<u8>, DiscoveryError> {
+/// The body, or an error past `limit` bytes (never a silently cut one).
+async fn read_bounded(
+    mut response: reqwest::Response,
+    registry: &str,
+    limit: usize,
+) -> Result<Vec<u8>, DiscoveryError> {
     let mut body = Vec::new();
     while let Some(chunk) = response
         .chunk()
         .await
         .map_err(|e| DiscoveryError::source(registry, format!("reading a response: {}", e.without_url()), ""))?
     {
-        if body.len() + chunk.len() > MAX_DOCUMENT {
-            return Err(DiscoveryError::source(
-                registry,
-                format!("a response is larger than {} MiB", MAX_DOCUMENT >> 20),
-                "",
-            ));
+        if body.len() + chunk.len() > limit {
+            return Err(DiscoveryError::source(registry, format!("a response is larger than {} MiB", limit >> 20), ""));
         }
         body.extend_from_slice(&chunk);
     }

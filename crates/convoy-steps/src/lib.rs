@@ -12,6 +12,7 @@ mod helm;
 mod http;
 pub mod jsonedit;
 mod merge;
+mod oci;
 mod paths;
 mod resources;
 mod toml;
@@ -21,6 +22,7 @@ pub mod yamledit;
 
 use std::sync::Arc;
 
+use convoy_discovery::registry::Registries;
 use convoy_engine::{Registry, Resources};
 use convoy_git::Mirrors;
 
@@ -47,10 +49,9 @@ pub fn builtin(mirrors: Arc<Mirrors>, resources: Arc<dyn Resources>) -> Registry
     registry.register(Arc::new(merge::YamlMerge));
     registry.register(Arc::new(files::KustomizeBuild));
     registry.register(Arc::new(git::GitTag { resources: resources.clone() }));
-    registry.register(Arc::new(helm::HelmUpdateChart {
-        registries: convoy_discovery::registry::Registries::new(),
-        resources: resources.clone(),
-    }));
+    registry.register(Arc::new(helm::HelmUpdateChart { registries: Registries::new(), resources: resources.clone() }));
+    registry.register(Arc::new(oci::OciDownload { registries: Registries::new(), resources: resources.clone() }));
+    registry.register(Arc::new(oci::OciPush { registries: Registries::new(), resources: resources.clone() }));
     registry.register(Arc::new(http::Http));
     registry.register(Arc::new(http::HttpDownload));
     registry.register(Arc::new(untar::Untar));
