@@ -39,7 +39,16 @@ pub async fn diagnostics(
             check("store".into(), "fail", message, fix)
         }
     });
-    checks.push(if state.leading.load(std::sync::atomic::Ordering::SeqCst) {
+    let stalled = crate::controllers::heartbeat::stalled(crate::controllers::heartbeat::stall_after());
+    checks.push(if !stalled.is_empty() {
+        let names: Vec<String> = stalled.iter().map(|(n, age)| format!("{n} ({} s)", age.as_secs())).collect();
+        check(
+            "controllers".into(),
+            "fail",
+            format!("loops without a finished pass: {}", names.join(", ")),
+            "restart this replica (its /healthz fails, so a supervisor does it); report the hang with the server log",
+        )
+    } else if state.leading.load(std::sync::atomic::Ordering::SeqCst) {
         check("controllers".into(), "ok", "this replica runs the controllers", "")
     } else {
         check(

@@ -74,7 +74,7 @@ impl AppState {
 /// Every route. Authentication wraps the whole router, unknown paths included.
 pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(ready))
         .route(
             "/version",
@@ -106,6 +106,23 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn(versions));
     api.with_state(state)
+}
+
+/// Liveness: fails when a controller loop of this replica has stopped finishing passes.
+async fn healthz() -> Response {
+    let limit = controllers::heartbeat::stall_after();
+    let stalled = controllers::heartbeat::stalled(limit);
+    if stalled.is_empty() {
+        return "ok".into_response();
+    }
+    let names: Vec<String> = stalled.iter().map(|(name, age)| format!("{name} ({} s)", age.as_secs())).collect();
+    tracing::error!(stalled = %names.join(", "), "controller loops stalled");
+    let message = format!(
+        "controller loops without a finished pass for over {} s: {}; restart this replica",
+        limit.as_secs(),
+        names.join(", ")
+    );
+    (StatusCode::SERVICE_UNAVAILABLE, message).into_response()
 }
 
 async fn ready(State(state): State<Arc<AppState>>) -> Response {

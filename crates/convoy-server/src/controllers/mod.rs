@@ -3,6 +3,7 @@
 
 pub mod dry_run;
 pub mod gc;
+pub mod heartbeat;
 pub mod promotions;
 pub mod resources;
 pub mod shard;

@@ -66,6 +66,7 @@ impl PromotionController {
             if let Err(e) = self.clone().reconcile().await {
                 tracing::warn!(error = %e, "promotion reconcile failed; retrying");
             }
+            super::heartbeat::pass("promotions").await;
             tokio::select! {
                 _ = self.store.changed_after(revision) => {}
                 _ = tokio::time::sleep(Duration::from_secs(2)) => {}

@@ -56,6 +56,7 @@ impl StageController {
             if let Err(e) = self.reconcile().await {
                 tracing::warn!(error = %e, "stage reconcile failed; retrying");
             }
+            super::heartbeat::pass("stages").await;
             tokio::select! {
                 _ = self.store.changed_after(revision) => {}
                 _ = tokio::time::sleep(Duration::from_secs(2)) => {}

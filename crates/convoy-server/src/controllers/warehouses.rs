@@ -70,6 +70,7 @@ impl WarehouseController {
             if let Err(e) = self.clone().reconcile().await {
                 tracing::warn!(error = %e, "warehouse reconcile failed; retrying");
             }
+            super::heartbeat::pass("warehouses").await;
             tokio::select! {
                 _ = self.store.changed_after(revision) => {}
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}

@@ -75,6 +75,7 @@ fn doctor_checks_pass_then_fail_with_their_fix() {
         "kustomize",
         "versions",
         "clock",
+        "controllers:",
         "store",
         "disk",
         "warehouse demo/app source file://",
@@ -231,4 +232,42 @@ fn doctor_fails_a_data_dir_without_room() {
     let disk = line(&report, "disk");
     assert!(disk.starts_with("fail") && disk.contains("MiB free in"), "{disk}");
     assert!(disk.contains("fix: free space: clones and work trees need room"), "{disk}");
+}
+
+/// A controller loop that hangs (made to, here) fails `/healthz`, so a supervisor restarts the
+/// replica, and doctor says so: the API answering is not taken for the controllers working.
+#[test]
+fn a_hung_controller_fails_liveness_and_doctor() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(
+        dir.path(),
+        &[("CONVOY_TEST_STALL_CONTROLLER", "stages"), ("CONVOY_CONTROLLER_STALL_AFTER", "2s")],
+    );
+    server.login();
+    let health = || {
+        let program = "import sys, urllib.request, urllib.error\ntry:\n    r = urllib.request.urlopen(sys.argv[1]); print(r.read().decode()); print(r.status)\nexcept urllib.error.HTTPError as e:\n    print(e.read().decode()); print(e.code)";
+        let out = std::process::Command::new("python3")
+            .args(["-c", program, &format!("{}/healthz", server.url())])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).trim_end().to_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap_or_default();
+        (code.to_owned(), body.to_owned())
+    };
+    assert_eq!(health().0, "200", "healthy at first");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let (code, body) = loop {
+        let (code, body) = health();
+        if code == "503" {
+            break (code, body);
+        }
+        assert!(std::time::Instant::now() < deadline, "still healthy: {body}\n{}", server.log());
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    };
+    assert!(body.contains("stages") && body.contains("restart this replica"), "{code}: {body}");
+    let (exit, report) = doctor(&server);
+    assert_eq!(exit, Some(1), "{report}");
+    let controllers = line(&report, "controllers:");
+    assert!(controllers.starts_with("fail") && controllers.contains("stages"), "{controllers}");
+    assert!(controllers.contains("fix: restart this replica"), "{controllers}");
 }
