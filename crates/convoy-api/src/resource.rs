@@ -25,11 +25,12 @@ pub enum Kind {
     Secret,
     ConfigMap,
     AnalysisTemplate,
+    ClusterAnalysisTemplate,
     Event,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Project,
         Kind::ProjectConfig,
         Kind::ClusterConfig,
@@ -42,6 +43,7 @@ impl Kind {
         Kind::Secret,
         Kind::ConfigMap,
         Kind::AnalysisTemplate,
+        Kind::ClusterAnalysisTemplate,
         Kind::Event,
     ];
 
@@ -60,6 +62,7 @@ impl Kind {
             Kind::Secret => "Secret",
             Kind::ConfigMap => "ConfigMap",
             Kind::AnalysisTemplate => "AnalysisTemplate",
+            Kind::ClusterAnalysisTemplate => "ClusterAnalysisTemplate",
             Kind::Event => "Event",
         }
     }
@@ -68,7 +71,7 @@ impl Kind {
     pub fn api_version(self) -> &'static str {
         match self {
             Kind::Secret | Kind::ConfigMap | Kind::Event => "v1",
-            Kind::AnalysisTemplate => ROLLOUTS_API_VERSION,
+            Kind::AnalysisTemplate | Kind::ClusterAnalysisTemplate => ROLLOUTS_API_VERSION,
             _ => KARGO_API_VERSION,
         }
     }
@@ -88,13 +91,14 @@ impl Kind {
             Kind::Secret => "secrets",
             Kind::ConfigMap => "configmaps",
             Kind::AnalysisTemplate => "analysistemplates",
+            Kind::ClusterAnalysisTemplate => "clusteranalysistemplates",
             Kind::Event => "events",
         }
     }
 
     /// Cluster-scoped kinds live outside any project.
     pub fn is_cluster_scoped(self) -> bool {
-        matches!(self, Kind::Project | Kind::ClusterConfig | Kind::ClusterPromotionTask)
+        matches!(self, Kind::Project | Kind::ClusterConfig | Kind::ClusterPromotionTask | Kind::ClusterAnalysisTemplate)
     }
 
     /// The kind named by `apiVersion` and `kind`, if Convoy knows it.
@@ -138,6 +142,8 @@ pub enum Resource {
     Secret(Secret),
     ConfigMap(ConfigMap),
     AnalysisTemplate(AnalysisTemplate),
+    /// Same shape as an AnalysisTemplate, cluster-scoped.
+    ClusterAnalysisTemplate(AnalysisTemplate),
     Event(Event),
 }
 
@@ -156,6 +162,7 @@ macro_rules! each_kind {
             Resource::Secret($obj) => $body,
             Resource::ConfigMap($obj) => $body,
             Resource::AnalysisTemplate($obj) => $body,
+            Resource::ClusterAnalysisTemplate($obj) => $body,
             Resource::Event($obj) => $body,
         }
     };
@@ -185,6 +192,7 @@ impl Resource {
             Resource::Secret(_) => Kind::Secret,
             Resource::ConfigMap(_) => Kind::ConfigMap,
             Resource::AnalysisTemplate(_) => Kind::AnalysisTemplate,
+            Resource::ClusterAnalysisTemplate(_) => Kind::ClusterAnalysisTemplate,
             Resource::Event(_) => Kind::Event,
         }
     }
@@ -268,6 +276,7 @@ impl Resource {
             Kind::Secret => Resource::Secret(typed(value)?),
             Kind::ConfigMap => Resource::ConfigMap(typed(value)?),
             Kind::AnalysisTemplate => Resource::AnalysisTemplate(typed(value)?),
+            Kind::ClusterAnalysisTemplate => Resource::ClusterAnalysisTemplate(typed(value)?),
             Kind::Event => Resource::Event(typed(value)?),
         };
         Ok(Some(resource))

@@ -83,6 +83,7 @@ pub fn admit(
             | Resource::Secret(_)
             | Resource::ConfigMap(_)
             | Resource::AnalysisTemplate(_)
+            | Resource::ClusterAnalysisTemplate(_)
             | Resource::Event(_),
             _,
         ) => {}

@@ -70,6 +70,7 @@ pub async fn diagnostics(
     for stored in stages {
         let Ok(stage) = serde_json::from_value::<Stage>(stored.object) else { continue };
         checks.extend(tasks(&state, &stage).await?);
+        checks.extend(analysis_templates(&state, &stage).await?);
         checks.extend(remotes(&state, &stage).await?);
     }
     let (configs, _) = state.store.list(Kind::ProjectConfig, None, &everything).await?;
@@ -182,6 +183,32 @@ async fn tasks(state: &AppState, stage: &Stage) -> Result<Vec<Value>, ApiError> 
                 "fail",
                 format!("{} {:?} not found", if cluster { "ClusterPromotionTask" } else { "PromotionTask" }, task.name),
                 "apply the task, or change the Stage's template",
+            )
+        });
+    }
+    Ok(out)
+}
+
+/// Every (Cluster)AnalysisTemplate a Stage's verification names exists.
+async fn analysis_templates(state: &AppState, stage: &Stage) -> Result<Vec<Value>, ApiError> {
+    let project = stage.metadata.namespace();
+    let mut out = Vec::new();
+    for reference in stage.spec.verification.iter().flat_map(|v| &v.analysis_templates) {
+        let cluster = reference.kind.as_deref() == Some("ClusterAnalysisTemplate");
+        let (kind, key) = if cluster {
+            ("ClusterAnalysisTemplate", Key::new(Kind::ClusterAnalysisTemplate, "", &reference.name))
+        } else {
+            ("AnalysisTemplate", Key::new(Kind::AnalysisTemplate, project, &reference.name))
+        };
+        let name = format!("stage {project}/{} analysis {}", stage.metadata.name(), reference.name);
+        out.push(if state.store.get(&key).await?.is_some() {
+            check(name, "ok", "present", "")
+        } else {
+            check(
+                name,
+                "fail",
+                format!("{kind} {:?} not found", reference.name),
+                "apply the template, or change the Stage's verification; until then its verification errors",
             )
         });
     }

@@ -73,19 +73,28 @@ impl Verifier {
         let args = self.arguments(stage)?;
         let mut metrics = Vec::new();
         for reference in &verification.analysis_templates {
-            if reference.kind.as_deref().is_some_and(|k| k != "AnalysisTemplate") {
-                return Err(format!(
-                    "{} {:?}: only AnalysisTemplate is supported",
-                    reference.kind.as_deref().unwrap_or(""),
-                    reference.name
-                ));
-            }
-            let stored = self
-                .store
-                .get(&Key::new(Kind::AnalysisTemplate, project, &reference.name))
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("AnalysisTemplate {:?} not found in project {project:?}", reference.name))?;
+            // A ClusterAnalysisTemplate is shared by every project; an AnalysisTemplate is the project's.
+            let (kind, key) = match reference.kind.as_deref().filter(|k| !k.is_empty()) {
+                None | Some("AnalysisTemplate") => {
+                    ("AnalysisTemplate", Key::new(Kind::AnalysisTemplate, project, &reference.name))
+                }
+                Some("ClusterAnalysisTemplate") => {
+                    ("ClusterAnalysisTemplate", Key::new(Kind::ClusterAnalysisTemplate, "", &reference.name))
+                }
+                Some(other) => {
+                    return Err(format!(
+                        "{other} {:?}: use AnalysisTemplate or ClusterAnalysisTemplate",
+                        reference.name
+                    ));
+                }
+            };
+            let stored = self.store.get(&key).await.map_err(|e| e.to_string())?.ok_or_else(|| {
+                if kind == "AnalysisTemplate" {
+                    format!("AnalysisTemplate {:?} not found in project {project:?}", reference.name)
+                } else {
+                    format!("ClusterAnalysisTemplate {:?} not found", reference.name)
+                }
+            })?;
             let spec = &stored.object["spec"];
             let mut template_args = args.clone();
             for arg in spec["args"].as_array().into_iter().flatten() {
@@ -93,7 +102,7 @@ impl Verifier {
                 if let std::collections::btree_map::Entry::Vacant(slot) = template_args.entry(name) {
                     let value = arg["value"].as_str().ok_or_else(|| {
                         format!(
-                            "AnalysisTemplate {:?}: argument {:?} has no value; set it in the Stage's verification.args",
+                            "{kind} {:?}: argument {:?} has no value; set it in the Stage's verification.args",
                             reference.name,
                             slot.key()
                         )
@@ -103,7 +112,7 @@ impl Verifier {
             }
             for metric in spec["metrics"].as_array().into_iter().flatten() {
                 let metric = Metric::from_spec(&substitute(metric, &template_args))
-                    .map_err(|e| format!("AnalysisTemplate {:?}: {e}", reference.name))?;
+                    .map_err(|e| format!("{kind} {:?}: {e}", reference.name))?;
                 metrics.push(metric);
             }
         }

@@ -60,8 +60,11 @@ fn doctor_checks_pass_then_fail_with_their_fix() {
     let (bare, manifests) = setup(dir.path());
     registry_sources(&manifests, &registry.address);
     let receiver = "---\napiVersion: v1\nkind: Secret\nmetadata: {name: hook, namespace: demo}\nstringData: {secret: s3cret}\n---\napiVersion: kargo.akuity.io/v1alpha1\nkind: ProjectConfig\nmetadata: {name: demo, namespace: demo}\nspec:\n  webhookReceivers:\n  - name: gh\n    github: {secretRef: {name: hook}}\n";
-    let mut text = std::fs::read_to_string(&manifests).unwrap();
+    let template = "---\napiVersion: argoproj.io/v1alpha1\nkind: ClusterAnalysisTemplate\nmetadata: {name: smoke}\nspec:\n  metrics:\n  - name: up\n    provider: {web: {url: \"http://127.0.0.1:9/\"}}\n";
+    let verification = "spec:\n  verification:\n    analysisTemplates: [{name: smoke, kind: ClusterAnalysisTemplate}]\n  requestedFreight:";
+    let mut text = std::fs::read_to_string(&manifests).unwrap().replacen("spec:\n  requestedFreight:", verification, 1);
     text.push_str(receiver);
+    text.push_str(template);
     std::fs::write(&manifests, text).unwrap();
     let server = Server::start(dir.path());
     server.login();
@@ -82,6 +85,7 @@ fn doctor_checks_pass_then_fail_with_their_fix() {
         "warehouse demo/app source 127.0.0.1",
         "warehouse demo/app source oci://",
         "stage demo/dev task promote",
+        "stage demo/dev analysis smoke",
         "receiver demo/gh",
     ] {
         assert!(line(&report, name).starts_with("ok "), "{name}: {report}");
@@ -93,6 +97,8 @@ fn doctor_checks_pass_then_fail_with_their_fix() {
     assert_eq!(code, Some(1), "{report}");
     let push = line(&report, "stage demo/dev push file://");
     assert!(push.starts_with("fail") && push.contains("fix: give the credentials Secret"), "{push}");
+    let out = server.convoy().args(["delete", "clusteranalysistemplate", "smoke"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     for (kind, name) in
         [("promotiontask", "promote"), ("secret", "hook"), ("secret", "registry-image"), ("secret", "registry-chart")]
     {
@@ -113,6 +119,9 @@ fn doctor_checks_pass_then_fail_with_their_fix() {
             "{source}"
         );
     }
+    let analysis = line(&report, "stage demo/dev analysis smoke");
+    assert!(analysis.contains("ClusterAnalysisTemplate \"smoke\" not found"), "{analysis}");
+    assert!(analysis.contains("fix: apply the template"), "{analysis}");
     let task = line(&report, "stage demo/dev task promote");
     assert!(task.contains("PromotionTask \"promote\" not found") && task.contains("fix: apply the task"), "{task}");
     let receiver = line(&report, "receiver demo/gh");

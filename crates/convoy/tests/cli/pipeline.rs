@@ -317,18 +317,19 @@ spec:
     let _ = endpoint.wait();
 }
 
-/// The server is killed (SIGKILL) while dev's verification runs; after a restart the
-/// verification is run again, staging gets the Freight, and no Promotion was made twice.
+/// The server is killed (SIGKILL) while dev's verification (a ClusterAnalysisTemplate, shared by
+/// every project) runs; after a restart the verification is run again, staging gets the
+/// Freight, and no Promotion was made twice.
 #[test]
 fn a_restart_mid_pipeline_loses_nothing_and_repeats_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (mut endpoint, port) = health_endpoint(dir.path());
     let verification = format!(
-        "---\napiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {{name: health, namespace: demo}}\nspec:\n  metrics:\n  - name: health\n    interval: 1s\n    count: 3\n    failureLimit: 1\n    successCondition: result == true\n    provider:\n      web: {{url: \"http://127.0.0.1:{port}/health\", jsonPath: \"{{$.ok}}\"}}\n"
+        "---\napiVersion: argoproj.io/v1alpha1\nkind: ClusterAnalysisTemplate\nmetadata: {{name: health}}\nspec:\n  metrics:\n  - name: health\n    interval: 1s\n    count: 3\n    failureLimit: 1\n    successCondition: result == true\n    provider:\n      web: {{url: \"http://127.0.0.1:{port}/health\", jsonPath: \"{{$.ok}}\"}}\n"
     );
     let manifests = MANIFESTS.replace(
         "metadata: {name: dev, namespace: demo}\nspec:\n",
-        "metadata: {name: dev, namespace: demo}\nspec:\n  verification:\n    analysisTemplates: [{name: health}]\n",
+        "metadata: {name: dev, namespace: demo}\nspec:\n  verification:\n    analysisTemplates: [{name: health, kind: ClusterAnalysisTemplate}]\n",
     ) + &verification;
     let file = dir.path().join("pipeline.yaml");
     std::fs::write(&file, manifests).unwrap();
