@@ -76,7 +76,14 @@ pub async fn diagnostics(
     let (configs, _) = state.store.list(Kind::ProjectConfig, None, &everything).await?;
     for stored in configs {
         let Ok(config) = serde_json::from_value::<ProjectConfig>(stored.object) else { continue };
-        checks.extend(receivers(&state, &config).await?);
+        let project = config.metadata.name();
+        checks.extend(receivers(&state, project, project, &config.spec.webhook_receivers).await?);
+    }
+    if let Some(stored) = state.store.get(&Key::new(Kind::ClusterConfig, "", "cluster")).await?
+        && let Ok(config) = serde_json::from_value::<convoy_api::ClusterConfig>(stored.object)
+    {
+        let secrets = crate::webhooks::CLUSTER_SECRETS_PROJECT;
+        checks.extend(receivers(&state, "cluster", secrets, &config.spec.webhook_receivers).await?);
     }
     Ok(Json(json!({"checks": checks})))
 }
@@ -277,12 +284,17 @@ async fn remotes(state: &AppState, stage: &Stage) -> Result<Vec<Value>, ApiError
     Ok(out)
 }
 
-/// Every webhook receiver has its Secret, with the key its provider reads.
-async fn receivers(state: &AppState, config: &ProjectConfig) -> Result<Vec<Value>, ApiError> {
-    let project = config.metadata.name();
+/// Every webhook receiver has its Secret (in `secrets_project`), with the key its provider reads.
+async fn receivers(
+    state: &AppState,
+    owner: &str,
+    secrets_project: &str,
+    configured: &[convoy_api::project::WebhookReceiverConfig],
+) -> Result<Vec<Value>, ApiError> {
+    let project = secrets_project;
     let mut out = Vec::new();
-    for receiver in &config.spec.webhook_receivers {
-        let name = format!("receiver {project}/{}", receiver.name);
+    for receiver in configured {
+        let name = format!("receiver {owner}/{}", receiver.name);
         let Some(kind) = receiver.providers().first().copied() else { continue };
         let secret = [
             &receiver.github,
@@ -318,7 +330,7 @@ async fn receivers(state: &AppState, config: &ProjectConfig) -> Result<Vec<Value
             check(
                 name,
                 "fail",
-                format!("Secret {secret:?} with key {key:?} is missing"),
+                format!("Secret {secret:?} with key {key:?} is missing in project {project:?}"),
                 "create the Secret in the project with that key; the receiver serves nothing until then",
             )
         });

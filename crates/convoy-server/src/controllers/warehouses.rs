@@ -115,7 +115,11 @@ impl WarehouseController {
     /// Writes each ProjectConfig's receiver paths into its `status.webhookReceivers`.
     async fn publish_receivers(&self) -> Result<(), String> {
         for (project, receivers) in crate::webhooks::published(&*self.store).await.map_err(|e| e.to_string())? {
-            let key = Key::new(Kind::ProjectConfig, &project, &project);
+            let key = if project.is_empty() {
+                Key::new(Kind::ClusterConfig, "", "cluster")
+            } else {
+                Key::new(Kind::ProjectConfig, &project, &project)
+            };
             let Some(stored) = self.store.get(&key).await.map_err(|e| e.to_string())? else { continue };
             if stored.object.pointer("/status/webhookReceivers") != Some(&receivers) {
                 update_status(&*self.store, &key, |status| status["webhookReceivers"] = receivers.clone()).await?;

@@ -37,8 +37,8 @@ pub(super) async fn handle(store: &dyn Store, receiver: &Receiver, headers: &Hea
         Ok(lookup.get(&name.to_ascii_lowercase()).and_then(|v| v.get(0)).cloned().unwrap_or(json!("")))
     });
     let rewrite = |code: &str| code.replace("request.header(", &format!("{HEADER_FUNCTION}("));
-    let (warehouses, _) = match store.list(Kind::Warehouse, Some(&receiver.project), &LabelSelector::everything()).await
-    {
+    let projects = Some(receiver.project.as_str()).filter(|p| !p.is_empty());
+    let (warehouses, _) = match store.list(Kind::Warehouse, projects, &LabelSelector::everything()).await {
         Ok(list) => list,
         Err(e) => return reply(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     };

@@ -79,19 +79,32 @@ struct Receiver {
     virtual_repo: Option<String>,
 }
 
-/// The receivers of every ProjectConfig, with their secrets and paths.
+/// The project whose Secrets ClusterConfig receivers read (Kargo's cluster secrets namespace).
+pub const CLUSTER_SECRETS_PROJECT: &str = "kargo-cluster-secrets";
+
+/// The receivers of every ProjectConfig and of the ClusterConfig, with their secrets and paths.
+/// A ClusterConfig receiver has the empty project: it refreshes Warehouses of every project.
 async fn receivers(store: &dyn Store) -> Result<Vec<(String, Receiver, String)>, StoreError> {
     let (configs, _) = store.list(Kind::ProjectConfig, None, &LabelSelector::everything()).await?;
-    let mut out = Vec::new();
+    let mut sets = Vec::new();
     for stored in configs {
         let Ok(config) = serde_json::from_value::<ProjectConfig>(stored.object) else { continue };
         let project = config.metadata.namespace().to_owned();
         let project = if project.is_empty() { config.metadata.name().to_owned() } else { project };
-        for receiver in &config.spec.webhook_receivers {
+        sets.push((project.clone(), project, config.spec.webhook_receivers));
+    }
+    if let Some(stored) = store.get(&convoy_store::Key::new(Kind::ClusterConfig, "", "cluster")).await?
+        && let Ok(config) = serde_json::from_value::<convoy_api::ClusterConfig>(stored.object)
+    {
+        sets.push((String::new(), CLUSTER_SECRETS_PROJECT.to_owned(), config.spec.webhook_receivers));
+    }
+    let mut out = Vec::new();
+    for (project, secrets_project, configured) in sets {
+        for receiver in &configured {
             let Some(kind) = receiver.providers().first().copied() else { continue };
             let Some((_, key)) = SECRET_KEYS.iter().find(|(k, _)| *k == kind) else { continue };
             let secret_name = receiver_secret(receiver, kind);
-            let secret = secret_value(store, &project, &secret_name, key).await?.unwrap_or_default();
+            let secret = secret_value(store, &secrets_project, &secret_name, key).await?.unwrap_or_default();
             if secret.is_empty() {
                 continue;
             }
@@ -133,7 +146,8 @@ async fn secret_value(store: &dyn Store, project: &str, name: &str, key: &str) -
         .and_then(|bytes| String::from_utf8(bytes).ok()))
 }
 
-/// The receiver paths of each project, for `ProjectConfig.status.webhookReceivers`.
+/// The receiver paths of each project, for `ProjectConfig.status.webhookReceivers` (the empty
+/// project's for `ClusterConfig.status.webhookReceivers`).
 pub async fn published(store: &dyn Store) -> Result<Vec<(String, Value)>, StoreError> {
     let mut by_project: std::collections::BTreeMap<String, Vec<Value>> = Default::default();
     for (name, receiver, path) in receivers(store).await? {
@@ -184,7 +198,9 @@ async fn refresh_subscribers(store: &dyn Store, project: &str, event: &providers
     let wanted_git: Vec<String> = event.git_urls.iter().map(|u| normalize_git(u)).collect();
     let wanted_images: Vec<String> = event.images.iter().map(|i| normalize_image(i)).collect();
     let wanted_charts: Vec<String> = event.images.iter().map(|i| normalize_chart(&format!("oci://{i}"))).collect();
-    let (warehouses, _) = store.list(Kind::Warehouse, Some(project), &LabelSelector::everything()).await?;
+    // The empty project (a ClusterConfig receiver) is every project.
+    let scope = Some(project).filter(|p| !p.is_empty());
+    let (warehouses, _) = store.list(Kind::Warehouse, scope, &LabelSelector::everything()).await?;
     let token = refresh_token();
     let mut refreshed = 0;
     for stored in warehouses {

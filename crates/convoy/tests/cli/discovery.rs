@@ -533,3 +533,47 @@ spec:
     assert_eq!(post_signed(&jfrog, &headers, &event, Some(("X-Jfrog-Event-Auth", "", "wrong"))).0, 401);
     assert_eq!(refreshed(post_signed(&jfrog, &headers, &event, Some(("X-Jfrog-Event-Auth", "", "jfrog-secret")))), 1);
 }
+
+/// A ClusterConfig receiver (its Secret in `kargo-cluster-secrets`) refreshes the subscribed
+/// Warehouses of every project; its path is published in the ClusterConfig's status.
+#[test]
+fn cluster_receivers_refresh_every_project() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bare, _) = repository(dir.path());
+    let url = format!("file://{}", bare.display());
+    let mut manifests = String::from(
+        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {name: kargo-cluster-secrets}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: org-hook, namespace: kargo-cluster-secrets}\nstringData: {secret: org-secret}\n---\napiVersion: kargo.akuity.io/v1alpha1\nkind: ClusterConfig\nmetadata: {name: cluster}\nspec:\n  webhookReceivers:\n  - {name: org, github: {secretRef: {name: org-hook}}}\n",
+    );
+    for project in ["team-a", "team-b"] {
+        manifests.push_str(&format!(
+            "---\napiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {{name: {project}}}\n---\napiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\nmetadata: {{name: app, namespace: {project}}}\nspec:\n  interval: 1h\n  subscriptions:\n  - git: {{repoURL: \"{url}\", branch: main}}\n"
+        ));
+    }
+    let file = dir.path().join("cluster.yaml");
+    std::fs::write(&file, manifests).unwrap();
+    let server = Server::start(dir.path());
+    server.login();
+    let out = server.convoy().args(["apply", "-f"]).arg(&file).output().unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+
+    // Kargo's path for a cluster receiver: the hash of the empty project, the name and the secret.
+    let path = format!("/webhooks/github/{}", sha256_hex("orgorg-secret"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let out = server.convoy().args(["get", "clusterconfig", "cluster", "-o", "json"]).output().unwrap();
+        let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        if config.pointer("/status/webhookReceivers/0/path").and_then(|p| p.as_str()) == Some(path.as_str()) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "cluster receiver path not published: {config:#}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let event = serde_json::json!({"ref": "refs/heads/main", "repository": {"clone_url": url}}).to_string();
+    let (code, body) = post(
+        &format!("{}{path}", server.url()),
+        &[("Content-Type", "application/json"), ("X-GitHub-Event", "push")],
+        &event,
+        Some("org-secret"),
+    );
+    assert_eq!((code, body.contains("refreshed 2 warehouse(s)")), (200, true), "{body}");
+}
