@@ -69,8 +69,7 @@ pub async fn diagnostics(
     let (stages, _) = state.store.list(Kind::Stage, None, &everything).await?;
     for stored in stages {
         let Ok(stage) = serde_json::from_value::<Stage>(stored.object) else { continue };
-        checks.extend(tasks(&state, &stage).await?);
-        checks.extend(analysis_templates(&state, &stage).await?);
+        checks.extend(references(&state, &stage).await?);
         checks.extend(remotes(&state, &stage).await?);
     }
     let (configs, _) = state.store.list(Kind::ProjectConfig, None, &everything).await?;
@@ -168,55 +167,40 @@ fn source_fix(kind: &str) -> String {
     )
 }
 
-/// Every PromotionTask a Stage's template references exists.
-async fn tasks(state: &AppState, stage: &Stage) -> Result<Vec<Value>, ApiError> {
+/// Every object a Stage names exists: the PromotionTasks its template references and the
+/// AnalysisTemplates its verification runs (each project-scoped or cluster-scoped).
+async fn references(state: &AppState, stage: &Stage) -> Result<Vec<Value>, ApiError> {
     let project = stage.metadata.namespace();
-    let mut out = Vec::new();
-    let steps = stage.spec.promotion_template.as_ref().map(|t| t.spec.steps.clone()).unwrap_or_default();
-    for step in steps {
-        let Some(task) = &step.task else { continue };
-        let cluster = task.kind.as_deref() == Some("ClusterPromotionTask");
-        let key = if cluster {
-            Key::new(Kind::ClusterPromotionTask, "", &task.name)
+    let steps = stage.spec.promotion_template.iter().flat_map(|t| &t.spec.steps);
+    let tasks = steps.filter_map(|step| step.task.as_ref()).map(|task| {
+        let kind = if task.kind.as_deref() == Some("ClusterPromotionTask") {
+            Kind::ClusterPromotionTask
         } else {
-            Key::new(Kind::PromotionTask, project, &task.name)
+            Kind::PromotionTask
         };
-        let name = format!("stage {project}/{} task {}", stage.metadata.name(), task.name);
-        out.push(if state.store.get(&key).await?.is_some() {
-            check(name, "ok", "present", "")
+        ("task", kind, task.name.as_str(), "apply the task, or change the Stage's template")
+    });
+    let templates = stage.spec.verification.iter().flat_map(|v| &v.analysis_templates).map(|reference| {
+        let kind = if reference.kind.as_deref() == Some("ClusterAnalysisTemplate") {
+            Kind::ClusterAnalysisTemplate
         } else {
-            check(
-                name,
-                "fail",
-                format!("{} {:?} not found", if cluster { "ClusterPromotionTask" } else { "PromotionTask" }, task.name),
-                "apply the task, or change the Stage's template",
-            )
-        });
-    }
-    Ok(out)
-}
-
-/// Every (Cluster)AnalysisTemplate a Stage's verification names exists.
-async fn analysis_templates(state: &AppState, stage: &Stage) -> Result<Vec<Value>, ApiError> {
-    let project = stage.metadata.namespace();
-    let mut out = Vec::new();
-    for reference in stage.spec.verification.iter().flat_map(|v| &v.analysis_templates) {
-        let cluster = reference.kind.as_deref() == Some("ClusterAnalysisTemplate");
-        let (kind, key) = if cluster {
-            ("ClusterAnalysisTemplate", Key::new(Kind::ClusterAnalysisTemplate, "", &reference.name))
-        } else {
-            ("AnalysisTemplate", Key::new(Kind::AnalysisTemplate, project, &reference.name))
+            Kind::AnalysisTemplate
         };
-        let name = format!("stage {project}/{} analysis {}", stage.metadata.name(), reference.name);
+        (
+            "analysis",
+            kind,
+            reference.name.as_str(),
+            "apply the template, or change the Stage's verification; until then its verification errors",
+        )
+    });
+    let mut out = Vec::new();
+    for (role, kind, name, fix) in tasks.chain(templates) {
+        let key = Key::new(kind, if kind.is_cluster_scoped() { "" } else { project }, name);
+        let label = format!("stage {project}/{} {role} {name}", stage.metadata.name());
         out.push(if state.store.get(&key).await?.is_some() {
-            check(name, "ok", "present", "")
+            check(label, "ok", "present", "")
         } else {
-            check(
-                name,
-                "fail",
-                format!("{kind} {:?} not found", reference.name),
-                "apply the template, or change the Stage's verification; until then its verification errors",
-            )
+            check(label, "fail", format!("{kind} {name:?} not found"), fix)
         });
     }
     Ok(out)

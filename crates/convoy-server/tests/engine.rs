@@ -13,6 +13,24 @@ fn object(yaml: &str) -> Value {
     convoy_api::yaml::parse_documents(yaml).unwrap().remove(0).value
 }
 
+/// Runs the Promotion controller over `store` until Promotion `p/<name>` has finished.
+async fn run_to_the_end(store: &Arc<dyn Store>, dir: &std::path::Path, name: &str) -> Value {
+    let registry = convoy_steps::builtin(Arc::new(convoy_git::Mirrors::new(dir.join("git"))), Arc::new(NoResources));
+    let controller = PromotionController::new(store.clone(), registry, dir.join("work"));
+    tokio::spawn(controller.run());
+    let key = Key::new(Kind::Promotion, "p", name);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let stored = store.get(&key).await.unwrap().unwrap().object;
+        let phase = stored.pointer("/status/phase").and_then(Value::as_str).unwrap_or("").to_owned();
+        if matches!(phase.as_str(), "Succeeded" | "Failed" | "Errored") {
+            return stored;
+        }
+        assert!(Instant::now() < deadline, "not finished: {stored:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A Promotion stored without admission still has its `task:` step; the engine expands it
 /// (Kargo's minimal-install failure, "Promotion step must have uses set and must not reference
 /// a task", never happens) and runs the task's steps under their expanded aliases.
@@ -30,21 +48,7 @@ async fn unexpanded_task_references_are_expanded_not_rejected() {
     ] {
         store.create(object(yaml)).await.unwrap();
     }
-    let registry =
-        convoy_steps::builtin(Arc::new(convoy_git::Mirrors::new(dir.path().join("git"))), Arc::new(NoResources));
-    let controller = PromotionController::new(store.clone(), registry, dir.path().join("work"));
-    tokio::spawn(controller.run());
-    let key = Key::new(Kind::Promotion, "p", "dev.raw");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let promotion = loop {
-        let stored = store.get(&key).await.unwrap().unwrap().object;
-        let phase = stored.pointer("/status/phase").and_then(Value::as_str).unwrap_or("").to_owned();
-        if matches!(phase.as_str(), "Succeeded" | "Failed" | "Errored") {
-            break stored;
-        }
-        assert!(Instant::now() < deadline, "not finished: {stored:#}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let promotion = run_to_the_end(&store, dir.path(), "dev.raw").await;
     assert_eq!(promotion["status"]["phase"], "Succeeded", "{promotion:#}");
     assert_eq!(promotion["spec"]["steps"][0]["as"], json!("task-1::note"), "stored expanded: {promotion:#}");
     assert_eq!(promotion["status"]["stepExecutionMetadata"][0]["alias"], json!("task-1::note"));
@@ -71,21 +75,7 @@ async fn expressions_read_config_maps_and_secrets_of_the_project_and_the_shared_
     ] {
         store.create(object(yaml)).await.unwrap();
     }
-    let registry =
-        convoy_steps::builtin(Arc::new(convoy_git::Mirrors::new(dir.path().join("git"))), Arc::new(NoResources));
-    let controller = PromotionController::new(store.clone(), registry, dir.path().join("work"));
-    tokio::spawn(controller.run());
-    let key = Key::new(Kind::Promotion, "p", "dev.look");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let promotion = loop {
-        let stored = store.get(&key).await.unwrap().unwrap().object;
-        let phase = stored.pointer("/status/phase").and_then(Value::as_str).unwrap_or("").to_owned();
-        if matches!(phase.as_str(), "Succeeded" | "Failed" | "Errored") {
-            break stored;
-        }
-        assert!(Instant::now() < deadline, "not finished: {stored:#}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let promotion = run_to_the_end(&store, dir.path(), "dev.look").await;
     assert_eq!(promotion["status"]["phase"], "Succeeded", "{promotion:#}");
     assert_eq!(
         promotion["status"]["state"]["look"],
