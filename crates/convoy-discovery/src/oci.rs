@@ -284,28 +284,14 @@ async fn copy_blob(registries: &Registries, copy: &Copy<'_>, digest: &str) -> Re
     // Within one registry the blob can be mounted from the source repository: no bytes move.
     if to.registry == copy.source.name.registry {
         let path = format!("/v2/{}/blobs/uploads/?mount={digest}&from={}", to.repository, copy.source.name.repository);
-        let mount = Call {
-            method: Method::POST,
-            path: &path,
-            accept: None,
-            body: Some(("application/octet-stream", Vec::new())),
-            push: true,
-            limit: 1 << 20,
-        };
+        let mount = Call::write(Method::POST, &path, "application/octet-stream", Vec::new());
         if registries.send(to, &mount, credentials).await?.status == StatusCode::CREATED {
             return Ok(());
         }
     }
     let bytes = get_blob(registries, &copy.source.name, digest, copy.source_credentials, copy.limit).await?;
     let path = format!("/v2/{}/blobs/uploads/", to.repository);
-    let start = Call {
-        method: Method::POST,
-        path: &path,
-        accept: None,
-        body: Some(("application/octet-stream", Vec::new())),
-        push: true,
-        limit: 1 << 20,
-    };
+    let start = Call::write(Method::POST, &path, "application/octet-stream", Vec::new());
     let started = registries.send(to, &start, credentials).await?;
     if started.status != StatusCode::ACCEPTED {
         return Err(failure(to, "starting a blob upload", &started));
@@ -322,14 +308,7 @@ async fn copy_blob(registries: &Registries, copy: &Copy<'_>, digest: &str) -> Re
     };
     let separator = if location.contains('?') { '&' } else { '?' };
     let path = format!("{location}{separator}digest={digest}");
-    let put = Call {
-        method: Method::PUT,
-        path: &path,
-        accept: None,
-        body: Some(("application/octet-stream", bytes)),
-        push: true,
-        limit: 1 << 20,
-    };
+    let put = Call::write(Method::PUT, &path, "application/octet-stream", bytes);
     let done = registries.send(to, &put, credentials).await?;
     if done.status != StatusCode::CREATED {
         return Err(failure(to, &format!("uploading blob {digest}"), &done));
@@ -346,14 +325,7 @@ async fn put_manifest(
 ) -> Result<(), DiscoveryError> {
     let name = &destination.name;
     let path = format!("/v2/{}/manifests/{reference}", name.repository);
-    let call = Call {
-        method: Method::PUT,
-        path: &path,
-        accept: None,
-        body: Some((manifest.media_type.as_str(), manifest.bytes.clone())),
-        push: true,
-        limit: 1 << 20,
-    };
+    let call = Call::write(Method::PUT, &path, manifest.media_type.as_str(), manifest.bytes.clone());
     let put = registries.send(name, &call, credentials).await?;
     if put.status != StatusCode::CREATED {
         return Err(failure(name, &format!("pushing the manifest {reference}"), &put));

@@ -85,6 +85,13 @@ pub struct Call<'a> {
     pub limit: usize,
 }
 
+impl<'a> Call<'a> {
+    /// A request that writes (push scope) with a body; its answer is read up to 1 MiB.
+    pub fn write(method: Method, path: &'a str, content_type: &'a str, body: Vec<u8>) -> Call<'a> {
+        Call { method, path, accept: None, body: Some((content_type, body)), push: true, limit: 1 << 20 }
+    }
+}
+
 pub struct Fetched {
     pub status: StatusCode,
     pub headers: HeaderMap,
