@@ -141,6 +141,13 @@ pub trait Resources: Send + Sync {
     async fn git_author(&self) -> Option<(String, String)> {
         None
     }
+
+    /// Holds the lock `name` among every replica sharing the store until the guard is dropped
+    /// (at once when one process is all there is). `git-push` serialises pushes to a branch
+    /// across replicas and shards with it.
+    async fn exclusive(&self, _name: &str) -> Result<Box<dyn Send + Sync>, String> {
+        Ok(Box::new(()))
+    }
 }
 
 /// A username and password (or token). Never logged: `Debug` hides the password.

@@ -116,7 +116,7 @@ impl WorkTree {
         self.head().await
     }
 
-    async fn current_branch(&self) -> Result<String, GitError> {
+    pub async fn current_branch(&self) -> Result<String, GitError> {
         self.git(&["symbolic-ref", "--short", "HEAD"], "symbolic-ref").await.map_err(|_| GitError {
             operation: "push".into(),
             message: "the work tree is not on a branch (a commit or tag was checked out); set targetBranch".into(),

@@ -291,13 +291,26 @@ impl StepRunner for GitPush {
             let url = commit_url(&tree.url, config.provider.as_deref(), &head);
             return Ok(StepResult::succeeded(push_output(b, &head, &url)));
         }
+        // Pushes to one branch take turns across every replica and shard (in one process the
+        // mirrors' per-branch lock already does).
+        let target = match &branch {
+            Some(b) => b.clone(),
+            None => tree.current_branch().await.map_err(git_error)?,
+        };
+        let lock = push_lock_name(&tree.url, &target);
+        let _turn = self.resources.exclusive(&lock).await.map_err(StepError::retryable)?;
         let pushed = tree
-            .push(&self.mirrors, branch.as_deref(), config.force, config.max_attempts.unwrap_or(50))
+            .push(&self.mirrors, Some(&target), config.force, config.max_attempts.unwrap_or(50))
             .await
             .map_err(git_error)?;
         let url = commit_url(&tree.url, config.provider.as_deref(), &pushed.commit);
         Ok(StepResult::succeeded(push_output(&pushed.branch, &pushed.commit, &url)))
     }
+}
+
+/// The store lock pushes to `branch` of `url` take: `git-push/<normalized URL>#<branch>`.
+pub(crate) fn push_lock_name(url: &str, branch: &str) -> String {
+    format!("git-push/{}#{branch}", convoy_api::urls::normalize_git(url))
 }
 
 fn push_output(branch: &str, commit: &str, commit_url: &str) -> Map<String, Value> {

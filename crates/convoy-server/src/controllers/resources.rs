@@ -78,6 +78,11 @@ impl Resources for StoreResources {
         credentials_of_kind(&*self.store, project, kind, url).await
     }
 
+    async fn exclusive(&self, name: &str) -> Result<Box<dyn Send + Sync>, String> {
+        let lease = self.store.lead(name).await.map_err(|e| e.to_string())?;
+        Ok(Box::new(lease))
+    }
+
     async fn git_author(&self) -> Option<(String, String)> {
         let stored = self.store.get(&Key::new(Kind::ClusterConfig, "", "cluster")).await.ok()??;
         let client = stored.object.pointer("/spec/gitClient")?;

@@ -141,3 +141,67 @@ fn a_sharded_stage_waits_for_its_shard() {
     assert!(git(&bare, &["show", "main:env/east-dev/kustomization.yaml"]).contains("newTag: 1.2.0"));
     assert!(b.log().contains("east"), "{}", b.log());
 }
+
+/// Kargo's lease key scheme is Convoy's own: FNV-1a (32-bit) of the lock name, as an i32.
+fn lock_key(name: &str) -> i32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in name.bytes() {
+        hash = (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193);
+    }
+    i32::from_ne_bytes(hash.to_ne_bytes())
+}
+
+/// Pushes to a branch take turns across replicas: while another session (here psql, standing in
+/// for a second replica) holds the branch's lock `git-push/<normalized URL>#<branch>`, the
+/// promotion waits at its push; when the lock is let go, it pushes.
+#[test]
+fn pushes_to_one_branch_take_turns_across_replicas() {
+    let Some(pg) = convoy_store_sql::testing::start_or_skip() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (bare, manifests) = setup(dir.path());
+    let server = Server::start_with(dir.path(), &[("CONVOY_DATABASE_URL", pg.url.as_str())]);
+    server.login();
+    let out = server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // `file://` URLs are normalized by dropping a trailing `.git` (docs/compat.md).
+    let url = format!("file://{}", bare.display());
+    let name = format!("git-push/{}#main", url.trim_end_matches(".git"));
+    let (class, key) = (0x636f_6e76, lock_key(&name));
+    let mut holder = std::process::Command::new("/usr/lib/postgresql/15/bin/psql")
+        .args(["-X", "-q", "-d", &pg.url, "-c"])
+        .arg(format!("SELECT pg_advisory_lock({class}, {key}); SELECT pg_sleep(6);"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let held = || {
+        pg.psql(&format!("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 AND classid = {class} AND objid = {}", key as u32))
+            .unwrap()
+            == "1"
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !held() {
+        assert!(std::time::Instant::now() < deadline, "psql did not take the lock");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    let out = server
+        .convoy()
+        .args(["-p", "demo", "promote", "--freight-alias", "first-light", "--stage", "dev"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let promotion = stdout(&out).trim().trim_start_matches("Promotion/").trim_end_matches(" created").to_owned();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(holder.try_wait().unwrap().is_none(), "the other session still holds the branch");
+    assert_eq!(git(&bare, &["rev-list", "--count", "main"]), "1", "nothing pushed while the lock is held");
+    assert_eq!(phase(&server, &promotion), "Running");
+
+    holder.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while phase(&server, &promotion) != "Succeeded" {
+        assert!(std::time::Instant::now() < deadline, "the push did not follow the lock's release: {}", server.log());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(git(&bare, &["rev-list", "--count", "main"]), "2");
+}
