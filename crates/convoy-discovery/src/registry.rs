@@ -53,7 +53,7 @@ impl ImageName {
         Ok(ImageName { registry, repository })
     }
 
-    fn on_loopback(&self) -> bool {
+    pub fn on_loopback(&self) -> bool {
         let host = self.registry.rsplit_once(':').map_or(self.registry.as_str(), |(h, _)| h);
         host == "localhost" || host.starts_with("127.") || host == "[::1]"
     }
@@ -67,8 +67,22 @@ pub struct Registries {
     tokens: Mutex<HashMap<(String, String), String>>,
     /// Requests in flight per registry are limited (at most 4 at once).
     budgets: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
-    /// Whether a loopback registry answered over plain HTTP.
+    /// Whether a loopback (or insecure) registry answered over plain HTTP.
     plain_http: Mutex<HashMap<String, bool>>,
+    /// Registries the operator marked insecure (`CONVOY_INSECURE_REGISTRIES`): certificates
+    /// are not verified and plain HTTP is tried after HTTPS, as for loopback ones.
+    insecure: Vec<String>,
+    /// The client for them.
+    insecure_client: reqwest::Client,
+}
+
+/// The variable listing insecure registries, comma-separated `host[:port]`s (Docker's
+/// `insecure-registries`).
+pub const INSECURE_REGISTRIES: &str = "CONVOY_INSECURE_REGISTRIES";
+
+/// Whether `registry` may be reached over plain HTTP: on loopback, or listed as insecure.
+pub fn allows_plain_http(name: &ImageName, insecure: &[String]) -> bool {
+    name.on_loopback() || insecure.iter().any(|r| r.eq_ignore_ascii_case(&name.registry))
 }
 
 /// A request to a registry, for [`Registries::send`].
@@ -99,9 +113,32 @@ pub struct Fetched {
 }
 
 impl Registries {
+    /// A client; registries listed in `CONVOY_INSECURE_REGISTRIES` are insecure.
     pub fn new() -> Registries {
+        let listed = std::env::var(INSECURE_REGISTRIES).unwrap_or_default();
+        Registries::with_insecure(
+            listed.split(',').map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned).collect(),
+        )
+    }
+
+    /// A client for which `insecure` registries are reached without certificate checks and,
+    /// after HTTPS fails, over plain HTTP.
+    pub fn with_insecure(insecure: Vec<String>) -> Registries {
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap_or_default();
-        Registries { client, ..Registries::default() }
+        let insecure_client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .danger_accept_invalid_certs(true)
+            .build()
+            .unwrap_or_default();
+        Registries { client, insecure_client, insecure, ..Registries::default() }
+    }
+
+    fn client_for(&self, name: &ImageName) -> &reqwest::Client {
+        if self.insecure.iter().any(|r| r.eq_ignore_ascii_case(&name.registry)) {
+            &self.insecure_client
+        } else {
+            &self.client
+        }
     }
 
     fn budget(&self, registry: &str) -> Arc<tokio::sync::Semaphore> {
@@ -144,7 +181,7 @@ impl Registries {
             attempts += 1;
             let scheme = self.scheme(name);
             let url = format!("{scheme}://{}{path}", name.registry);
-            let mut request = self.client.request(method.clone(), &url);
+            let mut request = self.client_for(name).request(method.clone(), &url);
             if let Some(accept) = accept {
                 request = request.header(ACCEPT, accept);
             }
@@ -167,7 +204,7 @@ impl Registries {
                 Err(e) if e.is_connect() || e.is_request() => {
                     // A loopback registry without TLS: try plain HTTP once. `scheme` is this
                     // request's: a concurrent request may have switched the registry already.
-                    if name.on_loopback() && scheme == "https" {
+                    if allows_plain_http(name, &self.insecure) && scheme == "https" {
                         self.plain_http
                             .lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -394,6 +431,18 @@ pub fn challenge_params(challenge: &str) -> HashMap<String, String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn plain_http_only_for_loopback_and_listed_registries() {
+        let name = |r: &str| super::ImageName::parse(r).unwrap();
+        let listed = vec!["registry.lab:5000".to_owned()];
+        assert!(super::allows_plain_http(&name("127.0.0.1:5000/app"), &[]));
+        assert!(super::allows_plain_http(&name("localhost:5000/app"), &[]));
+        assert!(super::allows_plain_http(&name("registry.lab:5000/app"), &listed));
+        assert!(!super::allows_plain_http(&name("registry.lab/app"), &listed), "the port is part of the name");
+        assert!(!super::allows_plain_http(&name("ghcr.io/o/app"), &listed));
+    }
+
     use super::*;
 
     #[test]

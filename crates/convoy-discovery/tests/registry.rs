@@ -268,3 +268,20 @@ async fn concurrent_first_requests_find_a_plain_http_registry() {
         assert!(result.is_ok(), "{}: {result:?}", name.repository);
     }
 }
+
+/// A registry that is not on loopback by name (`0.0.0.0:<port>` reaches the loopback listener)
+/// is spoken to over HTTPS only, unless the operator lists it as insecure.
+#[tokio::test]
+async fn insecure_registries_are_the_listed_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(registry) = start_registry(dir.path(), None) else { return };
+    let pusher = Pusher { client: reqwest::Client::new(), base: format!("http://{}", registry.address), auth: None };
+    pusher.image("team/app", "1.0.0", "amd64", "2024-01-01T00:00:00Z").await;
+    let port = registry.address.rsplit_once(':').unwrap().1;
+    let name = convoy_discovery::registry::ImageName::parse(&format!("0.0.0.0:{port}/team/app")).unwrap();
+    let secure = Registries::new();
+    let refused = secure.probe(&name, None).await.unwrap_err();
+    assert!(refused.message.contains("cannot reach"), "{}", refused.message);
+    let insecure = Registries::with_insecure(vec![format!("0.0.0.0:{port}")]);
+    insecure.probe(&name, None).await.unwrap();
+}
