@@ -96,6 +96,33 @@ pub struct LabelSelector {
     pub match_expressions: Vec<LabelSelectorRequirement>,
 }
 
+impl LabelSelector {
+    /// Kubernetes' semantics: every `matchLabels` pair and every `matchExpressions` requirement
+    /// (`In`, `NotIn`, `Exists`, `DoesNotExist`) holds; an unknown operator never does.
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        labels_match(&self.match_labels, &self.match_expressions, labels)
+    }
+}
+
+/// [`LabelSelector::matches`] over its two parts (other selectors carry them too).
+pub fn labels_match(
+    match_labels: &BTreeMap<String, String>,
+    match_expressions: &[LabelSelectorRequirement],
+    labels: &BTreeMap<String, String>,
+) -> bool {
+    match_labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+        && match_expressions.iter().all(|e| {
+            let value = labels.get(&e.key);
+            match e.operator.as_str() {
+                "In" => value.is_some_and(|v| e.values.contains(v)),
+                "NotIn" => value.is_none_or(|v| !e.values.contains(v)),
+                "Exists" => value.is_some(),
+                "DoesNotExist" => value.is_none(),
+                _ => false,
+            }
+        })
+}
+
 /// One `matchExpressions` entry.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -47,19 +47,8 @@ fn selects(selector: &PromotionPolicySelector, stage: &Stage) -> bool {
             }
         }
     };
-    let labels = &stage.metadata.labels;
     name_ok
-        && selector.match_labels.iter().all(|(k, v)| labels.get(k) == Some(v))
-        && selector.match_expressions.iter().all(|e| {
-            let value = labels.get(&e.key);
-            match e.operator.as_str() {
-                "In" => value.is_some_and(|v| e.values.contains(v)),
-                "NotIn" => value.is_none_or(|v| !e.values.contains(v)),
-                "Exists" => value.is_some(),
-                "DoesNotExist" => value.is_none(),
-                _ => false,
-            }
-        })
+        && convoy_api::meta::labels_match(&selector.match_labels, &selector.match_expressions, &stage.metadata.labels)
 }
 
 fn glob_match(pattern: &str, text: &str) -> bool {

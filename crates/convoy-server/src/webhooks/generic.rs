@@ -15,7 +15,13 @@ use crate::annotations::{refresh_token, request_refresh};
 
 const HEADER_FUNCTION: &str = "__requestHeader";
 
-pub(super) async fn handle(store: &dyn Store, receiver: &Receiver, headers: &HeaderMap, body: &[u8]) -> Response {
+pub(super) async fn handle(
+    store: &dyn Store,
+    receiver: &Receiver,
+    url: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
     let mut header_map = Map::new();
     for (name, value) in headers {
         let entry = header_map.entry(name.as_str().to_owned()).or_insert_with(|| json!([]));
@@ -25,18 +31,12 @@ pub(super) async fn handle(store: &dyn Store, receiver: &Receiver, headers: &Hea
     }
     let body = serde_json::from_slice::<Value>(body)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()));
-    let request = json!({"method": "POST", "headers": header_map, "body": body});
-    let mut scope = convoy_expr::Scope::default();
-    if let Err(e) = scope.insert("request", &request) {
+    let request = json!({"method": "POST", "url": url, "headers": header_map, "body": body});
+    let mut base = convoy_expr::Scope::default();
+    if let Err(e) = base.insert("request", &request) {
         return reply(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
     }
-    let mut evaluator = convoy_expr::Evaluator::new(&convoy_expr::NoData);
-    let lookup = header_map.clone();
-    evaluator.add_function(HEADER_FUNCTION, move |args| {
-        let [Value::String(name)] = args else { return Err("header() takes one header name".into()) };
-        Ok(lookup.get(&name.to_ascii_lowercase()).and_then(|v| v.get(0)).cloned().unwrap_or(json!("")))
-    });
-    let rewrite = |code: &str| code.replace("request.header(", &format!("{HEADER_FUNCTION}("));
+    let evaluator = evaluator(&header_map);
     let projects = Some(receiver.project.as_str()).filter(|p| !p.is_empty());
     let (warehouses, _) = match store.list(Kind::Warehouse, projects, &LabelSelector::everything()).await {
         Ok(list) => list,
@@ -50,6 +50,11 @@ pub(super) async fn handle(store: &dyn Store, receiver: &Receiver, headers: &Hea
                 StatusCode::BAD_REQUEST,
                 format!("actions[{i}]: action {:?} is not supported; use Refresh", action.action),
             );
+        }
+        // An action's parameters are `params` to its expressions.
+        let mut scope = base.clone();
+        if let Err(e) = scope.insert("params", &json!(action.parameters)) {
+            return reply(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
         }
         if let Some(code) = action.when_expression.as_deref().filter(|c| !c.trim().is_empty()) {
             match evaluator.expression(&rewrite(code), &scope) {
@@ -81,19 +86,76 @@ pub(super) async fn handle(store: &dyn Store, receiver: &Receiver, headers: &Hea
     reply(StatusCode::OK, format!("refreshed {refreshed} warehouse(s)"))
 }
 
+const HEADERS_FUNCTION: &str = "__requestHeaders";
+
+/// `request.header(name)` (first value, or ""), `request.headers(name)` (every value) and
+/// Kargo's `normalizeGit`, `normalizeImage`, `normalizeChart`.
+fn evaluator(headers: &Map<String, Value>) -> convoy_expr::Evaluator<'static> {
+    let mut evaluator = convoy_expr::Evaluator::new(&convoy_expr::NoData);
+    let lookup = headers.clone();
+    evaluator.add_function(HEADER_FUNCTION, move |args| {
+        let [Value::String(name)] = args else { return Err("header() takes one header name".into()) };
+        Ok(lookup.get(&name.to_ascii_lowercase()).and_then(|v| v.get(0)).cloned().unwrap_or(json!("")))
+    });
+    let lookup = headers.clone();
+    evaluator.add_function(HEADERS_FUNCTION, move |args| {
+        let [Value::String(name)] = args else { return Err("headers() takes one header name".into()) };
+        Ok(lookup.get(&name.to_ascii_lowercase()).cloned().unwrap_or(json!([])))
+    });
+    for (name, normalize) in NORMALIZERS {
+        evaluator.add_function(&format!("__{name}"), move |args| {
+            let [Value::String(url)] = args else { return Err(format!("{name}() takes one URL")) };
+            Ok(Value::String(normalize(url)))
+        });
+    }
+    evaluator
+}
+
+/// `request.header(` and `request.headers(` calls become the functions above.
+fn rewrite(code: &str) -> String {
+    let mut code = code
+        .replace("request.headers(", &format!("{HEADERS_FUNCTION}("))
+        .replace("request.header(", &format!("{HEADER_FUNCTION}("));
+    for (name, _) in NORMALIZERS {
+        code = code.replace(&format!("{name}("), &format!("__{name}("));
+    }
+    code
+}
+
+type Normalize = fn(&str) -> String;
+
+/// Kargo's URL normalizers, offered to generic receivers' expressions (helper functions are
+/// `__`-named so that they never shadow Kargo's own; `rewrite` maps the calls).
+const NORMALIZERS: [(&str, Normalize); 3] = [
+    ("normalizeGit", convoy_api::urls::normalize_git),
+    ("normalizeImage", convoy_api::urls::normalize_image),
+    ("normalizeChart", convoy_api::urls::normalize_chart),
+];
+
 /// Whether a criterion picks `warehouse`: every given part must hold.
 fn selects(
     criteria: &convoy_api::project::GenericWebhookTargetSelectionCriteria,
     warehouse: &Warehouse,
     evaluate: impl Fn(&str) -> Option<Value>,
 ) -> bool {
-    let name_ok = criteria.name.as_deref().is_none_or(|n| n == warehouse.metadata.name());
-    let labels_ok = criteria.label_selector.as_ref().is_none_or(|selector| {
-        let labels = &warehouse.metadata.labels;
-        selector.match_labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+    // A name may be a template over the request (`${{ request.body.repository.name }}`).
+    let name_ok = criteria.name.as_deref().is_none_or(|name| {
+        let name = if name.contains("${") {
+            match evaluate(name) {
+                Some(Value::String(s)) => s,
+                Some(other) => other.to_string(),
+                None => return false,
+            }
+        } else {
+            name.to_owned()
+        };
+        name == warehouse.metadata.name()
     });
+    let labels_ok =
+        criteria.label_selector.as_ref().is_none_or(|selector| selector.matches(&warehouse.metadata.labels));
     let index_ok = criteria.index_selector.as_ref().is_none_or(|selector| {
-        selector["matchIndices"].as_array().into_iter().flatten().all(|index| {
+        let indices = selector.get("matchIndices").or_else(|| selector.get("matchExpressions"));
+        indices.and_then(Value::as_array).into_iter().flatten().all(|index| {
             if index["key"] != "subscribedURLs" {
                 return false;
             }
@@ -110,7 +172,7 @@ fn selects(
                 _ => false,
             });
             match index["operator"].as_str().unwrap_or("Equals") {
-                "NotEquals" => !subscribed,
+                "NotEquals" | "NotEqual" => !subscribed,
                 _ => subscribed,
             }
         })

@@ -175,7 +175,7 @@ pub async fn receive(
         return reply(StatusCode::UNAUTHORIZED, message);
     }
     if receiver.kind == "generic" {
-        return generic::handle(&*state.store, &receiver, &headers, &body).await;
+        return generic::handle(&*state.store, &receiver, &wanted, &headers, &body).await;
     }
     let event = match providers::event(&receiver, &headers, &body) {
         Ok(event) => event,

@@ -369,6 +369,12 @@ spec:
           indexSelector:
             matchIndices:
             - {{key: subscribedURLs, operator: Equals, value: "${{{{ request.body.repository }}}}"}}
+      - action: Refresh
+        whenExpression: "request.header(params.header) == params.event && normalizeGit('https://GitHub.com/o/r.git') == normalizeGit('https://github.com/o/r')"
+        parameters: {{header: X-Kind, event: deploy}}
+        targetSelectionCriteria:
+        - kind: Warehouse
+          name: "${{{{ request.body.warehouse }}}}"
 ---
 apiVersion: kargo.akuity.io/v1alpha1
 kind: Warehouse
@@ -408,6 +414,12 @@ spec:
     assert_eq!((code, body.contains("refreshed 0 warehouse(s)")), (200, true), "whenExpression false: {body}");
     let (code, body) = post_with(&generic, &[("X-Event", "build-done")], &event);
     assert_eq!((code, body.contains("refreshed 1 warehouse(s)")), (200, true), "{body}");
+    // The second action: its parameters in the expression, the target's name from the body.
+    let event = r#"{"warehouse": "image"}"#;
+    let (code, body) = post_with(&generic, &[("X-Kind", "deploy")], event);
+    assert_eq!((code, body.contains("refreshed 1 warehouse(s)")), (200, true), "{body}");
+    let (code, body) = post_with(&generic, &[("X-Kind", "build")], event);
+    assert_eq!((code, body.contains("refreshed 0 warehouse(s)")), (200, true), "{body}");
 }
 
 /// Pushes refresh only the Warehouses they can matter to (the branch, the tag filters, the
