@@ -74,7 +74,7 @@ pub enum Command {
     Eval(EvalArgs),
     /// Check this install: git, kustomize, the server, and (on the server) the store, disk,
     /// Warehouse sources, Stage tasks and remotes, and webhook receivers, each with its fix.
-    Doctor,
+    Doctor(DoctorArgs),
     /// Print the client version.
     Version(VersionArgs),
 }
@@ -110,6 +110,13 @@ pub struct LintArgs {
     #[command(flatten)]
     pub files: FileArgs,
     /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+    pub format: LintFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Output format: one line per check, or a JSON array of {name, status, message, fix}.
     #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
     pub format: LintFormat,
 }

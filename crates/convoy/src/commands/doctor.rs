@@ -5,8 +5,9 @@
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use crate::cli::LintFormat;
 use crate::client::Client;
 
 /// The oldest git Convoy is tested with (sparse cone checkouts need 2.25).
@@ -24,17 +25,27 @@ fn check(name: &str, status: &'static str, message: impl Into<String>, fix: &str
     Check { name: name.to_owned(), status, message: message.into(), fix: fix.to_owned() }
 }
 
-pub fn run(client: Client) -> anyhow::Result<ExitCode> {
+pub fn run(client: Client, format: LintFormat) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     let mut checks = vec![git(), kustomize()];
     checks.extend(runtime.block_on(server(&client)));
-    let mut failed = false;
-    for c in &checks {
-        println!("{:<4}  {}: {}", c.status, c.name, c.message);
-        if c.status != "ok" && !c.fix.is_empty() {
-            println!("      fix: {}", c.fix);
+    let failed = checks.iter().any(|c| c.status == "fail");
+    match format {
+        LintFormat::Json => {
+            let list: Vec<Value> = checks
+                .iter()
+                .map(|c| json!({"name": c.name, "status": c.status, "message": c.message, "fix": c.fix}))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&list)?);
         }
-        failed |= c.status == "fail";
+        LintFormat::Text => {
+            for c in &checks {
+                println!("{:<4}  {}: {}", c.status, c.name, c.message);
+                if c.status != "ok" && !c.fix.is_empty() {
+                    println!("      fix: {}", c.fix);
+                }
+            }
+        }
     }
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

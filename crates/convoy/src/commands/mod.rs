@@ -45,6 +45,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Render(args) => render::run(args, cli.global.project.as_deref()),
         Command::Eval(args) => eval::run(args),
         Command::Version(args) => version::run(client()?, args),
-        Command::Doctor => doctor::run(client()?),
+        Command::Doctor(args) => doctor::run(client()?, args.format),
     }
 }

@@ -205,6 +205,14 @@ fn doctor_flags_a_newer_server_and_clock_skew() {
     let clock = line(&report, "clock");
     assert!(clock.starts_with("warn") && clock.contains("differ by 3"), "{clock}");
     assert!(clock.contains("fix: synchronise the clocks"), "{clock}");
+
+    // The same checks for scripts: a JSON array, the same exit code.
+    let out =
+        super::convoy().args(["doctor", "-o", "json", "--server", &format!("http://{address}")]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let checks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let versions = checks.as_array().unwrap().iter().find(|c| c["name"] == "versions").unwrap();
+    assert_eq!((versions["status"].as_str(), versions["fix"].as_str()), (Some("fail"), Some("install convoy 9.9.9")));
 }
 
 /// Unmounts a test filesystem when dropped.
