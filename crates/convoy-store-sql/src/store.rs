@@ -376,7 +376,15 @@ impl Store for SqlStore {
     /// database (a standby, a read-only file) fails here. The write touches no row and is
     /// rolled back.
     async fn ping(&self) -> Result<()> {
+        // Writers take turns in this process (SQLite's single writer); the probe's write waits
+        // for its turn like any other, and writes first so that its transaction never has to
+        // turn from reading into writing (which SQLite refuses when another write came between).
+        let _turn = self.write_lock.lock().await;
         let mut tx = self.pool.begin().await.map_err(backend_error)?;
+        sqlx::query("UPDATE counters SET value = value WHERE name = 'convoy-ping'")
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
         for probe in [
             "SELECT 1 FROM objects LIMIT 0",
             "SELECT 1 FROM events LIMIT 0",
@@ -385,10 +393,6 @@ impl Store for SqlStore {
         ] {
             sqlx::query(probe).execute(&mut *tx).await.map_err(backend_error)?;
         }
-        sqlx::query("UPDATE counters SET value = value WHERE name = 'convoy-ping'")
-            .execute(&mut *tx)
-            .await
-            .map_err(backend_error)?;
         tx.rollback().await.map_err(backend_error)
     }
 

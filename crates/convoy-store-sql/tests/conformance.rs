@@ -99,3 +99,27 @@ async fn postgres_leases_are_exclusive_and_pass_on() {
         tokio::time::timeout(std::time::Duration::from_secs(10), taken.lost()).await.expect("the loss is noticed");
     assert!(reason.contains("connection holding the lease failed"), "{reason}");
 }
+
+/// The readiness probe writes (rolled back) while other writes commit; on SQLite it must wait
+/// its turn, never fail with "database is locked".
+#[tokio::test]
+async fn sqlite_pings_while_others_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqlStore::sqlite(&dir.path().join("convoy.db")).await.unwrap());
+    let writer = tokio::spawn({
+        let store = store.clone();
+        async move {
+            for i in 0..200 {
+                let object = json!({"apiVersion": "kargo.akuity.io/v1alpha1", "kind": "Project", "metadata": {"name": format!("p{i}")}});
+                store.create(object).await.unwrap();
+            }
+        }
+    });
+    let mut pings = 0;
+    while !writer.is_finished() {
+        store.ping().await.unwrap();
+        pings += 1;
+    }
+    writer.await.unwrap();
+    assert!(pings > 0);
+}
