@@ -268,7 +268,11 @@ fn lock_data_dir(dir: &Path) -> Result<std::fs::File, String> {
             "another convoy server is using the data directory {}; stop it first (replicas share a PostgreSQL database: --database-url)",
             dir.display()
         )),
-        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
+        // A filesystem without locks (some network mounts) should not stop the server; say so.
+        Err(std::fs::TryLockError::Error(e)) => {
+            tracing::warn!(path = %path.display(), error = %e, "cannot lock the data directory; make sure only one server uses it");
+            Ok(file)
+        }
     }
 }
 
