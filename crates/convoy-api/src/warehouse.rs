@@ -70,6 +70,18 @@ impl Subscription {
         }
     }
 
+    /// Whether this subscription reads `url`, both normalized as its kind's URLs are (Kargo's
+    /// `subscribedURLs` index).
+    pub fn subscribes_to(&self, url: &str) -> bool {
+        use crate::urls::{normalize_chart, normalize_git, normalize_image};
+        match self {
+            Subscription::Git(sub) => normalize_git(&sub.repo_url) == normalize_git(url),
+            Subscription::Image(sub) => normalize_image(&sub.repo_url) == normalize_image(url),
+            Subscription::Chart(sub) => normalize_chart(&sub.repo_url) == normalize_chart(url),
+            Subscription::Generic { .. } => false,
+        }
+    }
+
     /// The repository this subscription reads (none for generic subscriptions).
     pub fn repo_url(&self) -> Option<&str> {
         match self {

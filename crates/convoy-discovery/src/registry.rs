@@ -82,7 +82,11 @@ pub const INSECURE_REGISTRIES: &str = "CONVOY_INSECURE_REGISTRIES";
 
 /// Whether `registry` may be reached over plain HTTP: on loopback, or listed as insecure.
 pub fn allows_plain_http(name: &ImageName, insecure: &[String]) -> bool {
-    name.on_loopback() || insecure.iter().any(|r| r.eq_ignore_ascii_case(&name.registry))
+    name.on_loopback() || is_listed(name, insecure)
+}
+
+fn is_listed(name: &ImageName, insecure: &[String]) -> bool {
+    insecure.iter().any(|r| r.eq_ignore_ascii_case(&name.registry))
 }
 
 /// A request to a registry, for [`Registries::send`].
@@ -134,11 +138,7 @@ impl Registries {
     }
 
     fn client_for(&self, name: &ImageName) -> &reqwest::Client {
-        if self.insecure.iter().any(|r| r.eq_ignore_ascii_case(&name.registry)) {
-            &self.insecure_client
-        } else {
-            &self.client
-        }
+        if is_listed(name, &self.insecure) { &self.insecure_client } else { &self.client }
     }
 
     fn budget(&self, registry: &str) -> Arc<tokio::sync::Semaphore> {

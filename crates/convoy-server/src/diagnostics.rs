@@ -143,22 +143,29 @@ async fn source(
     let project = warehouse.metadata.namespace();
     let name = format!("warehouse {project}/{} source {}", warehouse.metadata.name(), convoy_git::redact(url));
     let kind = convoy_discovery::credential_kind(subscription);
-    let credentials = crate::controllers::resources::credentials_of_kind(&*state.store, project, kind, url)
-        .await
-        .ok()
-        .flatten()
-        .map(|c| convoy_git::Credentials { username: c.username, password: c.password });
+    let credentials = credentials(state, project, kind, url).await;
     let probe = convoy_discovery::probe(registries, subscription, credentials.as_ref());
     match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
         Ok(Ok(())) => check(name, "ok", "reachable", ""),
         Ok(Err(e)) => check(name, "fail", e.message, &source_fix(kind)),
-        Err(_) => check(
-            name,
-            "fail",
-            format!("no answer within {} s", PROBE_TIMEOUT.as_secs()),
-            "check the address and that the Convoy server can reach it (proxy, firewall)",
-        ),
+        Err(_) => no_answer(name),
     }
+}
+
+/// The project's credentials of `kind` for `url`, as the git and registry clients take them.
+async fn credentials(state: &AppState, project: &str, kind: &str, url: &str) -> Option<convoy_git::Credentials> {
+    let found = crate::controllers::resources::credentials_of_kind(&*state.store, project, kind, url).await;
+    found.ok().flatten().map(|c| convoy_git::Credentials { username: c.username, password: c.password })
+}
+
+/// A probe that ran out of [`PROBE_TIMEOUT`].
+fn no_answer(name: String) -> Value {
+    check(
+        name,
+        "fail",
+        format!("no answer within {} s", PROBE_TIMEOUT.as_secs()),
+        "check the address and that the Convoy server can reach it (proxy, firewall)",
+    )
 }
 
 fn source_fix(kind: &str) -> String {
@@ -241,21 +248,12 @@ async fn remotes(state: &AppState, stage: &Stage) -> Result<Vec<Value>, ApiError
         }
         seen.push(url.clone());
         let name = format!("stage {project}/{} push {}", stage.metadata.name(), convoy_git::redact(&url));
-        let credentials = crate::controllers::resources::credentials_of_kind(&*state.store, project, "git", &url)
-            .await
-            .ok()
-            .flatten()
-            .map(|c| convoy_git::Credentials { username: c.username, password: c.password });
+        let credentials = credentials(state, project, "git", &url).await;
         let scratch = tempfile::tempdir()
             .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Internal", e.to_string()))?;
         let probe = convoy_git::probe_push(&url, credentials.as_ref(), scratch.path());
         out.push(match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
-            Err(_) => check(
-                name,
-                "fail",
-                format!("no answer within {} s", PROBE_TIMEOUT.as_secs()),
-                "check the address and that the Convoy server can reach it (proxy, firewall)",
-            ),
+            Err(_) => no_answer(name),
             Ok(Ok(())) => check(name, "ok", "pushes are accepted (dry run)", ""),
             Ok(Err(e)) => check(
                 name,

@@ -58,6 +58,18 @@ pub(crate) struct NamedExpression {
 }
 
 /// Splits a dotted key (`a.b.0.c`); `\.` is a literal dot inside a part.
+/// Credentials of `kind` (`image`, `helm`) for `url` from the project's Secrets, as the git
+/// client and the registry client take them.
+pub(crate) async fn source_credentials(
+    resources: &dyn convoy_engine::Resources,
+    project: &str,
+    kind: &str,
+    url: &str,
+) -> Result<Option<convoy_git::Credentials>, StepError> {
+    let found = resources.source_credentials(project, kind, url).await.map_err(StepError::retryable)?;
+    Ok(found.map(|c| convoy_git::Credentials { username: c.username, password: c.password }))
+}
+
 pub(crate) fn key_parts(key: &str) -> Vec<String> {
     key.replace("\\.", "\u{0}").split('.').map(|p| p.replace('\u{0}', ".")).collect()
 }

@@ -95,12 +95,8 @@ impl StepRunner for HelmUpdateChart {
                 )));
             }
             let kind = if repository.starts_with("oci://") { "image" } else { "helm" };
-            let credentials = self
-                .resources
-                .source_credentials(&context.project, kind, repository)
-                .await
-                .map_err(StepError::retryable)?
-                .map(|c| convoy_git::Credentials { username: c.username, password: c.password });
+            let credentials =
+                crate::config::source_credentials(&*self.resources, &context.project, kind, repository).await?;
             let version = self.resolve(repository, name, range, credentials.as_ref()).await?;
             let archive = charts_dir.join(format!("{name}-{version}.tgz"));
             if !archive.exists() {

@@ -31,11 +31,7 @@ async fn credentials(
     reference: &Reference,
 ) -> Result<Option<convoy_git::Credentials>, StepError> {
     let kind = if reference.chart { "helm" } else { "image" };
-    Ok(resources
-        .source_credentials(project, kind, &reference.repository_url())
-        .await
-        .map_err(StepError::retryable)?
-        .map(|c| convoy_git::Credentials { username: c.username, password: c.password }))
+    crate::config::source_credentials(resources, project, kind, &reference.repository_url()).await
 }
 
 #[derive(Deserialize)]

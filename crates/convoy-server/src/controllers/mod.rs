@@ -59,8 +59,8 @@ pub async fn lead(
     if shard.is_default() {
         tokio::spawn(gc::run(store.clone(), collection));
     }
-    tokio::spawn(stages::StageController::new(store.clone()).with_shard(shard.clone()).run());
-    tokio::spawn(warehouses::WarehouseController::new(store, mirrors).with_shard(shard).run());
+    tokio::spawn(stages::StageController::new(store.clone(), shard.clone()).run());
+    tokio::spawn(warehouses::WarehouseController::new(store, mirrors, shard).run());
     let reason = lease.lost().await;
     tracing::error!(%reason, "lost the controllers' lease; exiting so that no two replicas promote at once");
     std::process::exit(1);

@@ -40,14 +40,10 @@ pub struct StageController {
 }
 
 impl StageController {
-    pub fn new(store: Arc<dyn Store>) -> Arc<StageController> {
+    /// A controller for the Stages of `shard`.
+    pub fn new(store: Arc<dyn Store>, shard: super::shard::Shard) -> Arc<StageController> {
         let verifier = super::verification::Verifier::new(store.clone());
-        Arc::new(StageController { store, verifier, shard: super::shard::Shard::default() })
-    }
-
-    /// The same controller for the Stages of `shard` only.
-    pub fn with_shard(self: Arc<Self>, shard: super::shard::Shard) -> Arc<StageController> {
-        Arc::new(StageController { store: self.store.clone(), verifier: self.verifier.clone(), shard })
+        Arc::new(StageController { store, verifier, shard })
     }
 
     pub async fn run(self: Arc<Self>) {

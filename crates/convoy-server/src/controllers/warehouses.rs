@@ -45,7 +45,8 @@ pub struct WarehouseController {
 }
 
 impl WarehouseController {
-    pub fn new(store: Arc<dyn Store>, mirrors: Arc<Mirrors>) -> Arc<WarehouseController> {
+    /// A controller for the Warehouses of `shard`.
+    pub fn new(store: Arc<dyn Store>, mirrors: Arc<Mirrors>, shard: super::shard::Shard) -> Arc<WarehouseController> {
         Arc::new(WarehouseController {
             store,
             sources: convoy_discovery::Sources::new(mirrors),
@@ -53,15 +54,8 @@ impl WarehouseController {
             backoff: Mutex::default(),
             permits: tokio::sync::Semaphore::new(DISCOVERIES),
             published_at: Mutex::new(-1),
-            shard: super::shard::Shard::default(),
+            shard,
         })
-    }
-
-    /// The same controller for the Warehouses of `shard` only (call before `run`).
-    pub fn with_shard(self: Arc<Self>, shard: super::shard::Shard) -> Arc<WarehouseController> {
-        let mut controller = Arc::into_inner(self).expect("with_shard is called before the controller is shared");
-        controller.shard = shard;
-        Arc::new(controller)
     }
 
     pub async fn run(self: Arc<Self>) {

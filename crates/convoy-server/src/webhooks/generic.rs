@@ -6,7 +6,7 @@
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use convoy_api::{Kind, Subscription, Warehouse};
+use convoy_api::{Kind, Warehouse};
 use convoy_store::{LabelSelector, Store};
 use serde_json::{Map, Value, json};
 
@@ -161,16 +161,7 @@ fn selects(
             }
             let Some(value) = index["value"].as_str().and_then(&evaluate) else { return false };
             let wanted = value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string());
-            let subscribed = warehouse.spec.subscriptions.iter().any(|s| match s {
-                Subscription::Git(g) => {
-                    convoy_api::urls::normalize_git(&g.repo_url) == convoy_api::urls::normalize_git(&wanted)
-                }
-                Subscription::Image(i) => {
-                    convoy_api::urls::normalize_image(&i.repo_url) == convoy_api::urls::normalize_image(&wanted)
-                }
-                Subscription::Chart(c) => c.repo_url == wanted,
-                _ => false,
-            });
+            let subscribed = warehouse.spec.subscriptions.iter().any(|s| s.subscribes_to(&wanted));
             match index["operator"].as_str().unwrap_or("Equals") {
                 "NotEquals" | "NotEqual" => !subscribed,
                 _ => subscribed,

@@ -194,10 +194,8 @@ pub async fn receive(
 /// the event's repositories that one of its qualifiers can matter to (all of them when the event
 /// has none).
 async fn refresh_subscribers(store: &dyn Store, project: &str, event: &providers::Event) -> Result<usize, ApiError> {
-    use convoy_api::urls::{normalize_chart, normalize_git, normalize_image};
-    let wanted_git: Vec<String> = event.git_urls.iter().map(|u| normalize_git(u)).collect();
-    let wanted_images: Vec<String> = event.images.iter().map(|i| normalize_image(i)).collect();
-    let wanted_charts: Vec<String> = event.images.iter().map(|i| normalize_chart(&format!("oci://{i}"))).collect();
+    // Pushed images also name `oci://` chart repositories.
+    let charts: Vec<String> = event.images.iter().map(|i| format!("oci://{i}")).collect();
     // The empty project (a ClusterConfig receiver) is every project.
     let scope = Some(project).filter(|p| !p.is_empty());
     let (warehouses, _) = store.list(Kind::Warehouse, scope, &LabelSelector::everything()).await?;
@@ -206,12 +204,13 @@ async fn refresh_subscribers(store: &dyn Store, project: &str, event: &providers
     for stored in warehouses {
         let Ok(warehouse) = serde_json::from_value::<Warehouse>(stored.object.clone()) else { continue };
         let subscribed = warehouse.spec.subscriptions.iter().any(|s| {
-            let named = match s {
-                Subscription::Git(g) => wanted_git.contains(&normalize_git(&g.repo_url)),
-                Subscription::Image(i) => wanted_images.contains(&normalize_image(&i.repo_url)),
-                Subscription::Chart(c) => wanted_charts.contains(&normalize_chart(&c.repo_url)),
-                Subscription::Generic { .. } => false,
+            let urls = match s {
+                Subscription::Git(_) => &event.git_urls,
+                Subscription::Image(_) => &event.images,
+                Subscription::Chart(_) => &charts,
+                Subscription::Generic { .. } => return false,
             };
+            let named = urls.iter().any(|url| s.subscribes_to(url));
             named
                 && (event.qualifiers.is_empty()
                     || event.qualifiers.iter().any(|q| convoy_discovery::qualify::wants(s, q)))

@@ -90,22 +90,8 @@ pub(super) fn event(receiver: &Receiver, headers: &HeaderMap, body: &[u8]) -> Re
     };
     let event = match receiver.kind.as_str() {
         "github" => github(&kind_header, &text)?,
-        "gitea" => Event {
-            git_urls: ["/repository/clone_url", "/repository/html_url", "/repository/ssh_url", "/repository/git_url"]
-                .iter()
-                .filter_map(|p| text(p))
-                .collect(),
-            qualifiers: text("/ref").into_iter().collect(),
-            ..Event::default()
-        },
-        "gitlab" => Event {
-            git_urls: ["/project/git_http_url", "/project/web_url", "/project/git_ssh_url"]
-                .iter()
-                .filter_map(|p| text(p))
-                .collect(),
-            qualifiers: text("/ref").into_iter().collect(),
-            ..Event::default()
-        },
+        "gitea" => push(&text, REPOSITORY_URLS),
+        "gitlab" => push(&text, &["/project/git_http_url", "/project/web_url", "/project/git_ssh_url"]),
         "bitbucket" => bitbucket(&header("x-event-key"), &payload, &text, &texts)?,
         "dockerhub" => Event {
             images: text("/repository/repo_name").into_iter().collect(),
@@ -143,19 +129,25 @@ pub(super) fn event(receiver: &Receiver, headers: &HeaderMap, body: &[u8]) -> Re
     Ok(event)
 }
 
+/// Where GitHub and Gitea push events name the repository.
+const REPOSITORY_URLS: &[&str] =
+    &["/repository/clone_url", "/repository/html_url", "/repository/ssh_url", "/repository/git_url"];
+
+/// A push event: the repository's URLs at `url_fields`, the pushed `ref`.
+fn push(text: &dyn Fn(&str) -> Option<String>, url_fields: &[&str]) -> Event {
+    Event {
+        git_urls: url_fields.iter().filter_map(|p| text(p)).collect(),
+        qualifiers: text("/ref").into_iter().collect(),
+        ..Event::default()
+    }
+}
+
 const PING_REPLY: &str = "ping event received, webhook is configured correctly";
 
 /// GitHub: pushes, and container images published to GitHub Packages.
 fn github(event_type: &str, text: &dyn Fn(&str) -> Option<String>) -> Result<Event, Refusal> {
     match event_type {
-        "push" => Ok(Event {
-            git_urls: ["/repository/clone_url", "/repository/html_url", "/repository/ssh_url", "/repository/git_url"]
-                .iter()
-                .filter_map(|p| text(p))
-                .collect(),
-            qualifiers: text("/ref").into_iter().collect(),
-            ..Event::default()
-        }),
+        "push" => Ok(push(text, REPOSITORY_URLS)),
         "package" | "registry_package" => {
             let package = if event_type == "package" { "/package" } else { "/registry_package" };
             let action = text("/action").unwrap_or_default();
