@@ -54,6 +54,7 @@ async fn a_hundred_warehouses_one_fetch_per_cycle() {
     git(&work, &["add", "."]);
     let first = commit(&work, 1);
     let url = format!("file://{}", bare.display());
+    convoy_git::allow_file_remotes(true);
     let warehouses: Vec<Warehouse> = (0..100)
         .map(|i| {
             serde_json::from_value(serde_json::json!({

@@ -41,8 +41,20 @@ pub struct GitError {
     pub message: String,
 }
 
-/// A git command with nothing inherited that could change its behaviour.
-pub(crate) fn git(dir: Option<&Path>, credentials: Option<&Credentials>) -> Command {
+/// A git command with nothing inherited that could change its behaviour: no `GIT_*` variables,
+/// no global or system config, no hooks, no fsmonitor, and only network transports (plus
+/// local ones when [`crate::allow_file_remotes`] said so). With `access`, the credentials are
+/// offered only to the URL's own scheme and host.
+pub(crate) fn git(dir: Option<&Path>, access: Option<(&Credentials, &str)>) -> Command {
+    git_with(dir, access, crate::refs::file_remotes_allowed())
+}
+
+/// [`git`] for Convoy's own local operations (a work tree cloned from its mirror).
+pub(crate) fn git_local(dir: Option<&Path>) -> Command {
+    git_with(dir, None, true)
+}
+
+fn git_with(dir: Option<&Path>, access: Option<(&Credentials, &str)>, allow_file: bool) -> Command {
     let mut command = Command::new("git");
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("GIT_") {
@@ -52,30 +64,57 @@ pub(crate) fn git(dir: Option<&Path>, credentials: Option<&Credentials>) -> Comm
     command
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("LC_ALL", "C")
-        .arg("-c")
-        .arg("core.hooksPath=/dev/null")
-        .arg("-c")
-        .arg("protocol.file.allow=always")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    if let Some(credentials) = credentials {
+        .env("GIT_CONFIG_SYSTEM", "/dev/null")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_NO_REPLACE_OBJECTS", "1")
+        .env("LC_ALL", "C");
+    let file = if allow_file { "always" } else { "never" };
+    let settings = [
+        "core.hooksPath=/dev/null",
+        "core.fsmonitor=false",
+        "protocol.allow=never",
+        "protocol.https.allow=always",
+        "protocol.http.allow=always",
+        "protocol.ssh.allow=always",
+        "protocol.git.allow=always",
+        &format!("protocol.file.allow={file}"),
+        "submodule.recurse=false",
+    ];
+    for setting in settings {
+        command.arg("-c").arg(setting);
+    }
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    if let Some((credentials, url)) = access {
         // The helper reads the values from this process's environment: they never appear in
-        // arguments (visible to other users) or in git's configuration.
+        // arguments (visible to other users) or in git's configuration. It answers only for
+        // the scheme and host of the URL the credentials belong to, so a redirect elsewhere
+        // gets nothing.
         command
+            .env("CONVOY_GIT_ORIGIN", origin_of(url))
             .env("CONVOY_GIT_USERNAME", &credentials.username)
             .env("CONVOY_GIT_PASSWORD", &credentials.password)
             .arg("-c")
             .arg("credential.helper=")
             .arg("-c")
-            .arg("credential.helper=!f() { echo \"username=$CONVOY_GIT_USERNAME\"; echo \"password=$CONVOY_GIT_PASSWORD\"; }; f");
+            .arg(CREDENTIAL_HELPER);
     }
     if let Some(dir) = dir {
         command.current_dir(dir);
     }
     command
+}
+
+const CREDENTIAL_HELPER: &str = "credential.helper=!f() { test \"$1\" = get || exit 0; p=; h=; \
+while IFS= read -r l; do case \"$l\" in protocol=*) p=\"${l#protocol=}\";; host=*) h=\"${l#host=}\";; esac; done; \
+test \"$p://$h\" = \"$CONVOY_GIT_ORIGIN\" || exit 0; \
+echo \"username=$CONVOY_GIT_USERNAME\"; echo \"password=$CONVOY_GIT_PASSWORD\"; }; f";
+
+/// `scheme://host[:port]` of a URL, lower-cased, as git's credential protocol names it.
+pub(crate) fn origin_of(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return String::new() };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    format!("{}://{}", scheme.to_ascii_lowercase(), host.to_ascii_lowercase())
 }
 
 /// Runs git and returns its trimmed stdout.
@@ -90,4 +129,43 @@ pub(crate) async fn run(mut command: Command, operation: &str) -> Result<String,
     let stderr = String::from_utf8_lossy(&output.stderr);
     let message = stderr.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("; ");
     Err(GitError { operation: operation.to_owned(), message: redact(&message) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the credential helper answers git for `host` (`git credential fill`).
+    async fn fill(url: &str, protocol: &str, host: &str) -> String {
+        use tokio::io::AsyncWriteExt;
+        let credentials = Credentials { username: "bot".into(), password: "s3cr3t".into() };
+        let mut command = git(None, Some((&credentials, url)));
+        command.args(["credential", "fill"]).stdin(Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(format!("protocol={protocol}\nhost={host}\n\n").as_bytes()).await.unwrap();
+        drop(stdin);
+        let output = child.wait_with_output().await.unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    #[tokio::test]
+    async fn credentials_go_only_to_their_own_host() {
+        let url = "https://git.example.com:8443/team/config.git";
+        assert!(fill(url, "https", "git.example.com:8443").await.contains("password=s3cr3t"));
+        // A redirect to another host, port or scheme gets nothing (git then fails to prompt).
+        for (protocol, host) in
+            [("https", "evil.example"), ("https", "git.example.com"), ("http", "git.example.com:8443")]
+        {
+            let answer = fill(url, protocol, host).await;
+            assert!(!answer.contains("s3cr3t"), "{protocol}://{host}: {answer}");
+        }
+    }
+
+    #[test]
+    fn origins() {
+        assert_eq!(origin_of("https://user:pw@Git.Example.com:8443/x.git"), "https://git.example.com:8443");
+        assert_eq!(origin_of("http://h/x"), "http://h");
+        assert_eq!(origin_of("git@h:x"), "");
+    }
 }

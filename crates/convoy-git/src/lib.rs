@@ -11,18 +11,23 @@
 //!                                                                    fetch + rebase + retry)
 //! ```
 //!
-//! Every git process gets a scrubbed environment (no inherited `GIT_*`), no terminal prompt,
-//! and credentials through a credential helper reading variables set on that process only.
-//! URLs in errors and logs are redacted.
+//! Every git process gets a scrubbed environment (no inherited `GIT_*`, no global or system
+//! config, no hooks, no fsmonitor), no terminal prompt, only network transports unless
+//! [`allow_file_remotes`], and credentials through a credential helper that reads variables set
+//! on that process only and answers only the URL's own host. Ref names, commit ids and URLs
+//! are checked (`refs.rs`) and passed after `--end-of-options`. URLs in errors and logs are
+//! redacted.
 
 mod command;
 mod mirror;
 mod read;
 mod redact;
+mod refs;
 mod worktree;
 
 pub use command::{Credentials, GitError, Signature};
 pub use mirror::Mirrors;
 pub use read::{CommitInfo, TagInfo, ls_remote, probe_push};
 pub use redact::redact;
+pub use refs::{allow_file_remotes, check_commit, check_ref_name, check_remote, is_local};
 pub use worktree::{Checkout, PushOutcome, WorkTree};

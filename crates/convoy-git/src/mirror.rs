@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use sha1::{Digest, Sha1};
 
-use crate::command::{Credentials, GitError, git, run};
+use crate::command::{Credentials, GitError, git, git_local, run};
 use crate::worktree::{Checkout, WorkTree};
 
 /// Mirrors under one directory (`DATA_DIR/git`).
@@ -57,6 +57,7 @@ impl Mirrors {
     /// Brings the mirror of `url` up to date: a mirror clone the first time, then an
     /// incremental fetch. One sync per repository at a time.
     pub async fn sync(&self, url: &str, credentials: Option<&Credentials>) -> Result<PathBuf, GitError> {
+        crate::refs::check_remote(url)?;
         let path = self.path_of(url);
         let lock = self.repo_lock(&path);
         let _guard = lock.lock().await;
@@ -72,7 +73,7 @@ impl Mirrors {
         credentials: Option<&Credentials>,
     ) -> Result<(), GitError> {
         if path.join("HEAD").exists() {
-            let mut fetch = git(Some(path), credentials);
+            let mut fetch = git(Some(path), credentials.map(|c| (c, url)));
             fetch.args(["fetch", "--prune", "--quiet", "origin"]);
             run(fetch, "fetch").await?;
         } else {
@@ -80,7 +81,7 @@ impl Mirrors {
                 .map_err(|e| GitError { operation: "clone".into(), message: e.to_string() })?;
             let partial = path.with_extension("partial");
             let _ = std::fs::remove_dir_all(&partial);
-            let mut clone = git(None, credentials);
+            let mut clone = git(None, credentials.map(|c| (c, url)));
             clone.args(["clone", "--mirror", "--quiet", "--", url]).arg(&partial);
             run(clone, "clone").await?;
             // Only a complete mirror takes the final name: a crash mid-clone leaves no half mirror.
@@ -101,11 +102,11 @@ impl Mirrors {
         checkout: &Checkout,
     ) -> Result<WorkTree, GitError> {
         let mirror = self.sync(url, credentials).await?;
-        let mut clone = git(None, None);
-        clone.args(["clone", "--shared", "--no-checkout", "--quiet"]).arg(&mirror).arg(dest);
+        let mut clone = git_local(None);
+        clone.args(["clone", "--shared", "--no-checkout", "--quiet", "--"]).arg(&mirror).arg(dest);
         run(clone, "clone").await?;
-        let mut set_url = git(Some(dest), None);
-        set_url.args(["remote", "set-url", "origin", url]);
+        let mut set_url = git_local(Some(dest));
+        set_url.args(["remote", "set-url", "--", "origin", url]);
         run(set_url, "remote set-url").await?;
         let tree = WorkTree { dir: dest.to_owned(), url: url.to_owned(), credentials: credentials.cloned() };
         tree.checkout(checkout).await?;

@@ -50,6 +50,7 @@ impl Mirrors {
         credentials: Option<&Credentials>,
         fresh_within: Duration,
     ) -> Result<PathBuf, GitError> {
+        crate::refs::check_remote(url)?;
         let path = self.path_of(url);
         let lock = self.repo_lock(&path);
         let _guard = lock.lock().await;
@@ -57,7 +58,7 @@ impl Mirrors {
             return Ok(path);
         }
         if path.join("HEAD").exists() {
-            let mut remote = git(None, credentials);
+            let mut remote = git(None, credentials.map(|c| (c, url)));
             remote.args(["ls-remote", "--", url]);
             let remote_refs = refs(&run(remote, "ls-remote").await?);
             let mut local = git(Some(&path), None);
@@ -84,7 +85,10 @@ impl Mirrors {
     ) -> Result<Vec<CommitInfo>, GitError> {
         let path = self.path_of(url);
         let reference = match branch {
-            Some(b) => format!("refs/heads/{b}"),
+            Some(b) => {
+                crate::refs::check_ref_name("branch", b)?;
+                format!("refs/heads/{b}")
+            }
             None => "HEAD".to_owned(),
         };
         let mut log = git(Some(&path), None);
@@ -95,6 +99,7 @@ impl Mirrors {
             "--name-only",
             "--no-renames",
             "--format=%x1e%H%x1f%an <%ae>%x1f%cn <%ce>%x1f%cI%x1f%s%x1f",
+            "--end-of-options",
             &reference,
             "--",
         ]);
@@ -160,7 +165,7 @@ impl Mirrors {
         // Annotated tags carry the commit's subject through a second look-up.
         for tag in tags.iter_mut().filter(|t| t.subject.is_empty()) {
             let mut show = git(Some(&path), None);
-            show.args(["log", "-1", "--format=%s", &tag.id]);
+            show.args(["log", "-1", "--format=%s", "--end-of-options", &tag.id]);
             tag.subject = run(show, "log").await.unwrap_or_default();
         }
         Ok(tags)
@@ -195,7 +200,8 @@ impl Mirrors {
 
 /// The remote's refs (`git ls-remote`): whether it answers with these credentials.
 pub async fn ls_remote(url: &str, credentials: Option<&Credentials>) -> Result<String, GitError> {
-    let mut command = git(None, credentials);
+    crate::refs::check_remote(url)?;
+    let mut command = git(None, credentials.map(|c| (c, url)));
     command.args(["ls-remote", "--", url]);
     run(command, "ls-remote").await
 }
@@ -207,10 +213,11 @@ pub async fn probe_push(
     credentials: Option<&Credentials>,
     scratch: &std::path::Path,
 ) -> Result<(), GitError> {
+    crate::refs::check_remote(url)?;
     let mut init = git(None, None);
     init.args(["init", "--quiet"]).arg(scratch);
     run(init, "init").await?;
-    let mut push = git(Some(scratch), credentials);
+    let mut push = git(Some(scratch), credentials.map(|c| (c, url)));
     push.args(["push", "--dry-run", "--quiet", "--", url, ":refs/heads/convoy-doctor-probe"]);
     run(push, "push --dry-run").await.map(|_| ())
 }

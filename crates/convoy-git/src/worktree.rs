@@ -51,7 +51,7 @@ impl WorkTree {
     }
 
     async fn git(&self, args: &[&str], operation: &str) -> Result<String, GitError> {
-        let mut command = git(Some(&self.dir), self.credentials.as_ref());
+        let mut command = git(Some(&self.dir), self.credentials.as_ref().map(|c| (c, self.url.as_str())));
         command.args(args);
         run(command, operation).await
     }
@@ -60,17 +60,21 @@ impl WorkTree {
         match checkout {
             Checkout::Default => self.git(&["checkout", "--quiet", "--force"], "checkout").await.map(|_| ()),
             Checkout::Commit(id) => {
-                self.git(&["checkout", "--quiet", "--force", "--detach", id], "checkout").await.map(|_| ())
+                crate::refs::check_commit(id)?;
+                let target = format!("{id}^{{commit}}");
+                self.git(&["checkout", "--quiet", "--force", "--detach", &target, "--"], "checkout").await.map(|_| ())
             }
             Checkout::Tag(tag) => {
+                crate::refs::check_ref_name("tag", tag)?;
                 let target = format!("refs/tags/{tag}");
-                self.git(&["checkout", "--quiet", "--force", "--detach", &target], "checkout").await.map(|_| ())
+                self.git(&["checkout", "--quiet", "--force", "--detach", &target, "--"], "checkout").await.map(|_| ())
             }
             Checkout::Branch { name, create } => {
+                crate::refs::check_ref_name("branch", name)?;
                 let remote = format!("refs/remotes/origin/{name}");
                 if self.git(&["rev-parse", "--verify", "--quiet", &remote], "rev-parse").await.is_ok() {
                     return self
-                        .git(&["checkout", "--quiet", "--force", "-B", name, &remote], "checkout")
+                        .git(&["checkout", "--quiet", "--force", "-B", name, &remote, "--"], "checkout")
                         .await
                         .map(|_| ());
                 }
@@ -83,7 +87,7 @@ impl WorkTree {
                         ),
                     });
                 }
-                self.git(&["checkout", "--quiet", "--orphan", name], "checkout").await?;
+                self.git(&["checkout", "--quiet", "--orphan", name, "--"], "checkout").await?;
                 // An orphan branch starts empty, as Kargo's created branches do.
                 let _ = self.git(&["rm", "-r", "-f", "--quiet", "--ignore-unmatch", "."], "rm").await;
                 Ok(())
@@ -136,12 +140,13 @@ impl WorkTree {
             Some(b) => b.to_owned(),
             None => self.current_branch().await?,
         };
+        crate::refs::check_ref_name("branch", &branch)?;
         let lock = mirrors.push_lock(&self.url, &branch);
         let _guard = lock.lock().await;
         let refspec = format!("HEAD:refs/heads/{branch}");
         let max_attempts = max_attempts.max(1);
         for attempt in 1..=max_attempts {
-            let mut args = vec!["push", "--quiet", "origin", refspec.as_str()];
+            let mut args = vec!["push", "--quiet", "--end-of-options", "origin", refspec.as_str()];
             if force {
                 args.insert(1, "--force");
             }
@@ -149,12 +154,14 @@ impl WorkTree {
                 Ok(_) => return Ok(PushOutcome { branch, commit: self.head().await?, attempts: attempt }),
                 Err(e) if attempt < max_attempts && is_rejection(&e) => {
                     tracing::info!(branch = %branch, attempt, "push rejected; fetching and rebasing");
-                    self.git(&["fetch", "--quiet", "origin", &branch], "fetch").await?;
-                    let upstream = format!("origin/{branch}");
+                    let fetched = format!("+refs/heads/{branch}:refs/remotes/origin/{branch}");
+                    self.git(&["fetch", "--quiet", "--end-of-options", "origin", &fetched], "fetch").await?;
+                    let upstream = format!("refs/remotes/origin/{branch}");
                     let name = "user.name=Convoy".to_owned();
                     let email = "user.email=no-reply@convoy.invalid".to_owned();
-                    if let Err(conflict) =
-                        self.git(&["-c", &name, "-c", &email, "rebase", "--quiet", &upstream], "rebase").await
+                    if let Err(conflict) = self
+                        .git(&["-c", &name, "-c", &email, "rebase", "--quiet", "--end-of-options", &upstream], "rebase")
+                        .await
                     {
                         let _ = self.git(&["rebase", "--abort"], "rebase").await;
                         return Err(GitError {
@@ -176,23 +183,28 @@ impl WorkTree {
     pub async fn tag(&self, name: &str, message: &str, force: bool, tagger: &Signature) -> Result<String, GitError> {
         let user = format!("user.name={}", tagger.name);
         let email = format!("user.email={}", tagger.email);
-        let mut args = vec!["-c", &user, "-c", &email, "tag", "--annotate", "-m", message, name];
+        crate::refs::check_ref_name("tag", name)?;
+        let mut args = vec!["-c", &user, "-c", &email, "tag", "--annotate", "-m", message];
         if force {
             args.push("--force");
         }
+        args.extend(["--end-of-options", name]);
         self.git(&args, "tag").await?;
         self.head().await
     }
 
     /// Pushes tag `name`; a tag already on the remote with the same target counts as pushed.
     pub async fn push_tag(&self, name: &str, force: bool) -> Result<String, GitError> {
+        crate::refs::check_ref_name("tag", name)?;
         let local = self.git(&["rev-parse", &format!("refs/tags/{name}^{{commit}}")], "rev-parse").await?;
         let refname = format!("refs/tags/{name}");
-        let remote = self.git(&["ls-remote", "origin", &format!("{refname}^{{}}"), &refname], "ls-remote").await?;
+        let remote = self
+            .git(&["ls-remote", "--end-of-options", "origin", &format!("{refname}^{{}}"), &refname], "ls-remote")
+            .await?;
         // For an annotated tag the peeled line (`^{}`) names the commit.
         let landed = remote.lines().filter_map(|l| l.split_whitespace().next()).any(|id| id == local);
         if !landed {
-            let mut args = vec!["push", "--quiet", "origin", refname.as_str()];
+            let mut args = vec!["push", "--quiet", "--end-of-options", "origin", refname.as_str()];
             if force {
                 args.insert(1, "--force");
             }
@@ -210,8 +222,8 @@ impl WorkTree {
 
     /// Records the author for later commits in this work tree (git-clone's `author`).
     pub async fn set_author(&self, author: &Signature) -> Result<(), GitError> {
-        self.git(&["config", "--local", "user.name", &author.name], "config").await?;
-        self.git(&["config", "--local", "user.email", &author.email], "config").await.map(|_| ())
+        self.git(&["config", "--local", "--end-of-options", "user.name", &author.name], "config").await?;
+        self.git(&["config", "--local", "--end-of-options", "user.email", &author.email], "config").await.map(|_| ())
     }
 
     /// The author recorded by [`WorkTree::set_author`], if any.
@@ -223,13 +235,21 @@ impl WorkTree {
 
     /// Whether `commit` is already on the remote `branch` (so a resumed push can be skipped).
     pub async fn remote_has(&self, branch: &str, commit: &str) -> Result<bool, GitError> {
-        let refs = self.git(&["ls-remote", "origin", &format!("refs/heads/{branch}")], "ls-remote").await?;
+        crate::refs::check_ref_name("branch", branch)?;
+        crate::refs::check_commit(commit)?;
+        let refs = self
+            .git(&["ls-remote", "--end-of-options", "origin", &format!("refs/heads/{branch}")], "ls-remote")
+            .await?;
         let Some(remote_head) = refs.split_whitespace().next() else { return Ok(false) };
         if remote_head == commit {
             return Ok(true);
         }
-        self.git(&["fetch", "--quiet", "origin", branch], "fetch").await?;
-        Ok(self.git(&["merge-base", "--is-ancestor", commit, remote_head], "merge-base").await.is_ok())
+        let fetched = format!("+refs/heads/{branch}:refs/remotes/origin/{branch}");
+        self.git(&["fetch", "--quiet", "--end-of-options", "origin", &fetched], "fetch").await?;
+        Ok(self
+            .git(&["merge-base", "--is-ancestor", "--end-of-options", commit, remote_head], "merge-base")
+            .await
+            .is_ok())
     }
 }
 

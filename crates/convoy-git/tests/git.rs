@@ -23,6 +23,8 @@ fn sh(dir: &Path, args: &[&str]) -> String {
 
 /// A bare repository with one commit on `main` holding kustomization.yaml.
 fn remote(dir: &Path) -> PathBuf {
+    // These tests' remotes are local repositories (`convoy server --allow-file-remotes`).
+    convoy_git::allow_file_remotes(true);
     let bare = dir.join("remote.git");
     sh(dir, &["init", "--quiet", "--bare", "-b", "main", bare.to_str().unwrap()]);
     let seed = dir.join("seed");

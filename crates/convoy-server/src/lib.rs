@@ -19,6 +19,7 @@ mod diagnostics;
 mod env;
 mod error;
 pub mod events;
+mod files;
 mod openapi;
 mod routes;
 mod watch;
@@ -187,6 +188,24 @@ pub struct ServerConfig {
     /// The shard whose Stages, Promotions and Warehouses this replica's controllers handle
     /// (`None`: the unlabelled ones).
     pub shard: Option<String>,
+    /// `file://` and local paths as git remotes (`--allow-file-remotes`).
+    pub allow_file_remotes: bool,
+    /// Refuse to start when the SQLite data dir cannot be locked (off: `--no-data-dir-lock`).
+    pub require_data_dir_lock: bool,
+}
+
+impl ServerConfig {
+    /// The defaults of `convoy server`: SQLite in `data_dir`, no shard, network remotes only.
+    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> ServerConfig {
+        ServerConfig {
+            listen,
+            data_dir,
+            database_url: None,
+            shard: None,
+            allow_file_remotes: false,
+            require_data_dir_lock: true,
+        }
+    }
 }
 
 /// Opens the store, makes the admin token on first start, serves until SIGINT or SIGTERM.
@@ -220,17 +239,21 @@ impl Running {
 pub async fn start(config: ServerConfig) -> Result<Running, String> {
     let collection = controllers::gc::Settings::from_env()?;
     let shard = controllers::shard::Shard::new(config.shard.as_deref())?;
-    create_private_dir(&config.data_dir)?;
+    convoy_git::allow_file_remotes(config.allow_file_remotes);
+    files::create_private_dir(&config.data_dir)?;
+    files::check_private_dir(&config.data_dir)?;
     // SQLite is one process's store: a second server on the same data dir is refused.
     let data_dir_lock = match &config.database_url {
         Some(_) => None,
-        None => Some(lock_data_dir(&config.data_dir)?),
+        None => Some(files::lock_data_dir(&config.data_dir, config.require_data_dir_lock)?),
     };
     let store: Arc<dyn Store> = match &config.database_url {
         Some(url) => Arc::new(convoy_store_sql::SqlStore::connect(url, 10_000).await.map_err(|e| e.to_string())?),
-        None => Arc::new(
-            convoy_store_sql::SqlStore::sqlite(&config.data_dir.join("convoy.db")).await.map_err(|e| e.to_string())?,
-        ),
+        None => {
+            let database = config.data_dir.join("convoy.db");
+            files::private_database_files(&database)?;
+            Arc::new(convoy_store_sql::SqlStore::sqlite(&database).await.map_err(|e| e.to_string())?)
+        }
     };
     ensure_admin_token(&*store, &config.data_dir).await?;
     // One set of mirrors: discovery and promotions share fetches and per-repository locks.
@@ -257,32 +280,6 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
             .map_err(|e| e.to_string())
     });
     Ok(Running { address, stop, server, _data_dir_lock: data_dir_lock })
-}
-
-fn lock_data_dir(dir: &Path) -> Result<std::fs::File, String> {
-    let path = dir.join("convoy.lock");
-    let file = std::fs::File::create(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
-            "another convoy server is using the data directory {}; stop it first (replicas share a PostgreSQL database: --database-url)",
-            dir.display()
-        )),
-        // A filesystem without locks (some network mounts) should not stop the server; say so.
-        Err(std::fs::TryLockError::Error(e)) => {
-            tracing::warn!(path = %path.display(), error = %e, "cannot lock the data directory; make sure only one server uses it");
-            Ok(file)
-        }
-    }
-}
-
-fn create_private_dir(dir: &Path) -> Result<(), String> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))
 }
 
 async fn ensure_admin_token(store: &dyn Store, data_dir: &Path) -> Result<(), String> {

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use crate::basic::write_atomically;
 use crate::config::{NamedExpression, UpdateConfig, decode, key_parts};
-use crate::paths::resolve;
+use crate::paths::{is_git_dir, resolve, resolve_leaf, within};
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> StepError {
     StepError::terminal(format!("cannot {what} {}: {e}", path.display()))
@@ -73,33 +73,73 @@ impl StepRunner for Copy {
         let from = resolve(&context.work_dir, &config.in_path)?;
         let to = resolve(&context.work_dir, &config.out_path)?;
         let ignore = Ignore::parse(config.ignore.as_deref().unwrap_or_default());
-        copy_tree(&from, &to, "", &|relative| ignore.matches(relative))?;
+        copy_tree(&context.work_dir, &from, &to, "", &|relative| ignore.matches(relative))?;
         Ok(StepResult::succeeded(Map::new()))
     }
 }
 
-fn copy_tree(from: &Path, to: &Path, relative: &str, ignored: &dyn Fn(&str) -> bool) -> Result<(), StepError> {
-    let meta = std::fs::metadata(from).map_err(|e| io("read", from, e))?;
-    if meta.is_file() {
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io("create", parent, e))?;
+/// Copies `from` to `to`. Links are copied as links, and only when they still point inside the
+/// work dir from where they land; whatever already stands at a destination name is replaced,
+/// never written through.
+fn copy_tree(
+    work_dir: &Path,
+    from: &Path,
+    to: &Path,
+    relative: &str,
+    ignored: &dyn Fn(&str) -> bool,
+) -> Result<(), StepError> {
+    let kind = std::fs::symlink_metadata(from).map_err(|e| io("read", from, e))?.file_type();
+    let existing = std::fs::symlink_metadata(to).ok().map(|m| m.file_type());
+    // A link or file at the destination is replaced, not followed.
+    if existing.is_some_and(|t| t.is_symlink() || (t.is_file() && !kind.is_file())) {
+        std::fs::remove_file(to).map_err(|e| io("replace", to, e))?;
+    }
+    if kind.is_symlink() {
+        let target = std::fs::read_link(from).map_err(|e| io("read", from, e))?;
+        let parent = to.parent().unwrap_or(to);
+        if target.is_absolute() || within(work_dir, &parent.join(&target)).is_err() {
+            return Err(StepError::terminal(format!(
+                "copy: {} is a symbolic link to {}, outside the promotion's working directory; \
+                 remove it from the repository or list it in ignore",
+                from.strip_prefix(work_dir).unwrap_or(from).display(),
+                target.display()
+            )));
         }
+        create_parent(to)?;
+        return std::os::unix::fs::symlink(&target, to).map_err(|e| io("link", to, e));
+    }
+    if kind.is_file() {
+        create_parent(to)?;
         std::fs::copy(from, to).map_err(|e| io("copy", from, e))?;
         return Ok(());
     }
+    if !kind.is_dir() {
+        return Err(StepError::terminal(format!(
+            "copy: {} is not a file, directory or link",
+            from.strip_prefix(work_dir).unwrap_or(from).display()
+        )));
+    }
     std::fs::create_dir_all(to).map_err(|e| io("create", to, e))?;
-    for entry in std::fs::read_dir(from).map_err(|e| io("list", from, e))?.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name == ".git" {
+    for entry in std::fs::read_dir(from).map_err(|e| io("list", from, e))? {
+        let entry = entry.map_err(|e| io("list", from, e))?;
+        if is_git_dir(&entry.file_name()) {
             continue;
         }
+        let name = entry.file_name().to_string_lossy().into_owned();
         let child = if relative.is_empty() { name.clone() } else { format!("{relative}/{name}") };
         if ignored(&child) {
             continue;
         }
-        copy_tree(&entry.path(), &to.join(&name), &child, ignored)?;
+        copy_tree(work_dir, &entry.path(), &to.join(entry.file_name()), &child, ignored)?;
     }
     Ok(())
+}
+
+fn create_parent(path: &Path) -> Result<(), StepError> {
+    match path.parent() {
+        Some(parent) => std::fs::create_dir_all(parent).map_err(|e| io("create", parent, e)),
+        None => Ok(()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -137,10 +177,12 @@ impl StepRunner for Delete {
                 let found = walk(&context.work_dir, "")
                     .into_iter()
                     .filter(|rel| glob_match(target.trim_start_matches("./"), rel));
-                matched.extend(found.map(|rel| context.work_dir.join(rel)));
+                for relative in found {
+                    matched.push(resolve_leaf(&context.work_dir, &relative)?);
+                }
             } else {
-                let path = resolve(&context.work_dir, target)?;
-                if path.exists() {
+                let path = resolve_leaf(&context.work_dir, target)?;
+                if std::fs::symlink_metadata(&path).is_ok() {
                     matched.push(path);
                 } else if config.strict {
                     return Err(StepError::terminal(format!("{target} does not exist (strict: true)")));
@@ -148,7 +190,9 @@ impl StepRunner for Delete {
             }
         }
         for path in matched {
-            let removed = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+            // A link is removed itself; its target is left alone.
+            let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+            let removed = if is_dir { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
             removed
                 .or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })
                 .map_err(|e| io("delete", &path, e))?;
@@ -157,13 +201,17 @@ impl StepRunner for Delete {
     }
 }
 
+/// Every path below `root`, without entering linked directories or `.git`.
 fn walk(root: &Path, relative: &str) -> Vec<String> {
     let dir = if relative.is_empty() { root.to_owned() } else { root.join(relative) };
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if is_git_dir(&entry.file_name()) {
+            continue;
+        }
         let name = entry.file_name().to_string_lossy().into_owned();
         let child = if relative.is_empty() { name } else { format!("{relative}/{name}") };
-        if entry.path().is_dir() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
             out.extend(walk(root, &child));
         }
         out.push(child);
@@ -325,7 +373,7 @@ impl StepRunner for KustomizeBuild {
         let file = if config.out_path.ends_with(".yaml") || config.out_path.ends_with(".yml") {
             out
         } else {
-            out.join("manifests.yaml")
+            within(&context.work_dir, &out.join("manifests.yaml"))?
         };
         if let Some(parent) = file.parent() {
             std::fs::create_dir_all(parent).map_err(|e| io("create", parent, e))?;

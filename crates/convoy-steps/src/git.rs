@@ -12,8 +12,18 @@ use crate::config::decode;
 use crate::paths::resolve;
 
 fn git_error(e: GitError) -> StepError {
+    // A value git was never given will not become valid by asking again.
+    if e.operation == "check" {
+        return StepError::terminal(e.message);
+    }
     // Network and remote errors may pass; a retry threshold decides.
     StepError::retryable(e.to_string())
+}
+
+/// A ref name from the step's config, checked as git would before git sees it.
+fn check_ref(kind: &str, field: &str, name: &str) -> Result<(), StepError> {
+    convoy_git::check_ref_name(field.rsplit('.').next().unwrap_or(field), name)
+        .map_err(|e| StepError::terminal(format!("invalid {kind} config: {field}: {}", e.message)))
 }
 
 /// Credentials for `url` from the project's Secrets.
@@ -115,6 +125,21 @@ impl StepRunner for GitClone {
         let config: CloneConfig = decode(self.kind(), &context.config)?;
         if config.checkout.is_empty() {
             return Err(StepError::terminal("invalid git-clone config: checkout: must have at least 1 item"));
+        }
+        convoy_git::check_remote(&config.repo_url)
+            .map_err(|e| StepError::terminal(format!("invalid git-clone config: repoURL: {}", e.message)))?;
+        for (i, entry) in config.checkout.iter().enumerate() {
+            if let Some(branch) = entry.branch.as_deref().filter(|b| !b.is_empty()) {
+                check_ref(self.kind(), &format!("checkout[{i}].branch"), branch)?;
+            }
+            if let Some(tag) = entry.tag.as_deref().filter(|t| !t.is_empty()) {
+                check_ref(self.kind(), &format!("checkout[{i}].tag"), tag)?;
+            }
+            if let Some(commit) = entry.commit.as_deref().filter(|c| !c.is_empty()) {
+                convoy_git::check_commit(commit).map_err(|e| {
+                    StepError::terminal(format!("invalid git-clone config: checkout[{i}].commit: {}", e.message))
+                })?;
+            }
         }
         let credentials = credentials(&*self.resources, context, &config.repo_url).await?;
         let mut commits = Map::new();
@@ -269,6 +294,12 @@ impl StepRunner for GitPush {
             return Err(StepError::terminal(
                 "invalid git-push config: set at most one of targetBranch, generateTargetBranch or tag",
             ));
+        }
+        if let Some(branch) = config.target_branch.as_deref() {
+            check_ref(self.kind(), "targetBranch", branch)?;
+        }
+        if let Some(tag) = config.tag.as_deref() {
+            check_ref(self.kind(), "tag", tag)?;
         }
         let dir = resolve(&context.work_dir, &config.path)?;
         let tree = open(&*self.resources, context, &dir).await?;

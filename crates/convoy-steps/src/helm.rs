@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::basic::write_atomically;
 use crate::config::decode;
-use crate::paths::resolve;
+use crate::paths::{resolve, within};
 use crate::yamledit::set_values;
 
 #[derive(Deserialize)]
@@ -47,7 +47,7 @@ impl StepRunner for HelmUpdateChart {
     async fn run(&self, context: &StepContext) -> Result<StepResult, StepError> {
         let config: HelmUpdateConfig = decode(self.kind(), &context.config)?;
         let dir = resolve(&context.work_dir, &config.path)?;
-        let chart_file = dir.join("Chart.yaml");
+        let chart_file = within(&context.work_dir, &dir.join("Chart.yaml"))?;
         let text = std::fs::read_to_string(&chart_file)
             .map_err(|e| StepError::terminal(format!("cannot read {}/Chart.yaml: {e}", config.path)))?;
         let chart: Value = serde_yaml::from_str(&text)
@@ -77,8 +77,9 @@ impl StepRunner for HelmUpdateChart {
             write_atomically(&chart_file, edited.as_bytes(), 0o644)?;
         }
         // 2. `helm dependency update`: resolve, download, lock.
-        let previous = previous_lock(&dir.join("Chart.lock"));
-        let charts_dir = dir.join("charts");
+        let lock_file = within(&context.work_dir, &dir.join("Chart.lock"))?;
+        let previous = previous_lock(&lock_file);
+        let charts_dir = within(&context.work_dir, &dir.join("charts"))?;
         let mut locked = Vec::new();
         let mut changes = Vec::new();
         for dependency in &dependencies {
@@ -94,11 +95,17 @@ impl StepRunner for HelmUpdateChart {
                     "dependency {name:?}: repository {repository:?} is not supported; use an https:// or oci:// repository URL"
                 )));
             }
+            if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+                return Err(StepError::terminal(format!(
+                    "{}: dependency name {name:?} is not a chart name (no slashes, no leading dot)",
+                    chart_file.display()
+                )));
+            }
             let kind = if repository.starts_with("oci://") { "image" } else { "helm" };
             let credentials =
                 crate::config::source_credentials(&*self.resources, &context.project, kind, repository).await?;
             let version = self.resolve(repository, name, range, credentials.as_ref()).await?;
-            let archive = charts_dir.join(format!("{name}-{version}.tgz"));
+            let archive = within(&context.work_dir, &charts_dir.join(format!("{name}-{version}.tgz")))?;
             if !archive.exists() {
                 let bytes = convoy_discovery::chart::archive(
                     &self.registries,
@@ -124,7 +131,7 @@ impl StepRunner for HelmUpdateChart {
             }
             locked.push(json!({"name": name, "repository": repository, "version": version}));
         }
-        write_lock(&dir.join("Chart.lock"), &dependencies, &locked)?;
+        write_lock(&lock_file, &dependencies, &locked)?;
         let mut output = Map::new();
         let mut message = format!("Updated chart dependencies for {}", config.path);
         if !changes.is_empty() {

@@ -1,8 +1,9 @@
 //! `untar`: unpacks a tar archive (gzip-compressed or not) inside the work dir.
 //!
-//! Entries may not leave `outPath` (absolute paths and `..` are refused), links are skipped, and
-//! the unpacked size is capped at [`MAX_UNPACKED_BYTES`], so an archive from the network cannot
-//! write elsewhere or fill the disk.
+//! Entries may not leave `outPath` (absolute paths and `..` are refused), links are skipped,
+//! every entry is written through [`within`] (no link already in the work dir leads it out, no
+//! `.git`), and the unpacked size and entry count are capped ([`MAX_UNPACKED_BYTES`],
+//! [`MAX_ENTRIES`]), so an archive from the network cannot write elsewhere or fill the disk.
 
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
@@ -14,9 +15,10 @@ use serde_json::Map;
 
 use crate::config::decode;
 use crate::files::Ignore;
-use crate::paths::resolve;
+use crate::paths::{resolve, within};
 
 const MAX_UNPACKED_BYTES: u64 = 4 << 30;
+const MAX_ENTRIES: usize = 100_000;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -52,7 +54,8 @@ impl StepRunner for Untar {
         let out = resolve(&context.work_dir, &config.out_path)?;
         let ignore = Ignore::parse(config.ignore.as_deref().unwrap_or_default());
         let in_path = config.in_path.clone();
-        tokio::task::spawn_blocking(move || unpack(&archive, &out, strip, &ignore))
+        let work_dir = context.work_dir.clone();
+        tokio::task::spawn_blocking(move || unpack(&work_dir, &archive, &out, strip, &ignore))
             .await
             .map_err(|e| StepError::terminal(format!("untar stopped: {e}")))?
             .map_err(|e| StepError::terminal(format!("cannot unpack {in_path}: {e}")))?;
@@ -60,7 +63,7 @@ impl StepRunner for Untar {
     }
 }
 
-fn unpack(archive: &Path, out: &Path, strip: usize, ignore: &Ignore) -> Result<(), String> {
+fn unpack(work_dir: &Path, archive: &Path, out: &Path, strip: usize, ignore: &Ignore) -> Result<(), String> {
     let mut file = std::fs::File::open(archive).map_err(|e| e.to_string())?;
     let mut magic = [0u8; 2];
     let gzip = file.read(&mut magic).map_err(|e| e.to_string())? == 2 && magic == [0x1f, 0x8b];
@@ -69,7 +72,10 @@ fn unpack(archive: &Path, out: &Path, strip: usize, ignore: &Ignore) -> Result<(
     let mut tar = tar::Archive::new(reader);
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create the output directory: {e}"))?;
     let mut total: u64 = 0;
-    for entry in tar.entries().map_err(|e| format!("not a tar archive: {e}"))? {
+    for (index, entry) in tar.entries().map_err(|e| format!("not a tar archive: {e}"))?.enumerate() {
+        if index >= MAX_ENTRIES {
+            return Err(format!("it has more than {MAX_ENTRIES} entries"));
+        }
         let mut entry = entry.map_err(|e| format!("not a tar archive: {e}"))?;
         let name = entry.path().map_err(|e| e.to_string())?.into_owned();
         let Some(relative) = inside(&name, strip)? else { continue };
@@ -77,7 +83,7 @@ fn unpack(archive: &Path, out: &Path, strip: usize, ignore: &Ignore) -> Result<(
         if ignore.matches(&text) {
             continue;
         }
-        let target = out.join(&relative);
+        let target = within(work_dir, &out.join(&relative)).map_err(|e| e.to_string())?;
         let kind = entry.header().entry_type();
         if kind.is_dir() {
             std::fs::create_dir_all(&target).map_err(|e| format!("{text}: {e}"))?;

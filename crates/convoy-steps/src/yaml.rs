@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::basic::write_atomically;
 use crate::config::{UpdateConfig, decode};
-use crate::paths::resolve;
+use crate::paths::{resolve, within};
 use crate::yamledit::set_values;
 
 pub(crate) struct YamlUpdate;
@@ -72,6 +72,7 @@ impl StepRunner for KustomizeSetImage {
         let file = KUSTOMIZATION_FILES.iter().map(|name| dir.join(name)).find(|p| p.exists()).ok_or_else(|| {
             StepError::terminal(format!("no kustomization.yaml, kustomization.yml or Kustomization in {}", config.path))
         })?;
+        let file = within(&context.work_dir, &file)?;
         let images = match config.images {
             Some(images) => images,
             // Every image of the Freight being promoted.

@@ -34,6 +34,8 @@ fn sh(dir: &Path, args: &[&str]) -> String {
 }
 
 fn remote(dir: &Path) -> std::path::PathBuf {
+    // These tests' remotes are local repositories (`convoy server --allow-file-remotes`).
+    convoy_git::allow_file_remotes(true);
     let bare = dir.join("config.git");
     sh(dir, &["init", "--quiet", "--bare", "-b", "main", bare.to_str().unwrap()]);
     let seed = dir.join("seed");

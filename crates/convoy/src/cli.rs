@@ -159,6 +159,15 @@ pub struct ServerArgs {
     /// (Kargo's sharding); without it, the unlabelled ones.
     #[arg(long, env = "CONVOY_SHARD", value_name = "NAME")]
     pub shard: Option<String>,
+    /// Let Stages and Warehouses use `file://` URLs and local paths as git remotes. Off by
+    /// default: with it, anyone who can write a Stage can read or push any repository on this
+    /// host, Convoy's own mirrors included. For trials and tests.
+    #[arg(long, env = "CONVOY_ALLOW_FILE_REMOTES")]
+    pub allow_file_remotes: bool,
+    /// Start even where the SQLite data directory cannot be locked (some network filesystems):
+    /// then nothing stops a second server from corrupting the database.
+    #[arg(long)]
+    pub no_data_dir_lock: bool,
     /// Log format.
     #[arg(long, env = "CONVOY_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,

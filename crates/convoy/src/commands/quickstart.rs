@@ -34,8 +34,11 @@ async fn quickstart(data_dir: &Path) -> anyhow::Result<ExitCode> {
     );
 
     let listen = "127.0.0.1:0".parse()?;
-    let config_server =
-        convoy_server::ServerConfig { listen, data_dir: data_dir.to_owned(), database_url: None, shard: None };
+    // The quickstart's repositories are local (`file://`): allowed for this in-process server.
+    let config_server = convoy_server::ServerConfig {
+        allow_file_remotes: true,
+        ..convoy_server::ServerConfig::new(listen, data_dir.to_owned())
+    };
     let server = convoy_server::start(config_server).await.map_err(anyhow::Error::msg)?;
     let token = std::fs::read_to_string(data_dir.join("admin-token"))?.trim().to_owned();
     let client = Client::new(Settings {

@@ -12,6 +12,8 @@ pub fn run(args: &ServerArgs) -> anyhow::Result<ExitCode> {
         data_dir: args.data_dir.clone().unwrap_or_else(default_data_dir),
         database_url: args.database_url.clone(),
         shard: args.shard.clone(),
+        allow_file_remotes: args.allow_file_remotes,
+        require_data_dir_lock: !args.no_data_dir_lock,
     };
     let runtime = tokio::runtime::Runtime::new()?;
     match runtime.block_on(convoy_server::serve(config)) {
