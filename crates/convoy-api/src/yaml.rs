@@ -57,12 +57,42 @@ pub struct YamlError {
     pub message: String,
 }
 
-/// Parses every document of `text`; empty documents are dropped, as kubectl does.
+/// How deep collections may nest. Kubernetes objects rarely pass 20; the store reads JSON back
+/// with a recursion limit of 128, and a deeply nested document must be refused before it is
+/// stored, not after (it would break every list of its kind).
+pub const MAX_DEPTH: usize = 64;
+
+/// How many times its own size aliases may expand a stream to (a "billion laughs" document of
+/// 1 KB would otherwise expand to gigabytes).
+const MAX_ALIAS_EXPANSION: usize = 100;
+
+/// Whether `value` nests collections deeper than [`MAX_DEPTH`]; also for JSON input.
+pub fn too_deep(value: &Value) -> bool {
+    fn depth_over(value: &Value, left: usize) -> bool {
+        match value {
+            Value::Array(items) => left == 0 || items.iter().any(|v| depth_over(v, left - 1)),
+            Value::Object(map) => left == 0 || map.values().any(|v| depth_over(v, left - 1)),
+            _ => false,
+        }
+    }
+    depth_over(value, MAX_DEPTH)
+}
+
+/// Parses every document of `text`; empty documents are dropped, as kubectl does. Collections
+/// nested deeper than [`MAX_DEPTH`] and aliases expanding the stream past
+/// `MAX_ALIAS_EXPANSION` times its own nodes are errors.
 pub fn parse_documents(text: &str) -> Result<Vec<SourceDocument>, YamlError> {
     let mut builder = Builder::default();
     for event in Parser::new_from_str(text) {
-        let (event, span) =
-            event.map_err(|e| YamlError { position: Position::from(*e.marker()), message: e.info().to_owned() })?;
+        let (event, span) = event.map_err(|e| {
+            let message = if e.info().contains("recursion limit") {
+                // The parser's own guard against deep flow collections.
+                format!("collections nest deeper than {MAX_DEPTH} levels here; flatten the document")
+            } else {
+                e.info().to_owned()
+            };
+            YamlError { position: Position::from(*e.marker()), message }
+        })?;
         builder.on_event(event, span)?;
     }
     Ok(builder.documents)
@@ -76,11 +106,14 @@ enum Frame {
         anchor: usize,
         /// Keys that came from a `<<` merge; an explicit key may override them.
         merged: Vec<String>,
+        /// Nodes below this one, aliases expanded.
+        nodes: usize,
     },
     Seq {
         seq: Vec<Value>,
         path: FieldPath,
         anchor: usize,
+        nodes: usize,
     },
 }
 
@@ -88,7 +121,11 @@ enum Frame {
 struct Builder {
     documents: Vec<SourceDocument>,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Value>,
+    /// Anchored values and their node counts.
+    anchors: HashMap<usize, (Value, usize)>,
+    /// Nodes written in the text, and nodes that aliases added.
+    own_nodes: usize,
+    alias_nodes: usize,
     positions: HashMap<String, Position>,
     doc_start: Position,
     root: Option<Value>,
@@ -123,41 +160,60 @@ impl Builder {
                     return self.set_key(text.into_owned(), style == ScalarStyle::Plain, at);
                 }
                 let value = resolve_scalar(&text, style, tag.as_deref());
-                self.complete(value, anchor, at)?;
+                self.own_nodes += 1;
+                self.complete(value, anchor, 1, at)?;
             }
             Event::Alias(id) => {
-                let value = self.anchors.get(&id).cloned().ok_or_else(|| YamlError {
+                let (value, nodes) = self.anchors.get(&id).cloned().ok_or_else(|| YamlError {
                     position: at,
                     message: "alias refers to an unknown anchor".to_owned(),
                 })?;
+                self.own_nodes += 1;
+                self.alias_nodes += nodes;
+                if self.alias_nodes > MAX_ALIAS_EXPANSION * self.own_nodes.max(100) {
+                    return Err(YamlError {
+                        position: at,
+                        message: format!(
+                            "aliases expand this document to more than {MAX_ALIAS_EXPANSION} times its own size; \
+                             write the repeated parts out or use fewer aliases"
+                        ),
+                    });
+                }
                 if self.expecting_key() {
                     let Value::String(key) = value else {
                         return Err(non_scalar_key(at));
                     };
                     return self.set_key(key, false, at);
                 }
-                self.complete(value, 0, at)?;
+                self.complete(value, 0, nodes, at)?;
             }
             Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
                 if self.expecting_key() {
                     return Err(non_scalar_key(at));
                 }
+                if self.stack.len() >= MAX_DEPTH {
+                    return Err(YamlError {
+                        position: at,
+                        message: format!("collections nest deeper than {MAX_DEPTH} levels here; flatten the document"),
+                    });
+                }
+                self.own_nodes += 1;
                 let path = self.child_path();
                 self.positions.entry(path.to_string()).or_insert(at);
                 let frame = if matches!(event, Event::MappingStart(..)) {
-                    Frame::Map { map: Map::new(), path, key: None, anchor, merged: Vec::new() }
+                    Frame::Map { map: Map::new(), path, key: None, anchor, merged: Vec::new(), nodes: 0 }
                 } else {
-                    Frame::Seq { seq: Vec::new(), path, anchor }
+                    Frame::Seq { seq: Vec::new(), path, anchor, nodes: 0 }
                 };
                 self.stack.push(frame);
             }
             Event::MappingEnd | Event::SequenceEnd => {
-                let (value, anchor) = match self.stack.pop() {
-                    Some(Frame::Map { map, anchor, .. }) => (Value::Object(map), anchor),
-                    Some(Frame::Seq { seq, anchor, .. }) => (Value::Array(seq), anchor),
+                let (value, anchor, nodes) = match self.stack.pop() {
+                    Some(Frame::Map { map, anchor, nodes, .. }) => (Value::Object(map), anchor, nodes),
+                    Some(Frame::Seq { seq, anchor, nodes, .. }) => (Value::Array(seq), anchor, nodes),
                     None => return Ok(()),
                 };
-                self.complete(value, anchor, at)?;
+                self.complete(value, anchor, nodes + 1, at)?;
             }
             Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
         }
@@ -200,19 +256,24 @@ impl Builder {
         }
     }
 
-    fn complete(&mut self, value: Value, anchor: usize, at: Position) -> Result<(), YamlError> {
+    fn complete(&mut self, value: Value, anchor: usize, value_nodes: usize, at: Position) -> Result<(), YamlError> {
         if anchor != 0 {
-            self.anchors.insert(anchor, value.clone());
+            self.anchors.insert(anchor, (value.clone(), value_nodes));
         }
         match self.stack.last_mut() {
             None => self.root = Some(value),
-            Some(Frame::Seq { seq, path, .. }) => {
+            Some(Frame::Seq { seq, path, nodes, .. }) => {
+                *nodes += value_nodes;
                 self.positions.entry(path.index(seq.len()).to_string()).or_insert(at);
                 seq.push(value);
             }
-            Some(Frame::Map { map, key, merged, .. }) => match key.take() {
-                Some((_, true)) => merge_into(map, merged, value, at)?,
+            Some(Frame::Map { map, key, merged, nodes, .. }) => match key.take() {
+                Some((_, true)) => {
+                    *nodes += value_nodes;
+                    merge_into(map, merged, value, at)?
+                }
                 Some((k, false)) => {
+                    *nodes += value_nodes;
                     map.insert(k, value);
                 }
                 None => return Err(non_scalar_key(at)),

@@ -83,6 +83,7 @@ impl<'r> Evaluator<'r> {
     pub fn new(resolver: &'r dyn Resolver) -> Evaluator<'r> {
         let mut env = Environment::new();
         register(&mut env, resolver);
+        crate::budget::register(&mut env);
         Evaluator { env }
     }
 
@@ -176,6 +177,7 @@ impl<'r> Evaluator<'r> {
         let mut lenient = Lenient { scope, missing: Context::default() };
         // A missing name fails the run; bind it to nil and run again (expressions are pure).
         for _ in 0..32 {
+            crate::budget::reset();
             match guarded(|| self.env.run(&program, &lenient)) {
                 Err(e) if e.message.starts_with("unknown variable: ") => {
                     let name = e.message["unknown variable: ".len()..].to_owned();

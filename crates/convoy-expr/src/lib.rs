@@ -14,6 +14,7 @@
 //! Pure: every look-up (Freight, Warehouses, ConfigMaps, step outcomes) goes through the
 //! [`Resolver`] trait.
 
+mod budget;
 pub mod context;
 mod error;
 mod eval;
@@ -29,6 +30,7 @@ pub mod sites;
 pub mod template;
 mod value;
 
+pub use budget::MEMORY_BUDGET;
 pub use error::ExprError;
 pub use eval::{Evaluator, Scope, check_syntax};
 pub use resolver::{NoData, Resolver, StepOutcome};

@@ -6,11 +6,114 @@
 //!    same map.
 //! 2. `semverParse(v).Major()` calls methods of Go's `*semver.Version`; Convoy's version is a
 //!    map, so those method calls become field reads (`.Major`).
+//!
+//! And one for safety: 3. ranges `a..b` become `__range((a), (b))`, which charges the memory
+//! budget before building the list (see `budget`).
 
+use crate::budget::RANGE_FUNCTION;
 use crate::functions::{MAP_FUNCTION, SEMVER_METHODS};
 
 pub(crate) fn rewrite(code: &str) -> String {
-    rewrite_methods(&rewrite_map_literals(code))
+    rewrite_ranges(&rewrite_methods(&rewrite_map_literals(code)))
+}
+
+/// One lexical piece of an expression: what range operands are made of.
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    /// Text that never ends an operand: names, numbers, strings, `.`, `+`, `*`, spaces...
+    Part(String),
+    /// A bracketed group, its inside already rewritten.
+    Group(String),
+    /// An operator or word binding looser than `..` (or `..` itself): operands stop there.
+    Boundary(String),
+}
+
+const LOOSER_OPERATORS: [&str; 17] =
+    ["..", "==", "!=", "<=", ">=", "&&", "||", "??", "?.", "<", ">", ",", ":", "?", ";", "|", "="];
+const LOOSER_WORDS: [&str; 10] =
+    ["and", "or", "in", "contains", "startsWith", "endsWith", "matches", "let", "if", "else"];
+
+fn tokens(chars: &[char]) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if matches!(c, '"' | '\'' | '`') {
+            let end = string_end(chars, i);
+            out.push(Token::Part(chars[i..end].iter().collect()));
+            i = end;
+            continue;
+        }
+        if matches!(c, '(' | '[' | '{') {
+            let close = matching(chars, i);
+            let inner = rewrite_ranges(&chars[i + 1..close.min(chars.len())].iter().collect::<String>());
+            let closing = chars.get(close).map(char::to_string).unwrap_or_default();
+            out.push(Token::Group(format!("{c}{inner}{closing}")));
+            i = close + 1;
+            continue;
+        }
+        if c.is_alphanumeric() || c == '_' || c == '$' || c == '#' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphanumeric() || matches!(chars[i], '_' | '$' | '#')) {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect();
+            // A number's decimal point (`1.5`) is part of it; `1..5` is a range.
+            let word = if word.bytes().all(|b| b.is_ascii_digit())
+                && chars.get(i) == Some(&'.')
+                && chars.get(i + 1).is_some_and(char::is_ascii_digit)
+            {
+                let fraction_end = i + 1 + chars[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+                let number: String = chars[start..fraction_end].iter().collect();
+                i = fraction_end;
+                number
+            } else {
+                word
+            };
+            out.push(if LOOSER_WORDS.contains(&word.as_str()) { Token::Boundary(word) } else { Token::Part(word) });
+            continue;
+        }
+        let rest: String = chars[i..chars.len().min(i + 2)].iter().collect();
+        if let Some(op) = LOOSER_OPERATORS.iter().find(|op| rest.starts_with(**op)) {
+            out.push(Token::Boundary((*op).to_owned()));
+            i += op.len();
+            continue;
+        }
+        out.push(Token::Part(c.to_string()));
+        i += 1;
+    }
+    out
+}
+
+fn text(tokens: &[Token]) -> String {
+    tokens
+        .iter()
+        .map(|t| match t {
+            Token::Part(s) | Token::Group(s) | Token::Boundary(s) => s.as_str(),
+        })
+        .collect()
+}
+
+/// `a..b` becomes `__range((a), (b))`: `..` binds looser than arithmetic and tighter than
+/// comparisons, so its operands run to the nearest looser operator at the same bracket depth.
+fn rewrite_ranges(code: &str) -> String {
+    if !code.contains("..") {
+        return code.to_owned();
+    }
+    let chars: Vec<char> = code.chars().collect();
+    let mut tokens = tokens(&chars);
+    while let Some(at) = tokens.iter().position(|t| *t == Token::Boundary("..".into())) {
+        let start = tokens[..at].iter().rposition(|t| matches!(t, Token::Boundary(_))).map_or(0, |p| p + 1);
+        let end =
+            tokens[at + 1..].iter().position(|t| matches!(t, Token::Boundary(_))).map_or(tokens.len(), |p| at + 1 + p);
+        let (left, right) = (text(&tokens[start..at]), text(&tokens[at + 1..end]));
+        // Keep the spaces around the operands outside the call.
+        let lead: String = left.chars().take_while(|c| c.is_whitespace()).collect();
+        let trail: String = right.chars().rev().take_while(|c| c.is_whitespace()).collect();
+        let call = format!("{lead}{RANGE_FUNCTION}(({}), ({})){trail}", left.trim(), right.trim());
+        tokens.splice(start..end, [Token::Group(call)]);
+    }
+    text(&tokens)
 }
 
 /// Index just past the string literal starting at `start`.
@@ -182,6 +285,19 @@ mod tests {
         assert_eq!(rewrite_methods("semverParse(v).IncMinor().String()"), "semverParse(v).IncMinor.String");
         assert_eq!(rewrite_methods("x.Major( ) + 'a.Major()'"), "x.Major + 'a.Major()'");
         assert_eq!(rewrite_methods("now().String()"), "now().String()");
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(rewrite_ranges("len(0..1000000000)"), "len(__range((0), (1000000000)))");
+        assert_eq!(rewrite_ranges("1 + 2..n * 3"), "__range((1 + 2), (n * 3))");
+        assert_eq!(rewrite_ranges("x in 1..3"), "x in __range((1), (3))");
+        assert_eq!(rewrite_ranges("map(1..len(a.b), # * 2)"), "map(__range((1), (len(a.b))), # * 2)");
+        assert_eq!(rewrite_ranges("a ? 1..2 : 3..4"), "a ? __range((1), (2)) : __range((3), (4))");
+        assert_eq!(rewrite_ranges("'a..b' + x.y"), "'a..b' + x.y");
+        assert_eq!(rewrite_ranges("1.5 + 2"), "1.5 + 2");
+        assert_eq!(rewrite_ranges("let n = 5; 0..n"), "let n = 5; __range((0), (n))");
+        assert_eq!(rewrite_ranges("[0..2, 3]"), "[__range((0), (2)), 3]");
     }
 
     #[test]

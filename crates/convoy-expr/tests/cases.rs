@@ -403,3 +403,27 @@ fn errors_say_what_and_where() {
     let err = evaluate("context.json", "abc ${{ 1 + }}").unwrap_err();
     assert!(err.contains("(in \"1 +\" at column"), "{err}");
 }
+
+/// Expressions come from whoever writes a Stage: a range or a repeat that would allocate
+/// gigabytes fails fast against the memory budget (Go's expr: 1,000,000 units) instead.
+#[test]
+fn memory_budget() {
+    let started = std::time::Instant::now();
+    check(
+        "context.json",
+        &[
+            ("${{ len(0..999) }}", Is(json!(1000))),
+            ("${{ len(1..0) }}", Is(json!(0))),
+            ("${{ sum(1..4) }}", Is(json!(10))),
+            ("${{ 2 in 1 + 0..1 + 2 }}", Is(json!(true))),
+            ("${{ len(0..999999) }}", Is(json!(1_000_000))),
+            ("${{ len(repeat('ab', 3)) }}", Is(json!(6))),
+            ("${{ len(0..1000000000) }}", Fails("memory budget exceeded")),
+            ("${{ len(-9223372036854775807..9223372036854775807) }}", Fails("memory budget exceeded")),
+            ("${{ len(map(0..9999, {0..9999})) }}", Fails("memory budget exceeded")),
+            ("${{ len(repeat(repeat('x', 1000000), 1000000)) }}", Fails("memory budget exceeded")),
+            ("${{ let n = 2000000; len(0..n) }}", Fails("memory budget exceeded")),
+        ],
+    );
+    assert!(started.elapsed().as_secs() < 5, "took {:?}", started.elapsed());
+}

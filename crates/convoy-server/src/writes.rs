@@ -204,13 +204,18 @@ pub async fn plan(store: &dyn Store, mut resources: Vec<Resource>, mode: Mode) -
 }
 
 /// The JSON to store: the submitted status is ignored (the stored one is kept), Secret
-/// `stringData` is folded into `data`.
+/// `stringData` is folded into `data`, and a Secret value sent back in its redacted form (the
+/// empty string every read returns) keeps the stored value, so `get -o yaml | apply` loses no
+/// credentials. A key is cleared by leaving it out.
 fn prepare(resource: &Resource, current: Option<&Stored>) -> Value {
     let mut object = resource.to_value();
     if let Value::Object(map) = &mut object {
         map.remove("status");
         if let Some(status) = current.and_then(|c| c.object.get("status")) {
             map.insert("status".into(), status.clone());
+        }
+        if resource.kind() == Kind::Secret {
+            keep_redacted_values(map, current);
         }
         if resource.kind() == Kind::Secret
             && let Some(Value::Object(string_data)) = map.remove("stringData")
@@ -225,6 +230,22 @@ fn prepare(resource: &Resource, current: Option<&Stored>) -> Value {
     }
     object
 }
+
+fn keep_redacted_values(secret: &mut serde_json::Map<String, Value>, current: Option<&Stored>) {
+    let Some(Value::Object(stored)) = current.and_then(|c| c.object.get("data")) else { return };
+    if let Some(Value::Object(data)) = secret.get_mut("data") {
+        for (key, value) in data.iter_mut() {
+            if value.as_str() == Some(REDACTED)
+                && let Some(kept) = stored.get(key)
+            {
+                *value = kept.clone();
+            }
+        }
+    }
+}
+
+/// What every read shows in place of a Secret value.
+const REDACTED: &str = "";
 
 /// Equal but for the metadata the store owns.
 fn same_content(stored: &Value, submitted: &Value) -> bool {
@@ -248,7 +269,7 @@ pub fn redact(mut object: Value) -> Value {
         map.remove("stringData");
         if let Some(Value::Object(data)) = map.get_mut("data") {
             for value in data.values_mut() {
-                *value = Value::String(String::new());
+                *value = Value::String(REDACTED.to_owned());
             }
         }
     }

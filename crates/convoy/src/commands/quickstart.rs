@@ -24,6 +24,9 @@ pub fn run(args: &QuickstartArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn quickstart(data_dir: &Path) -> anyhow::Result<ExitCode> {
+    // The data dir holds the admin token: private from the start (the server refuses others).
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(data_dir)?;
     let repos = data_dir.join("quickstart");
     let (app, config) = repositories(&repos)?;
     let app_commit = git(&repos.join("app"), &["rev-parse", "HEAD"])?;

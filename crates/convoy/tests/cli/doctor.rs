@@ -232,7 +232,7 @@ fn doctor_fails_a_data_dir_without_room() {
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=50m", "tmpfs"])
+        .args(["-t", "tmpfs", "-o", "size=50m,mode=700", "tmpfs"])
         .arg(&data)
         .stderr(std::process::Stdio::null())
         .status()

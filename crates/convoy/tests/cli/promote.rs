@@ -358,6 +358,9 @@ fn cluster_config_sets_the_commit_author() {
 #[test]
 fn quickstart_promotes_through_dev_and_staging() {
     let dir = tempfile::tempdir().unwrap();
+    // As `convoy quickstart` makes its default data dir: private.
+    std::fs::set_permissions(dir.path(), <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700))
+        .unwrap();
     for run in 0..2 {
         let out = super::convoy().args(["quickstart", "--data-dir"]).arg(dir.path()).output().unwrap();
         let text = stdout(&out);

@@ -1,0 +1,106 @@
+//! Hostile requests to the API, in-process over the in-memory store: each is answered with a
+//! clear 4xx quickly, loses nothing, and leaves the server answering.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use convoy_api::Kind;
+use convoy_server::{AppState, hash_token, router};
+use convoy_store::{Key, MemoryStore, Store};
+use serde_json::Value;
+use tower::ServiceExt;
+
+const TOKEN: &str = "test-token";
+
+async fn app() -> (axum::Router, Arc<dyn Store>) {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
+    store.add_token("admin", &hash_token(TOKEN)).await.unwrap();
+    (router(Arc::new(AppState::new(store.clone()).await.unwrap())), store)
+}
+
+async fn call(app: &axum::Router, method: &str, path: &str, body: String) -> (StatusCode, Value) {
+    let request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/yaml")
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .body(Body::from(body))
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 64 << 20).await.unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned())))
+}
+
+const PROJECT: &str = "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {name: p}\n";
+
+async fn still_answers(app: &axum::Router) {
+    let (status, _) = call(app, "GET", "/v1/projects", String::new()).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn yaml_bombs_and_deep_documents_are_refused_quickly() {
+    let (app, _) = app().await;
+    let mut laughs = String::from(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: p}\ndata:\n  a0: &a0 [lol,lol,lol,lol,lol,lol,lol,lol,lol,lol]\n",
+    );
+    for level in 1..=9 {
+        let items = vec![format!("*a{}", level - 1); 10].join(",");
+        laughs.push_str(&format!("  a{level}: &a{level} [{items}]\n"));
+    }
+    let deep_block = format!("{PROJECT}---\n{}x\n", "- ".repeat(100_000));
+    let deep_flow = format!(
+        "{{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"data\": {}1{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    // Deeper than Convoy stores (64) but within what serde_json parses (128): refused, since
+    // an object the store cannot read back would break every list of its kind.
+    let deep_json = format!(
+        "{{\"apiVersion\": \"kargo.akuity.io/v1alpha1\", \"kind\": \"Project\", \"metadata\": {{\"name\": \"p\", \"annotations\": {{}}}}, \"spec\": {}1{}}}",
+        "{\"a\": ".repeat(100),
+        "}".repeat(100)
+    );
+    for (name, body, wanted) in [
+        ("billion laughs", laughs, "aliases expand"),
+        ("deep block", deep_block, "deeper than 64"),
+        ("deep flow", deep_flow, "deeper than 64"),
+        ("deep json", deep_json, "deeper than 64"),
+    ] {
+        let started = Instant::now();
+        let (status, body) = call(&app, "POST", "/v1/apply", body).await;
+        assert!(started.elapsed().as_millis() < 1000, "{name}: took {:?}", started.elapsed());
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name}: {body}");
+        assert!(body.to_string().contains(wanted), "{name}: {body}");
+        still_answers(&app).await;
+    }
+    let (_, projects) = call(&app, "GET", "/v1/projects", String::new()).await;
+    assert_eq!(projects["items"].as_array().map(Vec::len), Some(0), "nothing was stored: {projects}");
+}
+
+/// `get -o yaml | apply` of a Secret: every read shows values as empty strings, and applying
+/// that back keeps the stored values instead of wiping the credentials.
+#[tokio::test]
+async fn a_secret_read_and_applied_back_keeps_its_values() {
+    let (app, store) = app().await;
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: p\n  labels: {kargo.akuity.io/cred-type: git}\nstringData:\n  repoURL: https://github.com/example/repo\n  password: hunter2\n";
+    let (status, body) = call(&app, "POST", "/v1/apply", format!("{PROJECT}---\n{secret}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, read) = call(&app, "GET", "/v1/projects/p/secrets/creds", String::new()).await;
+    assert_eq!(status, StatusCode::OK, "{read}");
+    assert_eq!(read["data"]["password"], "", "reads never show values");
+    let (status, body) = call(&app, "POST", "/v1/apply", serde_json::to_string(&read).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let stored = store.get(&Key::new(Kind::Secret, "p", "creds")).await.unwrap().unwrap();
+    // base64("hunter2"), computed by hand.
+    assert_eq!(stored.object["data"]["password"], "aHVudGVyMg==", "{}", stored.object);
+    // A new value still replaces the old one.
+    let changed = secret.replace("hunter2", "correct-horse");
+    let (status, _) = call(&app, "POST", "/v1/apply", changed).await;
+    assert_eq!(status, StatusCode::OK);
+    let stored = store.get(&Key::new(Kind::Secret, "p", "creds")).await.unwrap().unwrap();
+    assert_eq!(stored.object["data"]["password"], "Y29ycmVjdC1ob3JzZQ==");
+}
