@@ -84,18 +84,85 @@ pub fn too_deep(value: &Value) -> bool {
 pub fn parse_documents(text: &str) -> Result<Vec<SourceDocument>, YamlError> {
     let mut builder = Builder::default();
     for event in Parser::new_from_str(text) {
-        let (event, span) = event.map_err(|e| {
-            let message = if e.info().contains("recursion limit") {
-                // The parser's own guard against deep flow collections.
-                format!("collections nest deeper than {MAX_DEPTH} levels here; flatten the document")
-            } else {
-                e.info().to_owned()
-            };
-            YamlError { position: Position::from(*e.marker()), message }
-        })?;
+        let (event, span) = event.map_err(|e| parser_error(&e))?;
         builder.on_event(event, span)?;
     }
     Ok(builder.documents)
+}
+
+/// Checks only the limits [`parse_documents`] enforces (depth, alias expansion), without
+/// building values: for YAML that another parser reads next (a step's file, a Helm index),
+/// whose own limits come too late or not at all.
+pub fn check_limits(text: &str) -> Result<(), YamlError> {
+    // Node counts of the open collections, and of each anchored node.
+    let mut open: Vec<(usize, usize)> = Vec::new();
+    let mut anchors: HashMap<usize, usize> = HashMap::new();
+    let (mut own, mut expanded) = (0usize, 0usize);
+    for event in Parser::new_from_str(text) {
+        let (event, span) = event.map_err(|e| parser_error(&e))?;
+        let at = Position::from(span.start);
+        let finished = match event {
+            Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
+                if open.len() >= MAX_DEPTH {
+                    return Err(too_deep_at(at));
+                }
+                own += 1;
+                open.push((anchor, 0));
+                None
+            }
+            Event::MappingEnd | Event::SequenceEnd => open.pop().map(|(anchor, nodes)| (anchor, nodes + 1)),
+            Event::Scalar(_, _, anchor, _) => {
+                own += 1;
+                Some((anchor, 1))
+            }
+            Event::Alias(id) => {
+                own += 1;
+                let nodes = anchors.get(&id).copied().unwrap_or(1);
+                expanded += nodes;
+                if expanded > MAX_ALIAS_EXPANSION * own.max(100) {
+                    return Err(alias_bomb_at(at));
+                }
+                Some((0, nodes))
+            }
+            _ => None,
+        };
+        if let Some((anchor, nodes)) = finished {
+            if anchor != 0 {
+                anchors.insert(anchor, nodes);
+            }
+            if let Some(parent) = open.last_mut() {
+                parent.1 += nodes;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parser_error(e: &saphyr_parser::ScanError) -> YamlError {
+    let message = if e.info().contains("recursion limit") {
+        // The parser's own guard against deep flow collections.
+        format!("collections nest deeper than {MAX_DEPTH} levels here; flatten the document")
+    } else {
+        e.info().to_owned()
+    };
+    YamlError { position: Position::from(*e.marker()), message }
+}
+
+fn too_deep_at(position: Position) -> YamlError {
+    YamlError {
+        position,
+        message: format!("collections nest deeper than {MAX_DEPTH} levels here; flatten the document"),
+    }
+}
+
+fn alias_bomb_at(position: Position) -> YamlError {
+    YamlError {
+        position,
+        message: format!(
+            "aliases expand this document to more than {MAX_ALIAS_EXPANSION} times its own size; \
+             write the repeated parts out or use fewer aliases"
+        ),
+    }
 }
 
 enum Frame {
@@ -171,13 +238,7 @@ impl Builder {
                 self.own_nodes += 1;
                 self.alias_nodes += nodes;
                 if self.alias_nodes > MAX_ALIAS_EXPANSION * self.own_nodes.max(100) {
-                    return Err(YamlError {
-                        position: at,
-                        message: format!(
-                            "aliases expand this document to more than {MAX_ALIAS_EXPANSION} times its own size; \
-                             write the repeated parts out or use fewer aliases"
-                        ),
-                    });
+                    return Err(alias_bomb_at(at));
                 }
                 if self.expecting_key() {
                     let Value::String(key) = value else {
@@ -192,10 +253,7 @@ impl Builder {
                     return Err(non_scalar_key(at));
                 }
                 if self.stack.len() >= MAX_DEPTH {
-                    return Err(YamlError {
-                        position: at,
-                        message: format!("collections nest deeper than {MAX_DEPTH} levels here; flatten the document"),
-                    });
+                    return Err(too_deep_at(at));
                 }
                 self.own_nodes += 1;
                 let path = self.child_path();

@@ -60,3 +60,16 @@ fn deep_json_values_are_found() {
     value = serde_json::json!({"k": value});
     assert!(too_deep(&value));
 }
+
+#[test]
+fn check_limits_agrees_without_building_values() {
+    use convoy_api::yaml::check_limits;
+    assert!(check_limits(&billion_laughs()).unwrap_err().message.contains("aliases expand"));
+    let deep = "- ".repeat(100_000) + "x\n";
+    assert!(check_limits(&deep).unwrap_err().message.contains("deeper than"));
+    let flow = "[".repeat(100_000) + &"]".repeat(100_000);
+    assert!(check_limits(&flow).unwrap_err().message.contains("deeper than"));
+    // Duplicate keys and complex keys are the next parser's business, not a limit.
+    assert!(check_limits("a: 1\na: 2\n? [x]\n: y\n").is_ok());
+    assert!(check_limits("defaults: &d {a: 1}\nx: *d\ny: *d\n").is_ok());
+}

@@ -227,7 +227,12 @@ async fn index_entries(
         }
         body.extend_from_slice(&chunk);
     }
-    let index: Value = serde_yaml::from_slice(&body)
+    // The index comes from the network: its nesting and aliases are vetted before serde_yaml,
+    // whose limits act only after it has read every event.
+    let text = String::from_utf8_lossy(&body);
+    convoy_api::yaml::check_limits(&text)
+        .map_err(|e| DiscoveryError::source(repo, format!("index.yaml is not valid YAML: {}", e.message), ""))?;
+    let index: Value = serde_yaml::from_str(&text)
         .map_err(|e| DiscoveryError::source(repo, format!("index.yaml is not valid YAML: {e}"), ""))?;
     let entries = index.pointer(&format!("/entries/{}", name.replace('~', "~0").replace('/', "~1")));
     let entries = entries

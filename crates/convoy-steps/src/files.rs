@@ -301,8 +301,9 @@ impl StepRunner for Parse {
         let path = resolve(&context.work_dir, &config.path)?;
         let text = std::fs::read_to_string(&path).map_err(|e| io("read", &path, e))?;
         let document: Value = match self.0 {
-            Format::Yaml => serde_yaml::from_str(&text)
-                .map_err(|e| StepError::terminal(format!("{}: not valid YAML: {e}", config.path)))?,
+            Format::Yaml => {
+                crate::yamledit::from_str(&text).map_err(|e| StepError::terminal(format!("{}: {e}", config.path)))?
+            }
             Format::Json => serde_json::from_str(&text)
                 .map_err(|e| StepError::terminal(format!("{}: not valid JSON: {e}", config.path)))?,
             Format::Toml => {

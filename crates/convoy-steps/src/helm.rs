@@ -50,8 +50,8 @@ impl StepRunner for HelmUpdateChart {
         let chart_file = within(&context.work_dir, &dir.join("Chart.yaml"))?;
         let text = std::fs::read_to_string(&chart_file)
             .map_err(|e| StepError::terminal(format!("cannot read {}/Chart.yaml: {e}", config.path)))?;
-        let chart: Value = serde_yaml::from_str(&text)
-            .map_err(|e| StepError::terminal(format!("{}/Chart.yaml: not valid YAML: {e}", config.path)))?;
+        let chart: Value = crate::yamledit::from_str(&text)
+            .map_err(|e| StepError::terminal(format!("{}/Chart.yaml: {e}", config.path)))?;
         let mut dependencies: Vec<Value> = chart["dependencies"].as_array().cloned().unwrap_or_default();
         // 1. The versions given in the config, into Chart.yaml (comments kept).
         let mut edits = Vec::new();
@@ -179,7 +179,7 @@ fn same_repository(a: &str, b: &str) -> bool {
 
 fn previous_lock(path: &std::path::Path) -> Option<Vec<Value>> {
     let text = std::fs::read_to_string(path).ok()?;
-    let lock: Value = serde_yaml::from_str(&text).ok()?;
+    let lock: Value = crate::yamledit::from_str(&text).ok()?;
     lock["dependencies"].as_array().cloned()
 }
 
@@ -236,7 +236,7 @@ fn dependency_json(dependency: &Value) -> String {
 /// Writes Chart.lock; an unchanged lock keeps its `generated` time, so re-running changes nothing.
 fn write_lock(path: &std::path::Path, requested: &[Value], locked: &[Value]) -> Result<(), StepError> {
     let digest = lock_digest(requested, locked);
-    let previous: Option<Value> = std::fs::read_to_string(path).ok().and_then(|t| serde_yaml::from_str(&t).ok());
+    let previous: Option<Value> = std::fs::read_to_string(path).ok().and_then(|t| crate::yamledit::from_str(&t).ok());
     let generated = match &previous {
         Some(p) if p["digest"] == digest.as_str() => p["generated"].as_str().unwrap_or_default().to_owned(),
         _ => convoy_api::time::Timestamp::now().to_string(),

@@ -274,8 +274,10 @@ fn parse_body(media_type: &str, bytes: &[u8]) -> Result<Value, StepError> {
     match media_type {
         "application/json" => serde_json::from_slice(bytes)
             .map_err(|e| StepError::retryable(format!("the response body is not valid JSON: {e}"))),
-        "application/yaml" | "text/yaml" | "application/x-yaml" => serde_yaml::from_slice(bytes)
-            .map_err(|e| StepError::retryable(format!("the response body is not valid YAML: {e}"))),
+        "application/yaml" | "text/yaml" | "application/x-yaml" => {
+            crate::yamledit::from_str(&String::from_utf8_lossy(bytes))
+                .map_err(|e| StepError::retryable(format!("the response body is {e}")))
+        }
         "text/plain" => Ok(Value::String(String::from_utf8_lossy(bytes).into_owned())),
         _ => Ok(serde_json::from_slice(bytes).unwrap_or_else(|_| json!({}))),
     }

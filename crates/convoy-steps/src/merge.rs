@@ -46,7 +46,7 @@ impl StepRunner for YamlMerge {
                 Err(e) => return Err(StepError::terminal(format!("cannot read {file}: {e}"))),
             };
             let overlay: Value =
-                serde_yaml::from_str(&text).map_err(|e| StepError::terminal(format!("{file}: not valid YAML: {e}")))?;
+                crate::yamledit::from_str(&text).map_err(|e| StepError::terminal(format!("{file}: {e}")))?;
             merged = Some(match merged {
                 None => overlay,
                 Some(base) => merge(base, overlay),

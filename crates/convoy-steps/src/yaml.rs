@@ -91,8 +91,8 @@ impl StepRunner for KustomizeSetImage {
         };
         let text = std::fs::read_to_string(&file)
             .map_err(|e| StepError::terminal(format!("cannot read {}: {e}", file.display())))?;
-        let current: Value = serde_yaml::from_str(&text)
-            .map_err(|e| StepError::terminal(format!("{}: not valid YAML: {e}", file.display())))?;
+        let current: Value =
+            crate::yamledit::from_str(&text).map_err(|e| StepError::terminal(format!("{}: {e}", file.display())))?;
         let existing: Vec<String> = current
             .get("images")
             .and_then(Value::as_array)

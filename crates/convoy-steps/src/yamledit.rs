@@ -37,8 +37,23 @@ pub fn to_edit_path(key: &str) -> String {
     path
 }
 
+/// Vets YAML from a repository or the network before a parser without limits reads it: nesting
+/// and alias expansion are capped (`convoy_api::yaml::check_limits`). serde_yaml's own limits
+/// come after it has read every event, which takes minutes for a 100,000-deep document.
+pub(crate) fn check(text: &str) -> Result<(), String> {
+    convoy_api::yaml::check_limits(text)
+        .map_err(|e| format!("not valid YAML: line {}, column {}: {}", e.position.line, e.position.column, e.message))
+}
+
+/// [`check`], then serde_yaml.
+pub(crate) fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    check(text)?;
+    serde_yaml::from_str(text).map_err(|e| format!("not valid YAML: {e}"))
+}
+
 /// Sets each `(key, value)` in the YAML text; scalar values only.
 pub fn set_values(text: &str, updates: &[(String, Value)]) -> Result<String, String> {
+    check(text)?;
     let document = Document::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
     for (key, value) in updates {
         let path = to_edit_path(key);
@@ -116,5 +131,20 @@ mod tests {
         assert_eq!(parsed["image"]["tag"], json!("1.30"), "a number-looking string stays a string");
         assert_eq!(parsed["replicas"], json!(3));
         assert!(set_values("a: [1", &[("a".into(), json!(1))]).is_err());
+    }
+
+    #[test]
+    fn hostile_files_are_refused_before_editing() {
+        let deep = "a: ".to_owned() + &"[".repeat(100_000) + &"]".repeat(100_000);
+        let mut laughs = String::from("a0: &a0 [x,x,x,x,x,x,x,x,x,x]\n");
+        for level in 1..=9 {
+            laughs.push_str(&format!("a{level}: &a{level} [{}]\n", vec![format!("*a{}", level - 1); 10].join(",")));
+        }
+        for text in [deep, laughs] {
+            let started = std::time::Instant::now();
+            let error = set_values(&text, &[("b".into(), json!(1))]).unwrap_err();
+            assert!(started.elapsed().as_secs() < 2, "{:?}", started.elapsed());
+            assert!(error.contains("deeper than 64") || error.contains("aliases expand"), "{error}");
+        }
     }
 }
