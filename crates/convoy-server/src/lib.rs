@@ -20,6 +20,7 @@ mod env;
 mod error;
 pub mod events;
 mod files;
+mod limits;
 mod openapi;
 mod routes;
 mod watch;
@@ -58,13 +59,24 @@ pub struct AppState {
     tokens: auth::Tokens,
     /// Whether this replica holds the controllers' lease (runs Warehouses, Stages, Promotions).
     pub leading: Arc<std::sync::atomic::AtomicBool>,
+    /// Webhook receivers by path, in memory.
+    receivers: webhooks::ReceiverTable,
+    limits: limits::Limits,
 }
 
 impl AppState {
     /// State over a store; the accepted tokens are read from it.
     pub async fn new(store: Arc<dyn Store>) -> Result<AppState, convoy_store::StoreError> {
         let tokens = auth::Tokens::from_hashes(store.token_hashes().await?);
-        Ok(AppState { store, data_dir: None, mirrors: None, tokens, leading: Arc::default() })
+        Ok(AppState {
+            store,
+            data_dir: None,
+            mirrors: None,
+            tokens,
+            leading: Arc::default(),
+            receivers: webhooks::ReceiverTable::default(),
+            limits: limits::Limits::default(),
+        })
     }
 
     pub fn with_data_dir(self, data_dir: PathBuf, mirrors: Arc<convoy_git::Mirrors>) -> AppState {
@@ -105,6 +117,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(|| async { ApiError::not_found("no such path; see /v1/openapi.json") })
         .layer(DefaultBodyLimit::max(8 * 1024 * 1024))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::from_fn_with_state(state.clone(), limits::limit))
         .layer(middleware::from_fn(versions));
     api.with_state(state)
 }
@@ -127,9 +140,9 @@ async fn healthz() -> Response {
 }
 
 async fn ready(State(state): State<Arc<AppState>>) -> Response {
-    match state.store.ping().await {
+    match state.limits.ready(&*state.store).await {
         Ok(()) => "ok".into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e).into_response(),
     }
 }
 

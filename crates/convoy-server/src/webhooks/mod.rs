@@ -70,6 +70,7 @@ fn reply(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 /// A configured receiver: its project, its type and its secret (and a generic one's actions).
+#[derive(Clone)]
 struct Receiver {
     project: String,
     kind: String,
@@ -156,20 +157,69 @@ pub async fn published(store: &dyn Store) -> Result<Vec<(String, Value)>, StoreE
     Ok(by_project.into_iter().map(|(p, r)| (p, Value::Array(r))).collect())
 }
 
+/// The receivers by path, kept in memory: a request to a wrong path (anyone can send one)
+/// costs a look-up, not a read of every ProjectConfig and receiver Secret. The table is rebuilt
+/// only after a ProjectConfig, the ClusterConfig or a Secret changed.
+#[derive(Default)]
+pub struct ReceiverTable {
+    built: tokio::sync::Mutex<Option<(i64, Arc<Vec<(String, Receiver, String)>>)>>,
+}
+
+impl ReceiverTable {
+    async fn current(&self, store: &dyn Store) -> Result<Arc<Vec<(String, Receiver, String)>>, StoreError> {
+        let mut built = self.built.lock().await;
+        let revision = store.current_revision().await?;
+        if let Some((at, table)) = built.as_mut() {
+            if *at == revision || !receivers_changed(store, *at).await? {
+                *at = revision;
+                return Ok(table.clone());
+            }
+        }
+        let table = Arc::new(receivers(store).await?);
+        *built = Some((revision, table.clone()));
+        Ok(table)
+    }
+}
+
+/// Whether anything a receiver depends on changed after `since` (also when events were
+/// compacted, as then nobody can tell).
+async fn receivers_changed(store: &dyn Store, since: i64) -> Result<bool, StoreError> {
+    const PAGE: usize = 1000;
+    let mut after = since;
+    loop {
+        let events = match store.events_since(after, PAGE).await {
+            Ok(events) => events,
+            Err(StoreError::RevisionTooOld { .. }) => return Ok(true),
+            Err(e) => return Err(e),
+        };
+        let relevant = |e: &convoy_store::WatchEvent| {
+            matches!(e.object.get("kind").and_then(Value::as_str), Some("ProjectConfig" | "ClusterConfig" | "Secret"))
+        };
+        if events.iter().any(relevant) {
+            return Ok(true);
+        }
+        match events.last() {
+            Some(last) if events.len() == PAGE => after = last.revision,
+            _ => return Ok(false),
+        }
+    }
+}
+
 pub async fn receive(
     State(state): State<Arc<AppState>>,
     Path((kind, hash)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let all = match receivers(&*state.store).await {
+    let all = match state.receivers.current(&*state.store).await {
         Ok(all) => all,
         Err(e) => return reply(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     };
     let wanted = format!("/webhooks/{kind}/{hash}");
-    let Some((_, receiver, _)) = all.into_iter().find(|(_, _, path)| same(path.as_bytes(), wanted.as_bytes())) else {
+    let Some((_, receiver, _)) = all.iter().find(|(_, _, path)| same(path.as_bytes(), wanted.as_bytes())) else {
         return reply(StatusCode::NOT_FOUND, "no webhook receiver at this path");
     };
+    let receiver = receiver.clone();
     if let Err(message) = providers::authenticate(&receiver, &headers, &body) {
         tracing::info!(project = %receiver.project, kind = %receiver.kind, "webhook refused: {message}");
         return reply(StatusCode::UNAUTHORIZED, message);

@@ -5,6 +5,7 @@ mod discovery;
 mod doctor;
 mod e2e;
 mod eval;
+mod hostile;
 mod lint;
 mod pipeline;
 mod private_git;

@@ -42,9 +42,11 @@ impl Server {
     fn spawn(&mut self) {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
         let child = Command::new(assert_cmd::cargo::cargo_bin("convoy"))
-            .args(["server", "--allow-file-remotes", "--listen", &format!("127.0.0.1:{}", self.port), "--data-dir"])
+            .args(["server", "--listen", &format!("127.0.0.1:{}", self.port), "--data-dir"])
             .arg(&self.data)
             .env_remove("CONVOY_DATABASE_URL")
+            // The tests' repositories are local; a test may say "false" through `env`.
+            .env("CONVOY_ALLOW_FILE_REMOTES", "true")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(log)
