@@ -162,18 +162,22 @@ pub async fn published(store: &dyn Store) -> Result<Vec<(String, Value)>, StoreE
 /// only after a ProjectConfig, the ClusterConfig or a Secret changed.
 #[derive(Default)]
 pub struct ReceiverTable {
-    built: tokio::sync::Mutex<Option<(i64, Arc<Vec<(String, Receiver, String)>>)>>,
+    /// The table and the store revision it matches.
+    built: tokio::sync::Mutex<Option<(i64, Table)>>,
 }
 
+/// Each receiver's name, configuration and path.
+type Table = Arc<Vec<(String, Receiver, String)>>;
+
 impl ReceiverTable {
-    async fn current(&self, store: &dyn Store) -> Result<Arc<Vec<(String, Receiver, String)>>, StoreError> {
+    async fn current(&self, store: &dyn Store) -> Result<Table, StoreError> {
         let mut built = self.built.lock().await;
         let revision = store.current_revision().await?;
-        if let Some((at, table)) = built.as_mut() {
-            if *at == revision || !receivers_changed(store, *at).await? {
-                *at = revision;
-                return Ok(table.clone());
-            }
+        if let Some((at, table)) = built.as_mut()
+            && (*at == revision || !receivers_changed(store, *at).await?)
+        {
+            *at = revision;
+            return Ok(table.clone());
         }
         let table = Arc::new(receivers(store).await?);
         *built = Some((revision, table.clone()));
