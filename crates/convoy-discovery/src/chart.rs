@@ -162,7 +162,12 @@ pub async fn archive(
         .map_err(|e| DiscoveryError::config(format!("repository URL: {e}")))?;
     let url =
         base.join(file).map_err(|e| DiscoveryError::source(repository, format!("download URL {file:?}: {e}"), ""))?;
-    download(url.as_str(), repository, credentials).await
+    // An index may point anywhere; the repository's credentials go only to the repository's
+    // own scheme, host and port (Helm's fix for CVE-2021-32690).
+    let same_origin = url.scheme() == base.scheme()
+        && url.host_str() == base.host_str()
+        && url.port_or_known_default() == base.port_or_known_default();
+    download(url.as_str(), repository, credentials.filter(|_| same_origin)).await
 }
 
 async fn download(url: &str, repo: &str, credentials: Option<&Credentials>) -> Result<Vec<u8>, DiscoveryError> {

@@ -59,12 +59,23 @@ impl ImageName {
     }
 }
 
+/// Who a request speaks for, as a token cache key: a hash of the credentials (empty when
+/// anonymous), never the credentials themselves.
+fn identity(credentials: Option<&Credentials>) -> String {
+    use sha2::{Digest, Sha256};
+    credentials.map_or_else(String::new, |c| {
+        let digest = Sha256::new().chain_update(&c.username).chain_update([0]).chain_update(&c.password).finalize();
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    })
+}
+
 /// Shared by every Warehouse: tokens and the rate budget are per registry.
 #[derive(Default)]
 pub struct Registries {
     client: reqwest::Client,
-    /// Bearer tokens by registry and scope.
-    tokens: Mutex<HashMap<(String, String), String>>,
+    /// Bearer tokens by registry, scope and the credentials that obtained them: a project
+    /// without credentials never reuses a token another project's credentials earned.
+    tokens: Mutex<HashMap<(String, String, String), String>>,
     /// Requests in flight per registry are limited (at most 4 at once).
     budgets: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
     /// Whether a loopback (or insecure) registry answered over plain HTTP.
@@ -188,12 +199,9 @@ impl Registries {
             if let Some((content_type, body)) = &call.body {
                 request = request.header(reqwest::header::CONTENT_TYPE, *content_type).body(body.clone());
             }
-            let token = self
-                .tokens
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .get(&(name.registry.clone(), scope.clone()))
-                .cloned();
+            let token_key = (name.registry.clone(), scope.clone(), identity(credentials));
+            let token =
+                self.tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&token_key).cloned();
             request = match (&token, credentials) {
                 (Some(token), _) => request.header(AUTHORIZATION, format!("Bearer {token}")),
                 (None, Some(c)) => request.basic_auth(&c.username, Some(&c.password)),
@@ -234,10 +242,7 @@ impl Registries {
                 let challenge = headers.get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
                 if challenge.to_ascii_lowercase().starts_with("bearer") {
                     let token = self.exchange(name, &challenge, &scope, credentials).await?;
-                    self.tokens
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .insert((name.registry.clone(), scope.clone()), token);
+                    self.tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(token_key, token);
                     continue;
                 }
                 if credentials.is_none() {
@@ -250,10 +255,7 @@ impl Registries {
             }
             if status == StatusCode::UNAUTHORIZED {
                 // A cached token may have expired: drop it so the next call exchanges again.
-                self.tokens
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .remove(&(name.registry.clone(), scope.clone()));
+                self.tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&token_key);
                 return Err(DiscoveryError::source(
                     &name.registry,
                     "the registry rejected the credentials (401)".into(),
