@@ -200,8 +200,7 @@ impl Registries {
                 request = request.header(reqwest::header::CONTENT_TYPE, *content_type).body(body.clone());
             }
             let token_key = (name.registry.clone(), scope.clone(), identity(credentials));
-            let token =
-                self.tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&token_key).cloned();
+            let token = self.tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&token_key).cloned();
             request = match (&token, credentials) {
                 (Some(token), _) => request.header(AUTHORIZATION, format!("Bearer {token}")),
                 (None, Some(c)) => request.basic_auth(&c.username, Some(&c.password)),

@@ -13,14 +13,15 @@ use serde_json::json;
 async fn recorder(app: axum::Router, seen: Arc<Mutex<Vec<(String, Option<String>)>>>) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let app = app.layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
-        let seen = seen.clone();
-        async move {
-            let auth = request.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
-            seen.lock().unwrap().push((request.uri().path().to_owned(), auth));
-            next.run(request).await
-        }
-    }));
+    let app =
+        app.layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let seen = seen.clone();
+            async move {
+                let auth = request.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+                seen.lock().unwrap().push((request.uri().path().to_owned(), auth));
+                next.run(request).await
+            }
+        }));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     address
 }

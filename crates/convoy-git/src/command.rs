@@ -20,6 +20,17 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+impl Credentials {
+    /// Who these credentials speak for, as a key: a hash, never the secret itself.
+    pub(crate) fn identity(credentials: Option<&Credentials>) -> String {
+        use sha1::{Digest, Sha1};
+        credentials.map_or_else(String::new, |c| {
+            let digest = Sha1::new().chain_update(&c.username).chain_update([0]).chain_update(&c.password).finalize();
+            digest.iter().map(|b| format!("{b:02x}")).collect()
+        })
+    }
+}
+
 /// The author and committer of commits.
 #[derive(Debug, Clone)]
 pub struct Signature {

@@ -23,6 +23,8 @@ mod mirror;
 mod read;
 mod redact;
 mod refs;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod worktree;
 
 pub use command::{Credentials, GitError, Signature};

@@ -18,6 +18,10 @@ pub struct Mirrors {
     fetches: AtomicUsize,
     /// When each mirror was last known to match its remote (see `Mirrors::refresh`).
     pub(crate) synced: Mutex<HashMap<PathBuf, std::time::Instant>>,
+    /// When the remote last answered each mirror's users, by credential identity: a mirror
+    /// filled with one project's credentials is served to another only after the remote
+    /// accepted that project's own (see `Mirrors::refresh`).
+    pub(crate) verified: Mutex<HashMap<(PathBuf, String), std::time::Instant>>,
     pub(crate) unchanged: AtomicUsize,
 }
 
@@ -29,6 +33,7 @@ impl Mirrors {
             push_locks: Mutex::default(),
             fetches: AtomicUsize::new(0),
             synced: Mutex::default(),
+            verified: Mutex::default(),
             unchanged: AtomicUsize::new(0),
         }
     }

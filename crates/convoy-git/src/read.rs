@@ -54,13 +54,16 @@ impl Mirrors {
         let path = self.path_of(url);
         let lock = self.repo_lock(&path);
         let _guard = lock.lock().await;
-        if self.synced_within(&path, fresh_within) {
+        let identity = Credentials::identity(credentials);
+        if self.synced_within(&path, fresh_within) && self.verified_within(&path, &identity, fresh_within) {
             return Ok(path);
         }
         if path.join("HEAD").exists() {
+            // Also the access check: these credentials must reach the remote themselves.
             let mut remote = git(None, credentials.map(|c| (c, url)));
             remote.args(["ls-remote", "--", url]);
             let remote_refs = refs(&run(remote, "ls-remote").await?);
+            self.mark_verified(&path, &identity);
             let mut local = git(Some(&path), None);
             local.args(["show-ref", "--head"]);
             let local_refs = refs(&run(local, "show-ref").await.unwrap_or_default());
@@ -72,6 +75,7 @@ impl Mirrors {
         }
         self.fetch_or_clone(&path, url, credentials).await?;
         self.mark_synced(&path);
+        self.mark_verified(&path, &identity);
         Ok(path)
     }
 
@@ -185,6 +189,16 @@ impl Mirrors {
     fn synced_within(&self, path: &std::path::Path, within: Duration) -> bool {
         let synced = self.synced.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         synced.get(path).is_some_and(|at| at.elapsed() < within)
+    }
+
+    fn verified_within(&self, path: &std::path::Path, identity: &str, within: Duration) -> bool {
+        let verified = self.verified.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        verified.get(&(path.to_owned(), identity.to_owned())).is_some_and(|at| at.elapsed() < within)
+    }
+
+    fn mark_verified(&self, path: &std::path::Path, identity: &str) {
+        let mut verified = self.verified.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        verified.insert((path.to_owned(), identity.to_owned()), Instant::now());
     }
 
     fn mark_synced(&self, path: &std::path::Path) {

@@ -221,3 +221,24 @@ async fn clone_and_push_over_http() {
     tree.push(&mirrors, None, false, 1).await.unwrap();
     assert_eq!(log(&bare, "main")[0], "via http");
 }
+
+/// A mirror filled with one project's credentials is not served to a caller whose own
+/// credentials (or none) the remote refuses, however fresh the mirror is.
+#[tokio::test]
+async fn a_fresh_mirror_is_served_only_to_credentials_the_remote_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    remote(dir.path());
+    let Some(http) = convoy_git::testing::serve_private(dir.path(), "bot", "pw") else { return };
+    let url = http.url("remote.git");
+    let mirrors = Mirrors::new(dir.path().join("mirrors"));
+    let fresh = Duration::from_secs(3600);
+    let right = convoy_git::Credentials { username: "bot".into(), password: "pw".into() };
+    mirrors.refresh(&url, Some(&right), fresh).await.unwrap();
+    assert!(mirrors.refresh(&url, Some(&right), fresh).await.is_ok(), "the same credentials use the fresh mirror");
+    let fetches = mirrors.fetch_count();
+    let error = mirrors.refresh(&url, None, fresh).await.unwrap_err();
+    assert!(error.message.contains("Username") || error.message.contains("Authentication"), "{error}");
+    let wrong = convoy_git::Credentials { username: "bot".into(), password: "guess".into() };
+    assert!(mirrors.refresh(&url, Some(&wrong), fresh).await.is_err());
+    assert_eq!(mirrors.fetch_count(), fetches, "the checks were ls-remote, not fetches");
+}

@@ -9,16 +9,57 @@ use crate::cli::GlobalArgs;
 
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:7070";
 
-/// What `convoy login` writes.
+/// What `convoy login` writes: the server to use by default, and one token per server, so a
+/// token saved for one server is never sent to another (`--server` elsewhere, or a typo).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfigFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Tokens by server URL.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tokens: std::collections::BTreeMap<String, String>,
+    /// The token of `server`, as versions before 0.2 wrote it; read, never written.
+    #[serde(default, skip_serializing)]
     pub token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
+}
+
+impl ConfigFile {
+    /// The saved token for `server`, and only for it.
+    pub fn token_for(&self, server: &str) -> Option<String> {
+        let server = normalize_server(server);
+        if let Some(token) = self.tokens.get(&server) {
+            return Some(token.clone());
+        }
+        let saved_for = normalize_server(self.server.as_deref().unwrap_or(DEFAULT_SERVER));
+        self.token.clone().filter(|_| saved_for == server)
+    }
+
+    /// Saves `token` for `server` and makes it the default server.
+    pub fn save_login(&mut self, server: &str, token: String) {
+        let server = normalize_server(server);
+        if let Some(legacy) = self.token.take() {
+            let saved_for = normalize_server(self.server.as_deref().unwrap_or(DEFAULT_SERVER));
+            self.tokens.entry(saved_for).or_insert(legacy);
+        }
+        self.tokens.insert(server.clone(), token);
+        self.server = Some(server);
+    }
+}
+
+/// A server URL as tokens are filed under: no trailing `/`, scheme and host lower-cased.
+pub fn normalize_server(server: &str) -> String {
+    let trimmed = server.trim().trim_end_matches('/');
+    match trimmed.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+            let path = if path.is_empty() { String::new() } else { format!("/{path}") };
+            format!("{}://{}{path}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase())
+        }
+        None => trimmed.to_owned(),
+    }
 }
 
 /// The settings one command runs with.
@@ -80,17 +121,46 @@ impl Settings {
     pub fn resolve(global: &GlobalArgs) -> anyhow::Result<Settings> {
         let config_path = global.config.clone().unwrap_or_else(default_config_path);
         let file = read(&config_path)?;
+        let server = global
+            .server
+            .clone()
+            .or(file.server.clone())
+            .unwrap_or_else(|| DEFAULT_SERVER.to_owned())
+            .trim_end_matches('/')
+            .to_owned();
         Ok(Settings {
-            server: global
-                .server
-                .clone()
-                .or(file.server)
-                .unwrap_or_else(|| DEFAULT_SERVER.to_owned())
-                .trim_end_matches('/')
-                .to_owned(),
-            token: global.token.clone().or(file.token),
+            token: global.token.clone().or_else(|| file.token_for(&server)),
+            server,
             project: global.project.clone().or(file.project),
             config_path,
         })
+    }
+}
+
+#[cfg(test)]
+mod token_tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_token_goes_only_to_its_server() {
+        let mut file = ConfigFile::default();
+        file.save_login("http://Convoy.example:7070/", "t1".into());
+        assert_eq!(file.token_for("http://convoy.example:7070"), Some("t1".into()));
+        assert_eq!(file.token_for("http://evil.example:7070"), None);
+        assert_eq!(file.token_for("https://convoy.example:7070"), None);
+        file.save_login("http://other:7070", "t2".into());
+        assert_eq!(file.token_for("http://convoy.example:7070"), Some("t1".into()));
+        assert_eq!(file.server.as_deref(), Some("http://other:7070"));
+    }
+
+    #[test]
+    fn a_legacy_token_belongs_to_the_legacy_server() {
+        let file: ConfigFile = serde_yaml::from_str("server: http://a:7070\ntoken: old\n").unwrap();
+        assert_eq!(file.token_for("http://a:7070"), Some("old".into()));
+        assert_eq!(file.token_for("http://b:7070"), None);
+        let mut file = file;
+        file.save_login("http://b:7070", "new".into());
+        let text = serde_yaml::to_string(&file).unwrap();
+        assert!(!text.contains("\ntoken:") && text.contains("http://a:7070: old"), "{text}");
     }
 }

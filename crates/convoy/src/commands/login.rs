@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use crate::cli::{GlobalArgs, LoginArgs};
-use crate::client::config::{self, ConfigFile};
+use crate::client::config;
 use crate::client::{Client, Settings};
 
 pub fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<ExitCode> {
@@ -32,7 +32,7 @@ pub fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(e.exit_code()));
     }
     let mut file = config::read(&settings.config_path)?;
-    file = ConfigFile { server: Some(settings.server.clone()), token: Some(token), ..file };
+    file.save_login(&settings.server, token);
     config::write(&settings.config_path, &file)?;
     eprintln!("logged in to {}; settings saved in {}", settings.server, settings.config_path.display());
     Ok(ExitCode::SUCCESS)

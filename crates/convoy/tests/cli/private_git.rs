@@ -1,96 +1,19 @@
 //! Promotions into a repository that needs credentials: git http-backend behind a CGI server
 //! that answers 401 without the right Basic credentials, which come from a Kargo-style Secret.
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use super::promote::{git, setup, stdout};
 use super::server::Server;
 
 const PASSWORD: &str = "s3cret-t0ken";
-
-struct HttpGit {
-    child: Child,
-    url: String,
-}
-
-impl Drop for HttpGit {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Serves the repositories under `root` at `http://127.0.0.1:PORT/cgi-bin/git/<name>`.
-fn serve(root: &Path) -> Option<HttpGit> {
-    let www = root.join("www");
-    std::fs::create_dir_all(www.join("cgi-bin")).unwrap();
-    let script = www.join("cgi-bin/git");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nexport GIT_PROJECT_ROOT='{}' GIT_HTTP_EXPORT_ALL=1\nexec git -c safe.directory='*' http-backend\n",
-            root.display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let program = format!(
-        r#"import base64, http.server as h, os
-expected = "Basic " + base64.b64encode(b"bot:{PASSWORD}").decode()
-h.nobody_uid = lambda: os.getuid()
-class Handler(h.CGIHTTPRequestHandler):
-    def authorized(self):
-        if self.headers.get("Authorization") == expected:
-            return True
-        self.send_response(401)
-        self.send_header("WWW-Authenticate", 'Basic realm="git"')
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-        return False
-    def do_GET(self):
-        if self.authorized():
-            super().do_GET()
-    def do_POST(self):
-        if self.authorized():
-            super().do_POST()
-h.ThreadingHTTPServer(("127.0.0.1", {port}), Handler).serve_forever()
-"#
-    );
-    let child = match Command::new("python3")
-        .args(["-c", &program])
-        .current_dir(&www)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-    {
-        Ok(child) => child,
-        Err(_) => {
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "python3 is required in CI");
-            eprintln!("skipping: python3 is not available");
-            return None;
-        }
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the git http server did not listen");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Some(HttpGit { child, url: format!("http://127.0.0.1:{port}/cgi-bin/git/config.git") })
-}
 
 #[test]
 fn credentials_come_from_a_secret_and_are_never_shown() {
     let dir = tempfile::tempdir().unwrap();
     let (bare, manifests) = setup(dir.path());
     git(&bare, &["config", "http.receivepack", "true"]);
-    let Some(http) = serve(dir.path()) else { return };
+    let Some(http) = convoy_git::testing::serve_private(dir.path(), "bot", PASSWORD) else { return };
     let file_url = format!("file://{}", bare.display());
-    let text = std::fs::read_to_string(&manifests).unwrap().replace(&file_url, &http.url);
+    let text = std::fs::read_to_string(&manifests).unwrap().replace(&file_url, &http.url("config.git"));
     std::fs::write(&manifests, text).unwrap();
     let server = Server::start(dir.path());
     server.login();
@@ -110,7 +33,7 @@ fn credentials_come_from_a_secret_and_are_never_shown() {
     assert!(failure.contains("task-1::clone"), "{failure}");
     // With credentials that match the repository (given with a trailing .git: URLs are normalized),
     // the password read from standard input; kept in the shared project, which every project uses.
-    let repo_url = format!("{}.git", http.url.trim_end_matches(".git"));
+    let repo_url = format!("{}.git", http.url("config.git").trim_end_matches(".git"));
     let out = server
         .convoy()
         .args([
