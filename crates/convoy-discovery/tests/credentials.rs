@@ -9,8 +9,11 @@ use convoy_discovery::registry::Registries;
 use convoy_git::Credentials;
 use serde_json::json;
 
+/// Each request's path and Authorization header.
+type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
 /// A server recording the Authorization header of every request it gets.
-async fn recorder(app: axum::Router, seen: Arc<Mutex<Vec<(String, Option<String>)>>>) -> std::net::SocketAddr {
+async fn recorder(app: axum::Router, seen: Seen) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let app =
