@@ -16,6 +16,65 @@ pub struct Postgres {
 /// Starts a server, or says why it cannot (missing binaries). Under `CI=true` a missing
 /// server is a failure, elsewhere the caller skips with the reason.
 pub fn start() -> Result<Postgres, String> {
+    start_with(None)
+}
+
+/// A server that accepts only TLS connections, with a certificate for `localhost` and
+/// `127.0.0.1` from an authority made here; returns the server and the authority's
+/// certificate (PEM) to trust.
+pub fn start_tls() -> Result<(Postgres, PathBuf), String> {
+    let certs = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let ca = certificate_authority(certs.path(), "ca")?;
+    let (cert, key) = server_certificate(certs.path(), &ca)?;
+    let pg = start_with(Some((&cert, &key)))?;
+    // The authority outlives this function: keep a copy in the server's directory.
+    let trusted = pg._dir.path().join("ca.pem");
+    std::fs::copy(&ca.0, &trusted).map_err(|e| e.to_string())?;
+    Ok((pg, trusted))
+}
+
+/// A certificate authority (certificate, key) under `dir`.
+pub fn certificate_authority(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf), String> {
+    let (cert, key) = (dir.join(format!("{name}.crt")), dir.join(format!("{name}.key")));
+    run(Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", &format!("/CN={name}")])
+        .args(["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert))?;
+    Ok((cert, key))
+}
+
+/// A server certificate for `localhost`/`127.0.0.1` signed by `ca`, under `dir`.
+fn server_certificate(dir: &Path, ca: &(PathBuf, PathBuf)) -> Result<(PathBuf, PathBuf), String> {
+    let (cert, key, request) = (dir.join("server.crt"), dir.join("server.key"), dir.join("server.csr"));
+    let extensions = dir.join("server.ext");
+    std::fs::write(
+        &extensions,
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .map_err(|e| e.to_string())?;
+    run(Command::new("openssl")
+        .args(["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&request))?;
+    run(Command::new("openssl")
+        .args(["x509", "-req", "-days", "2", "-CAcreateserial", "-in"])
+        .arg(&request)
+        .arg("-CA")
+        .arg(&ca.0)
+        .arg("-CAkey")
+        .arg(&ca.1)
+        .arg("-extfile")
+        .arg(&extensions)
+        .arg("-out")
+        .arg(&cert))?;
+    Ok((cert, key))
+}
+
+fn start_with(tls: Option<(&Path, &Path)>) -> Result<Postgres, String> {
     if !Path::new(PG_BIN).join("initdb").exists() {
         return Err(format!("PostgreSQL 15 is not installed ({PG_BIN}/initdb missing)"));
     }
@@ -40,10 +99,31 @@ pub fn start() -> Result<Postgres, String> {
         &initdb,
         &["-D", &data_s, "-U", "convoy", "--auth=trust", "-E", "UTF8", "--no-locale"],
     ))?;
-    let options = format!(
+    let mut options = format!(
         "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
         home.display()
     );
+    if let Some((cert, key)) = tls {
+        // The key must belong to the server's user and be private, or PostgreSQL refuses it.
+        let (server_cert, server_key) = (home.join("server.crt"), home.join("server.key"));
+        let owner: &[&str] = if as_postgres { &["-o", "postgres", "-g", "postgres"] } else { &[] };
+        run(Command::new("install").args(owner).args(["-m", "600"]).arg(cert).arg(&server_cert))?;
+        run(Command::new("install").args(owner).args(["-m", "600"]).arg(key).arg(&server_key))?;
+        options.push_str(&format!(
+            " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            server_cert.display(),
+            server_key.display()
+        ));
+        // Only TLS connections over TCP.
+        let hba = data.join("pg_hba.conf");
+        let rules = "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 0.0.0.0/0 reject\n";
+        let mut write = command(as_postgres, "tee", &[&hba.display().to_string()]);
+        write.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::null());
+        let mut child = write.spawn().map_err(|e| e.to_string())?;
+        std::io::Write::write_all(child.stdin.as_mut().ok_or("no stdin")?, rules.as_bytes())
+            .map_err(|e| e.to_string())?;
+        child.wait().map_err(|e| e.to_string())?;
+    }
     let log = home.join("log").display().to_string();
     run(&mut command(as_postgres, &pg_ctl, &["-D", &data_s, "-l", &log, "-w", "-o", &options, "start"]))?;
     let url = format!("postgres://convoy@127.0.0.1:{port}/postgres");
