@@ -73,8 +73,33 @@ impl StepRunner for Copy {
         let from = resolve(&context.work_dir, &config.in_path)?;
         let to = resolve(&context.work_dir, &config.out_path)?;
         let ignore = Ignore::parse(config.ignore.as_deref().unwrap_or_default());
-        copy_tree(&context.work_dir, &from, &to, "", &|relative| ignore.matches(relative))?;
+        copy_tree(&context.work_dir, &from, &to, "", &|relative| ignore.matches(relative), &mut Copied::default())?;
         Ok(StepResult::succeeded(Map::new()))
+    }
+}
+
+/// What one `copy` may write: a repository's tree, not a disk's worth.
+const MAX_COPY_BYTES: u64 = 4 << 30;
+const MAX_COPY_ENTRIES: u64 = 200_000;
+
+/// Bytes and entries copied so far, against [`MAX_COPY_BYTES`] and [`MAX_COPY_ENTRIES`].
+#[derive(Default)]
+struct Copied {
+    bytes: u64,
+    entries: u64,
+}
+
+impl Copied {
+    fn add(&mut self, bytes: u64) -> Result<(), StepError> {
+        self.bytes += bytes;
+        self.entries += 1;
+        if self.bytes > MAX_COPY_BYTES || self.entries > MAX_COPY_ENTRIES {
+            return Err(StepError::terminal(format!(
+                "copy: more than {} GiB or {MAX_COPY_ENTRIES} files; copy a smaller directory or use ignore",
+                MAX_COPY_BYTES >> 30
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -87,8 +112,11 @@ fn copy_tree(
     to: &Path,
     relative: &str,
     ignored: &dyn Fn(&str) -> bool,
+    copied: &mut Copied,
 ) -> Result<(), StepError> {
-    let kind = std::fs::symlink_metadata(from).map_err(|e| io("read", from, e))?.file_type();
+    let metadata = std::fs::symlink_metadata(from).map_err(|e| io("read", from, e))?;
+    let kind = metadata.file_type();
+    copied.add(if kind.is_file() { metadata.len() } else { 0 })?;
     let existing = std::fs::symlink_metadata(to).ok().map(|m| m.file_type());
     // A link or file at the destination is replaced, not followed.
     if existing.is_some_and(|t| t.is_symlink() || (t.is_file() && !kind.is_file())) {
@@ -130,7 +158,7 @@ fn copy_tree(
         if ignored(&child) {
             continue;
         }
-        copy_tree(work_dir, &entry.path(), &to.join(entry.file_name()), &child, ignored)?;
+        copy_tree(work_dir, &entry.path(), &to.join(entry.file_name()), &child, ignored, copied)?;
     }
     Ok(())
 }
