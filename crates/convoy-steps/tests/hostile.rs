@@ -2,38 +2,18 @@
 //! way out of the work dir or into running a command, and each must fail with an error that
 //! says why, leaving everything outside the work dir as it was.
 
+mod common;
+
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
+use common::{Now, sh};
 use convoy_api::PromotionStep;
-use convoy_api::time::Timestamp;
-use convoy_engine::{Clock, NoJournal, NoResources, Orchestrator, Outcome, Phase, Progress, PromotionContext};
+use convoy_engine::{NoJournal, NoResources, Orchestrator, Outcome, Phase, Progress, PromotionContext};
 use convoy_git::Mirrors;
 use serde_json::json;
-
-struct Now;
-
-impl Clock for Now {
-    fn now(&self) -> Timestamp {
-        Timestamp::now()
-    }
-}
-
-fn sh(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@e")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@e")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 /// What the attacker wants: a file outside the work dir, holding a secret.
 struct Outside {

@@ -1,6 +1,8 @@
 //! `http`, `http-download` and `untar` against a real HTTP server on 127.0.0.1, with archives
 //! made by the system's `tar`.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -9,21 +11,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
+use common::Now;
 use convoy_api::PromotionStep;
-use convoy_api::time::Timestamp;
-use convoy_engine::{
-    Clock, NoJournal, NoResources, Orchestrator, Outcome, Phase, Progress, PromotionContext, StepStatus,
-};
+use convoy_engine::{NoJournal, NoResources, Orchestrator, Outcome, Phase, Progress, PromotionContext, StepStatus};
 use convoy_git::Mirrors;
 use serde_json::json;
-
-struct Now;
-
-impl Clock for Now {
-    fn now(&self) -> Timestamp {
-        Timestamp::now()
-    }
-}
 
 /// Serves: `/build` (pending twice, then done, with an `X-Build` header), `/broken` (500),
 /// `/flaky` (503 once, then 200), `/missing` (404 with a JSON message), `/config` (YAML),

@@ -2,24 +2,16 @@
 //! images and indexes, retags that keep the digest, annotations that change it, credentials
 //! from the project's `image` Secrets.
 
+mod common;
+
 use std::sync::Arc;
 
+use common::Now;
 use convoy_api::PromotionStep;
-use convoy_api::time::Timestamp;
 use convoy_discovery::testing::{Pusher, sha, start_registry};
-use convoy_engine::{
-    Clock, NoJournal, Orchestrator, Outcome, Phase, Progress, PromotionContext, RepoCredentials, Resources,
-};
+use convoy_engine::{NoJournal, Orchestrator, Outcome, Phase, Progress, PromotionContext, RepoCredentials, Resources};
 use convoy_git::Mirrors;
 use serde_json::{Map, Value, json};
-
-struct Now;
-
-impl Clock for Now {
-    fn now(&self) -> Timestamp {
-        Timestamp::now()
-    }
-}
 
 /// The project's image credentials: alice's, for the test registry only.
 struct RegistryLogin(String);

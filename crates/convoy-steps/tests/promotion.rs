@@ -1,37 +1,17 @@
 //! Built-in steps driven by the orchestrator against a real repository over file://.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use convoy_api::time::Timestamp;
+use common::{Now, sh};
 use convoy_api::{FreightOrigin, FreightReference, Image, PromotionStep};
-use convoy_engine::{Clock, NoJournal, NoResources, Orchestrator, Outcome, Phase, Progress, PromotionContext};
+use convoy_engine::{NoJournal, NoResources, Orchestrator, Outcome, Phase, Progress, PromotionContext};
 use convoy_expr::context::StaticData;
 use convoy_git::Mirrors;
 use serde_json::json;
-
-struct Now;
-
-impl Clock for Now {
-    fn now(&self) -> Timestamp {
-        Timestamp::now()
-    }
-}
-
-fn sh(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@e")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@e")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 fn remote(dir: &Path) -> std::path::PathBuf {
     // These tests' remotes are local repositories (`convoy server --allow-file-remotes`).
