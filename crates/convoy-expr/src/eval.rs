@@ -199,6 +199,7 @@ pub fn check_syntax(code: &str) -> Result<(), ExprError> {
 }
 
 fn compile_program(code: &str) -> Result<expr::Program, ExprError> {
+    crate::rewrite::check_brackets(code).map_err(ExprError::plain)?;
     let rewritten = crate::rewrite::rewrite(code);
     guarded(|| expr::compile(&rewritten))
 }

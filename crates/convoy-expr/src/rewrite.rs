@@ -116,6 +116,52 @@ fn rewrite_ranges(code: &str) -> String {
     text(&tokens)
 }
 
+/// How deep brackets may nest in one expression.
+pub const MAX_BRACKET_DEPTH: usize = 12;
+
+/// Refuses unbalanced or deeply nested brackets before expr-lang's parser sees them: its
+/// grammar tries `a[x]` and `a[x:y]` (and a map literal and a predicate after `{`) by parsing
+/// the inside again, so each level that fails doubles the work. A 120-character expression
+/// with unclosed brackets took minutes (found by fuzzing); within this depth it takes
+/// milliseconds.
+pub(crate) fn check_brackets(code: &str) -> Result<(), String> {
+    let chars: Vec<char> = code.chars().collect();
+    let mut open: Vec<char> = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '"' | '\'' | '`' => {
+                i = string_end(&chars, i);
+                continue;
+            }
+            c @ ('(' | '[' | '{') => {
+                open.push(c);
+                if open.len() > MAX_BRACKET_DEPTH {
+                    return Err(format!(
+                        "brackets nest deeper than {MAX_BRACKET_DEPTH} levels; split the expression into vars"
+                    ));
+                }
+            }
+            c @ (')' | ']' | '}') => {
+                let opener = match c {
+                    ')' => '(',
+                    ']' => '[',
+                    _ => '{',
+                };
+                if open.pop() != Some(opener) {
+                    return Err(format!("unbalanced brackets: {c:?} at column {} closes nothing open", i + 1));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    match open.last() {
+        Some(c) => Err(format!("unbalanced brackets: a {c:?} is never closed")),
+        None => Ok(()),
+    }
+}
+
 /// Index just past the string literal starting at `start`.
 pub(crate) fn string_end(chars: &[char], start: usize) -> usize {
     let quote = chars[start];
@@ -285,6 +331,16 @@ mod tests {
         assert_eq!(rewrite_methods("semverParse(v).IncMinor().String()"), "semverParse(v).IncMinor.String");
         assert_eq!(rewrite_methods("x.Major( ) + 'a.Major()'"), "x.Major + 'a.Major()'");
         assert_eq!(rewrite_methods("now().String()"), "now().String()");
+    }
+
+    #[test]
+    fn brackets() {
+        assert!(check_brackets("f(a[1], {x: '}'}) + \"(\"").is_ok());
+        assert!(check_brackets("a[1").unwrap_err().contains("never closed"));
+        assert!(check_brackets("a]").unwrap_err().contains("closes nothing"));
+        assert!(check_brackets("f(a]").is_err());
+        let deep = "a[".repeat(MAX_BRACKET_DEPTH + 1) + "1" + &"]".repeat(MAX_BRACKET_DEPTH + 1);
+        assert!(check_brackets(&deep).unwrap_err().contains("deeper than"));
     }
 
     #[test]

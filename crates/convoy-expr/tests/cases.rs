@@ -427,3 +427,25 @@ fn memory_budget() {
     );
     assert!(started.elapsed().as_secs() < 5, "took {:?}", started.elapsed());
 }
+
+/// Expressions whose parsing would take exponential time in expr-lang's grammar (found by
+/// fuzzing) fail at once with what is wrong.
+#[test]
+fn pathological_parses_fail_fast() {
+    let started = std::time::Instant::now();
+    let nested_slices = format!("${{{{ {}1{} }}}}", "a[".repeat(12), ":]".repeat(12));
+    check(
+        "context.json",
+        &[
+            (
+                "${{ep[anp[aT??l[anp[aT??leT??lnp[aT??leT??lnp[aT??len??n?n??np[aT??leen??np[aT??len??n?n??np[aT?]len?2n}}",
+                Fails("unbalanced brackets"),
+            ),
+            ("${{ a[b[c[d[e[f[g[h[i[j[k[l[m[1]]]]]]]]]]]]] }}", Fails("deeper than 12")),
+            ("${{ f(g(h( }}", Fails("never closed")),
+        ],
+    );
+    // At the depth allowed, the worst case (every level fails its first reading) is quick.
+    let _ = evaluate("context.json", &nested_slices);
+    assert!(started.elapsed().as_secs() < 5, "took {:?}", started.elapsed());
+}
