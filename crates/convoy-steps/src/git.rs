@@ -214,7 +214,9 @@ impl StepRunner for GitClear {
                 continue;
             }
             let path = entry.path();
-            let removed = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+            // A link is removed itself, never what it points at.
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            let removed = if is_dir { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
             removed.map_err(|e| StepError::terminal(format!("cannot remove {}: {e}", path.display())))?;
         }
         Ok(StepResult::succeeded(Map::new()))
