@@ -16,15 +16,15 @@ RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
   cargo build --quiet --release --bins --manifest-path fuzz/Cargo.toml --target "$triple" --target-dir "$target_dir"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/yaml" "$work/expr"
+mkdir -p "$work/yaml" "$work/expr" "$target_dir/artifacts"
 cp examples/*.yaml "$work/yaml/"
 cp fuzz/corpus/expr_template/* "$work/expr/"
 run() {
   local name="$1" corpus="$2" max_len="$3"
   local started=$SECONDS
   "$target_dir/$triple/release/$name" -runs="$runs" -max_len="$max_len" -rss_limit_mb=2048 -timeout=10 \
-    -print_final_stats=1 "$corpus" >"$work/$name.log" 2>&1 || { tail -40 "$work/$name.log"; echo "$name: CRASH" >&2; exit 1; }
-  echo "$name: $runs runs, no crash, $((SECONDS - started)) s, $(grep -c . "$corpus"/* 2>/dev/null | wc -l) corpus entries"
+    -print_final_stats=1 -artifact_prefix="$target_dir/artifacts/$name-" "$corpus" >"$work/$name.log" 2>&1 || { tail -40 "$work/$name.log"; echo "$name: CRASH (input kept in $target_dir/artifacts/)" >&2; exit 1; }
+  echo "$name: $runs runs, no crash, $((SECONDS - started)) s, corpus grown to $(find "$corpus" -type f | wc -l) inputs"
 }
 run yaml_documents "$work/yaml" 4096
 run expr_template "$work/expr" 1024
