@@ -59,6 +59,19 @@ pub enum Outcome {
     },
 }
 
+/// How long to wait before trying again after the journal could not be written.
+const JOURNAL_RETRY: Duration = Duration::from_secs(1);
+
+/// Writes the journal; when that fails, the promotion does not advance: the outcome asks the
+/// caller to run again, which resumes from what the journal last recorded (so a step may run
+/// twice, but none is skipped and none runs unrecorded).
+async fn record(journal: &mut dyn Journal, progress: &Progress) -> Result<(), Outcome> {
+    journal.record(progress).await.map_err(|e| Outcome::Running {
+        retry_after: Some(JOURNAL_RETRY),
+        message: Some(format!("cannot record the promotion's progress ({e}); trying again")),
+    })
+}
+
 pub struct Orchestrator<'a> {
     pub registry: &'a Registry,
     /// Freight, Warehouses, ConfigMaps... for the expression functions.
@@ -84,19 +97,27 @@ impl Orchestrator<'_> {
                 continue;
             }
             if let Some(message) = journal.abort_requested().await {
-                self.finish(progress, &alias, StepStatus::Aborted, Some(message), journal).await;
+                if let Err(outcome) = self.finish(progress, &alias, StepStatus::Aborted, Some(message), journal).await {
+                    return outcome;
+                }
                 return Outcome::Finished { phase: Phase::Aborted };
             }
             if !started {
                 match self.should_skip(context, step, &alias, progress) {
                     Ok(false) => {}
                     Ok(true) => {
-                        self.finish(progress, &alias, StepStatus::Skipped, None, journal).await;
+                        if let Err(outcome) = self.finish(progress, &alias, StepStatus::Skipped, None, journal).await {
+                            return outcome;
+                        }
                         continue;
                     }
                     Err(message) => {
                         let message = format!("error checking if step {alias:?} should be skipped: {message}");
-                        self.finish(progress, &alias, StepStatus::Errored, Some(message), journal).await;
+                        if let Err(outcome) =
+                            self.finish(progress, &alias, StepStatus::Errored, Some(message), journal).await
+                        {
+                            return outcome;
+                        }
                         continue;
                     }
                 }
@@ -111,7 +132,9 @@ impl Orchestrator<'_> {
                         self.registry.kinds().join(", ")
                     )
                 };
-                self.finish(progress, &alias, StepStatus::Errored, Some(message), journal).await;
+                if let Err(outcome) = self.finish(progress, &alias, StepStatus::Errored, Some(message), journal).await {
+                    return outcome;
+                }
                 continue;
             };
             let now = self.clock.now();
@@ -125,14 +148,10 @@ impl Orchestrator<'_> {
             let config = match self.step_config(context, step, &alias, progress) {
                 Ok(config) => config,
                 Err(message) => {
-                    self.finish(
-                        progress,
-                        &alias,
-                        StepStatus::Errored,
-                        Some(format!("failed to build step context: {message}")),
-                        journal,
-                    )
-                    .await;
+                    let message = Some(format!("failed to build step context: {message}"));
+                    if let Err(outcome) = self.finish(progress, &alias, StepStatus::Errored, message, journal).await {
+                        return outcome;
+                    }
                     continue;
                 }
             };
@@ -146,16 +165,25 @@ impl Orchestrator<'_> {
                 freight: self.data.freight_collection(),
             };
             let timeout = timeout_of(step).or_else(|| runner.default_timeout());
-            let _ = journal.record(progress).await;
+            // Nothing runs that the journal does not know has started.
+            if let Err(outcome) = record(journal, progress).await {
+                return outcome;
+            }
             journal.starting(&alias).await;
             match runner.run(&step_context).await {
                 Ok(result) if result.status == StepStatus::Running => {
                     progress.meta_mut(&alias, step.continue_on_error).message = result.message.clone();
                     if let Some(message) = timed_out(progress, &alias, timeout, self.clock.now()) {
-                        self.finish(progress, &alias, StepStatus::Errored, Some(message), journal).await;
+                        if let Err(outcome) =
+                            self.finish(progress, &alias, StepStatus::Errored, Some(message), journal).await
+                        {
+                            return outcome;
+                        }
                         continue;
                     }
-                    let _ = journal.record(progress).await;
+                    if let Err(outcome) = record(journal, progress).await {
+                        return outcome;
+                    }
                     return Outcome::Running { retry_after: result.retry_after, message: result.message };
                 }
                 Ok(result) => {
@@ -163,7 +191,9 @@ impl Orchestrator<'_> {
                     if let Some(check) = result.health_check {
                         progress.health_checks.push(check);
                     }
-                    self.finish(progress, &alias, result.status, result.message, journal).await;
+                    if let Err(outcome) = self.finish(progress, &alias, result.status, result.message, journal).await {
+                        return outcome;
+                    }
                 }
                 Err(error) => {
                     let output = error.output.clone();
@@ -175,7 +205,9 @@ impl Orchestrator<'_> {
             }
         }
         progress.current_step = steps.len().saturating_sub(1);
-        let _ = journal.record(progress).await;
+        if let Err(outcome) = record(journal, progress).await {
+            return outcome;
+        }
         Outcome::Finished { phase: progress.final_phase() }
     }
 
@@ -196,8 +228,7 @@ impl Orchestrator<'_> {
             } else {
                 (StepStatus::Errored, format!("an unrecoverable error occurred: {}", error.message))
             };
-            self.finish(progress, alias, status, Some(message), journal).await;
-            return None;
+            return self.finish(progress, alias, status, Some(message), journal).await.err();
         }
         let threshold = step.retry.as_ref().and_then(|r| r.error_threshold).filter(|t| *t > 0).unwrap_or(1);
         let count = {
@@ -207,16 +238,16 @@ impl Orchestrator<'_> {
         };
         if count >= threshold {
             let message = format!("step {alias:?} met error threshold of {threshold}: {}", error.message);
-            self.finish(progress, alias, StepStatus::Errored, Some(message), journal).await;
-            return None;
+            return self.finish(progress, alias, StepStatus::Errored, Some(message), journal).await.err();
         }
         if let Some(message) = timed_out(progress, alias, timeout, self.clock.now()) {
-            self.finish(progress, alias, StepStatus::Errored, Some(message), journal).await;
-            return None;
+            return self.finish(progress, alias, StepStatus::Errored, Some(message), journal).await.err();
         }
         let message = format!("{}; step will be retried", error.message);
         progress.meta_mut(alias, step.continue_on_error).message = Some(message.clone());
-        let _ = journal.record(progress).await;
+        if let Err(outcome) = record(journal, progress).await {
+            return Some(outcome);
+        }
         Some(Outcome::Running { retry_after: None, message: Some(message) })
     }
 
@@ -227,14 +258,14 @@ impl Orchestrator<'_> {
         status: StepStatus,
         message: Option<String>,
         journal: &mut dyn Journal,
-    ) {
+    ) -> Result<(), Outcome> {
         let now = self.clock.now().to_string();
         let meta = progress.meta_mut(alias, false);
         meta.status = status;
         meta.message = message;
         meta.finished_at = Some(now);
         // The journal is written before the next step starts: a crash resumes after this one.
-        let _ = journal.record(progress).await;
+        record(journal, progress).await
     }
 
     fn store_output(

@@ -390,3 +390,46 @@ fn final_phase_is_the_worst_counted_status() {
     assert_eq!(phase(vec![meta("a", Failed, false), meta("b", Errored, false)]), Phase::Errored);
     assert_eq!(phase(vec![meta("a", Errored, true), meta("b", Succeeded, false)]), Phase::Succeeded);
 }
+
+/// A journal whose store is down from the `fails_from`-th write on, and back after `heals_at`.
+struct FlakyJournal {
+    writes: usize,
+    fails_from: usize,
+    heals_at: usize,
+    /// The statuses of the steps each successful write recorded.
+    recorded: Vec<Vec<(String, StepStatus)>>,
+}
+
+#[async_trait]
+impl convoy_engine::Journal for FlakyJournal {
+    async fn record(&mut self, progress: &Progress) -> Result<(), String> {
+        self.writes += 1;
+        if (self.fails_from..self.heals_at).contains(&self.writes) {
+            return Err("database is locked".into());
+        }
+        self.recorded.push(statuses(progress));
+        Ok(())
+    }
+}
+
+/// A journal write that fails stops the promotion from advancing: no later step runs until the
+/// journal has recorded the one before it, and the run resumes once writes work again.
+#[tokio::test]
+async fn a_failed_journal_write_stops_the_promotion_from_advancing() {
+    let w = world();
+    let orchestrator = Orchestrator { registry: &w.registry, data: &NoData, clock: &w.clock };
+    let steps = [step("a", "ok"), step("b", "ok")];
+    // Writes: 1 = a starts, 2 = a finished (fails), ...
+    let mut journal = FlakyJournal { writes: 0, fails_from: 2, heals_at: 3, recorded: Vec::new() };
+    let mut p = Progress::default();
+    let outcome = orchestrator.run(&context(), &steps, &mut p, &mut journal).await;
+    let Outcome::Running { retry_after, message } = outcome else { panic!("{outcome:?}") };
+    assert_eq!(retry_after, Some(Duration::from_secs(1)));
+    assert!(message.unwrap().contains("database is locked"));
+    assert_eq!(w.ok.calls.load(Ordering::SeqCst), 1, "b did not start while a's end was unrecorded");
+    // The caller runs again from what it holds; the journal works again.
+    let outcome = orchestrator.run(&context(), &steps, &mut p, &mut journal).await;
+    assert_eq!(outcome, Outcome::Finished { phase: Phase::Succeeded });
+    assert_eq!(w.ok.calls.load(Ordering::SeqCst), 2, "a was not repeated, b ran once");
+    assert_eq!(journal.recorded.last().unwrap(), &pairs(&[("a", Succeeded), ("b", Succeeded)]));
+}
