@@ -28,7 +28,7 @@ pub mod testing;
 mod worktree;
 
 pub use command::{Credentials, GitError, Signature};
-pub use mirror::Mirrors;
+pub use mirror::{Mirrors, TreeRequest};
 pub use read::{CommitInfo, TagInfo, ls_remote, probe_push};
 pub use redact::redact;
 pub use refs::{allow_file_remotes, check_commit, check_ref_name, check_remote, is_local};

@@ -10,6 +10,14 @@ use sha1::{Digest, Sha1};
 use crate::command::{Credentials, GitError, git, git_local, run};
 use crate::worktree::{Checkout, WorkTree};
 
+/// One work tree to make from a mirror (see [`Mirrors::work_trees`]).
+pub struct TreeRequest<'a> {
+    pub dest: &'a Path,
+    pub checkout: &'a Checkout,
+    /// Directories of a cone-mode sparse checkout; empty for the whole tree.
+    pub sparse: &'a [String],
+}
+
 /// Mirrors under one directory (`DATA_DIR/git`).
 pub struct Mirrors {
     root: PathBuf,
@@ -97,8 +105,8 @@ impl Mirrors {
         Ok(())
     }
 
-    /// A work tree of `url` at `dest`, made from the freshly synced mirror; `origin` points at
-    /// the real remote so pushes go there.
+    /// A work tree of `url` at `dest`, made from the mirror brought up to date; `origin` points
+    /// at the real remote so pushes go there.
     pub async fn work_tree(
         &self,
         url: &str,
@@ -106,16 +114,38 @@ impl Mirrors {
         dest: &Path,
         checkout: &Checkout,
     ) -> Result<WorkTree, GitError> {
-        let mirror = self.sync(url, credentials).await?;
-        let mut clone = git_local(None);
-        clone.args(["clone", "--shared", "--no-checkout", "--quiet", "--"]).arg(&mirror).arg(dest);
-        run(clone, "clone").await?;
-        let mut set_url = git_local(Some(dest));
-        set_url.args(["remote", "set-url", "--", "origin", url]);
-        run(set_url, "remote set-url").await?;
-        let tree = WorkTree { dir: dest.to_owned(), url: url.to_owned(), credentials: credentials.cloned() };
-        tree.checkout(checkout).await?;
-        Ok(tree)
+        let request = TreeRequest { dest, checkout, sparse: &[] };
+        let mut trees = self.work_trees(url, credentials, std::slice::from_ref(&request)).await?;
+        Ok(trees.remove(0))
+    }
+
+    /// Several work trees of one repository (a git-clone step's `checkout` list) for the cost
+    /// of one look at the remote: `ls-remote`, and a fetch only when its refs moved. A sparse
+    /// tree is limited before its files are checked out, so only the cone is written.
+    pub async fn work_trees(
+        &self,
+        url: &str,
+        credentials: Option<&Credentials>,
+        requests: &[TreeRequest<'_>],
+    ) -> Result<Vec<WorkTree>, GitError> {
+        let mirror = self.refresh(url, credentials, std::time::Duration::ZERO).await?;
+        let mut trees = Vec::with_capacity(requests.len());
+        for request in requests {
+            let mut clone = git_local(None);
+            clone.args(["clone", "--shared", "--no-checkout", "--quiet", "--"]).arg(&mirror).arg(request.dest);
+            run(clone, "clone").await?;
+            let mut set_url = git_local(Some(request.dest));
+            set_url.args(["remote", "set-url", "--", "origin", url]);
+            run(set_url, "remote set-url").await?;
+            let tree =
+                WorkTree { dir: request.dest.to_owned(), url: url.to_owned(), credentials: credentials.cloned() };
+            if !request.sparse.is_empty() {
+                tree.set_sparse(request.sparse).await?;
+            }
+            tree.checkout(request.checkout).await?;
+            trees.push(tree);
+        }
+        Ok(trees)
     }
 
     /// Serialises pushes to one branch of one repository (across promotions in this process).

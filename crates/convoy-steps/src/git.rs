@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use convoy_engine::{Resources, StepContext, StepError, StepResult, StepRunner};
-use convoy_git::{Checkout, Credentials, GitError, Mirrors, Signature, WorkTree};
+use convoy_git::{Checkout, Credentials, GitError, Mirrors, Signature, TreeRequest, WorkTree};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -142,7 +142,7 @@ impl StepRunner for GitClone {
             }
         }
         let credentials = credentials(&*self.resources, context, &config.repo_url).await?;
-        let mut commits = Map::new();
+        let mut planned = Vec::with_capacity(config.checkout.len());
         for (i, entry) in config.checkout.iter().enumerate() {
             let refs = [&entry.branch, &entry.commit, &entry.tag]
                 .iter()
@@ -168,14 +168,18 @@ impl StepRunner for GitClone {
             if let Some(parent) = dest.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| StepError::terminal(e.to_string()))?;
             }
-            let tree = self
-                .mirrors
-                .work_tree(&config.repo_url, credentials.as_ref(), &dest, &checkout)
-                .await
-                .map_err(git_error)?;
-            if !entry.sparse.is_empty() {
-                tree.set_sparse(&entry.sparse).await.map_err(|e| StepError::terminal(e.to_string()))?;
-            }
+            planned.push((dest, checkout));
+        }
+        let requests: Vec<TreeRequest<'_>> = planned
+            .iter()
+            .zip(&config.checkout)
+            .map(|((dest, checkout), entry)| TreeRequest { dest, checkout, sparse: &entry.sparse })
+            .collect();
+        // One look at the remote for every entry.
+        let trees =
+            self.mirrors.work_trees(&config.repo_url, credentials.as_ref(), &requests).await.map_err(git_error)?;
+        let mut commits = Map::new();
+        for (tree, entry) in trees.iter().zip(&config.checkout) {
             if let Some(author) = &config.author {
                 let author = Signature { name: author.name.clone(), email: author.email.clone() };
                 tree.set_author(&author).await.map_err(|e| StepError::terminal(e.to_string()))?;

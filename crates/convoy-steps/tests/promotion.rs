@@ -264,3 +264,45 @@ async fn tag_and_push_the_tag() {
         "cone mode: only top-level files and charts/"
     );
 }
+
+/// A git-clone step with several checkout entries looks at the remote once: one fetch the first
+/// time, none while the remote's refs are unchanged, one after they move.
+#[tokio::test]
+async fn one_look_at_the_remote_per_clone_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let bare = remote(dir.path());
+    let url = format!("file://{}", bare.display());
+    let mirrors = Arc::new(Mirrors::new(dir.path().join("mirrors")));
+    let registry = convoy_steps::builtin(mirrors.clone(), Arc::new(NoResources));
+    let clone = |n: usize| {
+        steps(json!([{"uses": "git-clone", "as": format!("clone{n}"), "config": {"repoURL": url, "checkout": [
+            {"branch": "main", "path": "./source"},
+            {"branch": "main", "path": "./target"},
+            {"branch": "main", "path": "./sparse", "sparse": ["env"]}
+        ]}}]))
+    };
+    let mut fetches = Vec::new();
+    for n in 0..3 {
+        if n == 2 {
+            let seed = dir.path().join("seed");
+            std::fs::write(seed.join("values.yaml"), "image:\n  tag: 2.0.0\n").unwrap();
+            sh(&seed, &["commit", "--quiet", "-am", "moved"]);
+            sh(&seed, &["push", "--quiet", "origin", "main"]);
+        }
+        let work = dir.path().join(format!("work{n}"));
+        std::fs::create_dir_all(&work).unwrap();
+        let context = PromotionContext { work_dir: work.clone(), ..PromotionContext::default() };
+        let orchestrator = Orchestrator { registry: &registry, data: &convoy_expr::NoData, clock: &Now };
+        let mut progress = Progress::default();
+        let outcome = orchestrator.run(&context, &clone(n), &mut progress, &mut NoJournal).await;
+        assert_eq!(outcome, Outcome::Finished { phase: Phase::Succeeded }, "{:#?}", progress.step_execution_metadata);
+        fetches.push(mirrors.fetch_count());
+        let head = sh(&bare, &["rev-parse", "main"]);
+        for tree in ["source", "target", "sparse"] {
+            assert_eq!(sh(&work.join(tree), &["rev-parse", "HEAD"]), head, "{tree} is at the remote's head");
+        }
+        // Sparse: only top-level files and the cone were written.
+        assert!(work.join("sparse/env/dev/kustomization.yaml").exists() && work.join("sparse/values.yaml").exists());
+    }
+    assert_eq!(fetches, vec![1, 1, 2], "clone once, nothing while unchanged, one fetch after a push");
+}
