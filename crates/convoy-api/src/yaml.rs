@@ -35,6 +35,35 @@ pub struct SourceDocument {
 }
 
 impl SourceDocument {
+    /// A `v1 List` (what `get -o yaml` prints, kubectl's shape) stands for its items, each a
+    /// document of its own whose positions still point into the List; anything else is itself.
+    fn list_items(self) -> Vec<SourceDocument> {
+        let is_list = self.value.get("apiVersion").and_then(Value::as_str) == Some("v1")
+            && self.value.get("kind").and_then(Value::as_str) == Some("List");
+        let Some(Value::Array(items)) = self.value.get("items").filter(|_| is_list) else {
+            return vec![self];
+        };
+        items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| !item.is_null())
+            .map(|(i, item)| {
+                let prefix = format!("items[{i}]");
+                let positions = self
+                    .positions
+                    .iter()
+                    .filter_map(|(path, at)| {
+                        let rest = path.strip_prefix(&prefix)?;
+                        let rest = rest.strip_prefix('.').or_else(|| rest.is_empty().then_some(""))?;
+                        Some((rest.to_owned(), *at))
+                    })
+                    .collect();
+                let start = self.positions.get(&prefix).copied().unwrap_or(self.start);
+                SourceDocument { value: item.clone(), start, positions }
+            })
+            .collect()
+    }
+
     /// The position of the field at `path`, or of its nearest ancestor that has one.
     pub fn position_of(&self, path: &str) -> Position {
         let mut path = FieldPath::parse(path);
@@ -78,7 +107,8 @@ pub fn too_deep(value: &Value) -> bool {
     depth_over(value, MAX_DEPTH)
 }
 
-/// Parses every document of `text`; empty documents are dropped, as kubectl does. Collections
+/// Parses every document of `text`; empty documents are dropped and `v1 List` documents stand
+/// for their items, as kubectl does. Collections
 /// nested deeper than [`MAX_DEPTH`] and aliases expanding the stream past
 /// `MAX_ALIAS_EXPANSION` times its own nodes are errors.
 pub fn parse_documents(text: &str) -> Result<Vec<SourceDocument>, YamlError> {
@@ -87,7 +117,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<SourceDocument>, YamlError> {
         let (event, span) = event.map_err(|e| parser_error(&e))?;
         builder.on_event(event, span)?;
     }
-    Ok(builder.documents)
+    Ok(builder.documents.into_iter().flat_map(SourceDocument::list_items).collect())
 }
 
 /// Checks only the limits [`parse_documents`] enforces (depth, alias expansion), without
@@ -487,6 +517,19 @@ mod tests {
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[1].value, json!({"b": 2}));
         assert_eq!(docs[1].start.line, 5, "content line, not the --- line");
+    }
+
+    #[test]
+    fn a_v1_list_stands_for_its_items() {
+        let text = "apiVersion: v1\nkind: List\nitems:\n- kind: A\n  metadata: {name: a}\n- kind: B\n  metadata:\n    name: b\n";
+        let docs = parse_documents(text).unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[1].value, json!({"kind": "B", "metadata": {"name": "b"}}));
+        assert_eq!(docs[1].start.line, 6);
+        assert_eq!(docs[1].position_of("metadata.name"), Position { line: 8, column: 5 });
+        // Another kind called List is left alone.
+        let other = parse_documents("apiVersion: example.com/v1\nkind: List\nitems: [1]\n").unwrap();
+        assert_eq!(other[0].value["kind"], "List");
     }
 
     #[test]

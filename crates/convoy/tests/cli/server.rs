@@ -184,6 +184,33 @@ fn apply_get_every_kind_and_format_then_restart() {
     check_all(&server);
 }
 
+/// `get -o yaml > f; apply -f f`: the `v1 List` that get prints applies item by item.
+#[test]
+fn a_list_printed_by_get_applies_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    server.login();
+    let out = server.convoy().current_dir(repo_root()).args(["apply", "-f", "examples", "-R"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = server.convoy().args(["-p", "guestbook", "get", "stages", "-o", "yaml"]).output().unwrap();
+    let list = dir.path().join("stages.yaml");
+    std::fs::write(&list, &out.stdout).unwrap();
+    let out = server.convoy().args(["apply", "-f"]).arg(&list).output().unwrap();
+    assert!(out.status.success(), "{}\n{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    let unchanged = stdout(&out).lines().filter(|l| l.starts_with("Stage/") && l.ends_with(" unchanged")).count();
+    assert_eq!(unchanged, 5, "{}", stdout(&out));
+    // An edit inside the List lands, and a bad field points at its line in the List file.
+    let text = std::fs::read_to_string(&list).unwrap();
+    let edited = text.replacen("promotionTemplate:", "promotionTemplates:", 1);
+    std::fs::write(&list, &edited).unwrap();
+    let out = server.convoy().args(["apply", "-f"]).arg(&list).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let line = edited.lines().position(|l| l.contains("promotionTemplates:")).unwrap() + 1;
+    let expected = format!("{}:{line}:", list.display());
+    let text = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains(&expected) && text.contains("promotionTemplates"), "{expected} in {text}");
+}
+
 #[test]
 fn an_invalid_file_stores_nothing_and_names_file_and_path() {
     let dir = tempfile::tempdir().unwrap();
