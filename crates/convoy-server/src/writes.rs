@@ -152,6 +152,16 @@ pub async fn plan(store: &dyn Store, mut resources: Vec<Resource>, mode: Mode) -
             None => Operation::Create,
         };
         let submitted_rv = resource.metadata().resource_version.clone();
+        let mut resource = resource;
+        if let Err((key, message)) = restore_redacted(&mut resource, current.as_ref()) {
+            details.push(Detail {
+                path: format!("documents[{i}].data.{key}"),
+                message,
+                hint: Some(format!("give the value (in stringData, or base64 in data), or leave {key} out")),
+                severity: "error",
+            });
+            continue;
+        }
         match admit(resource, operation, &catalog, &mut env) {
             Err(problems) => details.extend(problems.iter().map(|p| detail(&format!("documents[{i}]"), p))),
             Ok(admitted) => {
@@ -204,18 +214,13 @@ pub async fn plan(store: &dyn Store, mut resources: Vec<Resource>, mode: Mode) -
 }
 
 /// The JSON to store: the submitted status is ignored (the stored one is kept), Secret
-/// `stringData` is folded into `data`, and a Secret value sent back in its redacted form (the
-/// empty string every read returns) keeps the stored value, so `get -o yaml | apply` loses no
-/// credentials. A key is cleared by leaving it out.
+/// `stringData` is folded into `data`.
 fn prepare(resource: &Resource, current: Option<&Stored>) -> Value {
     let mut object = resource.to_value();
     if let Value::Object(map) = &mut object {
         map.remove("status");
         if let Some(status) = current.and_then(|c| c.object.get("status")) {
             map.insert("status".into(), status.clone());
-        }
-        if resource.kind() == Kind::Secret {
-            keep_redacted_values(map, current);
         }
         if resource.kind() == Kind::Secret
             && let Some(Value::Object(string_data)) = map.remove("stringData")
@@ -231,21 +236,28 @@ fn prepare(resource: &Resource, current: Option<&Stored>) -> Value {
     object
 }
 
-fn keep_redacted_values(secret: &mut serde_json::Map<String, Value>, current: Option<&Stored>) {
-    let Some(Value::Object(stored)) = current.and_then(|c| c.object.get("data")) else { return };
-    if let Some(Value::Object(data)) = secret.get_mut("data") {
-        for (key, value) in data.iter_mut() {
-            if value.as_str() == Some(REDACTED)
-                && let Some(kept) = stored.get(key)
-            {
-                *value = kept.clone();
+/// A Secret value sent back in its redacted form ([`REDACTED`], what every read shows) stands
+/// for the stored value, so `get -o yaml | apply` loses no credentials. A redacted value with
+/// nothing stored under its key is refused: the key, and why.
+fn restore_redacted(resource: &mut Resource, current: Option<&Stored>) -> Result<(), (String, String)> {
+    let Resource::Secret(secret) = resource else { return Ok(()) };
+    let stored = current.and_then(|c| c.object.get("data")).and_then(Value::as_object);
+    for (key, value) in secret.data.iter_mut().filter(|(_, v)| v.as_str() == REDACTED) {
+        match stored.and_then(|s| s.get(key)).and_then(Value::as_str) {
+            Some(kept) => *value = kept.to_owned(),
+            None => {
+                return Err((
+                    key.clone(),
+                    format!("{REDACTED} stands for the stored value, but this Secret has none under {key:?}"),
+                ));
             }
         }
     }
+    Ok(())
 }
 
 /// What every read shows in place of a Secret value.
-const REDACTED: &str = "";
+pub const REDACTED: &str = "<redacted>";
 
 /// Equal but for the metadata the store owns.
 fn same_content(stored: &Value, submitted: &Value) -> bool {

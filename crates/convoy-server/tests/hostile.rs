@@ -81,7 +81,7 @@ async fn yaml_bombs_and_deep_documents_are_refused_quickly() {
     assert_eq!(projects["items"].as_array().map(Vec::len), Some(0), "nothing was stored: {projects}");
 }
 
-/// `get -o yaml | apply` of a Secret: every read shows values as empty strings, and applying
+/// `get -o yaml | apply` of a Secret: every read shows values as `<redacted>`, and applying
 /// that back keeps the stored values instead of wiping the credentials.
 #[tokio::test]
 async fn a_secret_read_and_applied_back_keeps_its_values() {
@@ -91,7 +91,7 @@ async fn a_secret_read_and_applied_back_keeps_its_values() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, read) = call(&app, "GET", "/v1/projects/p/secrets/creds", String::new()).await;
     assert_eq!(status, StatusCode::OK, "{read}");
-    assert_eq!(read["data"]["password"], "", "reads never show values");
+    assert_eq!(read["data"]["password"], "<redacted>", "reads never show values");
     let (status, body) = call(&app, "POST", "/v1/apply", serde_json::to_string(&read).unwrap()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let stored = store.get(&Key::new(Kind::Secret, "p", "creds")).await.unwrap().unwrap();
@@ -101,6 +101,13 @@ async fn a_secret_read_and_applied_back_keeps_its_values() {
     let changed = secret.replace("hunter2", "correct-horse");
     let (status, _) = call(&app, "POST", "/v1/apply", changed).await;
     assert_eq!(status, StatusCode::OK);
+    let stored = store.get(&Key::new(Kind::Secret, "p", "creds")).await.unwrap().unwrap();
+    assert_eq!(stored.object["data"]["password"], "Y29ycmVjdC1ob3JzZQ==");
+    // `<redacted>` where nothing is stored is refused, naming the key; nothing is written.
+    let invented = "apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: p}\ndata:\n  password: <redacted>\n  token: <redacted>\n";
+    let (status, body) = call(&app, "POST", "/v1/apply", invented.to_owned()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.to_string().contains("documents[0].data.token"), "{body}");
     let stored = store.get(&Key::new(Kind::Secret, "p", "creds")).await.unwrap().unwrap();
     assert_eq!(stored.object["data"]["password"], "Y29ycmVjdC1ob3JzZQ==");
 }
