@@ -78,7 +78,28 @@ pub async fn list_project(
         return Err(ApiError::not_found(format!("{kind} is cluster-scoped: use /v1/{plural}")));
     }
     check(&identity, Action::Read, &project)?;
+    require_project(&*state.store, &project).await?;
     list(state, kind, Some(project), query, headers).await
+}
+
+/// A list in a project that does not exist is an error, not an empty list: a misspelt `-p`
+/// must not look like a project with nothing in it. The shared-resources and cluster-secrets
+/// namespaces hold Secrets and ConfigMaps without being projects.
+async fn require_project(store: &dyn convoy_store::Store, project: &str) -> Result<(), ApiError> {
+    if project == convoy_api::SHARED_RESOURCES_PROJECT || project == crate::webhooks::CLUSTER_SECRETS_PROJECT {
+        return Ok(());
+    }
+    if store.get(&Key::new(Kind::Project, "", project)).await?.is_some() {
+        return Ok(());
+    }
+    let (projects, _) = store.list(Kind::Project, None, &LabelSelector::everything()).await?;
+    let names: Vec<&str> = projects.iter().map(|p| p.key.name.as_str()).collect();
+    let hint = match convoy_api::suggest::closest(project, names.iter().copied()) {
+        Some(close) => format!("did you mean {close:?}?"),
+        None if names.is_empty() => "no project exists yet: apply a Project first".to_owned(),
+        None => format!("projects: {}", names.join(", ")),
+    };
+    Err(ApiError::not_found(format!("project {project:?} not found; {hint}")))
 }
 
 async fn list(

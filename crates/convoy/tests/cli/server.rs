@@ -337,3 +337,26 @@ fn acknowledged_writes_survive_sigkill() {
     let lost: Vec<&String> = acknowledged.iter().filter(|n| !stored.contains(n.as_str())).collect();
     assert!(lost.is_empty(), "{} acknowledged writes lost after SIGKILL: {lost:?}", lost.len());
 }
+
+/// A misspelt project is an error with a suggestion, not an empty list.
+#[test]
+fn listing_a_project_that_does_not_exist_fails_with_a_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    server.login();
+    let out = server.convoy().args(["-p", "guestbook", "get", "stages"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no project exists yet"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = server.convoy().current_dir(repo_root()).args(["apply", "-f", "examples", "-R"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = server.convoy().args(["-p", "guestbok", "get", "stages"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("project \"guestbok\" not found; did you mean \"guestbook\"?"), "{stderr}");
+    let out = server.convoy().args(["-p", "guestbook", "get", "stages"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
