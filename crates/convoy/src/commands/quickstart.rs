@@ -28,14 +28,8 @@ async fn quickstart(data_dir: &Path) -> anyhow::Result<ExitCode> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(data_dir)?;
     let repos = data_dir.join("quickstart");
-    let (app, config) = repositories(&repos)?;
-    let app_commit = git(&repos.join("app"), &["rev-parse", "HEAD"])?;
-    println!(
-        "1. Repositories (file://) in {}: app at commit {}, config with env/dev and env/staging",
-        repos.display(),
-        &app_commit[..7]
-    );
-
+    // The server first: it takes the data dir's lock, so a quickstart next to a running server
+    // stops before it changes anything.
     let listen = "127.0.0.1:0".parse()?;
     // The quickstart's repositories are local (`file://`): allowed for this in-process server.
     let config_server = convoy_server::ServerConfig {
@@ -43,6 +37,20 @@ async fn quickstart(data_dir: &Path) -> anyhow::Result<ExitCode> {
         ..convoy_server::ServerConfig::new(listen, data_dir.to_owned())
     };
     let server = convoy_server::start(config_server).await.map_err(anyhow::Error::msg)?;
+    let prepared = repositories(&repos)
+        .and_then(|(app, config)| Ok((git(&repos.join("app"), &["rev-parse", "HEAD"])?, app, config)));
+    let (app_commit, app, config) = match prepared {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            server.stop().await.map_err(anyhow::Error::msg)?;
+            return Err(e);
+        }
+    };
+    println!(
+        "1. Repositories (file://) in {}: app at commit {}, config with env/dev and env/staging",
+        repos.display(),
+        &app_commit[..7]
+    );
     let token = std::fs::read_to_string(data_dir.join("admin-token"))?.trim().to_owned();
     let client = Client::new(Settings {
         server: format!("http://{}", server.address),
@@ -68,7 +76,7 @@ async fn quickstart(data_dir: &Path) -> anyhow::Result<ExitCode> {
     let log = git(&repos.join("config.git"), &["log", "--oneline", "-3", "main"]).unwrap_or_default();
     println!("5. The config repository now records commit {} for both Stages:\n{}", &app_commit[..7], indent(&log));
     println!(
-        "\nNext:\n  convoy server --data-dir {dir}          # the same data, now as a server\n  convoy login --server http://127.0.0.1:7070 --token-file {dir}/admin-token\n  convoy -p {PROJECT} get stages\n  convoy -p {PROJECT} get freight\n  convoy -p {PROJECT} promote --freight {freight} --stage staging --wait\n  convoy -p {PROJECT} logs promotion NAME   # from convoy -p {PROJECT} get promotions",
+        "\nNext:\n  convoy server --data-dir {dir} --allow-file-remotes   # the same data as a server (the quickstart's repositories are local)\n  convoy login --server http://127.0.0.1:7070 --token-file {dir}/admin-token\n  convoy -p {PROJECT} get stages\n  convoy -p {PROJECT} get freight\n  convoy -p {PROJECT} promote --freight {freight} --stage staging --wait\n  convoy -p {PROJECT} logs promotion NAME   # from convoy -p {PROJECT} get promotions",
         dir = data_dir.display()
     );
     Ok(ExitCode::SUCCESS)

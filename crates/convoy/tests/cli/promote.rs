@@ -375,3 +375,15 @@ fn quickstart_promotes_through_dev_and_staging() {
         assert!(file.contains(&format!("commit: {app}")) && file.starts_with("# The app commit"), "{env}: {file}");
     }
 }
+
+/// A quickstart on a data dir a server holds stops before it changes anything.
+#[test]
+fn quickstart_beside_a_running_server_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let out = super::convoy().args(["quickstart", "--data-dir"]).arg(&server.data).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("another convoy server is using the data directory"), "{stderr}");
+    assert!(!server.data.join("quickstart").exists(), "no repository was made or changed");
+}
