@@ -25,7 +25,7 @@ pub struct ListQuery {
     pub resource_version: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WriteQuery {
     pub dry_run: Option<bool>,
@@ -345,15 +345,31 @@ pub async fn patch_project(
     let kind = project_kind(&plural)?;
     check(&identity, Action::Write, &project)?;
     let key = key_for(kind, &project, &name);
-    let current = state.store.get(&key).await?.ok_or_else(|| ApiError::not_found(format!("{key} not found")))?;
     let patch: Value =
         serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("a merge patch must be JSON: {e}")))?;
-    let mut object = current.object.clone();
-    merge_patch(&mut object, &patch);
-    object["metadata"]["resourceVersion"] = json!(current.revision.to_string());
-    let body = serde_json::to_string(&object).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    put(state, kind, project, name, query, &body).await
+    // Without a resourceVersion of the caller's, a patch applies to whatever is stored: a
+    // controller's status write between the read and the write is not the caller's conflict,
+    // so the patch is applied again to the fresh object.
+    let explicit = query.resource_version.is_some() || patch.pointer("/metadata/resourceVersion").is_some();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let current = state.store.get(&key).await?.ok_or_else(|| ApiError::not_found(format!("{key} not found")))?;
+        let mut object = current.object.clone();
+        merge_patch(&mut object, &patch);
+        if !explicit {
+            object["metadata"]["resourceVersion"] = json!(current.revision.to_string());
+        }
+        let body = serde_json::to_string(&object).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        match put(state.clone(), kind, project.clone(), name.clone(), query.clone(), &body).await {
+            Err(e) if e.status == StatusCode::CONFLICT && !explicit && attempt < PATCH_ATTEMPTS => continue,
+            outcome => return outcome,
+        }
+    }
 }
+
+/// How often a patch without the caller's resourceVersion is applied again after a conflict.
+const PATCH_ATTEMPTS: usize = 5;
 
 /// RFC 7386 JSON merge patch.
 fn merge_patch(target: &mut Value, patch: &Value) {
