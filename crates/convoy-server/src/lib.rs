@@ -48,6 +48,8 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Clients older than this are refused.
 pub const MIN_CLIENT_VERSION: &str = "0.1.0";
 pub const CLIENT_VERSION_HEADER: &str = "x-convoy-version";
+/// The largest request body the API takes (`convoy apply` sends larger sets in batches).
+pub const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 pub const SERVER_VERSION_HEADER: &str = "x-convoy-server-version";
 
 pub struct AppState {
@@ -115,7 +117,7 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .patch(routes::patch_project),
         )
         .fallback(|| async { ApiError::not_found("no such path; see /v1/openapi.json") })
-        .layer(DefaultBodyLimit::max(8 * 1024 * 1024))
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn_with_state(state.clone(), limits::limit))
         .layer(middleware::from_fn(versions));

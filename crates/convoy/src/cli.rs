@@ -196,6 +196,10 @@ pub struct ApplyArgs {
     /// Admit everything and report what would change, without writing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Send at most N objects per request, each batch admitted and written on its own (sets
+    /// larger than one request, 8 MiB, are batched by size without it).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: Option<u32>,
 }
 
 #[derive(Debug, Args)]

@@ -14,7 +14,7 @@ use crate::output::{Finding, print_findings};
 
 /// `apply` (mode `apply`) or `create` (mode `create`).
 pub fn run(client: Client, args: &ApplyArgs, mode: &str) -> anyhow::Result<ExitCode> {
-    send_files(client, &args.files, mode, args.dry_run)
+    send_files(client, &args.files, mode, args.dry_run, args.batch_size.map(|n| n as usize))
 }
 
 pub fn delete(client: Client, args: &DeleteArgs) -> anyhow::Result<ExitCode> {
@@ -35,10 +35,16 @@ pub fn delete(client: Client, args: &DeleteArgs) -> anyhow::Result<ExitCode> {
         });
     }
     let files = FileArgs { files: args.files.clone(), recursive: args.recursive };
-    send_files(client, &files, "delete", false)
+    send_files(client, &files, "delete", false, None)
 }
 
-fn send_files(client: Client, files: &FileArgs, mode: &str, dry_run: bool) -> anyhow::Result<ExitCode> {
+fn send_files(
+    client: Client,
+    files: &FileArgs,
+    mode: &str,
+    dry_run: bool,
+    batch_size: Option<usize>,
+) -> anyhow::Result<ExitCode> {
     let manifests = load(files, client.settings.project.as_deref());
     let problems = check_decoding(&manifests);
     if !problems.is_empty() {
@@ -65,31 +71,102 @@ fn send_files(client: Client, files: &FileArgs, mode: &str, dry_run: bool) -> an
         eprintln!("error: no objects to send");
         return Ok(ExitCode::from(1));
     }
-    let body = sent.iter().map(|d| d.source.value.to_string()).collect::<Vec<_>>().join("\n---\n");
+    let texts: Vec<String> = sent.iter().map(|d| d.source.value.to_string()).collect();
+    let batches = batches(&sent, &texts, batch_size);
+    if batches.len() > 1 {
+        let bytes: usize = texts.iter().map(String::len).sum();
+        eprintln!(
+            "note: sending {} objects ({:.1} MiB) in {} batches; each batch is admitted and written on its own, \
+             so a failure leaves the batches before it applied{}",
+            sent.len(),
+            bytes as f64 / (1024.0 * 1024.0),
+            batches.len(),
+            if dry_run { " (a dry run cannot see objects of earlier batches)" } else { "" }
+        );
+    }
     let path = format!("/v1/apply?mode={mode}{}", if dry_run { "&dryRun=true" } else { "" });
     let runtime = tokio::runtime::Runtime::new()?;
-    match runtime.block_on(client.send(Method::POST, &path, Some(body))) {
-        Ok((result, _)) => {
-            let mut warnings = Vec::new();
-            for (i, item) in result["items"].as_array().into_iter().flatten().enumerate() {
-                let suffix = if dry_run { " (dry run)" } else { "" };
-                println!(
-                    "{}/{} {}{suffix}",
-                    item["kind"].as_str().unwrap_or("?"),
-                    item["name"].as_str().unwrap_or("?"),
-                    item["action"].as_str().unwrap_or("?")
-                );
-                for w in item["warnings"].as_array().into_iter().flatten() {
-                    warnings.extend(locate(w, &sent, i));
+    let total = batches.len();
+    for (number, batch) in batches.into_iter().enumerate() {
+        let docs: Vec<&LoadedDocument> = batch.iter().map(|&i| sent[i]).collect();
+        let body = batch.iter().map(|&i| texts[i].as_str()).collect::<Vec<_>>().join("\n---\n");
+        match runtime.block_on(client.send(Method::POST, &path, Some(body))) {
+            Ok((result, _)) => {
+                let mut warnings = Vec::new();
+                for (i, item) in result["items"].as_array().into_iter().flatten().enumerate() {
+                    let suffix = if dry_run { " (dry run)" } else { "" };
+                    println!(
+                        "{}/{} {}{suffix}",
+                        item["kind"].as_str().unwrap_or("?"),
+                        item["name"].as_str().unwrap_or("?"),
+                        item["action"].as_str().unwrap_or("?")
+                    );
+                    for w in item["warnings"].as_array().into_iter().flatten() {
+                        warnings.extend(locate(w, &docs, i));
+                    }
+                }
+                for w in &warnings {
+                    eprintln!("{}", w.to_text());
                 }
             }
-            for w in &warnings {
-                eprintln!("{}", w.to_text());
+            Err(e) => {
+                if total > 1 {
+                    eprintln!("batch {} of {total} failed; the {number} before it were applied", number + 1);
+                }
+                return Ok(report(&e, &docs));
             }
-            Ok(ExitCode::SUCCESS)
         }
-        Err(e) => Ok(report(&e, &sent)),
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Groups the documents into requests: one when the set fits (as written, one transaction);
+/// otherwise in dependency order of their kinds (Projects first, Freight and Promotions last),
+/// `batch_size` at a time or as many as fit in a request.
+fn batches(sent: &[&LoadedDocument], texts: &[String], batch_size: Option<usize>) -> Vec<Vec<usize>> {
+    // Room for the separators and the request's own overhead.
+    const LIMIT: usize = convoy_server::MAX_REQUEST_BYTES - 64 * 1024;
+    let total: usize = texts.iter().map(|t| t.len() + 5).sum();
+    if batch_size.is_none() && total <= LIMIT {
+        return vec![(0..sent.len()).collect()];
+    }
+    let mut order: Vec<usize> = (0..sent.len()).collect();
+    order.sort_by_key(|&i| kind_rank(sent[i]));
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    let mut size = 0;
+    for i in order {
+        let full = out
+            .last()
+            .is_none_or(|b| batch_size.map_or(size + texts[i].len() + 5 > LIMIT && !b.is_empty(), |n| b.len() >= n));
+        if full {
+            out.push(Vec::new());
+            size = 0;
+        }
+        size += texts[i].len() + 5;
+        out.last_mut().expect("a batch was just pushed").push(i);
+    }
+    out
+}
+
+/// Kinds others refer to come first, so each batch's references are already stored.
+fn kind_rank(document: &LoadedDocument) -> usize {
+    const ORDER: [&str; 13] = [
+        "Project",
+        "ProjectConfig",
+        "ClusterConfig",
+        "Secret",
+        "ConfigMap",
+        "ClusterPromotionTask",
+        "PromotionTask",
+        "ClusterAnalysisTemplate",
+        "AnalysisTemplate",
+        "Warehouse",
+        "Stage",
+        "Freight",
+        "Promotion",
+    ];
+    let kind = document.source.value.get("kind").and_then(Value::as_str).unwrap_or("");
+    ORDER.iter().position(|k| *k == kind).unwrap_or(ORDER.len())
 }
 
 /// Prints a failure; admission details become `FILE:LINE:COL: Kind/name: path: message`.
@@ -104,6 +181,15 @@ fn report(error: &ClientError, sent: &[&LoadedDocument]) -> ExitCode {
             }
             return ExitCode::from(1);
         }
+    }
+    if let ClientError::Api { status, .. } = error
+        && *status == reqwest::StatusCode::PAYLOAD_TOO_LARGE
+    {
+        eprintln!(
+            "error: the request is larger than the server accepts ({} MiB); send fewer objects at once with --batch-size N",
+            convoy_server::MAX_REQUEST_BYTES >> 20
+        );
+        return ExitCode::from(1);
     }
     eprintln!("error: {error}");
     ExitCode::from(error.exit_code())

@@ -360,3 +360,45 @@ fn listing_a_project_that_does_not_exist_fails_with_a_suggestion() {
     let out = server.convoy().args(["-p", "guestbook", "get", "stages"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// Sets larger than one request are sent in batches (kinds others depend on first); one object
+/// larger than a request is refused with the limit and what to do.
+#[test]
+fn large_sets_are_applied_in_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    server.login();
+    // Stages come before their Warehouse and tasks in the file order here: batching reorders.
+    let out = server
+        .convoy()
+        .current_dir(repo_root())
+        .args(["apply", "-f", "examples/stages.yaml", "-f", "examples", "-R", "--batch-size", "2"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}\n{stderr}", stdout(&out));
+    assert!(stderr.contains("batches; each batch is admitted and written on its own"), "{stderr}");
+    assert!(stdout(&out).contains("Stage/dev created"), "{}", stdout(&out));
+
+    let megabyte = "x".repeat(1 << 20);
+    let many: String = (0..9)
+        .map(|i| format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: big-{i}, namespace: guestbook}}\ndata:\n  blob: {megabyte}\n---\n"))
+        .collect();
+    let file = dir.path().join("many.yaml");
+    std::fs::write(&file, many).unwrap();
+    let out = server.convoy().args(["apply", "-f"]).arg(&file).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("sending 9 objects (9.0 MiB) in 2 batches"), "{stderr}");
+    assert_eq!(stdout(&out).lines().filter(|l| l.ends_with(" created")).count(), 9);
+
+    let huge = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: huge, namespace: guestbook}}\ndata:\n  blob: {}\n",
+        "x".repeat(9 << 20)
+    );
+    std::fs::write(&file, huge).unwrap();
+    let out = server.convoy().args(["apply", "-f"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("larger than the server accepts (8 MiB)") && stderr.contains("--batch-size"), "{stderr}");
+}
