@@ -100,11 +100,11 @@ pub fn from_json(document: &Json) -> Result<(Scope, StaticData), String> {
             return Err(format!("context: unknown key {key:?}; {hint}"));
         }
     }
+    // What a promotion always has starts empty, so `vars.x` reads nil instead of failing.
     let mut scope_values = Map::new();
     for key in SCOPE_KEYS {
-        if let Some(value) = map.get(key) {
-            scope_values.insert(key.to_owned(), value.clone());
-        }
+        let value = map.get(key).cloned().unwrap_or_else(|| Json::Object(Map::new()));
+        scope_values.insert(key.to_owned(), value);
     }
     let scope = Scope::from_json(&scope_values).map_err(|e| e.to_string())?;
     let mut data = StaticData::default();

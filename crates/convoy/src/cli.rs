@@ -81,7 +81,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// The template, e.g. 'v${{ vars.major + 1 }}'.
+    /// The template, e.g. 'v${{ semverParse("1.4.2").Major + 1 }}' (prints "v2").
     pub template: String,
     /// JSON file with the variables and data in scope (`-` for standard input); see docs/eval.md.
     #[arg(long, value_name = "FILE")]

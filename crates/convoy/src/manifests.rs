@@ -47,7 +47,10 @@ pub fn load(args: &FileArgs, default_project: Option<&str>) -> Manifests {
             let mut text = String::new();
             match std::io::stdin().read_to_string(&mut text) {
                 Ok(_) => add_text(&mut manifests, "<stdin>", &text, default_project),
-                Err(e) => manifests.errors.push(file_error("<stdin>", format!("cannot read standard input: {e}"))),
+                Err(e) => manifests.errors.push(file_error(
+                    "<stdin>",
+                    format!("cannot read standard input: {}", crate::output::plain_io(&e)),
+                )),
             }
             continue;
         }
@@ -59,7 +62,9 @@ pub fn load(args: &FileArgs, default_project: Option<&str>) -> Manifests {
             let name = file.display().to_string();
             match std::fs::read_to_string(&file) {
                 Ok(text) => add_text(&mut manifests, &name, &text, default_project),
-                Err(e) => manifests.errors.push(file_error(&name, format!("cannot read file: {e}"))),
+                Err(e) => manifests
+                    .errors
+                    .push(file_error(&name, format!("cannot read file: {}", crate::output::plain_io(&e)))),
             }
         }
     }
@@ -73,7 +78,8 @@ fn file_error(file: &str, message: String) -> FileError {
 /// A file given by name is read whatever its extension; in directories only `.yaml`, `.yml`
 /// and `.json` count, and sub-directories only with `-R`.
 fn collect(path: &Path, recursive: bool, explicit: bool, out: &mut Vec<PathBuf>) -> Result<(), String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read {}: {}", path.display(), crate::output::plain_io(&e)))?;
     if meta.is_file() {
         let manifest_ext = path.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "json");
         if explicit || manifest_ext {
@@ -85,7 +91,7 @@ fn collect(path: &Path, recursive: bool, explicit: bool, out: &mut Vec<PathBuf>)
         return Ok(());
     }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(|e| format!("cannot list {}: {e}", path.display()))?
+        .map_err(|e| format!("cannot list {}: {}", path.display(), crate::output::plain_io(&e)))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     entries.sort();

@@ -66,3 +66,21 @@ pub fn print_findings(findings: &[Finding], json: bool) -> anyhow::Result<()> {
     eprintln!("{errors} error(s), {warnings} warning(s)");
     Ok(())
 }
+
+/// An I/O error in words for people: what happened, without Rust's `(os error 2)`.
+pub fn plain_io(error: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match error.kind() {
+        ErrorKind::NotFound => "no such file or directory".to_owned(),
+        ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        ErrorKind::IsADirectory => "it is a directory, not a file".to_owned(),
+        ErrorKind::InvalidData => "it is not UTF-8 text".to_owned(),
+        _ => {
+            let text = error.to_string();
+            match text.rfind(" (os error ") {
+                Some(at) => text[..at].to_owned(),
+                None => text,
+            }
+        }
+    }
+}

@@ -17,7 +17,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
                 std::io::stdin().read_to_string(&mut text).context("cannot read the context from standard input")?;
                 text
             } else {
-                std::fs::read_to_string(path).with_context(|| format!("cannot read context file {}", path.display()))?
+                std::fs::read_to_string(path).map_err(|e| {
+                    anyhow::anyhow!("cannot read context file {}: {}", path.display(), crate::output::plain_io(&e))
+                })?
             };
             serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("context is not valid JSON: {e}"))?
         }

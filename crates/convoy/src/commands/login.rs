@@ -10,7 +10,7 @@ pub fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<ExitCode> {
     let token = match (&global.token, &args.token_file) {
         (Some(token), _) => token.clone(),
         (None, Some(file)) => std::fs::read_to_string(file)
-            .map_err(|e| anyhow::anyhow!("cannot read token file {}: {e}", file.display()))?
+            .map_err(|e| anyhow::anyhow!("cannot read token file {}: {}", file.display(), crate::output::plain_io(&e)))?
             .trim()
             .to_owned(),
         (None, None) => {

@@ -39,3 +39,23 @@ fn errors_exit_1_and_say_where() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown key \"varz\"; did you mean \"vars\"?"));
 }
+
+/// The example in `convoy eval --help` runs as shown, and without a context `vars`, `ctx` and
+/// `outputs` are empty (a missing name reads nil, it does not fail).
+#[test]
+fn the_help_example_runs_and_scopes_start_empty() {
+    let help = convoy().args(["eval", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    let example = help.split("e.g. '").nth(1).and_then(|rest| rest.split('\'').next()).expect("an example");
+    let printed = help.split("(prints \"").nth(1).and_then(|rest| rest.split('"').next()).expect("its output");
+    let out = convoy().args(["eval", example]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{example}: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("\"{printed}\""));
+    let out = convoy().args(["eval", "${{ vars.major ?? 'none' }}-${{ ctx.stage ?? 'none' }}"]).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "\"none-none\"",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
