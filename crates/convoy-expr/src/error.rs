@@ -25,7 +25,7 @@ impl ExprError {
         let position = text[at + 4..].split_whitespace().next().unwrap_or("");
         let column = position.split(':').nth(1).and_then(|c| c.parse().ok());
         let detail = text.lines().find_map(|l| l.trim().strip_prefix("= ")).unwrap_or("invalid syntax");
-        ExprError { column, message: format!("syntax error: {detail}"), ..ExprError::plain("") }
+        ExprError { column, message: format!("syntax error: {}", in_words(detail)), ..ExprError::plain("") }
     }
 
     /// Places the error in `template`, whose expression `code` starts at byte `offset`.
@@ -64,6 +64,34 @@ impl ExprError {
     }
 }
 
+/// The parser's `expected pipe, method_call, ... or not_in_op` in words: what may come next.
+fn in_words(detail: &str) -> String {
+    let Some(list) = detail.strip_prefix("expected ") else { return detail.to_owned() };
+    let list = list.split(" but found ").next().unwrap_or(list);
+    let mut said: Vec<&str> = Vec::new();
+    for rule in list.split([',', ' ']).map(str::trim).filter(|r| !r.is_empty() && *r != "or") {
+        let words = match rule {
+            "EOI" => "the end of the expression",
+            "pipe" | "method_call" | "ternary" | "membership_op" | "opt_membership_op" | "opt_index_op"
+            | "default_op" | "index_op" | "range_start_op" | "range_end_op" | "exponent_op" | "multiplication_op"
+            | "addition_op" | "range_op" | "comparison_op" | "equal_op" | "and_op" | "or_op" | "string_op"
+            | "not_in_op" | "infix" | "postfix" => "an operator",
+            "predicate" | "block" => "a `{ ... }` block",
+            "map_key" => "a map key",
+            "else_keyword" => "`else`",
+            _ => "a value",
+        };
+        if !said.contains(&words) {
+            said.push(words);
+        }
+    }
+    match said.as_slice() {
+        [] => detail.to_owned(),
+        [one] => format!("expected {one} here"),
+        [init @ .., last] => format!("expected {} or {last} here", init.join(", ")),
+    }
+}
+
 impl fmt::Display for ExprError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.path.is_empty() {
@@ -82,3 +110,14 @@ impl fmt::Display for ExprError {
 }
 
 impl std::error::Error for ExprError {}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn grammar_rules_in_words() {
+        let detail = "expected pipe, method_call, ternary, membership_op, exponent_op, or EOI";
+        assert_eq!(super::in_words(detail), "expected an operator or the end of the expression here");
+        assert_eq!(super::in_words("expected expr"), "expected a value here");
+        assert_eq!(super::in_words("unexpected token"), "unexpected token");
+    }
+}

@@ -68,7 +68,7 @@ const BROKEN: &[(&str, &str)] = &[
     ("unknown-kind.yaml", "unknown-kind.yaml:17:1: Stag/dev: kind: unknown Kargo kind \"Stag\""),
     (
         "expr-syntax.yaml",
-        "expr-syntax.yaml:26:7: PromotionTask/promote: spec.steps[0].config.message: syntax error: expected conditional_if, negation_op, sign_op, value, array, map, or ident in expression \"outputs.x.commitMessage +\"",
+        "expr-syntax.yaml:26:7: PromotionTask/promote: spec.steps[0].config.message: syntax error: expected a value here in expression \"outputs.x.commitMessage +\"",
     ),
 ];
 
