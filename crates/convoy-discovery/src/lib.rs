@@ -43,22 +43,34 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
 pub struct DiscoveryError {
+    /// What went wrong and, after `; `, what to do (for status and logs).
     pub message: String,
+    /// What to do alone, where the message carries one (for `convoy doctor`'s fix column).
+    pub hint: Option<String>,
 }
 
 impl DiscoveryError {
     pub fn config(message: impl Into<String>) -> DiscoveryError {
-        DiscoveryError { message: message.into() }
+        DiscoveryError { message: message.into(), hint: None }
     }
 
     pub fn source(url: &str, problem: String, hint: &str) -> DiscoveryError {
         let url = convoy_git::redact(url);
-        let hint = if hint.is_empty() { String::new() } else { format!("; {hint}") };
-        DiscoveryError { message: format!("{url}: {problem}{hint}") }
+        let (suffix, hint) =
+            if hint.is_empty() { (String::new(), None) } else { (format!("; {hint}"), Some(hint.to_owned())) };
+        DiscoveryError { message: format!("{url}: {problem}{suffix}"), hint }
     }
 
     pub fn nothing(url: &str, hint: String) -> DiscoveryError {
-        DiscoveryError { message: format!("{}: discovered nothing: {hint}", convoy_git::redact(url)) }
+        DiscoveryError { message: format!("{}: discovered nothing: {hint}", convoy_git::redact(url)), hint: None }
+    }
+
+    /// The message without its hint.
+    pub fn problem(&self) -> &str {
+        match &self.hint {
+            Some(hint) => self.message.strip_suffix(&format!("; {hint}")).unwrap_or(&self.message),
+            None => &self.message,
+        }
     }
 }
 
@@ -92,7 +104,8 @@ pub async fn discover(
     let mut images = Vec::new();
     let mut charts = Vec::new();
     for (i, subscription) in warehouse.spec.subscriptions.iter().enumerate() {
-        let at = |e: DiscoveryError| DiscoveryError { message: format!("subscriptions[{i}]: {}", e.message) };
+        let at =
+            |e: DiscoveryError| DiscoveryError { message: format!("subscriptions[{i}]: {}", e.message), hint: e.hint };
         match subscription {
             Subscription::Git(sub) => {
                 let found = credentials.credentials("git", &sub.repo_url).await;
@@ -126,11 +139,10 @@ pub async fn probe(
 ) -> Result<(), DiscoveryError> {
     match subscription {
         Subscription::Git(sub) => convoy_git::ls_remote(&sub.repo_url, credentials).await.map(|_| ()).map_err(|e| {
-            DiscoveryError::source(
-                &sub.repo_url,
-                e.to_string(),
-                "check the repoURL, and that a Secret labelled kargo.akuity.io/cred-type: git matches it",
-            )
+            let fix = e
+                .likely_fix()
+                .unwrap_or("check the repoURL, and that a Secret labelled kargo.akuity.io/cred-type: git matches it");
+            DiscoveryError::source(&sub.repo_url, e.to_string(), fix)
         }),
         Subscription::Image(sub) => {
             let name = registry::ImageName::parse(&sub.repo_url).map_err(DiscoveryError::config)?;

@@ -52,6 +52,46 @@ pub struct GitError {
     pub message: String,
 }
 
+impl GitError {
+    /// What most likely fixes it, read from git's own words: the network, the credentials, the
+    /// URL, or the server's policy; `None` when git's words do not say.
+    pub fn likely_fix(&self) -> Option<&'static str> {
+        let m = self.message.to_ascii_lowercase();
+        let any = |needles: &[&str]| needles.iter().any(|n| m.contains(n));
+        if any(&["could not resolve host", "name or service not known", "temporary failure in name resolution"]) {
+            Some("the host name does not resolve: check the URL's host and the Convoy server's DNS")
+        } else if any(&[
+            "connection refused",
+            "failed to connect",
+            "timed out",
+            "network is unreachable",
+            "no route to host",
+        ]) {
+            Some(
+                "nothing answers at that address: check the URL and that the Convoy server can reach it (proxy, firewall)",
+            )
+        } else if any(&["--allow-file-remotes"]) {
+            Some("use a network URL, or start the server with --allow-file-remotes (trials only)")
+        } else if any(&[
+            "could not read username",
+            "authentication failed",
+            "403",
+            "401",
+            "permission denied",
+            "access denied",
+            "not authorized",
+        ]) {
+            Some(
+                "the remote refused the credentials: add or fix a Secret labelled kargo.akuity.io/cred-type: git whose repoURL matches, with access to this repository",
+            )
+        } else if any(&["not found", "does not appear to be a git repository", "does not exist"]) {
+            Some("no repository at that URL: check the repoURL")
+        } else {
+            None
+        }
+    }
+}
+
 /// A git command with nothing inherited that could change its behaviour: no `GIT_*` variables,
 /// no global or system config, no hooks, no fsmonitor, and only network transports (plus
 /// local ones when [`crate::allow_file_remotes`] said so). With `access`, the credentials are
@@ -171,6 +211,19 @@ mod tests {
             let answer = fill(url, protocol, host).await;
             assert!(!answer.contains("s3cr3t"), "{protocol}://{host}: {answer}");
         }
+    }
+
+    #[test]
+    fn fixes_follow_gits_words() {
+        let fix = |message: &str| GitError { operation: "ls-remote".into(), message: message.into() }.likely_fix();
+        let dns = "fatal: unable to access 'https://git.invalid/x/': Could not resolve host: git.invalid";
+        assert!(fix(dns).unwrap().contains("does not resolve"));
+        let refused = "fatal: unable to access 'http://127.0.0.1:1/x/': Failed to connect to 127.0.0.1 port 1";
+        assert!(fix(refused).unwrap().contains("nothing answers"));
+        let auth = "fatal: could not read Username for 'https://h': terminal prompts disabled";
+        assert!(fix(auth).unwrap().contains("refused the credentials"));
+        assert!(fix("remote: Repository not found.").unwrap().contains("no repository"));
+        assert_eq!(fix("something else entirely"), None);
     }
 
     #[test]

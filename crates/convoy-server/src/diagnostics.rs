@@ -147,7 +147,15 @@ async fn source(
     let probe = convoy_discovery::probe(registries, subscription, credentials.as_ref());
     match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
         Ok(Ok(())) => check(name, "ok", "reachable", ""),
-        Ok(Err(e)) => check(name, "fail", e.message, &source_fix(kind)),
+        // The problem in the message, the fix once, in the fix column: git's own words say
+        // which fix (network, credentials, URL); registries name the Secret kind to add.
+        Ok(Err(e)) => {
+            let fix = match (kind, &e.hint) {
+                ("git", Some(hint)) => hint.clone(),
+                _ => source_fix(kind),
+            };
+            check(name, "fail", e.problem(), &fix)
+        }
         Err(_) => no_answer(name),
     }
 }
@@ -255,12 +263,12 @@ async fn remotes(state: &AppState, stage: &Stage) -> Result<Vec<Value>, ApiError
         out.push(match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
             Err(_) => no_answer(name),
             Ok(Ok(())) => check(name, "ok", "pushes are accepted (dry run)", ""),
-            Ok(Err(e)) => check(
-                name,
-                "fail",
-                e.to_string(),
-                "give the credentials Secret for this repository write access, and check the URL",
-            ),
+            Ok(Err(e)) => {
+                let fix = e
+                    .likely_fix()
+                    .unwrap_or("give the credentials Secret for this repository write access, and check the URL");
+                check(name, "fail", e.to_string(), fix)
+            }
         });
     }
     Ok(out)

@@ -147,7 +147,7 @@ impl WarehouseController {
             Err(e) => {
                 let retry = interval(&stored.object).min(RETRY_AFTER_FAILURE);
                 self.lock_backoff().insert(lane, Instant::now() + retry);
-                tracing::info!(warehouse = %key, error = %e, "discovery failed");
+                tracing::warn!(warehouse = %key, error = %e, "discovery failed");
                 update_status(&*self.store, key, |status| {
                     status["observedGeneration"] = generation.clone();
                     if let Some(t) = &token {
@@ -209,7 +209,7 @@ impl WarehouseController {
         let candidate = match convoy_discovery::freight::candidate(warehouse, discovered) {
             Ok(Some(candidate)) => candidate,
             Ok(None) => return Ok(FreightOutcome::NotWanted("freightCreationCriteria did not hold".into())),
-            Err(DiscoveryError { message }) => return Err(message),
+            Err(DiscoveryError { message, .. }) => return Err(message),
         };
         let resources = decode_body(&candidate.to_string(), None).map_err(|e| e.message)?;
         // Freight is named by its content: the same artifacts are the same Freight, whose

@@ -96,7 +96,7 @@ fn doctor_checks_pass_then_fail_with_their_fix() {
     let (code, report) = doctor(&server);
     assert_eq!(code, Some(1), "{report}");
     let push = line(&report, "stage demo/dev push file://");
-    assert!(push.starts_with("fail") && push.contains("fix: give the credentials Secret"), "{push}");
+    assert!(push.starts_with("fail") && push.contains("fix: no repository at that URL"), "{push}");
     let out = server.convoy().args(["delete", "clusteranalysistemplate", "smoke"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     for (kind, name) in
@@ -108,7 +108,8 @@ fn doctor_checks_pass_then_fail_with_their_fix() {
     let (code, report) = doctor(&server);
     assert_eq!(code, Some(1), "{report}");
     let source = line(&report, "warehouse demo/app source file://");
-    assert!(source.starts_with("fail") && source.contains("fix: check the repoURL"), "{source}");
+    assert!(source.starts_with("fail") && source.contains("fix: no repository at that URL"), "{source}");
+    assert_eq!(source.matches("no repository at that URL").count(), 1, "the fix is said once: {source}");
     for (name, kind) in [("source 127.0.0.1", "image"), ("source oci://", "helm")] {
         let source = line(&report, &format!("warehouse demo/app {name}"));
         assert!(source.starts_with("fail") && source.contains("requires credentials"), "{source}");
