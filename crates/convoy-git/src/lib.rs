@@ -20,6 +20,7 @@
 
 mod command;
 mod mirror;
+mod pool;
 mod read;
 mod redact;
 mod refs;
@@ -29,6 +30,7 @@ mod worktree;
 
 pub use command::{Credentials, GitError, Signature};
 pub use mirror::{Mirrors, TreeRequest};
+pub use pool::return_trees;
 pub use read::{CommitInfo, TagInfo, ls_remote, probe_push};
 pub use redact::redact;
 pub use refs::{allow_file_remotes, check_commit, check_ref_name, check_remote, is_local};

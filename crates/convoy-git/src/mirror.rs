@@ -31,6 +31,7 @@ pub struct Mirrors {
     /// accepted that project's own (see `Mirrors::refresh`).
     pub(crate) verified: Mutex<HashMap<(PathBuf, String), std::time::Instant>>,
     pub(crate) unchanged: AtomicUsize,
+    reused: AtomicUsize,
 }
 
 impl Mirrors {
@@ -43,6 +44,7 @@ impl Mirrors {
             synced: Mutex::default(),
             verified: Mutex::default(),
             unchanged: AtomicUsize::new(0),
+            reused: AtomicUsize::new(0),
         }
     }
 
@@ -58,6 +60,10 @@ impl Mirrors {
 
     pub(crate) fn repo_lock(&self, path: &Path) -> Arc<tokio::sync::Mutex<()>> {
         Self::lock(&self.repo_locks, &path.display().to_string())
+    }
+
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
     }
 
     /// Where the mirror of `url` lives: named by the hash of the normalised URL.
@@ -131,14 +137,31 @@ impl Mirrors {
         let mirror = self.refresh(url, credentials, std::time::Duration::ZERO).await?;
         let mut trees = Vec::with_capacity(requests.len());
         for request in requests {
+            let tree =
+                WorkTree { dir: request.dest.to_owned(), url: url.to_owned(), credentials: credentials.cloned() };
+            if self.take_pooled(&mirror, request.dest) {
+                match self.prepare_reused(&tree, &mirror, request).await {
+                    Ok(()) => {
+                        self.reused.fetch_add(1, Ordering::SeqCst);
+                        trees.push(tree);
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!(dir = %request.dest.display(), error = %e, "a pooled work tree could not be reused; cloning afresh");
+                        std::fs::remove_dir_all(request.dest)
+                            .map_err(|e| GitError { operation: "reuse".into(), message: e.to_string() })?;
+                    }
+                }
+            }
             let mut clone = git_local(None);
             clone.args(["clone", "--shared", "--no-checkout", "--quiet", "--"]).arg(&mirror).arg(request.dest);
             run(clone, "clone").await?;
             let mut set_url = git_local(Some(request.dest));
             set_url.args(["remote", "set-url", "--", "origin", url]);
             run(set_url, "remote set-url").await?;
-            let tree =
-                WorkTree { dir: request.dest.to_owned(), url: url.to_owned(), credentials: credentials.cloned() };
+            if let Err(e) = self.adopt(&mirror, request.dest) {
+                tracing::warn!(dir = %request.dest.display(), error = %e, "this work tree will not be pooled");
+            }
             if !request.sparse.is_empty() {
                 tree.set_sparse(request.sparse).await?;
             }
@@ -146,6 +169,24 @@ impl Mirrors {
             trees.push(tree);
         }
         Ok(trees)
+    }
+
+    /// A tree taken from the pool, made like a fresh clone and checked out as `request` asks.
+    async fn prepare_reused(&self, tree: &WorkTree, mirror: &Path, request: &TreeRequest<'_>) -> Result<(), GitError> {
+        tree.make_fresh(mirror).await?;
+        let mut set_url = git_local(Some(request.dest));
+        set_url.args(["remote", "set-url", "--", "origin", &tree.url]);
+        run(set_url, "remote set-url").await?;
+        if !request.sparse.is_empty() {
+            tree.set_sparse(request.sparse).await?;
+        }
+        tree.checkout(request.checkout).await?;
+        tree.verify_fresh().await
+    }
+
+    /// How many work trees were taken from the pool instead of cloned (for tests and metrics).
+    pub fn reused_count(&self) -> usize {
+        self.reused.load(Ordering::SeqCst)
     }
 
     /// Serialises pushes to one branch of one repository (across promotions in this process).

@@ -50,7 +50,7 @@ impl WorkTree {
         Ok(WorkTree { dir: dir.to_owned(), url, credentials })
     }
 
-    async fn git(&self, args: &[&str], operation: &str) -> Result<String, GitError> {
+    pub(crate) async fn git(&self, args: &[&str], operation: &str) -> Result<String, GitError> {
         let mut command = git(Some(&self.dir), self.credentials.as_ref().map(|c| (c, self.url.as_str())));
         command.args(args);
         run(command, operation).await

@@ -58,6 +58,9 @@ pub async fn dry_run(
             }
         }
     };
+    if phase == convoy_engine::Phase::Succeeded {
+        convoy_git::return_trees(work_dir.path());
+    }
     Ok(report(promotion, phase, &progress))
 }
 

@@ -213,6 +213,11 @@ impl PromotionController {
                     .and_then(|m| m.message.clone().map(|msg| format!("step {:?}: {msg}", m.alias)))
                     .unwrap_or_default();
                 self.finish(&key, phase, &message).await?;
+                // The next promotion of these repositories starts from these trees (made like
+                // fresh clones first); a failed promotion's are thrown away.
+                if phase == Phase::Succeeded {
+                    convoy_git::return_trees(&work_dir);
+                }
                 let _ = std::fs::remove_dir_all(&work_dir);
                 Ok(None)
             }
