@@ -3,6 +3,8 @@
 # repository (20k commits, 5k files) served over local HTTP (git http-backend):
 #   convoy:  `convoy promote --wait` (clone from the shared mirror, kustomize-set-image, commit, push)
 #   warm:    a script doing the same on a warm mirror (fetch, clone --shared, edit, commit, push)
+#   kept:    a script keeping one checkout between rounds (fetch the mirror into it, checkout -f,
+#            clean -ffdx, edit, commit, push): what Convoy's warm work trees do, by hand
 #   fresh:   a fresh clone per promotion, edit, commit, push
 # The three alternate, RUNS rounds after one warm-up round; medians go to stdout.
 # Usage: scripts/bench/promote.sh [RUNS] [COMMITS] [FILES]
@@ -97,6 +99,21 @@ warm_round() {
   rm -rf "$d"
 }
 
+git clone -q --shared --no-checkout "$W/script/mirror.git" "$W/script/kept"
+git -C "$W/script/kept" remote set-url origin "$URL"
+kept_round() {
+  local TAG=$1
+  local t0 d; t0=$(now); d="$W/script/kept"
+  git -C "$W/script/mirror.git" fetch -q --prune origin
+  git -C "$d" fetch -q --prune "$W/script/mirror.git" '+refs/heads/*:refs/remotes/origin/*'
+  git -C "$d" checkout -q -f -B main origin/main
+  git -C "$d" clean -q -ffdx
+  sed -i "s/newTag: .*/newTag: 1.0.$TAG/" "$d/env/dev/kustomization.yaml"
+  git -C "$d" -c user.name=b -c user.email=b@e commit -q -am "bump $TAG"
+  git -C "$d" push -q origin HEAD:main
+  echo "$(now) - $t0" | bc
+}
+
 fresh_round() {
   local TAG=$1
   local t0 d; t0=$(now); d="$W/script/fresh-$TAG"
@@ -108,19 +125,21 @@ fresh_round() {
   rm -rf "$d"
 }
 
-convoy_round 1 > /dev/null; warm_round 2 > /dev/null; fresh_round 3 > /dev/null   # warm-up
-C=(); M=(); F=()
+convoy_round 1 > /dev/null; warm_round 2 > /dev/null; kept_round 3 > /dev/null; fresh_round 4 > /dev/null   # warm-up
+C=(); M=(); K=(); F=()
 for i in $(seq "$RUNS"); do
-  C+=("$(convoy_round $((3 * i + 1)))"); M+=("$(warm_round $((3 * i + 2)))"); F+=("$(fresh_round $((3 * i + 3)))")
+  C+=("$(convoy_round $((4 * i + 1)))"); M+=("$(warm_round $((4 * i + 2)))")
+  K+=("$(kept_round $((4 * i + 3)))"); F+=("$(fresh_round $((4 * i + 4)))")
 done
-# Every round must have landed exactly one commit: 1 seed commit per file set + 3 * (RUNS + 1).
+# Every round must have landed exactly one commit: 1 seed commit per file set + 4 * (RUNS + 1).
 landed=$(git -C "$W/config.git" rev-list --count main)
-expected=$((COMMITS + 3 * (RUNS + 1)))
+expected=$((COMMITS + 4 * (RUNS + 1)))
 [ "$landed" -eq "$expected" ] || { echo "expected $expected commits on main, found $landed" >&2; exit 1; }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-mc=$(median "${C[@]}"); mm=$(median "${M[@]}"); mf=$(median "${F[@]}")
+mc=$(median "${C[@]}"); mm=$(median "${M[@]}"); mk=$(median "${K[@]}"); mf=$(median "${F[@]}")
 echo "runs: $RUNS  commits: $COMMITS  files: $FILES"
 echo "convoy promote --wait  median ${mc}s  (${C[*]})"
 echo "warm-mirror script     median ${mm}s  (${M[*]})"
+echo "kept checkout script   median ${mk}s  (${K[*]})"
 echo "fresh clone script     median ${mf}s  (${F[*]})"
-echo "ratio convoy/warm: $(echo "scale=2; $mc / $mm" | bc)   fresh/warm: $(echo "scale=2; $mf / $mm" | bc)"
+echo "ratio convoy/warm: $(echo "scale=2; $mc / $mm" | bc)   convoy/kept: $(echo "scale=2; $mc / $mk" | bc)   convoy/fresh: $(echo "scale=2; $mc / $mf" | bc)"
