@@ -6,7 +6,11 @@
 #   kept:    a script keeping one checkout between rounds (fetch the mirror into it, checkout -f,
 #            clean -ffdx, edit, commit, push): what Convoy's warm work trees do, by hand
 #   fresh:   a fresh clone per promotion, edit, commit, push
-# The three alternate, RUNS rounds after one warm-up round; medians go to stdout.
+# The variants alternate, RUNS rounds after one warm-up round; medians go to stdout.
+# Then the two-checkout pipeline (as pipelines built on Kargo's examples do: the source at main
+# and the env branch env/dev, render by copy, commit and push the env branch), Convoy against a
+# script keeping its two checkouts. Git processes per Convoy promotion are counted through a
+# wrapper on the server's PATH.
 # Usage: scripts/bench/promote.sh [RUNS] [COMMITS] [FILES]
 set -euo pipefail
 RUNS=${1:-5}; COMMITS=${2:-20000}; FILES=${3:-5000}
@@ -25,13 +29,20 @@ echo "generating a repository with $COMMITS commits and $FILES files..." >&2
 git init -q --bare -b main "$W/config.git"
 python3 scripts/bench/make_repo.py "$COMMITS" "$FILES" | git -C "$W/config.git" fast-import --quiet
 git -C "$W/config.git" config http.receivepack true
+git -C "$W/config.git" branch env/dev main
+# Every git process the server starts, one line each (the scripts call git directly).
+mkdir -p "$W/bin"
+printf '#!/bin/sh\necho >> "$CONVOY_BENCH_GIT_LOG"\nexec %s "$@"\n' "$(command -v git)" > "$W/bin/git"
+chmod +x "$W/bin/git"
+: > "$W/git-processes.log"
 GIT_PORT=$(free_port)
 python3 scripts/bench/serve_git.py "$GIT_PORT" "$W" > "$W/git-http.log" 2>&1 & PIDS+=($!)
 wait_port "$GIT_PORT"
 URL="http://127.0.0.1:$GIT_PORT/cgi-bin/git/config.git"
 
 API_PORT=$(free_port)
-"$CONVOY" server --data-dir "$W/data" --listen "127.0.0.1:$API_PORT" > "$W/server.log" 2>&1 & PIDS+=($!)
+PATH="$W/bin:$PATH" CONVOY_BENCH_GIT_LOG="$W/git-processes.log" \
+  "$CONVOY" server --data-dir "$W/data" --listen "127.0.0.1:$API_PORT" > "$W/server.log" 2>&1 & PIDS+=($!)
 wait_port "$API_PORT"
 export CONVOY_CONFIG="$W/client.yaml" CONVOY_PROJECT=bench
 "$CONVOY" login --server "http://127.0.0.1:$API_PORT" --token-file "$W/data/admin-token" 2>/dev/null
@@ -70,17 +81,44 @@ spec:
         config: {path: ./repo, message: "\${{ outputs['update-image'].commitMessage }}"}
       - uses: git-push
         config: {path: ./repo}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Stage
+metadata: {name: two, namespace: bench}
+spec:
+  requestedFreight:
+  - origin: {kind: Warehouse, name: app}
+    sources: {direct: true}
+  promotionTemplate:
+    spec:
+      steps:
+      - uses: git-clone
+        config:
+          repoURL: $URL
+          checkout: [{branch: main, path: ./src}, {branch: env/dev, path: ./out}]
+      - uses: kustomize-set-image
+        as: update-image
+        config:
+          path: ./src/env/dev
+          images: [{image: ghcr.io/example/app}]
+      - uses: copy
+        config: {inPath: ./src/env/dev, outPath: ./out/rendered}
+      - uses: git-commit
+        config: {path: ./out, message: "\${{ outputs['update-image'].commitMessage }}"}
+      - uses: git-push
+        config: {path: ./out}
 YAML
 "$CONVOY" apply -f "$W/project.yaml" > /dev/null
 
 # Each round gets its own tag as $1: rounds run in $(...) subshells, so a global counter would not advance.
 convoy_round() {
-  local TAG=$1
+  local TAG=$1 STAGE=${2:-dev}
   printf 'apiVersion: kargo.akuity.io/v1alpha1\nkind: Freight\nmetadata: {namespace: bench}\nalias: bench-%d\norigin: {kind: Warehouse, name: app}\nimages: [{repoURL: ghcr.io/example/app, tag: "1.0.%d"}]\n' "$TAG" "$TAG" > "$W/freight.yaml"
   "$CONVOY" apply -f "$W/freight.yaml" > /dev/null
-  local t0; t0=$(now)
-  "$CONVOY" promote --freight-alias "bench-$TAG" --stage dev --wait > /dev/null
+  local t0 before; t0=$(now); before=$(wc -l < "$W/git-processes.log")
+  "$CONVOY" promote --freight-alias "bench-$TAG" --stage "$STAGE" --wait > /dev/null
   echo "$(now) - $t0" | bc
+  echo $(( $(wc -l < "$W/git-processes.log") - before )) >> "$W/git-counts-$STAGE"
 }
 
 mkdir -p "$W/script"
@@ -114,6 +152,25 @@ kept_round() {
   echo "$(now) - $t0" | bc
 }
 
+git clone -q --shared --no-checkout "$W/script/mirror.git" "$W/script/kept-src"
+git -C "$W/script/kept-src" remote set-url origin "$URL"
+git clone -q --shared --no-checkout "$W/script/mirror.git" "$W/script/kept-out"
+git -C "$W/script/kept-out" remote set-url origin "$URL"
+kept_two_round() {
+  local TAG=$1
+  local t0 s o; t0=$(now); s="$W/script/kept-src"; o="$W/script/kept-out"
+  git -C "$W/script/mirror.git" fetch -q --prune origin
+  for d in "$s" "$o"; do git -C "$d" fetch -q --prune "$W/script/mirror.git" '+refs/heads/*:refs/remotes/origin/*'; done
+  git -C "$s" checkout -q -f -B main origin/main; git -C "$s" clean -q -ffdx
+  git -C "$o" checkout -q -f -B env/dev origin/env/dev; git -C "$o" clean -q -ffdx
+  sed -i "s/newTag: .*/newTag: 1.0.$TAG/" "$s/env/dev/kustomization.yaml"
+  mkdir -p "$o/rendered"; cp -r "$s/env/dev/." "$o/rendered/"
+  git -C "$o" add -A
+  git -C "$o" -c user.name=b -c user.email=b@e commit -q -m "bump $TAG"
+  git -C "$o" push -q origin HEAD:env/dev
+  echo "$(now) - $t0" | bc
+}
+
 fresh_round() {
   local TAG=$1
   local t0 d; t0=$(now); d="$W/script/fresh-$TAG"
@@ -131,15 +188,27 @@ for i in $(seq "$RUNS"); do
   C+=("$(convoy_round $((4 * i + 1)))"); M+=("$(warm_round $((4 * i + 2)))")
   K+=("$(kept_round $((4 * i + 3)))"); F+=("$(fresh_round $((4 * i + 4)))")
 done
+T=(); KT=()
+convoy_round 900 two > /dev/null; kept_two_round 901 > /dev/null   # warm-up
+for i in $(seq "$RUNS"); do
+  T+=("$(convoy_round $((1000 + 2 * i)) two)"); KT+=("$(kept_two_round $((1001 + 2 * i)))")
+done
 # Every round must have landed exactly one commit: 1 seed commit per file set + 4 * (RUNS + 1).
 landed=$(git -C "$W/config.git" rev-list --count main)
 expected=$((COMMITS + 4 * (RUNS + 1)))
 [ "$landed" -eq "$expected" ] || { echo "expected $expected commits on main, found $landed" >&2; exit 1; }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+two_landed=$(git -C "$W/config.git" rev-list --count main..env/dev)
+[ "$two_landed" -eq $((2 * (RUNS + 1))) ] || { echo "expected $((2 * (RUNS + 1))) commits on env/dev, found $two_landed" >&2; exit 1; }
 mc=$(median "${C[@]}"); mm=$(median "${M[@]}"); mk=$(median "${K[@]}"); mf=$(median "${F[@]}")
+mt=$(median "${T[@]}"); mkt=$(median "${KT[@]}")
+gd=$(median $(cat "$W/git-counts-dev")); gt=$(median $(cat "$W/git-counts-two"))
 echo "runs: $RUNS  commits: $COMMITS  files: $FILES"
 echo "convoy promote --wait  median ${mc}s  (${C[*]})"
 echo "warm-mirror script     median ${mm}s  (${M[*]})"
 echo "kept checkout script   median ${mk}s  (${K[*]})"
 echo "fresh clone script     median ${mf}s  (${F[*]})"
 echo "ratio convoy/warm: $(echo "scale=2; $mc / $mm" | bc)   convoy/kept: $(echo "scale=2; $mc / $mk" | bc)   convoy/fresh: $(echo "scale=2; $mc / $mf" | bc)"
+echo "two checkouts: convoy median ${mt}s  (${T[*]})   kept-checkouts script median ${mkt}s  (${KT[*]})"
+echo "ratio two-checkout convoy/kept: $(echo "scale=2; $mt / $mkt" | bc)"
+echo "git processes per convoy promotion (median): one checkout $gd, two checkouts $gt (the kept-checkout scripts: 6 and 10)"

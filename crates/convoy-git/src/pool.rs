@@ -50,13 +50,16 @@ impl Mirrors {
 
 impl WorkTree {
     /// Brings a tree taken from the pool to what a fresh clone of `mirror` would be, on the
-    /// mirror's default branch and ready for [`WorkTree::checkout`].
+    /// mirror's default branch and ready for [`WorkTree::checkout`], in three git processes:
+    /// the working tree is left for that checkout to rewrite (only what differs).
     pub(crate) async fn make_fresh(&self, mirror: &Path) -> Result<(), GitError> {
         let git_dir = self.dir.join(".git");
         let fail =
             |what: &str, e: std::io::Error| GitError { operation: "reuse".into(), message: format!("{what}: {e}") };
         // Leave sparse mode while its config is still there, so every file comes back.
-        let _ = self.git(&["sparse-checkout", "disable"], "sparse-checkout").await;
+        if git_dir.join("info/sparse-checkout").exists() {
+            self.git(&["sparse-checkout", "disable"], "sparse-checkout").await?;
+        }
         for leftover in [
             "rebase-merge",
             "rebase-apply",
@@ -88,23 +91,54 @@ impl WorkTree {
             .arg(mirror)
             .args(["+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"]);
         run(fetch, "fetch").await?;
-        let mut head = git_local(Some(mirror));
-        head.args(["symbolic-ref", "--short", "HEAD"]);
-        let default = run(head, "symbolic-ref").await?;
+        let head = std::fs::read_to_string(mirror.join("HEAD")).map_err(|e| fail("the mirror's HEAD", e))?;
+        let default = head.trim().strip_prefix("ref: refs/heads/").unwrap_or("main").to_owned();
         crate::refs::check_ref_name("branch", &default)?;
-        // No local branch or stash but the default branch, where a clone puts it.
-        let mut list = git_local(Some(&self.dir));
-        list.args(["for-each-ref", "--format=%(refname)", "refs/heads", "refs/stash"]);
-        let remote_default = format!("refs/remotes/origin/{default}");
-        self.git(&["checkout", "--quiet", "--force", "--detach", &remote_default, "--"], "checkout").await?;
-        for reference in run(list, "for-each-ref").await?.lines().filter(|l| !l.is_empty()) {
-            self.git(&["update-ref", "-d", "--end-of-options", reference], "update-ref").await?;
-        }
+        // No local branch or stash but the default branch, where a clone puts it; HEAD and
+        // origin/HEAD name it, as a clone's do (symbolic refs are plain files).
+        let branches =
+            self.git(&["for-each-ref", "--format=%(refname)", "refs/heads", "refs/stash"], "for-each-ref").await?;
         let local_default = format!("refs/heads/{default}");
-        self.git(&["update-ref", "--end-of-options", &local_default, &remote_default], "update-ref").await?;
-        self.git(&["symbolic-ref", "HEAD", &local_default], "symbolic-ref").await?;
-        self.git(&["symbolic-ref", "refs/remotes/origin/HEAD", &remote_default], "symbolic-ref").await?;
+        let remote_default = format!("refs/remotes/origin/{default}");
+        let mut transaction: String = branches
+            .lines()
+            .filter(|r| !r.is_empty() && *r != local_default)
+            .map(|r| format!("delete {r}\n"))
+            .collect();
+        transaction.push_str(&format!("update {local_default} {remote_default}\n"));
+        self.update_refs(&transaction).await?;
+        std::fs::write(git_dir.join("HEAD"), format!("ref: {local_default}\n")).map_err(|e| fail("HEAD", e))?;
+        let origin_head = git_dir.join("refs/remotes/origin/HEAD");
+        std::fs::write(&origin_head, format!("ref: {remote_default}\n")).map_err(|e| fail("origin/HEAD", e))?;
         Ok(())
+    }
+
+    /// One `git update-ref --stdin` transaction.
+    async fn update_refs(&self, transaction: &str) -> Result<(), GitError> {
+        use tokio::io::AsyncWriteExt;
+        let mut command = git_local(Some(&self.dir));
+        command.args(["update-ref", "--stdin"]).stdin(std::process::Stdio::piped());
+        let mut child = command
+            .spawn()
+            .map_err(|e| GitError { operation: "update-ref".into(), message: format!("cannot run git: {e}") })?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(transaction.as_bytes())
+                .await
+                .map_err(|e| GitError { operation: "update-ref".into(), message: e.to_string() })?;
+        }
+        let output = child
+            .wait_with_output()
+            .await
+            .map_err(|e| GitError { operation: "update-ref".into(), message: e.to_string() })?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(GitError {
+                operation: "update-ref".into(),
+                message: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            })
+        }
     }
 
     /// After the checkout: nothing untracked or ignored, and `git status` clean, as in a fresh
