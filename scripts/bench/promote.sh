@@ -115,10 +115,12 @@ convoy_round() {
   local TAG=$1 STAGE=${2:-dev}
   printf 'apiVersion: kargo.akuity.io/v1alpha1\nkind: Freight\nmetadata: {namespace: bench}\nalias: bench-%d\norigin: {kind: Warehouse, name: app}\nimages: [{repoURL: ghcr.io/example/app, tag: "1.0.%d"}]\n' "$TAG" "$TAG" > "$W/freight.yaml"
   "$CONVOY" apply -f "$W/freight.yaml" > /dev/null
-  local t0 before; t0=$(now); before=$(wc -l < "$W/git-processes.log")
+  local t0 before; t0=$(now); before=$(wc -l < "$W/git-processes.log"); touch "$W/round-start"
   "$CONVOY" promote --freight-alias "bench-$TAG" --stage "$STAGE" --wait > /dev/null
   echo "$(now) - $t0" | bc
   echo $(( $(wc -l < "$W/git-processes.log") - before )) >> "$W/git-counts-$STAGE"
+  # Files of the work trees (not .git) written by this promotion, counted once it returned them.
+  find "$W/data/git/trees" -name .git -prune -o -type f -newer "$W/round-start" -print 2>/dev/null | wc -l >> "$W/files-$STAGE"
 }
 
 mkdir -p "$W/script"
@@ -203,6 +205,7 @@ two_landed=$(git -C "$W/config.git" rev-list --count main..env/dev)
 mc=$(median "${C[@]}"); mm=$(median "${M[@]}"); mk=$(median "${K[@]}"); mf=$(median "${F[@]}")
 mt=$(median "${T[@]}"); mkt=$(median "${KT[@]}")
 gd=$(median $(cat "$W/git-counts-dev")); gt=$(median $(cat "$W/git-counts-two"))
+fd=$(median $(cat "$W/files-dev")); ft=$(median $(cat "$W/files-two"))
 echo "runs: $RUNS  commits: $COMMITS  files: $FILES"
 echo "convoy promote --wait  median ${mc}s  (${C[*]})"
 echo "warm-mirror script     median ${mm}s  (${M[*]})"
@@ -212,3 +215,4 @@ echo "ratio convoy/warm: $(echo "scale=2; $mc / $mm" | bc)   convoy/kept: $(echo
 echo "two checkouts: convoy median ${mt}s  (${T[*]})   kept-checkouts script median ${mkt}s  (${KT[*]})"
 echo "ratio two-checkout convoy/kept: $(echo "scale=2; $mt / $mkt" | bc)"
 echo "git processes per convoy promotion (median): one checkout $gd, two checkouts $gt (the kept-checkout scripts: 6 and 10)"
+echo "work-tree files written per convoy promotion (median, of $FILES): one checkout $fd, two checkouts $ft"

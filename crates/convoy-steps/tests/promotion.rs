@@ -306,3 +306,60 @@ async fn one_look_at_the_remote_per_clone_step() {
     }
     assert_eq!(fetches, vec![1, 1, 2], "clone once, nothing while unchanged, one fetch after a push");
 }
+
+/// Eight promotions of four Stages into one repository at once, with warm trees: each runs in a
+/// tree of its own and pushes exactly its commit; the trees return to the pool afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_promotions_of_four_stages_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let bare = remote(dir.path());
+    let url = format!("file://{}", bare.display());
+    let mirrors = Arc::new(Mirrors::new(dir.path().join("mirrors")));
+    let registry = Arc::new(convoy_steps::builtin(mirrors.clone(), Arc::new(NoResources)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..8 {
+        let (registry, url, root) = (registry.clone(), url.clone(), dir.path().to_owned());
+        tasks.spawn(async move {
+            let stage = n % 4;
+            let work = root.join(format!("promotion-{n}"));
+            std::fs::create_dir_all(&work).unwrap();
+            let plan = steps(json!([
+                {"uses": "git-clone", "config": {"repoURL": url, "checkout": [{"branch": "main", "path": "./repo"}]}},
+                {"uses": "file-write", "config": {"path": format!("./repo/stage-{stage}/promotion-{n}.txt"), "contents": format!("{n}")}},
+                {"uses": "git-commit", "as": "commit", "config": {"path": "./repo", "message": format!("promotion {n}")}},
+                {"uses": "git-push", "config": {"path": "./repo"}}
+            ]));
+            let context = PromotionContext { work_dir: work.clone(), stage: format!("s{stage}"), ..PromotionContext::default() };
+            let orchestrator = Orchestrator { registry: &registry, data: &convoy_expr::NoData, clock: &Now };
+            let mut progress = Progress::default();
+            let outcome = orchestrator.run(&context, &plan, &mut progress, &mut NoJournal).await;
+            assert_eq!(outcome, Outcome::Finished { phase: Phase::Succeeded }, "{:#?}", progress.step_execution_metadata);
+            convoy_git::return_trees(&work);
+            progress.state["commit"]["commit"].as_str().unwrap().to_owned()
+        });
+    }
+    let mut commits = Vec::new();
+    while let Some(commit) = tasks.join_next().await {
+        commits.push(commit.unwrap());
+    }
+    let log = sh(&bare, &["log", "--format=%s", "main"]);
+    for n in 0..8 {
+        assert_eq!(log.lines().filter(|l| *l == format!("promotion {n}")).count(), 1, "{log}");
+    }
+    let files = sh(&bare, &["ls-tree", "-r", "--name-only", "main"]);
+    assert_eq!(files.lines().filter(|f| f.starts_with("stage-")).count(), 8, "{files}");
+    // A second wave reuses the returned trees.
+    let before = mirrors.reused_count();
+    let work = dir.path().join("again");
+    std::fs::create_dir_all(&work).unwrap();
+    let plan = steps(
+        json!([{"uses": "git-clone", "config": {"repoURL": url, "checkout": [{"branch": "main", "path": "./repo"}]}}]),
+    );
+    let context = PromotionContext { work_dir: work.clone(), ..PromotionContext::default() };
+    let orchestrator = Orchestrator { registry: &registry, data: &convoy_expr::NoData, clock: &Now };
+    let outcome = orchestrator.run(&context, &plan, &mut Progress::default(), &mut NoJournal).await;
+    assert_eq!(outcome, Outcome::Finished { phase: Phase::Succeeded });
+    assert_eq!(mirrors.reused_count(), before + 1);
+    assert_eq!(sh(&work.join("repo"), &["rev-parse", "HEAD"]), sh(&bare, &["rev-parse", "main"]));
+    assert_eq!(commits.len(), 8);
+}
