@@ -1,26 +1,14 @@
 //! Warm work trees: a tree handed back by one promotion and taken by the next is, to the
 //! steps, the fresh clone they would otherwise get.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
+use common::sh;
 use convoy_git::{Checkout, Mirrors, Signature, TreeRequest, return_trees};
-
-fn sh(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@e")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@e")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 /// A remote with `main` (a .gitignore, a chart and an env dir), a branch `env/dev` and a tag.
 fn remote(dir: &Path) -> String {
