@@ -16,6 +16,8 @@ pub struct TreeRequest<'a> {
     pub checkout: &'a Checkout,
     /// Directories of a cone-mode sparse checkout; empty for the whole tree.
     pub sparse: &'a [String],
+    /// Whose pooled trees it may reuse (the project): owners never share a tree.
+    pub owner: &'a str,
 }
 
 /// Mirrors under one directory (`DATA_DIR/git`).
@@ -120,7 +122,7 @@ impl Mirrors {
         dest: &Path,
         checkout: &Checkout,
     ) -> Result<WorkTree, GitError> {
-        let request = TreeRequest { dest, checkout, sparse: &[] };
+        let request = TreeRequest { dest, checkout, sparse: &[], owner: "" };
         let mut trees = self.work_trees(url, credentials, std::slice::from_ref(&request)).await?;
         Ok(trees.remove(0))
     }
@@ -139,7 +141,7 @@ impl Mirrors {
         for request in requests {
             let tree =
                 WorkTree { dir: request.dest.to_owned(), url: url.to_owned(), credentials: credentials.cloned() };
-            if self.take_pooled(&mirror, request.dest) {
+            if self.take_pooled(&mirror, request.owner, request.dest) {
                 match self.prepare_reused(&tree, &mirror, request).await {
                     Ok(()) => {
                         self.reused.fetch_add(1, Ordering::SeqCst);
@@ -159,7 +161,7 @@ impl Mirrors {
             let mut set_url = git_local(Some(request.dest));
             set_url.args(["remote", "set-url", "--", "origin", url]);
             run(set_url, "remote set-url").await?;
-            if let Err(e) = self.adopt(&mirror, request.dest) {
+            if let Err(e) = self.adopt(&mirror, request.owner, request.dest) {
                 tracing::warn!(dir = %request.dest.display(), error = %e, "this work tree will not be pooled");
             }
             if !request.sparse.is_empty() {

@@ -28,22 +28,25 @@ const PRISTINE_CONFIG: &str = "convoy-pristine-config";
 const RETURN_DEPTH: usize = 4;
 
 impl Mirrors {
-    /// The pool of trees of the mirror at `mirror`.
-    fn pool_of(&self, mirror: &Path) -> PathBuf {
+    /// The pool of trees of the mirror at `mirror` that `owner` (a project) may reuse. Owners
+    /// never share trees: a tree may hold objects of its last promotion that were never pushed.
+    fn pool_of(&self, mirror: &Path, owner: &str) -> PathBuf {
+        use sha1::{Digest, Sha1};
         let name = mirror.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        self.root().join("trees").join(name)
+        let owner: String = Sha1::digest(owner.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect();
+        self.root().join("trees").join(name).join(owner)
     }
 
-    /// Moves a pooled tree of `mirror` to `dest`; false when none is free.
-    pub(crate) fn take_pooled(&self, mirror: &Path, dest: &Path) -> bool {
-        let pool = self.pool_of(mirror);
+    /// Moves a pooled tree of `mirror` owned by `owner` to `dest`; false when none is free.
+    pub(crate) fn take_pooled(&self, mirror: &Path, owner: &str, dest: &Path) -> bool {
+        let pool = self.pool_of(mirror, owner);
         (0..SLOTS).any(|slot| std::fs::rename(pool.join(slot.to_string()), dest).is_ok())
     }
 
-    /// Marks a newly cloned tree at `dest` as one that may return to the pool of `mirror`.
-    pub(crate) fn adopt(&self, mirror: &Path, dest: &Path) -> std::io::Result<()> {
+    /// Marks a newly cloned tree at `dest` as one that may return to `owner`'s pool of `mirror`.
+    pub(crate) fn adopt(&self, mirror: &Path, owner: &str, dest: &Path) -> std::io::Result<()> {
         let git_dir = dest.join(".git");
-        std::fs::write(git_dir.join(POOL_MARKER), self.pool_of(mirror).to_string_lossy().as_bytes())?;
+        std::fs::write(git_dir.join(POOL_MARKER), self.pool_of(mirror, owner).to_string_lossy().as_bytes())?;
         std::fs::copy(git_dir.join("config"), git_dir.join(PRISTINE_CONFIG)).map(|_| ())
     }
 }

@@ -67,8 +67,19 @@ fn observable(tree: &Path) -> (BTreeMap<String, String>, String, String, String,
 }
 
 async fn take(mirrors: &Mirrors, url: &str, dest: &Path, checkout: Checkout, sparse: &[String]) -> PathBuf {
+    take_as(mirrors, url, dest, checkout, sparse, "p").await
+}
+
+async fn take_as(
+    mirrors: &Mirrors,
+    url: &str,
+    dest: &Path,
+    checkout: Checkout,
+    sparse: &[String],
+    owner: &str,
+) -> PathBuf {
     std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-    let request = TreeRequest { dest, checkout: &checkout, sparse };
+    let request = TreeRequest { dest, checkout: &checkout, sparse, owner };
     let trees = mirrors.work_trees(url, None, std::slice::from_ref(&request)).await.unwrap();
     trees[0].dir.clone()
 }
@@ -113,9 +124,16 @@ async fn a_reused_tree_is_indistinguishable_from_a_fresh_clone() {
     assert!(sparse.join("charts/Chart.yaml").exists() && !sparse.join("env").exists());
     return_trees(&dir.path().join("promotion-3"));
     let whole = take(&mirrors, &url, &dir.path().join("promotion-4/src"), main.clone(), &[]).await;
-    let fresh_main = take(&fresh_mirrors, &url, &dir.path().join("fresh-main/src"), main, &[]).await;
+    let fresh_main = take(&fresh_mirrors, &url, &dir.path().join("fresh-main/src"), main.clone(), &[]).await;
     assert_eq!(observable(&whole), observable(&fresh_main));
     assert_eq!(mirrors.reused_count(), 3);
+
+    // Another project never gets this project's trees (they may hold commits never pushed).
+    return_trees(&dir.path().join("promotion-4"));
+    take_as(&mirrors, &url, &dir.path().join("other-project/src"), main.clone(), &[], "q").await;
+    assert_eq!(mirrors.reused_count(), 3, "project q cloned afresh");
+    take(&mirrors, &url, &dir.path().join("promotion-5/src"), main, &[]).await;
+    assert_eq!(mirrors.reused_count(), 4, "project p got its tree back");
 }
 
 /// Eight promotions of four Stages into one repository at once: each gets a tree of its own

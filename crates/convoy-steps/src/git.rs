@@ -173,7 +173,12 @@ impl StepRunner for GitClone {
         let requests: Vec<TreeRequest<'_>> = planned
             .iter()
             .zip(&config.checkout)
-            .map(|((dest, checkout), entry)| TreeRequest { dest, checkout, sparse: &entry.sparse })
+            .map(|((dest, checkout), entry)| TreeRequest {
+                dest,
+                checkout,
+                sparse: &entry.sparse,
+                owner: &context.project,
+            })
             .collect();
         // One look at the remote for every entry.
         let trees =
