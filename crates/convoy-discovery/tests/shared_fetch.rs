@@ -2,27 +2,13 @@
 //! when `ls-remote` shows nothing moved.
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
 use convoy_api::Warehouse;
 use convoy_discovery::{Anonymous, Sources, discover};
 use convoy_git::Mirrors;
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@e")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@e")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
+use convoy_git::testing::git;
 
 fn commit(work: &Path, n: usize) -> String {
     std::fs::write(work.join("file.txt"), n.to_string()).unwrap();

@@ -1,10 +1,27 @@
-//! Test helpers (feature `testing`): a git server over HTTP (`git http-backend` behind
-//! Python's CGI server) that answers 401 without the right Basic credentials.
+//! Test helpers (feature `testing`): git run in a directory with a fixed identity, and a git
+//! server over HTTP (`git http-backend` behind Python's CGI server) that answers 401 without the
+//! right Basic credentials.
 
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// Runs the system's git in `dir` as a test's fixture would (author and committer `t <t@e>`);
+/// panics with git's message when it fails. Returns trimmed stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@e")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@e")
+        .output()
+        .unwrap_or_else(|e| panic!("git {args:?}: {e}"));
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
 
 /// A running server; stopped when dropped.
 pub struct PrivateHttpGit {

@@ -1,13 +1,11 @@
 //! Against real repositories: bare repositories over file:// and git:// (git daemon).
 
-mod common;
-
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use common::sh;
+use convoy_git::testing::git as sh;
 use convoy_git::{Checkout, Mirrors, Signature};
 
 /// A bare repository with one commit on `main` holding kustomization.yaml.

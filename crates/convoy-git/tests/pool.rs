@@ -1,13 +1,11 @@
 //! Warm work trees: a tree handed back by one promotion and taken by the next is, to the
 //! steps, the fresh clone they would otherwise get.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use common::sh;
+use convoy_git::testing::git as sh;
 use convoy_git::{Checkout, Mirrors, Signature, TreeRequest, return_trees};
 
 /// A remote with `main` (a .gitignore, a chart and an env dir), a branch `env/dev` and a tag.

@@ -1,9 +1,6 @@
-//! What the step tests share: a wall clock and git run in a directory.
+//! What the step tests share: a wall clock, and git run in a directory (convoy-git's).
 
-#![allow(dead_code, reason = "each test binary uses its own part")]
-
-use std::path::Path;
-use std::process::Command;
+#![allow(dead_code, unused_imports, reason = "each test binary uses its own part")]
 
 use convoy_api::time::Timestamp;
 use convoy_engine::Clock;
@@ -16,17 +13,4 @@ impl Clock for Now {
     }
 }
 
-/// Runs git in `dir` with a fixed identity; panics with git's message when it fails.
-pub fn sh(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@e")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@e")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
+pub use convoy_git::testing::git as sh;

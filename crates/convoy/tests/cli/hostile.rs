@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use super::promote::{setup, stdout};
+use super::promote::{promote_first_light, setup, stdout};
 use super::server::Server;
 
 /// One request on a new connection; the status and the body.
@@ -110,11 +110,7 @@ fn unauthenticated_load_does_not_disturb_a_promotion() {
     let port = server.port;
     let started = Instant::now();
     let load: Vec<_> = (0..4).map(|_| std::thread::spawn(move || hammer(port, 2_500))).collect();
-    let out = server
-        .convoy()
-        .args(["-p", "demo", "promote", "--freight-alias", "first-light", "--stage", "dev", "--wait"])
-        .output()
-        .unwrap();
+    let out = promote_first_light(&server);
     let statuses: Vec<u16> = load.into_iter().flat_map(|t| t.join().unwrap()).collect();
     let elapsed = started.elapsed();
     assert_eq!(
@@ -144,11 +140,7 @@ fn local_repositories_are_remotes_only_when_allowed() {
     server.login();
     let out = server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = server
-        .convoy()
-        .args(["-p", "demo", "promote", "--freight-alias", "first-light", "--stage", "dev", "--wait"])
-        .output()
-        .unwrap();
+    let out = promote_first_light(&server);
     assert_ne!(out.status.code(), Some(0), "{}", stdout(&out));
     let text = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("--allow-file-remotes"), "{text}");

@@ -1,7 +1,7 @@
 //! Promotions into a repository that needs credentials: git http-backend behind a CGI server
 //! that answers 401 without the right Basic credentials, which come from a Kargo-style Secret.
 
-use super::promote::{git, setup, stdout};
+use super::promote::{git, promote_first_light, setup, stdout};
 use super::server::Server;
 
 const PASSWORD: &str = "s3cret-t0ken";
@@ -19,13 +19,7 @@ fn credentials_come_from_a_secret_and_are_never_shown() {
     server.login();
     let out = server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let promote = || {
-        server
-            .convoy()
-            .args(["-p", "demo", "promote", "--freight-alias", "first-light", "--stage", "dev", "--wait"])
-            .output()
-            .unwrap()
-    };
+    let promote = || promote_first_light(&server);
     // Without credentials the clone is refused, and the failure says so.
     let out = promote();
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));

@@ -1,24 +1,11 @@
 //! Promotions through the CLI against a real repository, including crashes at every step.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use super::server::Server;
 
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@e")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@e")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
+pub use convoy_git::testing::git;
 
 /// A config repository with a dev overlay, and the manifests of a project promoting into it.
 pub fn setup(dir: &Path) -> (PathBuf, PathBuf) {
@@ -117,6 +104,15 @@ spec:
     (bare, manifests)
 }
 
+/// `convoy promote` of the Freight `setup` made (alias first-light) to `dev`, waiting for the end.
+pub fn promote_first_light(server: &Server) -> std::process::Output {
+    server
+        .convoy()
+        .args(["-p", "demo", "promote", "--freight-alias", "first-light", "--stage", "dev", "--wait"])
+        .output()
+        .unwrap()
+}
+
 pub fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -129,11 +125,7 @@ fn promote_wait_updates_the_repository() {
     server.login();
     let out = server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = server
-        .convoy()
-        .args(["-p", "demo", "promote", "--freight-alias", "first-light", "--stage", "dev", "--wait"])
-        .output()
-        .unwrap();
+    let out = promote_first_light(&server);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}\n{}\n{}", String::from_utf8_lossy(&out.stderr), server.log());
     for alias in ["task-1::clone", "task-1::update-image", "task-1::commit", "task-1::push"] {
@@ -345,11 +337,7 @@ fn cluster_config_sets_the_commit_author() {
     server.login();
     let out = server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = server
-        .convoy()
-        .args(["-p", "demo", "promote", "--freight-alias", "first-light", "--stage", "dev", "--wait"])
-        .output()
-        .unwrap();
+    let out = promote_first_light(&server);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert_eq!(git(&bare, &["log", "-1", "--format=%an <%ae>", "main"]), "Release Bot <release-bot@example.com>");
 }
