@@ -152,6 +152,18 @@ pub fn auto_promotion_candidate<'a>(
     available.max_by(|a, b| (discovered(a), a.metadata.name()).cmp(&(discovered(b), b.metadata.name())))
 }
 
+/// How long until the first of `candidates` that is soaking upstream for `stage` has soaked
+/// enough (when the Stage should look again), if any is.
+pub fn soonest_soak_end(stage: &Stage, candidates: &[&Freight], now: Timestamp) -> Option<Duration> {
+    candidates
+        .iter()
+        .filter_map(|f| match availability(stage, f, now) {
+            Err(Unavailable::Soaking { remaining, .. }) => Some(remaining),
+            _ => None,
+        })
+        .min()
+}
+
 fn discovered(freight: &Freight) -> Timestamp {
     freight
         .discovered_at

@@ -22,6 +22,7 @@ pub mod events;
 mod files;
 mod limits;
 mod openapi;
+mod paging;
 mod routes;
 mod watch;
 pub mod webhooks;
@@ -262,7 +263,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
         Some(_) => None,
         None => Some(files::lock_data_dir(&config.data_dir, config.require_data_dir_lock)?),
     };
-    let store: Arc<dyn Store> = match &config.database_url {
+    let inner: Arc<dyn Store> = match &config.database_url {
         Some(url) => Arc::new(convoy_store_sql::SqlStore::connect(url, 10_000).await.map_err(|e| e.to_string())?),
         None => {
             let database = config.data_dir.join("convoy.db");
@@ -270,7 +271,11 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
             Arc::new(convoy_store_sql::SqlStore::sqlite(&database).await.map_err(|e| e.to_string())?)
         }
     };
-    ensure_admin_token(&*store, &config.data_dir).await?;
+    ensure_admin_token(&*inner, &config.data_dir).await?;
+    // Every read (API and controllers) is served from memory; writes go through to the store.
+    let cache =
+        convoy_store::CachedStore::start(inner, controllers::indexes::all()).await.map_err(|e| e.to_string())?;
+    let store: Arc<dyn Store> = cache.clone();
     // One set of mirrors: discovery and promotions share fetches and per-repository locks.
     let mirrors = Arc::new(convoy_git::Mirrors::new(config.data_dir.join("git")));
     let state = Arc::new(
@@ -279,7 +284,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
             .map_err(|e| e.to_string())?
             .with_data_dir(config.data_dir.clone(), mirrors.clone()),
     );
-    tokio::spawn(controllers::lead(store, mirrors, config.data_dir.clone(), collection, shard, state.leading.clone()));
+    tokio::spawn(controllers::lead(cache, mirrors, config.data_dir.clone(), collection, shard, state.leading.clone()));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::auth::{Action, Identity, authorize};
 use crate::error::ApiError;
+use crate::paging;
 use crate::writes::{Mode, decode_body, plan, redact};
 
 #[derive(Debug, Default, Deserialize)]
@@ -23,6 +24,11 @@ pub struct ListQuery {
     pub label_selector: Option<String>,
     pub watch: Option<bool>,
     pub resource_version: Option<String>,
+    /// At most this many items (0 or absent: all), with `metadata.continue` when more follow.
+    pub limit: Option<usize>,
+    /// The `metadata.continue` of the previous page.
+    #[serde(rename = "continue")]
+    pub continue_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -125,9 +131,39 @@ async fn list(
             .transpose()?;
         return Ok(crate::watch::stream(state, kind, project, selector, resume).await?.into_response());
     }
-    let (items, revision) = state.store.list(kind, project.as_deref(), &selector).await?;
-    let items: Vec<Value> = items.into_iter().map(|s| redact(s.object)).collect();
-    Ok(Json(json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": revision.to_string()}, "items": items})).into_response())
+    let limit = query.limit.filter(|l| *l > 0);
+    if limit.is_none() && query.continue_token.is_none() {
+        let (items, revision) = state.store.list(kind, project.as_deref(), &selector).await?;
+        let items: Vec<Value> = items.into_iter().map(|s| redact(s.object)).collect();
+        return Ok(Json(json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": revision.to_string()}, "items": items})).into_response());
+    }
+    let after = match &query.continue_token {
+        Some(token) => Some(paging::Position::decode(token)?),
+        None => None,
+    };
+    if let Some(position) = &after {
+        position.check_current(&*state.store).await?;
+    }
+    let page = state
+        .store
+        .list_page(
+            kind,
+            project.as_deref(),
+            &selector,
+            after.as_ref().map(|p| (p.project.as_str(), p.name.as_str())),
+            limit.unwrap_or(usize::MAX),
+        )
+        .await?;
+    // Later pages keep the first page's revision, as Kubernetes' do.
+    let revision = after.as_ref().map_or(page.revision, |p| p.revision);
+    let mut metadata = json!({"resourceVersion": revision.to_string()});
+    if page.more
+        && let Some(last) = page.items.last()
+    {
+        metadata["continue"] = json!(paging::Position::new(revision, &last.key.project, &last.key.name).encode());
+    }
+    let items: Vec<Value> = page.items.into_iter().map(|s| redact(s.object)).collect();
+    Ok(Json(json!({"apiVersion": "v1", "kind": "List", "metadata": metadata, "items": items})).into_response())
 }
 
 fn key_for(kind: Kind, project: &str, name: &str) -> Key {

@@ -16,7 +16,9 @@ fn object(yaml: &str) -> Value {
 /// Runs the Promotion controller over `store` until Promotion `p/<name>` has finished.
 async fn run_to_the_end(store: &Arc<dyn Store>, dir: &std::path::Path, name: &str) -> Value {
     let registry = convoy_steps::builtin(Arc::new(convoy_git::Mirrors::new(dir.join("git"))), Arc::new(NoResources));
-    let controller = PromotionController::new(store.clone(), registry, dir.join("work"));
+    let cache =
+        convoy_store::CachedStore::start(store.clone(), convoy_server::controllers::indexes::all()).await.unwrap();
+    let controller = PromotionController::new(cache, registry, dir.join("work"));
     tokio::spawn(controller.run());
     let key = Key::new(Kind::Promotion, "p", name);
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -359,9 +359,15 @@ impl Store for SqlStore {
             .collect()
     }
 
+    /// Woken by this process's commits, and on PostgreSQL by other replicas' (NOTIFY); the
+    /// timeout only bounds a notification lost while the listener reconnected.
     async fn changed_after(&self, revision: i64) {
         let mut receiver = self.revision.subscribe();
-        let _ = tokio::time::timeout(Duration::from_secs(1), receiver.wait_for(|r| *r > revision)).await;
+        let bound = match self.backend {
+            Backend::Postgres => Duration::from_secs(5),
+            _ => Duration::from_secs(30),
+        };
+        let _ = tokio::time::timeout(bound, receiver.wait_for(|r| *r > revision)).await;
     }
 
     async fn current_revision(&self) -> Result<i64> {

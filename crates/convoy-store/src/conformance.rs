@@ -115,6 +115,17 @@ async fn lists(store: &dyn Store) {
     assert!(everywhere.iter().any(|s| s.key.project == "ls-other"), "no project lists every project");
     let (none, _) = store.list(Kind::Warehouse, Some("ls"), &LabelSelector::everything()).await.unwrap();
     assert!(none.is_empty(), "list is scoped to the kind");
+    // Pages: the same order, a position to go on from, and whether more follow.
+    let first = store.list_page(Kind::Stage, Some("ls"), &LabelSelector::everything(), None, 2).await.unwrap();
+    assert_eq!(first.items.iter().map(|s| s.key.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    assert!(first.more, "a third Stage follows");
+    let last =
+        store.list_page(Kind::Stage, Some("ls"), &LabelSelector::everything(), Some(("ls", "b")), 2).await.unwrap();
+    assert_eq!(last.items.iter().map(|s| s.key.name.as_str()).collect::<Vec<_>>(), ["c"]);
+    assert!(!last.more, "nothing after the last");
+    let web_page = store.list_page(Kind::Stage, None, &web, Some(("ls", "a")), 2).await.unwrap();
+    let keys: Vec<_> = web_page.items.iter().map(|s| format!("{}/{}", s.key.project, s.key.name)).collect();
+    assert_eq!(keys, ["ls/c", "ls-other/z"], "pages across projects filter before counting");
 }
 
 async fn atomic_sets(store: &dyn Store) {

@@ -11,6 +11,7 @@
 //! `metadata.creationTimestamp`. Every change appends an event; `watch` replays events after a
 //! revision and then follows new ones, so a client can resume after a restart.
 
+mod cache;
 pub mod conformance;
 mod key;
 mod lease;
@@ -19,6 +20,7 @@ mod meta;
 mod selector;
 mod watch;
 
+pub use cache::{CachedStore, Change, Index};
 pub use key::Key;
 pub use lease::Lease;
 pub use memory::MemoryStore;
@@ -36,6 +38,15 @@ pub struct Stored {
     pub key: Key,
     pub revision: i64,
     pub object: Value,
+}
+
+/// One page of a list: at most the asked number of objects after a position, and whether more
+/// follow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub items: Vec<Stored>,
+    pub revision: i64,
+    pub more: bool,
 }
 
 /// One change in an atomic set of writes.
@@ -101,6 +112,24 @@ pub trait Store: Send + Sync {
     /// Objects of `kind` (in `project`, or in every project when `None`) matching `selector`,
     /// sorted by project and name, with the revision the list is consistent with.
     async fn list(&self, kind: Kind, project: Option<&str>, selector: &LabelSelector) -> Result<(Vec<Stored>, i64)>;
+
+    /// Up to `limit` objects of [`Store::list`] that sort after `after` (project, name).
+    async fn list_page(
+        &self,
+        kind: Kind,
+        project: Option<&str>,
+        selector: &LabelSelector,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Page> {
+        let (items, revision) = self.list(kind, project, selector).await?;
+        let mut rest = items
+            .into_iter()
+            .filter(|s| after.is_none_or(|(p, n)| (s.key.project.as_str(), s.key.name.as_str()) > (p, n)));
+        let items: Vec<Stored> = rest.by_ref().take(limit).collect();
+        let more = rest.next().is_some();
+        Ok(Page { items, revision, more })
+    }
 
     /// Applies every write or none; returns the results in order (a delete returns the object
     /// as it was).

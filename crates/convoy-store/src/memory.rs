@@ -103,7 +103,8 @@ impl Store for MemoryStore {
 
     async fn changed_after(&self, revision: i64) {
         let mut receiver = self.revision.subscribe();
-        let _ = tokio::time::timeout(Duration::from_secs(1), receiver.wait_for(|r| *r > revision)).await;
+        // Every commit signals: the timeout is only the trait's "after a while".
+        let _ = tokio::time::timeout(Duration::from_secs(30), receiver.wait_for(|r| *r > revision)).await;
     }
 
     async fn current_revision(&self) -> Result<i64> {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use convoy_api::{Freight, FreightOrigin, Stage};
-use convoy_core::availability::{Unavailable, Via, auto_promotion_candidate, availability};
+use convoy_core::availability::{Unavailable, Via, auto_promotion_candidate, availability, soonest_soak_end};
 use convoy_core::time::Timestamp;
 
 use super::*;
@@ -71,6 +71,24 @@ fn availability_table() {
     for (name, sources, status, expected) in cases {
         assert_eq!(availability(&stage(sources), &freight("f", status), NOW), expected, "{name}");
     }
+}
+
+/// The Stage controller looks again when the first soaking Freight has soaked: the smallest
+/// remaining time, none when nothing soaks.
+#[test]
+fn the_soonest_soak_end_is_the_smallest_remaining_time() {
+    let soaking_since = |name: &str, since: &str| {
+        freight(name, &format!("{{verifiedIn: {{a: {{}}}}, currentlyIn: {{a: {{since: '{since}'}}}}}}"))
+    };
+    let stage = stage("{stages: [a], requiredSoakTime: 1h}");
+    let (ten, forty, done) = (
+        soaking_since("f1", "2024-05-01T11:10:00Z"),
+        soaking_since("f2", "2024-05-01T11:40:00Z"),
+        soaking_since("f3", "2024-05-01T10:00:00Z"),
+    );
+    assert_eq!(soonest_soak_end(&stage, &[&forty, &ten, &done], NOW), Some(mins(10)));
+    assert_eq!(soonest_soak_end(&stage, &[&done], NOW), None, "soaked already");
+    assert_eq!(soonest_soak_end(&stage, &[&freight("f4", "{}")], NOW), None, "unverified: nothing to wait for");
 }
 
 #[test]

@@ -1,11 +1,14 @@
-//! Controllers: loops that watch the store and act (Promotions, Stages, Warehouses); dry runs reuse
-//! the Promotion controller's pieces without storing anything.
+//! Controllers: reconcilers over the in-memory view, driven by its changes (`runtime`), relating
+//! objects through its indexes (`indexes`): Promotions, Stages, Warehouses and receiver paths. Dry
+//! runs reuse the Promotion controller's pieces without storing anything.
 
 pub mod dry_run;
 pub mod gc;
 pub mod heartbeat;
+pub mod indexes;
 pub mod promotions;
 pub mod resources;
+pub mod runtime;
 pub mod shard;
 pub mod stages;
 pub mod verification;
@@ -15,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use convoy_store::Store;
+use convoy_store::{CachedStore, Store};
 
 /// The store lock whose holder runs the controllers.
 pub const CONTROLLERS_LEASE: &str = "controllers";
@@ -24,13 +27,14 @@ pub const CONTROLLERS_LEASE: &str = "controllers";
 /// SQLite; on PostgreSQL one replica per shard at a time while the others wait to take over. Losing the
 /// lease ends the process, so that two replicas never run promotions at once.
 pub async fn lead(
-    store: Arc<dyn Store>,
+    cache: Arc<CachedStore>,
     mirrors: Arc<convoy_git::Mirrors>,
     data_dir: PathBuf,
     collection: gc::Settings,
     shard: shard::Shard,
     leading: Arc<AtomicBool>,
 ) {
+    let store: Arc<dyn Store> = cache.clone();
     let lease_name = shard.lease();
     let mut lease = loop {
         let lead = store.lead(&lease_name);
@@ -55,12 +59,14 @@ pub async fn lead(
         shard = shard.name().unwrap_or("(default)"),
         "this replica runs the controllers (Warehouses, Stages, Promotions)"
     );
-    promotions::start(store.clone(), mirrors.clone(), &data_dir, shard.clone());
+    promotions::start(cache.clone(), mirrors.clone(), &data_dir, shard.clone());
     if shard.is_default() {
         tokio::spawn(gc::run(store.clone(), collection));
+        // Receiver paths belong to projects, not to a shard: the default shard publishes them.
+        tokio::spawn(warehouses::ReceiverPublisher::new(cache.clone()).run());
     }
-    tokio::spawn(stages::StageController::new(store.clone(), shard.clone()).run());
-    tokio::spawn(warehouses::WarehouseController::new(store, mirrors, shard).run());
+    tokio::spawn(stages::StageController::new(cache.clone(), shard.clone()).run());
+    tokio::spawn(warehouses::WarehouseController::new(cache, mirrors, shard).run());
     let reason = lease.lost().await;
     tracing::error!(%reason, "lost the controllers' lease; exiting so that no two replicas promote at once");
     std::process::exit(1);

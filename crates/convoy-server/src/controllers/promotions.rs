@@ -11,9 +11,9 @@
 //!                         Running (retry later) | Succeeded/Failed/Errored (finishedAt, work dir removed)
 //! ```
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -21,8 +21,11 @@ use convoy_api::time::Timestamp;
 use convoy_api::{Freight, Kind, Promotion, Resource, Stage, Warehouse};
 use convoy_engine::{Clock, Journal, Orchestrator, Outcome, Phase, Progress, PromotionContext, Registry};
 use convoy_expr::context::StaticData;
-use convoy_store::{Key, LabelSelector, Store, StoreExt};
+use convoy_store::{CachedStore, Key, LabelSelector, Store, StoreExt, WatchEvent};
 use serde_json::{Value, json};
+
+use super::indexes;
+use super::runtime::{Action, Reconciler};
 
 /// Environment variable that makes the server stop dead when a step of this alias starts
 /// (crash tests only).
@@ -38,99 +41,72 @@ impl Clock for WallClock {
 
 pub struct PromotionController {
     pub store: Arc<dyn Store>,
+    cache: Arc<CachedStore>,
     pub registry: Registry,
     pub work_root: PathBuf,
-    in_flight: Mutex<HashSet<String>>,
     shard: super::shard::Shard,
 }
 
+/// Stages whose Promotions may run at once (each Stage runs one at a time).
+const CONCURRENT_STAGES: usize = 32;
+
 impl PromotionController {
-    pub fn new(store: Arc<dyn Store>, registry: Registry, work_root: PathBuf) -> Arc<PromotionController> {
-        PromotionController::for_shard(store, registry, work_root, super::shard::Shard::default())
+    pub fn new(cache: Arc<CachedStore>, registry: Registry, work_root: PathBuf) -> Arc<PromotionController> {
+        PromotionController::for_shard(cache, registry, work_root, super::shard::Shard::default())
     }
 
     /// A controller for the Promotions of one shard.
     pub fn for_shard(
-        store: Arc<dyn Store>,
+        cache: Arc<CachedStore>,
         registry: Registry,
         work_root: PathBuf,
         shard: super::shard::Shard,
     ) -> Arc<PromotionController> {
-        Arc::new(PromotionController { store, registry, work_root, in_flight: Mutex::default(), shard })
+        Arc::new(PromotionController { store: cache.clone(), cache, registry, work_root, shard })
     }
 
-    /// Runs until the process ends: reconciles on every store change, and at least every 2 s.
+    /// Runs until the process ends, woken by changes to Promotions and their Stages.
     pub async fn run(self: Arc<Self>) {
-        loop {
-            let revision = self.store.current_revision().await.unwrap_or(0);
-            if let Err(e) = self.clone().reconcile().await {
-                tracing::warn!(error = %e, "promotion reconcile failed; retrying");
-            }
-            super::heartbeat::pass("promotions").await;
-            tokio::select! {
-                _ = self.store.changed_after(revision) => {}
-                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-            }
-        }
+        let cache = self.cache.clone();
+        super::runtime::run(self, cache, CONCURRENT_STAGES).await;
     }
 
-    async fn reconcile(self: Arc<Self>) -> Result<(), String> {
-        let (promotions, _) =
-            self.store.list(Kind::Promotion, None, &LabelSelector::everything()).await.map_err(|e| e.to_string())?;
-        let mut by_stage: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
-        let mut newest_finished: BTreeMap<(String, String), String> = BTreeMap::new();
-        for stored in promotions.into_iter().filter(|p| self.shard.handles(&p.object)) {
-            let phase = stored.object.pointer("/status/phase").and_then(Value::as_str).unwrap_or("Pending").to_owned();
-            let stage = stored.object.pointer("/spec/stage").and_then(Value::as_str).unwrap_or("").to_owned();
-            let lane = (stored.key.project.clone(), stage);
-            if matches!(phase.as_str(), "Pending" | "Running") {
-                by_stage.entry(lane).or_default().push(stored.object);
-            } else {
-                let newest = newest_finished.entry(lane).or_default();
-                if stored.key.name > *newest {
-                    *newest = stored.key.name.clone();
-                }
-            }
-        }
-        for ((project, stage), mut queue) in by_stage {
-            let running =
-                queue.iter().position(|p| p.pointer("/status/phase").and_then(Value::as_str) == Some("Running"));
-            queue.sort_by(|a, b| name(a).cmp(name(b)));
-            let next = running.map_or_else(|| queue[0].clone(), |i| queue[i].clone());
-            if running.is_none()
-                && let Some(reason) =
-                    self.gate(&project, &stage, newest_finished.get(&(project.clone(), stage.clone()))).await?
-            {
-                // Kargo's gate: the previous Freight is recorded and verified first; say so.
-                let key = Key::new(Kind::Promotion, &project, name(&next));
-                if next.pointer("/status/message").and_then(Value::as_str) != Some(reason.as_str()) {
-                    self.update_status(&key, |status| status["message"] = json!(reason)).await?;
-                }
+    /// The Stage's Running Promotion, else its oldest Pending one, run until it finishes or
+    /// asks to be called later; the next one is queued by this one's final status write.
+    async fn reconcile_stage(&self, project: &str, stage: &str) -> Result<Action, String> {
+        let mut queue = Vec::new();
+        let mut newest_finished: Option<String> = None;
+        for stored in self.cache.by_index(Kind::Promotion, indexes::PROMOTION_STAGE, project, stage) {
+            if !self.shard.handles(&stored.object) {
                 continue;
             }
-            let lane = format!("{project}/{stage}");
-            if !self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(lane.clone()) {
-                continue;
-            }
-            let controller = self.clone();
-            tokio::spawn(async move {
-                let outcome = controller.execute(&project, name(&next)).await;
-                controller.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&lane);
-                match outcome {
-                    Ok(Some(delay)) => {
-                        // Wake the loop again after the step's suggested delay.
-                        let store = controller.store.clone();
-                        tokio::spawn(async move {
-                            tokio::time::sleep(delay).await;
-                            let _ = store.current_revision().await;
-                        });
+            match stored.object.pointer("/status/phase").and_then(Value::as_str).unwrap_or("Pending") {
+                "Pending" | "Running" => queue.push(stored.object),
+                _ => {
+                    if newest_finished.as_ref().is_none_or(|n| stored.key.name > *n) {
+                        newest_finished = Some(stored.key.name.clone());
                     }
-                    Ok(None) => {}
-                    Err(e) => tracing::warn!(promotion = %name(&next), error = %e, "promotion run failed"),
                 }
-            });
+            }
         }
-        Ok(())
+        // Names carry a ULID: name order is creation order (the index returns names sorted).
+        let running = queue.iter().find(|p| p.pointer("/status/phase").and_then(Value::as_str) == Some("Running"));
+        let Some(next) = running.or(queue.first()).cloned() else { return Ok(Action::Done) };
+        if running.is_none()
+            && let Some(reason) = self.gate(project, stage, newest_finished.as_ref()).await?
+        {
+            // Kargo's gate: the previous Freight is recorded and verified first; say so. The
+            // Stage's status change queues this Stage again.
+            let key = Key::new(Kind::Promotion, project, name(&next));
+            if next.pointer("/status/message").and_then(Value::as_str) != Some(reason.as_str()) {
+                self.update_status(&key, |status| status["message"] = json!(reason)).await?;
+            }
+            return Ok(Action::Done);
+        }
+        Ok(match self.execute(project, name(&next)).await? {
+            Some(delay) => Action::RequeueAfter(delay),
+            None => Action::Done,
+        })
     }
 
     /// Why the Stage's next Promotion must wait, if it must (`convoy_core::pipeline::promotion_gate`).
@@ -267,6 +243,51 @@ impl PromotionController {
 
     async fn update_status(&self, key: &Key, change: impl Fn(&mut Value)) -> Result<(), String> {
         update_status(&*self.store, key, change).await
+    }
+}
+
+#[async_trait]
+impl Reconciler for PromotionController {
+    fn name(&self) -> &'static str {
+        "promotions"
+    }
+
+    /// Keyed by Stage: a Promotion's change queues its Stage; a Stage's change may open its gate.
+    fn keys_for(&self, event: &WatchEvent) -> Vec<Key> {
+        let object = &event.object;
+        let project = object.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
+        match Key::of(object).map(|k| k.kind) {
+            Ok(Kind::Promotion) if self.shard.handles(object) => {
+                let stage = object.pointer("/spec/stage").and_then(Value::as_str).unwrap_or("");
+                vec![Key::new(Kind::Stage, project, stage)]
+            }
+            Ok(Kind::Stage) => vec![Key::new(Kind::Stage, project, name(object))],
+            _ => Vec::new(),
+        }
+    }
+
+    fn all_keys(&self) -> Vec<Key> {
+        let mut stages: Vec<Key> =
+            self.cache.objects(Kind::Promotion, None).iter().flat_map(|s| self.keys_for_object(&s.object)).collect();
+        stages.sort();
+        stages.dedup();
+        stages
+    }
+
+    async fn reconcile(&self, key: &Key) -> Result<Action, String> {
+        self.reconcile_stage(&key.project, &key.name).await
+    }
+}
+
+impl PromotionController {
+    fn keys_for_object(&self, object: &Value) -> Vec<Key> {
+        let phase = object.pointer("/status/phase").and_then(Value::as_str).unwrap_or("Pending");
+        if !matches!(phase, "Pending" | "Running") || !self.shard.handles(object) {
+            return Vec::new();
+        }
+        let project = object.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
+        let stage = object.pointer("/spec/stage").and_then(Value::as_str).unwrap_or("");
+        vec![Key::new(Kind::Stage, project, stage)]
     }
 }
 
@@ -446,13 +467,13 @@ impl Journal for StatusJournal {
 
 /// The controller over a store, with the built-in steps sharing `mirrors`.
 pub fn start(
-    store: Arc<dyn Store>,
+    cache: Arc<CachedStore>,
     mirrors: Arc<convoy_git::Mirrors>,
     data_dir: &std::path::Path,
     shard: super::shard::Shard,
 ) -> tokio::task::JoinHandle<()> {
-    let resources = Arc::new(super::resources::StoreResources { store: store.clone() });
+    let resources = Arc::new(super::resources::StoreResources { store: cache.clone() });
     let registry = convoy_steps::builtin(mirrors, resources);
-    let controller = PromotionController::for_shard(store, registry, data_dir.join("work"), shard);
+    let controller = PromotionController::for_shard(cache, registry, data_dir.join("work"), shard);
     tokio::spawn(controller.run())
 }

@@ -6,18 +6,21 @@
 //! Verification through AnalysisTemplates runs natively (`verification.rs`); Freight is marked
 //! verified when the current collection's latest verification is `Successful`.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use convoy_api::time::Timestamp;
 use convoy_api::{Freight, FreightCollection, FreightReference, Kind, ProjectConfig, Stage};
 use convoy_core::availability::{auto_promotion_candidate, availability};
 use convoy_core::pipeline::{self, PromotionView};
-use convoy_store::{Key, LabelSelector, Store};
+use convoy_store::{CachedStore, EventType, Key, Store, Stored, WatchEvent};
 use serde_json::{Value, json};
 
+use super::indexes;
 use super::promotions::update_status;
+use super::runtime::{Action, Reconciler};
 use crate::writes::{Mode, decode_body, plan};
 
 pub const CONTROLLER_ACTOR: &str = "controller:convoy";
@@ -26,84 +29,103 @@ pub const REVERIFY_ANNOTATION: &str = "kargo.akuity.io/reverify";
 /// Value: the id of the running verification to stop.
 pub const ABORT_ANNOTATION: &str = "kargo.akuity.io/abort";
 
-/// What a pass reads once per project.
-struct ProjectData {
-    freight: Vec<Freight>,
+/// What a Stage's pass reads: its Promotions, the Freight it may touch, the project's policies.
+struct StageData {
+    freight: Vec<Arc<Freight>>,
     promotions: Vec<Value>,
     config: Option<ProjectConfig>,
 }
 
+/// Stages reconciled at once.
+const CONCURRENT_STAGES: usize = 8;
+
 pub struct StageController {
     store: Arc<dyn Store>,
+    cache: Arc<CachedStore>,
     verifier: Arc<super::verification::Verifier>,
     shard: super::shard::Shard,
+    /// Freight decoded once per revision: a Stage pass reads the candidates of its origins.
+    decoded: Mutex<HashMap<Key, (i64, Arc<Freight>)>>,
 }
 
 impl StageController {
     /// A controller for the Stages of `shard`.
-    pub fn new(store: Arc<dyn Store>, shard: super::shard::Shard) -> Arc<StageController> {
+    pub fn new(cache: Arc<CachedStore>, shard: super::shard::Shard) -> Arc<StageController> {
+        let store: Arc<dyn Store> = cache.clone();
         let verifier = super::verification::Verifier::new(store.clone());
-        Arc::new(StageController { store, verifier, shard })
+        Arc::new(StageController { store, cache, verifier, shard, decoded: Mutex::default() })
     }
 
     pub async fn run(self: Arc<Self>) {
-        loop {
-            let revision = self.store.current_revision().await.unwrap_or(0);
-            if let Err(e) = self.reconcile().await {
-                tracing::warn!(error = %e, "stage reconcile failed; retrying");
-            }
-            super::heartbeat::pass("stages").await;
-            tokio::select! {
-                _ = self.store.changed_after(revision) => {}
-                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-            }
-        }
+        let cache = self.cache.clone();
+        super::runtime::run(self, cache, CONCURRENT_STAGES).await;
     }
 
-    async fn reconcile(&self) -> Result<(), String> {
-        let everything = LabelSelector::everything();
-        let (stages, _) = self.store.list(Kind::Stage, None, &everything).await.map_err(|e| e.to_string())?;
-        // Each project's Freight, Promotions and ProjectConfig are read once per pass, not per Stage.
-        let mut projects: BTreeMap<String, ProjectData> = BTreeMap::new();
-        for stored in stages.into_iter().filter(|s| self.shard.handles(&s.object)) {
-            let Ok(stage) = serde_json::from_value::<Stage>(stored.object.clone()) else { continue };
-            let project = stage.metadata.namespace().to_owned();
-            if !projects.contains_key(&project) {
-                projects.insert(project.clone(), self.project_data(&project).await?);
-            }
-            if let Err(e) = self.reconcile_stage(&stage, &projects[&project]).await {
-                tracing::warn!(stage = %stored.key, error = %e, "stage reconcile failed");
-            }
+    fn decode(&self, stored: &Stored) -> Option<Arc<Freight>> {
+        let mut decoded = self.decoded.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((revision, freight)) = decoded.get(&stored.key)
+            && *revision == stored.revision
+        {
+            return Some(freight.clone());
         }
-        Ok(())
+        let freight = Arc::new(serde_json::from_value::<Freight>(stored.object.clone()).ok()?);
+        decoded.insert(stored.key.clone(), (stored.revision, freight.clone()));
+        Some(freight)
     }
 
-    async fn project_data(&self, project: &str) -> Result<ProjectData, String> {
-        let freight = self.list(Kind::Freight, project).await?;
-        let (promotions, _) = self
-            .store
-            .list(Kind::Promotion, Some(project), &LabelSelector::everything())
-            .await
-            .map_err(|e| e.to_string())?;
+    /// The Freight a pass over `stage` may read or change: what its new Promotions promoted, its
+    /// current collection, what says it is in the Stage, and (for auto-promotion and control
+    /// flow) every Freight of its requested origins.
+    fn stage_data(&self, stage: &Stage) -> StageData {
+        let project = stage.metadata.namespace();
+        let name = stage.metadata.name();
+        let promotions: Vec<Value> = self
+            .cache
+            .by_index(Kind::Promotion, indexes::PROMOTION_STAGE, project, name)
+            .into_iter()
+            .map(|s| s.object)
+            .collect();
         let config = self
-            .store
-            .get(&Key::new(Kind::ProjectConfig, project, project))
-            .await
-            .map_err(|e| e.to_string())?
+            .cache
+            .get_now(&Key::new(Kind::ProjectConfig, project, project))
             .and_then(|s| serde_json::from_value::<ProjectConfig>(s.object).ok());
-        Ok(ProjectData { freight, promotions: promotions.into_iter().map(|s| s.object).collect(), config })
+        let status = stage.status.clone().unwrap_or_default();
+        let last = status.last_promotion.as_ref().map(|p| p.name.clone()).unwrap_or_default();
+        let mut wanted: Vec<Stored> = Vec::new();
+        let mut by_name = |name: &str| {
+            if let Some(stored) = self.cache.get_now(&Key::new(Kind::Freight, project, name)) {
+                wanted.push(stored);
+            }
+        };
+        for promotion in promotions.iter().filter(|p| is_terminal(p) && name_of(p) > last.as_str()) {
+            by_name(&text(promotion, "/spec/freight"));
+        }
+        for reference in status.freight_history.first().map(|c| c.items.values()).into_iter().flatten() {
+            by_name(&reference.name);
+        }
+        wanted.extend(self.cache.by_index(Kind::Freight, indexes::FREIGHT_IN, project, name));
+        let auto = config.as_ref().is_some_and(|c| pipeline::auto_promotion_enabled(&c.spec.promotion_policies, stage));
+        if auto || stage.is_control_flow() {
+            for request in &stage.spec.requested_freight {
+                wanted.extend(self.cache.by_index(
+                    Kind::Freight,
+                    indexes::FREIGHT_ORIGIN,
+                    project,
+                    &request.origin.key(),
+                ));
+            }
+        }
+        wanted.sort_by(|a, b| a.key.name.cmp(&b.key.name));
+        wanted.dedup_by(|a, b| a.key == b.key);
+        let freight = wanted.iter().filter_map(|s| self.decode(s)).collect();
+        StageData { freight, promotions, config }
     }
 
-    async fn reconcile_stage(&self, stage: &Stage, data: &ProjectData) -> Result<(), String> {
+    async fn reconcile_stage(&self, stage: &Stage, data: &StageData) -> Result<Action, String> {
         let project = stage.metadata.namespace().to_owned();
         let name = stage.metadata.name().to_owned();
         let freight = &data.freight;
-        let promotions: Vec<Value> = data
-            .promotions
-            .iter()
-            .filter(|p| p.pointer("/spec/stage").and_then(Value::as_str) == Some(name.as_str()))
-            .cloned()
-            .collect();
+        let promotions = &data.promotions;
         let mut status = stage.status.clone().unwrap_or_default();
         let before = serde_json::to_value(&status).map_err(|e| e.to_string())?;
         let now = Timestamp::now();
@@ -215,7 +237,7 @@ impl StageController {
             }
         }
         status.freight_summary = Some(summary(&status.freight_history, requested.len()));
-        self.conditions(stage, &mut status, &promotions, now);
+        self.conditions(stage, &mut status, promotions, now);
 
         // 3. Auto-promotion.
         let enabled = !control_flow
@@ -263,9 +285,16 @@ impl StageController {
             self.verifier.ensure(stage, id);
         }
         if enabled {
-            self.auto_promote(stage, &status, freight, &promotions, now).await?;
+            self.auto_promote(stage, &status, freight, promotions, now).await?;
         }
-        Ok(())
+        // Freight soaking upstream becomes available at a known time: look again then.
+        let soaking = if enabled || control_flow {
+            let refs: Vec<&Freight> = freight.iter().map(|f| &**f).collect();
+            convoy_core::availability::soonest_soak_end(stage, &refs, now)
+        } else {
+            None
+        };
+        Ok(soaking.map_or(Action::Done, |d| Action::RequeueAfter(d + Duration::from_secs(1))))
     }
 
     /// `Promoting`, `Verified` and `Ready` conditions, `currentPromotion`, and `health`
@@ -351,7 +380,7 @@ impl StageController {
         &self,
         stage: &Stage,
         status: &convoy_api::stage::StageStatus,
-        freight: &[Freight],
+        freight: &[Arc<Freight>],
         promotions: &[Value],
         now: Timestamp,
     ) -> Result<(), String> {
@@ -369,7 +398,7 @@ impl StageController {
                 v
             })
             .collect();
-        let refs: Vec<&Freight> = freight.iter().collect();
+        let refs: Vec<&Freight> = freight.iter().map(|f| &**f).collect();
         let last = status.last_promotion.as_ref().map(|p| p.name.as_str());
         for request in &stage.spec.requested_freight {
             if status.effective_auto_promotion_holds.contains_key(&request.origin.key()) {
@@ -419,11 +448,65 @@ impl StageController {
         }
         Ok(())
     }
+}
 
-    async fn list<T: serde::de::DeserializeOwned>(&self, kind: Kind, project: &str) -> Result<Vec<T>, String> {
-        let (stored, _) =
-            self.store.list(kind, Some(project), &LabelSelector::everything()).await.map_err(|e| e.to_string())?;
-        Ok(stored.into_iter().filter_map(|s| serde_json::from_value(s.object).ok()).collect())
+#[async_trait]
+impl Reconciler for StageController {
+    fn name(&self) -> &'static str {
+        "stages"
+    }
+
+    /// A Stage's change queues it and its downstream Stages; a Promotion's, its Stage; a
+    /// Freight's, the Stages requesting its origin and those it is in; a ProjectConfig's (the
+    /// auto-promotion policies), every Stage of the project.
+    fn keys_for(&self, event: &WatchEvent) -> Vec<Key> {
+        let object = &event.object;
+        let Ok(key) = Key::of(object) else { return Vec::new() };
+        let stage = |name: &str| Key::new(Kind::Stage, &key.project, name);
+        match key.kind {
+            Kind::Stage => std::iter::once(stage(&key.name))
+                .chain(
+                    self.cache
+                        .names_by_index(indexes::STAGE_UPSTREAM, &key.project, &key.name)
+                        .iter()
+                        .map(|n| stage(n)),
+                )
+                .collect(),
+            Kind::Promotion => vec![stage(&text(object, "/spec/stage"))],
+            Kind::Freight => {
+                if event.event_type == EventType::Deleted {
+                    self.decoded.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&key);
+                }
+                let origin = object.get("origin").and_then(indexes::origin_key).unwrap_or_default();
+                let mut keys: Vec<Key> = self
+                    .cache
+                    .names_by_index(indexes::STAGE_ORIGIN, &key.project, &origin)
+                    .iter()
+                    .map(|n| stage(n))
+                    .collect();
+                if let Some(Value::Object(stages)) = object.pointer("/status/currentlyIn") {
+                    keys.extend(stages.keys().map(|n| stage(n)));
+                }
+                keys
+            }
+            Kind::ProjectConfig => self.cache.keys(Kind::Stage, Some(&key.project)),
+            _ => Vec::new(),
+        }
+    }
+
+    fn all_keys(&self) -> Vec<Key> {
+        self.cache.keys(Kind::Stage, None)
+    }
+
+    async fn reconcile(&self, key: &Key) -> Result<Action, String> {
+        let Some(stored) = self.cache.get_now(key) else { return Ok(Action::Done) };
+        if !self.shard.handles(&stored.object) {
+            return Ok(Action::Done);
+        }
+        let stage = serde_json::from_value::<Stage>(stored.object)
+            .map_err(|e| format!("the stored Stage does not decode: {e}"))?;
+        let data = self.stage_data(&stage);
+        self.reconcile_stage(&stage, &data).await
     }
 }
 

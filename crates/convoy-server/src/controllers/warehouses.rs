@@ -3,8 +3,8 @@
 //! `status.discoveredArtifacts`; creates Freight from the newest artifacts (Automatic policy).
 //!
 //! ```text
-//!  store change / 1 s tick ──▶ due? (never, generation, refresh token, interval)
-//!        │ one task per Warehouse, at most DISCOVERIES at once
+//!  Warehouse change / its timer ──▶ due? (never, generation, refresh token, interval)
+//!        │ one reconcile per Warehouse, at most DISCOVERIES at once; not due: a timer for when it is
 //!        ▼
 //!  convoy_discovery::discover ──▶ status (discoveredArtifacts, conditions, lastHandledRefresh)
 //!        │ Automatic policy
@@ -12,7 +12,7 @@
 //!  freight::candidate ──▶ admission (content-hash name, alias) ──▶ Freight created / already there
 //! ```
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,113 +20,47 @@ use convoy_api::time::Timestamp;
 use convoy_api::{Kind, Resource, Warehouse};
 use convoy_discovery::{CredentialSource, DiscoveryError};
 use convoy_git::{Credentials, Mirrors};
-use convoy_store::{Key, LabelSelector, Store, StoreError};
+use convoy_store::{CachedStore, Key, Store, StoreError, WatchEvent};
 use serde_json::{Value, json};
 
 use super::promotions::update_status;
 use super::resources::credentials_of_kind;
+use super::runtime::{Action, Reconciler};
 use crate::writes::{Mode, decode_body, plan};
 
 pub const REFRESH_ANNOTATION: &str = "kargo.akuity.io/refresh";
+/// Discoveries at once (each may clone or fetch).
 const DISCOVERIES: usize = 8;
 /// After a failure, try again this soon (or at the interval, if shorter).
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
 
 pub struct WarehouseController {
     store: Arc<dyn Store>,
+    cache: Arc<CachedStore>,
     sources: convoy_discovery::Sources,
-    in_flight: Mutex<HashSet<String>>,
     /// Not before this instant (after a failure), per Warehouse.
-    backoff: Mutex<HashMap<String, Instant>>,
-    permits: tokio::sync::Semaphore,
-    /// The store revision receiver paths were last published at (nothing to redo before a change).
-    published_at: Mutex<i64>,
+    backoff: Mutex<HashMap<Key, Instant>>,
     shard: super::shard::Shard,
 }
 
 impl WarehouseController {
     /// A controller for the Warehouses of `shard`.
-    pub fn new(store: Arc<dyn Store>, mirrors: Arc<Mirrors>, shard: super::shard::Shard) -> Arc<WarehouseController> {
+    pub fn new(cache: Arc<CachedStore>, mirrors: Arc<Mirrors>, shard: super::shard::Shard) -> Arc<WarehouseController> {
         Arc::new(WarehouseController {
-            store,
+            store: cache.clone(),
+            cache,
             sources: convoy_discovery::Sources::new(mirrors),
-            in_flight: Mutex::default(),
             backoff: Mutex::default(),
-            permits: tokio::sync::Semaphore::new(DISCOVERIES),
-            published_at: Mutex::new(-1),
             shard,
         })
     }
 
     pub async fn run(self: Arc<Self>) {
-        loop {
-            let revision = self.store.current_revision().await.unwrap_or(0);
-            if let Err(e) = self.clone().reconcile().await {
-                tracing::warn!(error = %e, "warehouse reconcile failed; retrying");
-            }
-            super::heartbeat::pass("warehouses").await;
-            tokio::select! {
-                _ = self.store.changed_after(revision) => {}
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            }
-        }
+        let cache = self.cache.clone();
+        super::runtime::run(self, cache, DISCOVERIES).await;
     }
 
-    async fn reconcile(self: Arc<Self>) -> Result<(), String> {
-        let revision = self.store.current_revision().await.map_err(|e| e.to_string())?;
-        let published_at = *self.published_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Receiver paths belong to projects, not to a shard: the default shard publishes them.
-        if revision != published_at && self.shard.is_default() {
-            self.publish_receivers().await?;
-            *self.published_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = revision;
-        }
-        let (warehouses, _) =
-            self.store.list(Kind::Warehouse, None, &LabelSelector::everything()).await.map_err(|e| e.to_string())?;
-        let now = Timestamp::now();
-        for stored in warehouses.into_iter().filter(|w| self.shard.handles(&w.object)) {
-            let lane = format!("{}/{}", stored.key.project, stored.key.name);
-            let refresh_requested = refresh_token(&stored.object) != handled_refresh(&stored.object);
-            let backing_off = self.lock_backoff().get(&lane).is_some_and(|until| Instant::now() < *until);
-            if !due(&stored.object, now) || (backing_off && !refresh_requested) {
-                continue;
-            }
-            if !self.lock_in_flight().insert(lane.clone()) {
-                continue;
-            }
-            let controller = self.clone();
-            tokio::spawn(async move {
-                let _permit = controller.permits.acquire().await;
-                let outcome = controller.discover(&stored.key).await;
-                if let Err(e) = outcome {
-                    tracing::warn!(warehouse = %lane, error = %e, "warehouse discovery could not be recorded");
-                }
-                controller.lock_in_flight().remove(&lane);
-            });
-        }
-        Ok(())
-    }
-
-    /// Writes each ProjectConfig's receiver paths into its `status.webhookReceivers`.
-    async fn publish_receivers(&self) -> Result<(), String> {
-        for (project, receivers) in crate::webhooks::published(&*self.store).await.map_err(|e| e.to_string())? {
-            let key = if project.is_empty() {
-                Key::new(Kind::ClusterConfig, "", "cluster")
-            } else {
-                Key::new(Kind::ProjectConfig, &project, &project)
-            };
-            let Some(stored) = self.store.get(&key).await.map_err(|e| e.to_string())? else { continue };
-            if stored.object.pointer("/status/webhookReceivers") != Some(&receivers) {
-                update_status(&*self.store, &key, |status| status["webhookReceivers"] = receivers.clone()).await?;
-            }
-        }
-        Ok(())
-    }
-
-    fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn lock_backoff(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+    fn lock_backoff(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Instant>> {
         self.backoff.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
@@ -139,14 +73,13 @@ impl WarehouseController {
         let token = refresh_token(&stored.object);
         let generation = stored.object.pointer("/metadata/generation").cloned().unwrap_or(Value::Null);
         let credentials = ProjectCredentials { store: self.store.clone(), project: key.project.clone() };
-        let lane = format!("{}/{}", key.project, key.name);
         let recheck = token.is_some() && token != handled_refresh(&stored.object);
         let result = convoy_discovery::discover(&self.sources, &warehouse, &credentials, recheck).await;
         let now = Timestamp::now().to_string();
         match result {
             Err(e) => {
                 let retry = interval(&stored.object).min(RETRY_AFTER_FAILURE);
-                self.lock_backoff().insert(lane, Instant::now() + retry);
+                self.lock_backoff().insert(key.clone(), Instant::now() + retry);
                 tracing::warn!(warehouse = %key, error = %e, "discovery failed");
                 update_status(&*self.store, key, |status| {
                     status["observedGeneration"] = generation.clone();
@@ -158,7 +91,7 @@ impl WarehouseController {
                 .await
             }
             Ok(mut discovered) => {
-                self.lock_backoff().remove(&lane);
+                self.lock_backoff().remove(key);
                 discovered["discoveredAt"] = json!(now);
                 let freight = self.create_freight(&warehouse, &discovered).await;
                 update_status(&*self.store, key, |status| {
@@ -255,21 +188,114 @@ enum FreightOutcome {
     NotWanted(String),
 }
 
-/// Whether discovery should run now: never ran, spec changed, refresh requested, or interval passed.
-fn due(object: &Value, now: Timestamp) -> bool {
+#[async_trait::async_trait]
+impl Reconciler for WarehouseController {
+    fn name(&self) -> &'static str {
+        "warehouses"
+    }
+
+    fn keys_for(&self, event: &WatchEvent) -> Vec<Key> {
+        Key::of(&event.object).into_iter().filter(|k| k.kind == Kind::Warehouse).collect()
+    }
+
+    fn all_keys(&self) -> Vec<Key> {
+        self.cache.keys(Kind::Warehouse, None)
+    }
+
+    /// Discovers when due; otherwise asks to be woken when the interval or a backoff ends.
+    async fn reconcile(&self, key: &Key) -> Result<Action, String> {
+        let Some(stored) = self.cache.get_now(key) else {
+            self.lock_backoff().remove(key);
+            return Ok(Action::Done);
+        };
+        if !self.shard.handles(&stored.object) {
+            return Ok(Action::Done);
+        }
+        let refresh_requested = refresh_token(&stored.object) != handled_refresh(&stored.object);
+        let backing_off = self.lock_backoff().get(key).map(|until| until.saturating_duration_since(Instant::now()));
+        if let Some(wait) = backing_off.filter(|w| !w.is_zero() && !refresh_requested) {
+            return Ok(Action::RequeueAfter(wait));
+        }
+        if let Some(wait) = until_due(&stored.object, Timestamp::now()) {
+            return Ok(Action::RequeueAfter(wait));
+        }
+        self.discover(key).await?;
+        // The status write queues this Warehouse again; that pass sets the next timer.
+        Ok(Action::Done)
+    }
+}
+
+/// Publishes each ProjectConfig's receiver paths into its `status.webhookReceivers`, when a
+/// ProjectConfig, the ClusterConfig or a Secret changes (receiver paths hash their secret).
+pub struct ReceiverPublisher {
+    store: Arc<dyn Store>,
+    cache: Arc<CachedStore>,
+}
+
+impl ReceiverPublisher {
+    pub fn new(cache: Arc<CachedStore>) -> Arc<ReceiverPublisher> {
+        Arc::new(ReceiverPublisher { store: cache.clone(), cache })
+    }
+
+    pub async fn run(self: Arc<Self>) {
+        let cache = self.cache.clone();
+        super::runtime::run(self, cache, 1).await;
+    }
+
+    fn key() -> Key {
+        Key::new(Kind::ClusterConfig, "", "webhook-receivers")
+    }
+}
+
+#[async_trait::async_trait]
+impl Reconciler for ReceiverPublisher {
+    fn name(&self) -> &'static str {
+        "receivers"
+    }
+
+    fn keys_for(&self, event: &WatchEvent) -> Vec<Key> {
+        match Key::of(&event.object).map(|k| k.kind) {
+            Ok(Kind::ProjectConfig | Kind::ClusterConfig | Kind::Secret) => vec![ReceiverPublisher::key()],
+            _ => Vec::new(),
+        }
+    }
+
+    fn all_keys(&self) -> Vec<Key> {
+        vec![ReceiverPublisher::key()]
+    }
+
+    async fn reconcile(&self, _key: &Key) -> Result<Action, String> {
+        for (project, receivers) in crate::webhooks::published(&*self.store).await.map_err(|e| e.to_string())? {
+            let key = if project.is_empty() {
+                Key::new(Kind::ClusterConfig, "", "cluster")
+            } else {
+                Key::new(Kind::ProjectConfig, &project, &project)
+            };
+            let Some(stored) = self.cache.get_now(&key) else { continue };
+            if stored.object.pointer("/status/webhookReceivers") != Some(&receivers) {
+                update_status(&*self.store, &key, |status| status["webhookReceivers"] = receivers.clone()).await?;
+            }
+        }
+        Ok(Action::Done)
+    }
+}
+
+/// How long until discovery is due; `None` when it is due now (never ran, spec changed, refresh
+/// requested, or the interval passed).
+fn until_due(object: &Value, now: Timestamp) -> Option<Duration> {
     let status = &object["status"];
     if status.pointer("/observedGeneration") != object.pointer("/metadata/generation") {
-        return true;
+        return None;
     }
     if refresh_token(object) != handled_refresh(object) {
-        return true;
+        return None;
     }
-    let Some(at) = status.pointer("/discoveredArtifacts/discoveredAt").and_then(Value::as_str) else {
-        // Never succeeded: retry (the caller's backoff paces failures).
-        return true;
-    };
-    let Ok(at) = Timestamp::parse(at) else { return true };
-    now.seconds() - at.seconds() >= interval(object).as_secs() as i64
+    // Never succeeded: retry (the backoff paces failures).
+    let at = status.pointer("/discoveredArtifacts/discoveredAt").and_then(Value::as_str)?;
+    let at = Timestamp::parse(at).ok()?;
+    let elapsed = u64::try_from(now.seconds() - at.seconds()).unwrap_or(0);
+    let wait = interval(object).as_secs().checked_sub(elapsed).filter(|w| *w > 0)?;
+    Some(Duration::from_secs(wait))
 }
 
 fn interval(object: &Value) -> Duration {

@@ -45,6 +45,20 @@ pub struct Client {
     pub settings: Settings,
 }
 
+/// Items per page when the CLI reads a list.
+pub const LIST_PAGE: usize = 500;
+
+/// Percent-encodes a query value (continue tokens are base64: `+`, `/` and `=` need it).
+fn query_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 impl Client {
     pub fn new(settings: Settings) -> Client {
         let http = reqwest::Client::builder()
@@ -98,6 +112,25 @@ impl Client {
 
     pub async fn get(&self, path: &str) -> Result<Value, ClientError> {
         self.send(Method::GET, path, None).await.map(|(v, _)| v)
+    }
+
+    /// A whole list, fetched in pages of [`LIST_PAGE`] (`limit` / `continue`), so that no single
+    /// response holds a large project; the items in order, with the first page's metadata.
+    pub async fn list(&self, path: &str) -> Result<Value, ClientError> {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut list = self.get(&format!("{path}{separator}limit={LIST_PAGE}")).await?;
+        let mut items = list["items"].as_array().cloned().unwrap_or_default();
+        while let Some(token) = list.pointer("/metadata/continue").and_then(Value::as_str).map(str::to_owned) {
+            let page =
+                self.get(&format!("{path}{separator}limit={LIST_PAGE}&continue={}", query_encode(&token))).await?;
+            items.extend(page["items"].as_array().cloned().unwrap_or_default());
+            list["metadata"] = page["metadata"].clone();
+        }
+        if let Some(metadata) = list["metadata"].as_object_mut() {
+            metadata.remove("continue");
+        }
+        list["items"] = Value::Array(items);
+        Ok(list)
     }
 
     /// The raw streaming response of a watch.

@@ -43,7 +43,7 @@ pub fn run(client: Client, args: &EventsArgs) -> anyhow::Result<ExitCode> {
             }
             return Ok(ExitCode::SUCCESS);
         }
-        let list = match client.get(&path).await {
+        let list = match client.list(&path).await {
             Ok(list) => list,
             Err(e) => {
                 eprintln!("error: {e}");

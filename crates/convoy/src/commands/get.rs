@@ -78,7 +78,7 @@ pub fn run(client: Client, args: &GetArgs) -> anyhow::Result<ExitCode> {
         eprintln!("error: --warehouse applies to freight only");
         return Ok(ExitCode::from(2));
     }
-    Ok(match runtime.block_on(client.get(&path)) {
+    Ok(match runtime.block_on(client.list(&path)) {
         Ok(list) => {
             let mut items = list["items"].as_array().cloned().unwrap_or_default();
             if let Some(warehouse) = &args.warehouse {
