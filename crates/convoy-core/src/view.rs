@@ -1,6 +1,6 @@
 //! A read-only view of the objects admission may look up, and an in-memory implementation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use convoy_api::{ClusterPromotionTask, Freight, Kind, PromotionTask, Resource, Stage, Warehouse};
 
@@ -11,6 +11,18 @@ pub trait View {
     /// Whether a missing object is really missing (a server's store) or just not among the
     /// files at hand (lint), in which case references to it are only warned about.
     fn is_complete(&self) -> bool;
+
+    /// The Freight of `project` carrying `alias` (aliases are unique per project, so at most a
+    /// few). Views that can should answer from an index: admission asks once per Freight.
+    fn freight_with_alias(&self, project: &str, alias: &str) -> Vec<&Freight> {
+        self.list(Kind::Freight, project)
+            .into_iter()
+            .filter_map(|r| match r {
+                Resource::Freight(f) if f.alias.as_deref() == Some(alias) => Some(f),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 /// Typed look-ups over any [`View`].
@@ -74,18 +86,20 @@ impl<T: View + ?Sized> ViewExt for T {}
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     objects: BTreeMap<(Kind, String, String), Resource>,
+    /// (project, alias) → Freight names.
+    aliases: HashMap<(String, String), BTreeSet<String>>,
     complete: bool,
 }
 
 impl Catalog {
     /// A catalog that stands for everything there is (as a store would).
     pub fn complete() -> Self {
-        Catalog { objects: BTreeMap::new(), complete: true }
+        Catalog { complete: true, ..Catalog::default() }
     }
 
     /// A catalog of some files; absence means "not among these files".
     pub fn partial() -> Self {
-        Catalog { objects: BTreeMap::new(), complete: false }
+        Catalog::default()
     }
 
     /// Adds or replaces an object; returns the one it replaced.
@@ -93,11 +107,42 @@ impl Catalog {
         let kind = resource.kind();
         let project = if kind.is_cluster_scoped() { String::new() } else { resource.metadata().namespace().to_owned() };
         let key = (kind, project, resource.metadata().name().to_owned());
-        self.objects.insert(key, resource)
+        self.file_alias(&resource, true);
+        let replaced = self.objects.insert(key, resource);
+        if let Some(old) = &replaced {
+            self.file_alias(old, false);
+        }
+        replaced
     }
 
     pub fn remove(&mut self, kind: Kind, project: &str, name: &str) -> Option<Resource> {
-        self.objects.remove(&(kind, project.to_owned(), name.to_owned()))
+        let removed = self.objects.remove(&(kind, project.to_owned(), name.to_owned()));
+        if let Some(old) = &removed {
+            self.file_alias(old, false);
+        }
+        removed
+    }
+
+    fn file_alias(&mut self, resource: &Resource, add: bool) {
+        let Resource::Freight(f) = resource else { return };
+        let Some(alias) = f.alias.as_deref().filter(|a| !a.is_empty()) else { return };
+        let slot = (f.metadata.namespace().to_owned(), alias.to_owned());
+        let name = f.metadata.name().to_owned();
+        if add {
+            self.aliases.entry(slot).or_default().insert(name);
+        } else if let Some(names) = self.aliases.get_mut(&slot) {
+            // The replacement was filed first: only drop the name if it no longer has this alias.
+            let still = self
+                .objects
+                .get(&(Kind::Freight, slot.0.clone(), name.clone()))
+                .is_some_and(|r| matches!(r, Resource::Freight(now) if now.alias.as_deref() == Some(slot.1.as_str())));
+            if !still {
+                names.remove(&name);
+                if names.is_empty() {
+                    self.aliases.remove(&slot);
+                }
+            }
+        }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Resource> {
@@ -128,5 +173,16 @@ impl View for Catalog {
 
     fn is_complete(&self) -> bool {
         self.complete
+    }
+
+    fn freight_with_alias(&self, project: &str, alias: &str) -> Vec<&Freight> {
+        let Some(names) = self.aliases.get(&(project.to_owned(), alias.to_owned())) else { return Vec::new() };
+        names
+            .iter()
+            .filter_map(|name| match self.objects.get(&(Kind::Freight, project.to_owned(), name.clone())) {
+                Some(Resource::Freight(f)) => Some(f),
+                _ => None,
+            })
+            .collect()
     }
 }

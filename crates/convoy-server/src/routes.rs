@@ -132,11 +132,6 @@ async fn list(
         return Ok(crate::watch::stream(state, kind, project, selector, resume).await?.into_response());
     }
     let limit = query.limit.filter(|l| *l > 0);
-    if limit.is_none() && query.continue_token.is_none() {
-        let (items, revision) = state.store.list(kind, project.as_deref(), &selector).await?;
-        let items: Vec<Value> = items.into_iter().map(|s| redact(s.object)).collect();
-        return Ok(Json(json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": revision.to_string()}, "items": items})).into_response());
-    }
     let after = match &query.continue_token {
         Some(token) => Some(paging::Position::decode(token)?),
         None => None,
@@ -144,26 +139,43 @@ async fn list(
     if let Some(position) = &after {
         position.check_current(&*state.store).await?;
     }
-    let page = state
-        .store
-        .list_page(
-            kind,
-            project.as_deref(),
-            &selector,
-            after.as_ref().map(|p| (p.project.as_str(), p.name.as_str())),
-            limit.unwrap_or(usize::MAX),
-        )
-        .await?;
+    let position = after.as_ref().map(|p| (p.project.as_str(), p.name.as_str()));
+    let limit = limit.unwrap_or(usize::MAX);
+    let (items, last, revision, more) = if kind == Kind::Secret {
+        // Secret values never leave the server: these are rewritten, not sent as stored.
+        let page = state.store.list_page(kind, project.as_deref(), &selector, position, limit).await?;
+        let last = page.items.last().map(|s| s.key.clone());
+        let items = page.items.into_iter().map(|s| Arc::from(redact(s.object).to_string())).collect();
+        (items, last, page.revision, page.more)
+    } else {
+        let page = state.store.list_page_json(kind, project.as_deref(), &selector, position, limit).await?;
+        (page.items, page.last, page.revision, page.more)
+    };
     // Later pages keep the first page's revision, as Kubernetes' do.
-    let revision = after.as_ref().map_or(page.revision, |p| p.revision);
+    let revision = after.as_ref().map_or(revision, |p| p.revision);
     let mut metadata = json!({"resourceVersion": revision.to_string()});
-    if page.more
-        && let Some(last) = page.items.last()
-    {
-        metadata["continue"] = json!(paging::Position::new(revision, &last.key.project, &last.key.name).encode());
+    if more && let Some(last) = last {
+        metadata["continue"] = json!(paging::Position::new(revision, &last.project, &last.name).encode());
     }
-    let items: Vec<Value> = page.items.into_iter().map(|s| redact(s.object)).collect();
-    Ok(Json(json!({"apiVersion": "v1", "kind": "List", "metadata": metadata, "items": items})).into_response())
+    Ok(list_response(&metadata, &items))
+}
+
+/// `{"apiVersion": "v1", "kind": "List", "metadata": ..., "items": [...]}` from items already
+/// in JSON: a large list is one copy of its objects' text, not a tree built and serialised.
+fn list_response(metadata: &Value, items: &[Arc<str>]) -> Response {
+    let size = items.iter().map(|i| i.len() + 1).sum::<usize>() + 128;
+    let mut body = String::with_capacity(size);
+    body.push_str(r#"{"apiVersion":"v1","kind":"List","metadata":"#);
+    body.push_str(&metadata.to_string());
+    body.push_str(r#","items":["#);
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(item);
+    }
+    body.push_str("]}");
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 fn key_for(kind: Kind, project: &str, name: &str) -> Key {
@@ -449,8 +461,8 @@ pub async fn apply(
             return Err(ApiError::bad_request(format!("unknown mode {other:?}: use apply, create or delete")));
         }
     };
-    let outcomes = plan(&*state.store, resources, mode).await?;
-    let writes: Vec<Write> = outcomes.iter().filter_map(|o| o.write.clone()).collect();
+    let mut outcomes = plan(&*state.store, resources, mode).await?;
+    let writes: Vec<Write> = outcomes.iter_mut().filter_map(|o| o.write.take()).collect();
     let dry_run = query.dry_run == Some(true);
     if !dry_run && !writes.is_empty() {
         state.store.apply(writes).await?;

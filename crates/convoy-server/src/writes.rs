@@ -165,6 +165,8 @@ pub async fn plan(store: &dyn Store, mut resources: Vec<Resource>, mode: Mode) -
         match admit(resource, operation, &catalog, &mut env) {
             Err(problems) => details.extend(problems.iter().map(|p| detail(&format!("documents[{i}]"), p))),
             Ok(admitted) => {
+                // What admission filled in (a generated alias) is seen by the rest of the set.
+                catalog.insert(admitted.resource.clone());
                 let warnings = admitted.warnings.iter().map(|p| detail(&format!("documents[{i}]"), p)).collect();
                 let mut object = prepare(&admitted.resource, current.as_ref());
                 let expected = match submitted_rv.as_deref().map(str::parse::<i64>) {

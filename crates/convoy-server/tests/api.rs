@@ -282,3 +282,23 @@ async fn lists_page_with_limit_and_continue() {
     assert_eq!(status, StatusCode::GONE, "{body}");
     assert!(body["message"].as_str().unwrap().contains("list again"), "{body}");
 }
+
+/// Aliases generated within one apply are unique: 400 Freight in one call (the word pairs
+/// number about 4,000, so without the set's own aliases in view some would repeat).
+#[tokio::test]
+async fn aliases_generated_in_one_apply_are_unique() {
+    let app = app().await;
+    let mut documents = vec![PROJECT.to_owned(), WAREHOUSE.to_owned()];
+    for i in 0..400 {
+        documents.push(format!("apiVersion: kargo.akuity.io/v1alpha1\nkind: Freight\nmetadata: {{namespace: p}}\norigin: {{kind: Warehouse, name: w}}\nimages:\n- {{repoURL: ghcr.io/example/app, tag: '1.0.{i}'}}\n"));
+    }
+    let (status, body) = call(&app, "POST", "/v1/apply", Some(TOKEN), &documents.join("---\n")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, list) = call(&app, "GET", "/v1/projects/p/freight", Some(TOKEN), "").await;
+    let mut aliases: Vec<&str> =
+        list["items"].as_array().unwrap().iter().map(|f| f["alias"].as_str().unwrap()).collect();
+    assert_eq!(aliases.len(), 400);
+    aliases.sort();
+    aliases.dedup();
+    assert_eq!(aliases.len(), 400, "every alias distinct");
+}

@@ -21,10 +21,12 @@ use convoy_api::Kind;
 use serde_json::Value;
 use tokio::sync::{broadcast, watch};
 
-use crate::{EventType, Key, LabelSelector, Lease, Page, Result, Store, StoreError, Stored, WatchEvent, Write};
+use crate::{
+    EventType, JsonPage, Key, LabelSelector, Lease, Page, Result, Store, StoreError, Stored, WatchEvent, Write,
+};
 
 /// How many changes a slow subscriber may fall behind before it is told to resynchronise.
-const BROADCAST_CAPACITY: usize = 16_384;
+const BROADCAST_CAPACITY: usize = 1_024;
 /// Events read from the inner store at a time.
 const BATCH: usize = 1_000;
 
@@ -49,6 +51,8 @@ pub enum Change {
 #[derive(Default)]
 struct View {
     objects: BTreeMap<Key, Stored>,
+    /// Each object as JSON text, for lists sent as they are.
+    json: HashMap<Key, Arc<str>>,
     /// The revision every change up to which is in `objects`.
     revision: i64,
     /// (index name, project, value) → names.
@@ -77,6 +81,9 @@ impl View {
             self.file(indexes, &old, false);
         }
         self.file(indexes, &stored, true);
+        if let Ok(text) = serde_json::to_string(&stored.object) {
+            self.json.insert(stored.key.clone(), Arc::from(text));
+        }
         self.objects.insert(stored.key.clone(), stored);
     }
 
@@ -84,6 +91,7 @@ impl View {
         if let Some(old) = self.objects.remove(key) {
             self.file(indexes, &old, false);
         }
+        self.json.remove(key);
     }
 
     /// Applies one event unless the view already holds a newer state of its object (events
@@ -159,6 +167,25 @@ impl CachedStore {
         let slot = (self.index_name(index), project.to_owned(), value.to_owned());
         let Some(names) = view.filed.get(&slot) else { return Vec::new() };
         names.iter().filter_map(|name| view.objects.get(&Key::new(kind, project, name)).cloned()).collect()
+    }
+
+    /// Calls `visit` with each object filed under `value`, without cloning any (the view is
+    /// read-locked meanwhile: keep `visit` short and never await in it).
+    pub fn for_each_in_index(
+        &self,
+        kind: Kind,
+        index: &str,
+        project: &str,
+        value: &str,
+        mut visit: impl FnMut(&Stored),
+    ) {
+        let view = self.read();
+        let slot = (self.index_name(index), project.to_owned(), value.to_owned());
+        for name in view.filed.get(&slot).into_iter().flatten() {
+            if let Some(stored) = view.objects.get(&Key::new(kind, project, name)) {
+                visit(stored);
+            }
+        }
     }
 
     /// Names filed under `value` (no objects cloned).
@@ -308,6 +335,33 @@ impl Store for CachedStore {
         let items: Vec<Stored> = matching.by_ref().take(limit).cloned().collect();
         let more = matching.next().is_some();
         Ok(Page { items, revision: view.revision, more })
+    }
+
+    async fn list_page_json(
+        &self,
+        kind: Kind,
+        project: Option<&str>,
+        selector: &LabelSelector,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<JsonPage> {
+        let view = self.read();
+        let mut matching = view
+            .range(kind, project)
+            .filter(|s| after.is_none_or(|(p, n)| (s.key.project.as_str(), s.key.name.as_str()) > (p, n)))
+            .filter(|s| selector.matches(&s.object));
+        let mut items = Vec::new();
+        let mut last = None;
+        for stored in matching.by_ref().take(limit) {
+            let text =
+                view.json.get(&stored.key).cloned().ok_or_else(|| {
+                    StoreError::Backend(format!("{} has no JSON text in the in-memory view", stored.key))
+                })?;
+            items.push(text);
+            last = Some(&stored.key);
+        }
+        let more = matching.next().is_some();
+        Ok(JsonPage { items, last: last.cloned(), revision: view.revision, more })
     }
 
     async fn apply(&self, writes: Vec<Write>) -> Result<Vec<Stored>> {

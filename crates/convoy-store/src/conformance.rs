@@ -146,6 +146,25 @@ async fn atomic_sets(store: &dyn Store) {
         .unwrap();
     assert_eq!(results.len(), 2);
     assert!(results[0].revision < results[1].revision, "revisions increase within a set");
+    // One key written several times in a set: each write sees the one before it.
+    let start = store.current_revision().await.unwrap();
+    let results = store
+        .apply(vec![
+            Write::Create(stage("at", "twice", "web")),
+            Write::Put { object: stage("at", "twice", "db"), expected: Some(start + 1) },
+            Write::Create(stage("at", "gone", "web")),
+            Write::Delete { key: key("at", "gone"), expected: Some(start + 3) },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(results.iter().map(|r| r.revision).collect::<Vec<_>>(), [start + 1, start + 2, start + 3, start + 4]);
+    let twice = store.get(&key("at", "twice")).await.unwrap().expect("stored");
+    assert_eq!((twice.revision, twice.object["metadata"]["labels"]["tier"].clone()), (start + 2, json!("db")));
+    assert_eq!(store.get(&key("at", "gone")).await.unwrap(), None, "created and deleted in one set");
+    let events = store.events_since(start, 10).await.unwrap();
+    let types: Vec<EventType> = events.iter().map(|e| e.event_type).collect();
+    assert_eq!(types, [EventType::Added, EventType::Modified, EventType::Added, EventType::Deleted]);
+    assert_eq!(store.current_revision().await.unwrap(), start + 4);
 }
 
 async fn cluster_scoped(store: &dyn Store) {

@@ -49,6 +49,15 @@ pub struct Page {
     pub more: bool,
 }
 
+/// A page of objects as JSON text (what an API list sends), with the key of the last one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonPage {
+    pub items: Vec<std::sync::Arc<str>>,
+    pub last: Option<Key>,
+    pub revision: i64,
+    pub more: bool,
+}
+
 /// One change in an atomic set of writes.
 #[derive(Debug, Clone)]
 pub enum Write {
@@ -129,6 +138,27 @@ pub trait Store: Send + Sync {
         let items: Vec<Stored> = rest.by_ref().take(limit).collect();
         let more = rest.next().is_some();
         Ok(Page { items, revision, more })
+    }
+
+    /// [`Store::list_page`] with each object as JSON text; a store that keeps the text (the
+    /// in-memory view) answers without serialising anything.
+    async fn list_page_json(
+        &self,
+        kind: Kind,
+        project: Option<&str>,
+        selector: &LabelSelector,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<JsonPage> {
+        let page = self.list_page(kind, project, selector, after, limit).await?;
+        let last = page.items.last().map(|s| s.key.clone());
+        let items = page
+            .items
+            .iter()
+            .map(|s| serde_json::to_string(&s.object).map(std::sync::Arc::from))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(JsonPage { items, last, revision: page.revision, more: page.more })
     }
 
     /// Applies every write or none; returns the results in order (a delete returns the object

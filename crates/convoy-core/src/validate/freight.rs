@@ -27,7 +27,7 @@ pub(crate) fn default(freight: &mut Freight, creating: bool, view: &dyn View, en
         }
         None if creating => {
             let project = freight.metadata.namespace().to_owned();
-            let taken = |candidate: &str| view.freight(&project).iter().any(|f| f.alias.as_deref() == Some(candidate));
+            let taken = |candidate: &str| !view.freight_with_alias(&project, candidate).is_empty();
             let alias = generate_alias(|| env.random(), taken);
             freight.metadata.labels.insert(ALIAS_LABEL.to_owned(), alias.clone());
             freight.alias = Some(alias);
@@ -51,10 +51,8 @@ pub(crate) fn validate(freight: &Freight, view: &dyn View, problems: &mut Proble
             .with_hint("list the artifacts under commits, images or charts");
     }
     if let Some(alias) = freight.alias.as_deref() {
-        let clash = view
-            .freight(project)
-            .into_iter()
-            .any(|f| f.alias.as_deref() == Some(alias) && f.metadata.name() != freight.metadata.name());
+        let clash =
+            view.freight_with_alias(project, alias).into_iter().any(|f| f.metadata.name() != freight.metadata.name());
         if clash {
             problems
                 .error("alias", format!("alias already used by another piece of Freight in namespace {project:?}"))

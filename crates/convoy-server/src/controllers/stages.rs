@@ -91,34 +91,36 @@ impl StageController {
             .and_then(|s| serde_json::from_value::<ProjectConfig>(s.object).ok());
         let status = stage.status.clone().unwrap_or_default();
         let last = status.last_promotion.as_ref().map(|p| p.name.clone()).unwrap_or_default();
-        let mut wanted: Vec<Stored> = Vec::new();
-        let mut by_name = |name: &str| {
-            if let Some(stored) = self.cache.get_now(&Key::new(Kind::Freight, project, name)) {
-                wanted.push(stored);
+        let mut freight: BTreeMap<String, Arc<Freight>> = BTreeMap::new();
+        let mut take = |stored: &Stored| {
+            if !freight.contains_key(&stored.key.name)
+                && let Some(decoded) = self.decode(stored)
+            {
+                freight.insert(stored.key.name.clone(), decoded);
             }
         };
-        for promotion in promotions.iter().filter(|p| is_terminal(p) && name_of(p) > last.as_str()) {
-            by_name(&text(promotion, "/spec/freight"));
+        let mut names: Vec<String> = promotions
+            .iter()
+            .filter(|p| is_terminal(p) && name_of(p) > last.as_str())
+            .map(|p| text(p, "/spec/freight"))
+            .collect();
+        names.extend(
+            status.freight_history.first().map(|c| c.items.values()).into_iter().flatten().map(|r| r.name.clone()),
+        );
+        for name in names {
+            if let Some(stored) = self.cache.get_now(&Key::new(Kind::Freight, project, &name)) {
+                take(&stored);
+            }
         }
-        for reference in status.freight_history.first().map(|c| c.items.values()).into_iter().flatten() {
-            by_name(&reference.name);
-        }
-        wanted.extend(self.cache.by_index(Kind::Freight, indexes::FREIGHT_IN, project, name));
+        self.cache.for_each_in_index(Kind::Freight, indexes::FREIGHT_IN, project, name, &mut take);
         let auto = config.as_ref().is_some_and(|c| pipeline::auto_promotion_enabled(&c.spec.promotion_policies, stage));
         if auto || stage.is_control_flow() {
             for request in &stage.spec.requested_freight {
-                wanted.extend(self.cache.by_index(
-                    Kind::Freight,
-                    indexes::FREIGHT_ORIGIN,
-                    project,
-                    &request.origin.key(),
-                ));
+                let origin = request.origin.key();
+                self.cache.for_each_in_index(Kind::Freight, indexes::FREIGHT_ORIGIN, project, &origin, &mut take);
             }
         }
-        wanted.sort_by(|a, b| a.key.name.cmp(&b.key.name));
-        wanted.dedup_by(|a, b| a.key == b.key);
-        let freight = wanted.iter().filter_map(|s| self.decode(s)).collect();
-        StageData { freight, promotions, config }
+        StageData { freight: freight.into_values().collect(), promotions, config }
     }
 
     async fn reconcile_stage(&self, stage: &Stage, data: &StageData) -> Result<Action, String> {
