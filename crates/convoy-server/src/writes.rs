@@ -84,6 +84,17 @@ fn join_path(prefix: &str, path: &str) -> String {
 
 /// The objects admission may consult: the projects involved and every cluster-scoped object.
 pub(crate) async fn load_view(store: &dyn Store, projects: &BTreeSet<String>) -> Result<Catalog, ApiError> {
+    load_view_with(store, projects, true).await
+}
+
+/// [`load_view`], with the projects' Freight only when `all_freight` (checking Freight or
+/// choosing one needs them all; a Promotion naming its Freight needs only that one, which the
+/// caller adds): the Freight are most of a large project.
+async fn load_view_with(
+    store: &dyn Store,
+    projects: &BTreeSet<String>,
+    all_freight: bool,
+) -> Result<Catalog, ApiError> {
     let mut catalog = Catalog::complete();
     let everything = LabelSelector::everything();
     for kind in Kind::ALL {
@@ -91,7 +102,9 @@ pub(crate) async fn load_view(store: &dyn Store, projects: &BTreeSet<String>) ->
             for stored in store.list(kind, None, &everything).await?.0 {
                 insert(&mut catalog, &stored.object);
             }
-        } else if matches!(kind, Kind::Stage | Kind::Warehouse | Kind::PromotionTask | Kind::Freight) {
+        } else if matches!(kind, Kind::Stage | Kind::Warehouse | Kind::PromotionTask)
+            || (kind == Kind::Freight && all_freight)
+        {
             for project in projects {
                 for stored in store.list(kind, Some(project), &everything).await?.0 {
                     insert(&mut catalog, &stored.object);
@@ -123,7 +136,22 @@ pub async fn plan(store: &dyn Store, mut resources: Vec<Resource>, mode: Mode) -
     }
     let projects: BTreeSet<String> =
         resources.iter().map(|r| r.metadata().namespace().to_owned()).filter(|p| !p.is_empty()).collect();
-    let mut catalog = load_view(store, &projects).await?;
+    let all_freight = resources.iter().any(|r| match r {
+        Resource::Freight(_) => true,
+        Resource::Promotion(p) => p.spec.freight.is_empty(),
+        _ => false,
+    });
+    let mut catalog = load_view_with(store, &projects, all_freight).await?;
+    if !all_freight {
+        for resource in &resources {
+            if let Resource::Promotion(p) = resource
+                && let Some(stored) =
+                    store.get(&Key::new(Kind::Freight, p.metadata.namespace(), &p.spec.freight)).await?
+            {
+                insert(&mut catalog, &stored.object);
+            }
+        }
+    }
     for resource in &resources {
         catalog.insert(resource.clone());
     }

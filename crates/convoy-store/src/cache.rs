@@ -26,7 +26,7 @@ use crate::{
 };
 
 /// How many changes a slow subscriber may fall behind before it is told to resynchronise.
-const BROADCAST_CAPACITY: usize = 1_024;
+const BROADCAST_CAPACITY: usize = 256;
 /// Events read from the inner store at a time.
 const BATCH: usize = 1_000;
 
@@ -48,11 +48,27 @@ pub enum Change {
     Resynced,
 }
 
+/// One object as the view keeps it: its JSON text (a tenth of a parsed tree's memory; lists
+/// send it as it is), its labels for selectors, and where the indexes filed it.
+struct Entry {
+    key: Key,
+    revision: i64,
+    json: Arc<str>,
+    labels: BTreeMap<String, String>,
+    filed_under: Vec<(&'static str, String)>,
+}
+
+impl Entry {
+    fn stored(&self) -> Stored {
+        // The text was written from a JSON value: it parses.
+        let object = serde_json::from_str(&self.json).unwrap_or(Value::Null);
+        Stored { key: self.key.clone(), revision: self.revision, object }
+    }
+}
+
 #[derive(Default)]
 struct View {
-    objects: BTreeMap<Key, Stored>,
-    /// Each object as JSON text, for lists sent as they are.
-    json: HashMap<Key, Arc<str>>,
+    objects: BTreeMap<Key, Entry>,
     /// The revision every change up to which is in `objects`.
     revision: i64,
     /// (index name, project, value) → names.
@@ -60,17 +76,13 @@ struct View {
 }
 
 impl View {
-    fn file(&mut self, indexes: &[Index], stored: &Stored, add: bool) {
-        for index in indexes.iter().filter(|i| i.kind == stored.key.kind) {
-            for value in (index.values)(&stored.object) {
-                let slot = (index.name, stored.key.project.clone(), value);
-                if add {
-                    self.filed.entry(slot).or_default().insert(stored.key.name.clone());
-                } else if let Some(names) = self.filed.get_mut(&slot) {
-                    names.remove(&stored.key.name);
-                    if names.is_empty() {
-                        self.filed.remove(&slot);
-                    }
+    fn unfile(&mut self, entry: &Entry) {
+        for (index, value) in &entry.filed_under {
+            let slot = (*index, entry.key.project.clone(), value.clone());
+            if let Some(names) = self.filed.get_mut(&slot) {
+                names.remove(&entry.key.name);
+                if names.is_empty() {
+                    self.filed.remove(&slot);
                 }
             }
         }
@@ -78,20 +90,31 @@ impl View {
 
     fn insert(&mut self, indexes: &[Index], stored: Stored) {
         if let Some(old) = self.objects.remove(&stored.key) {
-            self.file(indexes, &old, false);
+            self.unfile(&old);
         }
-        self.file(indexes, &stored, true);
-        if let Ok(text) = serde_json::to_string(&stored.object) {
-            self.json.insert(stored.key.clone(), Arc::from(text));
+        let mut filed_under = Vec::new();
+        for index in indexes.iter().filter(|i| i.kind == stored.key.kind) {
+            for value in (index.values)(&stored.object) {
+                let slot = (index.name, stored.key.project.clone(), value.clone());
+                self.filed.entry(slot).or_default().insert(stored.key.name.clone());
+                filed_under.push((index.name, value));
+            }
         }
-        self.objects.insert(stored.key.clone(), stored);
+        let labels = stored
+            .object
+            .pointer("/metadata/labels")
+            .and_then(Value::as_object)
+            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+            .unwrap_or_default();
+        let json = Arc::from(stored.object.to_string());
+        let entry = Entry { key: stored.key.clone(), revision: stored.revision, json, labels, filed_under };
+        self.objects.insert(stored.key, entry);
     }
 
-    fn remove(&mut self, indexes: &[Index], key: &Key) {
+    fn remove(&mut self, key: &Key) {
         if let Some(old) = self.objects.remove(key) {
-            self.file(indexes, &old, false);
+            self.unfile(&old);
         }
-        self.json.remove(key);
     }
 
     /// Applies one event unless the view already holds a newer state of its object (events
@@ -110,7 +133,7 @@ impl View {
             }
             EventType::Deleted => match held {
                 Some(r) if r < event.revision => {
-                    self.remove(indexes, &key);
+                    self.remove(&key);
                     true
                 }
                 _ => false,
@@ -120,12 +143,25 @@ impl View {
         Ok(applied)
     }
 
-    fn range<'a>(&'a self, kind: Kind, project: Option<&'a str>) -> impl Iterator<Item = &'a Stored> + 'a {
+    fn range<'a>(&'a self, kind: Kind, project: Option<&'a str>) -> impl Iterator<Item = &'a Entry> + 'a {
         let start = Key { kind, project: project.unwrap_or("").to_owned(), name: String::new() };
         self.objects
             .range(start..)
             .map(|(_, s)| s)
             .take_while(move |s| s.key.kind == kind && project.is_none_or(|p| s.key.project == p))
+    }
+
+    /// The entries of `range` after `after` whose labels `selector` accepts.
+    fn matching<'a>(
+        &'a self,
+        kind: Kind,
+        project: Option<&'a str>,
+        selector: &'a LabelSelector,
+        after: Option<(&'a str, &'a str)>,
+    ) -> impl Iterator<Item = &'a Entry> + 'a {
+        self.range(kind, project)
+            .filter(move |s| after.is_none_or(|(p, n)| (s.key.project.as_str(), s.key.name.as_str()) > (p, n)))
+            .filter(move |s| selector.matches_labels(&s.labels))
     }
 }
 
@@ -166,26 +202,32 @@ impl CachedStore {
         let view = self.read();
         let slot = (self.index_name(index), project.to_owned(), value.to_owned());
         let Some(names) = view.filed.get(&slot) else { return Vec::new() };
-        names.iter().filter_map(|name| view.objects.get(&Key::new(kind, project, name)).cloned()).collect()
+        names.iter().filter_map(|name| view.objects.get(&Key::new(kind, project, name)).map(Entry::stored)).collect()
     }
 
-    /// Calls `visit` with each object filed under `value`, without cloning any (the view is
-    /// read-locked meanwhile: keep `visit` short and never await in it).
+    /// Calls `visit` with the key, revision and JSON text of each object filed under `value`,
+    /// parsing nothing (the caller may have it decoded already). The view is read-locked
+    /// meanwhile: keep `visit` short.
     pub fn for_each_in_index(
         &self,
         kind: Kind,
         index: &str,
         project: &str,
         value: &str,
-        mut visit: impl FnMut(&Stored),
+        mut visit: impl FnMut(&Key, i64, &str),
     ) {
         let view = self.read();
         let slot = (self.index_name(index), project.to_owned(), value.to_owned());
         for name in view.filed.get(&slot).into_iter().flatten() {
-            if let Some(stored) = view.objects.get(&Key::new(kind, project, name)) {
-                visit(stored);
+            if let Some(entry) = view.objects.get(&Key::new(kind, project, name)) {
+                visit(&entry.key, entry.revision, &entry.json);
             }
         }
+    }
+
+    /// The key, revision and JSON text of the object at `key` (see [`CachedStore::for_each_in_index`]).
+    pub fn with_json<T>(&self, key: &Key, visit: impl FnOnce(&Key, i64, &str) -> T) -> Option<T> {
+        self.read().objects.get(key).map(|e| visit(&e.key, e.revision, &e.json))
     }
 
     /// Names filed under `value` (no objects cloned).
@@ -202,12 +244,12 @@ impl CachedStore {
 
     /// The stored object at `key`, now (no await: for callers outside async code).
     pub fn get_now(&self, key: &Key) -> Option<Stored> {
-        self.read().objects.get(key).cloned()
+        self.read().objects.get(key).map(Entry::stored)
     }
 
     /// Every object of `kind` (in `project`, or everywhere), by project and name.
     pub fn objects(&self, kind: Kind, project: Option<&str>) -> Vec<Stored> {
-        self.read().range(kind, project).cloned().collect()
+        self.read().range(kind, project).map(Entry::stored).collect()
     }
 
     /// The view's revision: every change up to it is visible to reads.
@@ -310,12 +352,12 @@ async fn follow(cache: Weak<CachedStore>) {
 #[async_trait]
 impl Store for CachedStore {
     async fn get(&self, key: &Key) -> Result<Option<Stored>> {
-        Ok(self.read().objects.get(key).cloned())
+        Ok(self.read().objects.get(key).map(Entry::stored))
     }
 
     async fn list(&self, kind: Kind, project: Option<&str>, selector: &LabelSelector) -> Result<(Vec<Stored>, i64)> {
         let view = self.read();
-        let items = view.range(kind, project).filter(|s| selector.matches(&s.object)).cloned().collect();
+        let items = view.matching(kind, project, selector, None).map(Entry::stored).collect();
         Ok((items, view.revision))
     }
 
@@ -328,11 +370,8 @@ impl Store for CachedStore {
         limit: usize,
     ) -> Result<Page> {
         let view = self.read();
-        let mut matching = view
-            .range(kind, project)
-            .filter(|s| after.is_none_or(|(p, n)| (s.key.project.as_str(), s.key.name.as_str()) > (p, n)))
-            .filter(|s| selector.matches(&s.object));
-        let items: Vec<Stored> = matching.by_ref().take(limit).cloned().collect();
+        let mut matching = view.matching(kind, project, selector, after);
+        let items: Vec<Stored> = matching.by_ref().take(limit).map(Entry::stored).collect();
         let more = matching.next().is_some();
         Ok(Page { items, revision: view.revision, more })
     }
@@ -346,19 +385,12 @@ impl Store for CachedStore {
         limit: usize,
     ) -> Result<JsonPage> {
         let view = self.read();
-        let mut matching = view
-            .range(kind, project)
-            .filter(|s| after.is_none_or(|(p, n)| (s.key.project.as_str(), s.key.name.as_str()) > (p, n)))
-            .filter(|s| selector.matches(&s.object));
+        let mut matching = view.matching(kind, project, selector, after);
         let mut items = Vec::new();
         let mut last = None;
-        for stored in matching.by_ref().take(limit) {
-            let text =
-                view.json.get(&stored.key).cloned().ok_or_else(|| {
-                    StoreError::Backend(format!("{} has no JSON text in the in-memory view", stored.key))
-                })?;
-            items.push(text);
-            last = Some(&stored.key);
+        for entry in matching.by_ref().take(limit) {
+            items.push(entry.json.clone());
+            last = Some(&entry.key);
         }
         let more = matching.next().is_some();
         Ok(JsonPage { items, last: last.cloned(), revision: view.revision, more })

@@ -1,7 +1,7 @@
 //! Promotion: built from its Stage at creation (reference §2.2), then checked.
 
 use convoy_api::meta::OwnerReference;
-use convoy_api::{FieldPath, Freight, KARGO_API_VERSION, Promotion, Stage};
+use convoy_api::{FieldPath, Freight, KARGO_API_VERSION, Kind, Promotion, Resource, Stage};
 
 use super::stage::sync_shard_label;
 use super::{StepList, check_steps};
@@ -122,7 +122,10 @@ pub(crate) fn validate(promotion: &Promotion, view: &dyn View, now: Timestamp, p
     let project = promotion.metadata.namespace();
     let Some(stage) = view.stage(project, &promotion.spec.stage) else { return };
     let freight_name = &promotion.spec.freight;
-    let found: Option<&Freight> = view.freight(project).into_iter().find(|f| f.metadata.name() == freight_name);
+    let found: Option<&Freight> = match view.get(Kind::Freight, project, freight_name) {
+        Some(Resource::Freight(f)) => Some(f),
+        _ => None,
+    };
     let Some(freight) = found else {
         problems
             .error("spec.freight", format!("Freight {freight_name:?} not found in project {project:?}"))

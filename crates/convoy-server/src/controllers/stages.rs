@@ -15,7 +15,7 @@ use convoy_api::time::Timestamp;
 use convoy_api::{Freight, FreightCollection, FreightReference, Kind, ProjectConfig, Stage};
 use convoy_core::availability::{auto_promotion_candidate, availability};
 use convoy_core::pipeline::{self, PromotionView};
-use convoy_store::{CachedStore, EventType, Key, Store, Stored, WatchEvent};
+use convoy_store::{CachedStore, EventType, Key, Store, WatchEvent};
 use serde_json::{Value, json};
 
 use super::indexes;
@@ -61,15 +61,15 @@ impl StageController {
         super::runtime::run(self, cache, CONCURRENT_STAGES).await;
     }
 
-    fn decode(&self, stored: &Stored) -> Option<Arc<Freight>> {
+    fn decode(&self, key: &Key, revision: i64, json: &str) -> Option<Arc<Freight>> {
         let mut decoded = self.decoded.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((revision, freight)) = decoded.get(&stored.key)
-            && *revision == stored.revision
+        if let Some((at, freight)) = decoded.get(key)
+            && *at == revision
         {
             return Some(freight.clone());
         }
-        let freight = Arc::new(serde_json::from_value::<Freight>(stored.object.clone()).ok()?);
-        decoded.insert(stored.key.clone(), (stored.revision, freight.clone()));
+        let freight = Arc::new(serde_json::from_str::<Freight>(json).ok()?);
+        decoded.insert(key.clone(), (revision, freight.clone()));
         Some(freight)
     }
 
@@ -92,11 +92,11 @@ impl StageController {
         let status = stage.status.clone().unwrap_or_default();
         let last = status.last_promotion.as_ref().map(|p| p.name.clone()).unwrap_or_default();
         let mut freight: BTreeMap<String, Arc<Freight>> = BTreeMap::new();
-        let mut take = |stored: &Stored| {
-            if !freight.contains_key(&stored.key.name)
-                && let Some(decoded) = self.decode(stored)
+        let mut take = |key: &Key, revision: i64, json: &str| {
+            if !freight.contains_key(&key.name)
+                && let Some(decoded) = self.decode(key, revision, json)
             {
-                freight.insert(stored.key.name.clone(), decoded);
+                freight.insert(key.name.clone(), decoded);
             }
         };
         let mut names: Vec<String> = promotions
@@ -108,9 +108,7 @@ impl StageController {
             status.freight_history.first().map(|c| c.items.values()).into_iter().flatten().map(|r| r.name.clone()),
         );
         for name in names {
-            if let Some(stored) = self.cache.get_now(&Key::new(Kind::Freight, project, &name)) {
-                take(&stored);
-            }
+            self.cache.with_json(&Key::new(Kind::Freight, project, &name), &mut take);
         }
         self.cache.for_each_in_index(Kind::Freight, indexes::FREIGHT_IN, project, name, &mut take);
         let auto = config.as_ref().is_some_and(|c| pipeline::auto_promotion_enabled(&c.spec.promotion_policies, stage));
