@@ -321,3 +321,103 @@ mod tests {
         assert_eq!(queue.next(now + FIRST_BACKOFF).0, Some(key("a")), "a success resets the backoff");
     }
 }
+
+/// The runtime end to end over the in-memory store, on tokio's paused clock.
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use convoy_api::Kind;
+    use convoy_store::{MemoryStore, Store, StoreExt};
+    use serde_json::json;
+
+    /// Records when each key was reconciled; fails, or asks for a timer, as told.
+    struct Scripted {
+        cache: Arc<CachedStore>,
+        calls: Mutex<Vec<(String, Duration)>>,
+        start: Instant,
+        fail: bool,
+        requeue: Option<Duration>,
+    }
+
+    #[async_trait]
+    impl Reconciler for Scripted {
+        fn name(&self) -> &'static str {
+            "scripted"
+        }
+
+        fn keys_for(&self, event: &WatchEvent) -> Vec<Key> {
+            Key::of(&event.object).into_iter().collect()
+        }
+
+        fn all_keys(&self) -> Vec<Key> {
+            self.cache.keys(Kind::Warehouse, None)
+        }
+
+        async fn reconcile(&self, key: &Key) -> Result<Action, String> {
+            self.calls.lock().unwrap().push((key.name.clone(), self.start.elapsed()));
+            if self.cache.get_now(key).is_none() {
+                return Ok(Action::Done);
+            }
+            if self.fail {
+                return Err("scripted failure".into());
+            }
+            Ok(self.requeue.map_or(Action::Done, Action::RequeueAfter))
+        }
+    }
+
+    fn warehouse(name: &str) -> serde_json::Value {
+        json!({"apiVersion": "kargo.akuity.io/v1alpha1", "kind": "Warehouse",
+               "metadata": {"name": name, "namespace": "p"}, "spec": {"subscriptions": []}})
+    }
+
+    async fn start(fail: bool, requeue: Option<Duration>) -> (Arc<Scripted>, Arc<CachedStore>) {
+        let cache = CachedStore::start(Arc::new(MemoryStore::default()), vec![]).await.unwrap();
+        let scripted =
+            Arc::new(Scripted { cache: cache.clone(), calls: Mutex::default(), start: Instant::now(), fail, requeue });
+        tokio::spawn(run(scripted.clone(), cache.clone(), 4));
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        (scripted, cache)
+    }
+
+    fn times(scripted: &Scripted, name: &str) -> Vec<u64> {
+        let calls = scripted.calls.lock().unwrap();
+        calls.iter().filter(|(n, _)| n == name).map(|(_, at)| at.as_millis() as u64).collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_reconcile_backs_off_doubling() {
+        let (scripted, cache) = start(true, None).await;
+        cache.create(warehouse("w")).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(7_600)).await;
+        // At once, then after 0.5 s, 1 s, 2 s and 4 s (cumulative 0, 0.5, 1.5, 3.5, 7.5 s).
+        let at = times(&scripted, "w");
+        let expected = [0u64, 500, 1_500, 3_500, 7_500];
+        assert_eq!(at.len(), expected.len(), "{at:?}");
+        for (got, want) in at.iter().zip(expected) {
+            assert!(got.abs_diff(want + at[0]) <= 20, "{at:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requeue_after_fires_at_its_time_and_a_deleted_object_stops_requeueing() {
+        let (scripted, cache) = start(false, Some(Duration::from_secs(60))).await;
+        let created = cache.create(warehouse("w")).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(125)).await;
+        let at = times(&scripted, "w");
+        assert_eq!(at.len(), 3, "at once, after 60 s and after 120 s: {at:?}");
+        assert!(at[1].abs_diff(at[0] + 60_000) <= 20 && at[2].abs_diff(at[0] + 120_000) <= 20, "{at:?}");
+        cache.delete(created.key, None).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(300)).await;
+        assert_eq!(times(&scripted, "w").len(), 4, "the deletion is reconciled once, then nothing");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_controller_reconciles_nothing() {
+        let (scripted, cache) = start(false, None).await;
+        cache.create(warehouse("w")).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(3_600)).await;
+        assert_eq!(times(&scripted, "w").len(), 1, "one change, one reconcile, in an hour");
+        let store: &dyn Store = &*cache;
+        assert!(store.get(&Key::new(Kind::Warehouse, "p", "w")).await.unwrap().is_some());
+    }
+}

@@ -6,8 +6,8 @@
 //! Verification through AnalysisTemplates runs natively (`verification.rs`); Freight is marked
 //! verified when the current collection's latest verification is `Successful`.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,7 +15,7 @@ use convoy_api::time::Timestamp;
 use convoy_api::{Freight, FreightCollection, FreightReference, Kind, ProjectConfig, Stage};
 use convoy_core::availability::{auto_promotion_candidate, availability};
 use convoy_core::pipeline::{self, PromotionView};
-use convoy_store::{CachedStore, EventType, Key, Store, WatchEvent};
+use convoy_store::{CachedStore, Key, Store, WatchEvent};
 use serde_json::{Value, json};
 
 use super::indexes;
@@ -44,8 +44,6 @@ pub struct StageController {
     cache: Arc<CachedStore>,
     verifier: Arc<super::verification::Verifier>,
     shard: super::shard::Shard,
-    /// Freight decoded once per revision: a Stage pass reads the candidates of its origins.
-    decoded: Mutex<HashMap<Key, (i64, Arc<Freight>)>>,
 }
 
 impl StageController {
@@ -53,24 +51,12 @@ impl StageController {
     pub fn new(cache: Arc<CachedStore>, shard: super::shard::Shard) -> Arc<StageController> {
         let store: Arc<dyn Store> = cache.clone();
         let verifier = super::verification::Verifier::new(store.clone());
-        Arc::new(StageController { store, cache, verifier, shard, decoded: Mutex::default() })
+        Arc::new(StageController { store, cache, verifier, shard })
     }
 
     pub async fn run(self: Arc<Self>) {
         let cache = self.cache.clone();
         super::runtime::run(self, cache, CONCURRENT_STAGES).await;
-    }
-
-    fn decode(&self, key: &Key, revision: i64, json: &str) -> Option<Arc<Freight>> {
-        let mut decoded = self.decoded.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((at, freight)) = decoded.get(key)
-            && *at == revision
-        {
-            return Some(freight.clone());
-        }
-        let freight = Arc::new(serde_json::from_str::<Freight>(json).ok()?);
-        decoded.insert(key.clone(), (revision, freight.clone()));
-        Some(freight)
     }
 
     /// The Freight a pass over `stage` may read or change: what its new Promotions promoted, its
@@ -92,11 +78,13 @@ impl StageController {
         let status = stage.status.clone().unwrap_or_default();
         let last = status.last_promotion.as_ref().map(|p| p.name.clone()).unwrap_or_default();
         let mut freight: BTreeMap<String, Arc<Freight>> = BTreeMap::new();
-        let mut take = |key: &Key, revision: i64, json: &str| {
+        // Decoded from the view's text per pass, not kept: a project's Freight decoded would
+        // be most of the server's memory.
+        let mut take = |key: &Key, _revision: i64, json: &str| {
             if !freight.contains_key(&key.name)
-                && let Some(decoded) = self.decode(key, revision, json)
+                && let Ok(decoded) = serde_json::from_str::<Freight>(json)
             {
-                freight.insert(key.name.clone(), decoded);
+                freight.insert(key.name.clone(), Arc::new(decoded));
             }
         };
         let mut names: Vec<String> = promotions
@@ -474,9 +462,6 @@ impl Reconciler for StageController {
                 .collect(),
             Kind::Promotion => vec![stage(&text(object, "/spec/stage"))],
             Kind::Freight => {
-                if event.event_type == EventType::Deleted {
-                    self.decoded.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&key);
-                }
                 let origin = object.get("origin").and_then(indexes::origin_key).unwrap_or_default();
                 let mut keys: Vec<Key> = self
                     .cache
