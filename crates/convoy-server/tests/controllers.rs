@@ -120,10 +120,8 @@ async fn a_stage_with_soaking_freight_asks_to_be_run_when_the_soak_ends() {
     cache.create(object(policy)).await.unwrap();
     cache.create(object(WAREHOUSE_W1)).await.unwrap();
     let since = convoy_api::time::Timestamp(convoy_api::time::Timestamp::now().0 - 20 * 60);
-    let freight = format!(
-        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Freight\nmetadata: {{name: f1, namespace: p}}\norigin: {{kind: Warehouse, name: w1}}\ncommits: [{{repoURL: 'https://example.com/r.git', id: abc}}]\n"
-    );
-    let created = cache.create(object(&freight)).await.unwrap();
+    let freight = "apiVersion: kargo.akuity.io/v1alpha1\nkind: Freight\nmetadata: {name: f1, namespace: p}\norigin: {kind: Warehouse, name: w1}\ncommits: [{repoURL: 'https://example.com/r.git', id: abc}]\n";
+    let created = cache.create(object(freight)).await.unwrap();
     let status = json!({"verifiedIn": {"dev": {}}, "currentlyIn": {"dev": {"since": since.to_string()}}});
     cache.put_status(created.key, status, None).await.unwrap();
     let controller = StageController::new(cache.clone(), Shard::default());
