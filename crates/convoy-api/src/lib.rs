@@ -45,5 +45,12 @@ pub const SHARED_RESOURCES_PROJECT: &str = "kargo-shared-resources";
 pub const ALIAS_LABEL: &str = "kargo.akuity.io/alias";
 /// Label marking a Secret as credentials of a kind (`git`, `image`, `helm`, `generic`).
 pub const CRED_TYPE_LABEL: &str = "kargo.akuity.io/cred-type";
+/// Annotation requesting a refresh (Warehouse: discover now; Stage: reconcile); value: a token
+/// the controller copies to `status.lastHandledRefresh`.
+pub const REFRESH_ANNOTATION: &str = "kargo.akuity.io/refresh";
+/// Annotation on a Stage: the id of the verification to run again.
+pub const REVERIFY_ANNOTATION: &str = "kargo.akuity.io/reverify";
+/// Annotation on a Stage: the id of the running verification to stop; on a Promotion: stop it.
+pub const ABORT_ANNOTATION: &str = "kargo.akuity.io/abort";
 /// Separator between a task alias and a task step alias after expansion.
 pub const ALIAS_SEPARATOR: &str = "::";

@@ -258,7 +258,7 @@ pub async fn approve_freight(
         return Err(ApiError::not_found(format!("Freight {freight:?} not found in project {project:?}")));
     }
     let now = convoy_api::time::Timestamp::now().to_string();
-    crate::controllers::promotions::update_status(&*state.store, &key, |status| {
+    crate::controllers::status::update_status(&*state.store, &key, |status| {
         if !status["approvedFor"].is_object() {
             status["approvedFor"] = json!({});
         }
@@ -310,11 +310,7 @@ pub async fn verify_stage(
             };
             return Err(ApiError::new(StatusCode::CONFLICT, "Conflict", format!("Stage {stage:?}: {why}")));
         }
-        let annotation = if request.abort {
-            crate::controllers::stages::ABORT_ANNOTATION
-        } else {
-            crate::controllers::stages::REVERIFY_ANNOTATION
-        };
+        let annotation = if request.abort { convoy_api::ABORT_ANNOTATION } else { convoy_api::REVERIFY_ANNOTATION };
         Ok((annotation, id))
     })
     .await?;

@@ -39,7 +39,5 @@ pub async fn annotate(
 
 /// Asks the controller of `key` to look again now.
 pub async fn request_refresh(store: &dyn Store, key: &Key, token: &str) -> Result<(), ApiError> {
-    annotate(store, key, |_| Ok((crate::controllers::warehouses::REFRESH_ANNOTATION, token.to_owned())))
-        .await
-        .map(|_| ())
+    annotate(store, key, |_| Ok((convoy_api::REFRESH_ANNOTATION, token.to_owned()))).await.map(|_| ())
 }

@@ -11,6 +11,7 @@ pub mod resources;
 pub mod runtime;
 pub mod shard;
 pub mod stages;
+pub mod status;
 pub mod verification;
 pub mod warehouses;
 

@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 
 use super::indexes;
 use super::runtime::{Action, Reconciler};
+use super::status::{load, update_status};
 
 /// Environment variable that makes the server stop dead when a step of this alias starts
 /// (crash tests only).
@@ -291,16 +292,6 @@ impl PromotionController {
     }
 }
 
-pub(crate) async fn load<T: serde::de::DeserializeOwned>(
-    store: &dyn Store,
-    kind: Kind,
-    project: &str,
-    name: &str,
-) -> Result<Option<T>, String> {
-    let stored = store.get(&Key::new(kind, project, name)).await.map_err(|e| e.to_string())?;
-    stored.map(|s| serde_json::from_value(s.object).map_err(|e| e.to_string())).transpose()
-}
-
 /// What expressions may look up: the promoted Freight, the Stage's origins and their
 /// Warehouses, ConfigMaps and Secrets of the project.
 pub(crate) async fn expression_data(
@@ -405,21 +396,6 @@ fn progress_of(object: &Value) -> Progress {
         health_checks: serde_json::from_value(status.get("healthChecks").cloned().unwrap_or(json!([])))
             .unwrap_or_default(),
     }
-}
-
-/// Read-modify-write of a status, retried on conflicts with other writers.
-pub(crate) async fn update_status(store: &dyn Store, key: &Key, change: impl Fn(&mut Value)) -> Result<(), String> {
-    for _ in 0..10 {
-        let stored = store.get(key).await.map_err(|e| e.to_string())?.ok_or_else(|| format!("{key} not found"))?;
-        let mut status = stored.object.get("status").cloned().filter(Value::is_object).unwrap_or_else(|| json!({}));
-        change(&mut status);
-        match store.put_status(key.clone(), status, Some(stored.revision)).await {
-            Ok(_) => return Ok(()),
-            Err(convoy_store::StoreError::Conflict { .. }) => continue,
-            Err(e) => return Err(e.to_string()),
-        }
-    }
-    Err(format!("the status of {key} kept changing under us"))
 }
 
 /// Writes progress into the Promotion's status before each next step.

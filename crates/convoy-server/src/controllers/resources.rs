@@ -9,7 +9,7 @@ use convoy_engine::{RepoCredentials, Resources};
 use convoy_store::{Key, LabelSelector, Store, StoreError};
 use serde_json::{Map, Value, json};
 
-use super::promotions::update_status;
+use super::status::update_status;
 use crate::writes::{Mode, plan};
 
 pub struct StoreResources {

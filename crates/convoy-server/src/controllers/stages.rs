@@ -19,15 +19,11 @@ use convoy_store::{CachedStore, Key, Store, WatchEvent};
 use serde_json::{Value, json};
 
 use super::indexes;
-use super::promotions::update_status;
 use super::runtime::{Action, Reconciler};
+use super::status::update_status;
 use crate::writes::{Mode, decode_body, plan};
 
 pub const CONTROLLER_ACTOR: &str = "controller:convoy";
-/// Value: the id of the verification to run again.
-pub const REVERIFY_ANNOTATION: &str = "kargo.akuity.io/reverify";
-/// Value: the id of the running verification to stop.
-pub const ABORT_ANNOTATION: &str = "kargo.akuity.io/abort";
 
 /// What a Stage's pass reads: its Promotions, the Freight it may touch, the project's policies.
 struct StageData {
@@ -165,7 +161,7 @@ impl StageController {
 
         // Reverify / abort requests name the verification they are about (Kargo's annotations).
         let annotation = |name: &str| stage.metadata.annotations.get(name).cloned();
-        if let Some(token) = annotation(super::warehouses::REFRESH_ANNOTATION) {
+        if let Some(token) = annotation(convoy_api::REFRESH_ANNOTATION) {
             status.last_handled_refresh = Some(token);
         }
         if let Some(current) = status.freight_history.first_mut()
@@ -173,12 +169,12 @@ impl StageController {
         {
             let id = latest["id"].as_str().unwrap_or("").to_owned();
             let running = latest["phase"] == "Running";
-            if running && annotation(ABORT_ANNOTATION).as_deref() == Some(id.as_str()) {
+            if running && annotation(convoy_api::ABORT_ANNOTATION).as_deref() == Some(id.as_str()) {
                 let record = &mut current.verification_history[0];
                 record["phase"] = json!("Aborted");
                 record["message"] = json!("verification aborted by request");
                 record["finishTime"] = json!(now.to_string());
-            } else if !running && annotation(REVERIFY_ANNOTATION).as_deref() == Some(id.as_str()) {
+            } else if !running && annotation(convoy_api::REVERIFY_ANNOTATION).as_deref() == Some(id.as_str()) {
                 current.verification_history.insert(0, self.verification(stage, now));
                 current.verification_history.truncate(10);
             }

@@ -23,12 +23,11 @@ use convoy_git::{Credentials, Mirrors};
 use convoy_store::{CachedStore, Key, Store, StoreError, WatchEvent};
 use serde_json::{Value, json};
 
-use super::promotions::update_status;
 use super::resources::credentials_of_kind;
 use super::runtime::{Action, Reconciler};
+use super::status::update_status;
 use crate::writes::{Mode, decode_body, plan};
 
-pub const REFRESH_ANNOTATION: &str = "kargo.akuity.io/refresh";
 /// Discoveries at once (each may clone or fetch).
 const DISCOVERIES: usize = 8;
 /// After a failure, try again this soon (or at the interval, if shorter).
