@@ -16,7 +16,7 @@ use crate::annotations::{annotate, refresh_token, request_refresh};
 use crate::auth::{Action, Identity};
 use crate::error::ApiError;
 use crate::routes::check;
-use crate::writes::{Mode, decode_body, plan};
+use convoy_controllers::writes::{Mode, decode_values, plan};
 
 /// The body of a promote request: the Freight by name or alias.
 #[derive(Debug, Deserialize)]
@@ -61,7 +61,7 @@ pub async fn promote(
     if let Some((annotation, origin)) = hold_intent(&state, &project, &stage, &freight).await? {
         promotion["metadata"]["annotations"][annotation] = json!(origin);
     }
-    let resources = decode_body(&promotion.to_string(), Some(&project))?;
+    let resources = decode_values(std::slice::from_ref(&promotion), Some(&project))?;
     let outcome = plan(&*state.store, resources, Mode::Create).await?.remove(0);
     if !request.dry_run {
         let write = outcome.write.ok_or_else(|| ApiError::bad_request("nothing to write"))?;
@@ -79,7 +79,7 @@ pub async fn promote(
     let Ok(Some(Resource::Promotion(admitted))) = Resource::decode(&outcome.object) else {
         return Err(ApiError::bad_request("the admitted Promotion does not decode"));
     };
-    let report = crate::controllers::dry_run::dry_run(&*state.store, mirrors.clone(), data_dir, &admitted)
+    let report = convoy_controllers::dry_run::dry_run(&*state.store, mirrors.clone(), data_dir, &admitted)
         .await
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "DryRunFailed", e))?;
     Ok(Json(report).into_response())
@@ -159,7 +159,7 @@ pub async fn promote_downstream(
         if let Some((annotation, origin)) = hold_intent(&state, &project, &target, &freight).await? {
             promotion["metadata"]["annotations"][annotation] = json!(origin);
         }
-        let resources = decode_body(&promotion.to_string(), Some(&project))?;
+        let resources = decode_values(std::slice::from_ref(&promotion), Some(&project))?;
         match plan(&*state.store, resources, Mode::Create).await {
             Ok(mut outcomes) => {
                 let outcome = outcomes.remove(0);
@@ -169,14 +169,14 @@ pub async fn promote_downstream(
                 promotion_created(&state, &project, &outcome.name, &target, &freight, identity.name()).await;
                 created.push(json!({"stage": target, "promotion": outcome.name}));
             }
-            Err(e) => {
-                let details: Vec<String> = e
-                    .details
+            Err(convoy_controllers::writes::WriteError::Rejected { details, .. }) => {
+                let details: Vec<String> = details
                     .iter()
                     .map(|d| d.hint.clone().map_or_else(|| d.message.clone(), |h| format!("{} ({h})", d.message)))
                     .collect();
                 refused.push(json!({"stage": target, "message": details.join("; ")}));
             }
+            Err(e) => return Err(e.into()),
         }
     }
     Ok((StatusCode::CREATED, Json(json!({"promotions": created, "refused": refused}))).into_response())
@@ -258,7 +258,7 @@ pub async fn approve_freight(
         return Err(ApiError::not_found(format!("Freight {freight:?} not found in project {project:?}")));
     }
     let now = convoy_api::time::Timestamp::now().to_string();
-    crate::controllers::status::update_status(&*state.store, &key, |status| {
+    convoy_controllers::status::update_status(&*state.store, &key, |status| {
         if !status["approvedFor"].is_object() {
             status["approvedFor"] = json!({});
         }
@@ -266,9 +266,9 @@ pub async fn approve_freight(
     })
     .await
     .map_err(|e| ApiError::new(StatusCode::CONFLICT, "Conflict", e))?;
-    let about = crate::events::Involved { kind: "Freight", project: &project, name: &freight };
+    let about = convoy_controllers::events::Involved { kind: "Freight", project: &project, name: &freight };
     let message = format!("Freight approved for Stage {:?} by {}", request.stage, identity.name());
-    crate::events::record(&*state.store, about, "FreightApproved", &message, false).await;
+    convoy_controllers::events::record(&*state.store, about, "FreightApproved", &message, false).await;
     Ok(Json(json!({"freight": freight, "stage": request.stage, "approvedAt": now})).into_response())
 }
 
@@ -318,9 +318,9 @@ pub async fn verify_stage(
 }
 
 async fn promotion_created(state: &AppState, project: &str, promotion: &str, stage: &str, freight: &str, actor: &str) {
-    let about = crate::events::Involved { kind: "Promotion", project, name: promotion };
+    let about = convoy_controllers::events::Involved { kind: "Promotion", project, name: promotion };
     let message = format!("Promotion created for Stage {stage:?} with Freight {freight:?} by {actor}");
-    crate::events::record(&*state.store, about, "PromotionCreated", &message, false).await;
+    convoy_controllers::events::record(&*state.store, about, "PromotionCreated", &message, false).await;
 }
 
 /// For a user's Promotion into a Stage with auto-promotion on: resume when the Freight is the

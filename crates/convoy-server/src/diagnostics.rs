@@ -39,7 +39,7 @@ pub async fn diagnostics(
             check("store".into(), "fail", message, fix)
         }
     });
-    let stalled = crate::controllers::heartbeat::stalled(crate::controllers::heartbeat::stall_after());
+    let stalled = convoy_controllers::heartbeat::stalled(convoy_controllers::heartbeat::stall_after());
     checks.push(if !stalled.is_empty() {
         let names: Vec<String> = stalled.iter().map(|(n, age)| format!("{n} ({} s)", age.as_secs())).collect();
         check(
@@ -162,7 +162,7 @@ async fn source(
 
 /// The project's credentials of `kind` for `url`, as the git and registry clients take them.
 async fn credentials(state: &AppState, project: &str, kind: &str, url: &str) -> Option<convoy_git::Credentials> {
-    let found = crate::controllers::resources::credentials_of_kind(&*state.store, project, kind, url).await;
+    let found = convoy_controllers::resources::credentials_of_kind(&*state.store, project, kind, url).await;
     found.ok().flatten().map(|c| convoy_git::Credentials { username: c.username, password: c.password })
 }
 
@@ -226,7 +226,7 @@ async fn remotes(state: &AppState, stage: &Stage) -> Result<Vec<Value>, ApiError
     let project = stage.metadata.namespace();
     let Some(template) = &stage.spec.promotion_template else { return Ok(Vec::new()) };
     let projects = std::iter::once(project.to_owned()).collect();
-    let view = crate::writes::load_view(&*state.store, &projects).await?;
+    let view = convoy_controllers::writes::load_view(&*state.store, &projects).await?;
     // A missing task is reported by the task check.
     let Ok(steps) = convoy_core::expand::expand_steps(project, &template.spec.steps, &template.spec.vars, &view) else {
         return Ok(Vec::new());

@@ -4,19 +4,11 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use convoy_core::Problem;
 use convoy_store::StoreError;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Detail {
-    pub path: String,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
-    /// `error` or `warning`.
-    pub severity: &'static str,
-}
+pub use convoy_controllers::writes::Detail;
+use convoy_controllers::writes::WriteError;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -53,17 +45,13 @@ impl ApiError {
     }
 }
 
-pub fn detail(prefix: &str, problem: &Problem) -> Detail {
-    let path = match (prefix.is_empty(), problem.path.is_empty()) {
-        (true, _) => problem.path.clone(),
-        (false, true) => prefix.to_owned(),
-        (false, false) => format!("{prefix}.{}", problem.path),
-    };
-    Detail {
-        path,
-        message: problem.message.clone(),
-        hint: problem.hint.clone(),
-        severity: if problem.is_error() { "error" } else { "warning" },
+impl From<WriteError> for ApiError {
+    fn from(e: WriteError) -> ApiError {
+        match e {
+            WriteError::Malformed(message) => ApiError::bad_request(message),
+            WriteError::Rejected { message, details } => ApiError::rejected(message, details),
+            WriteError::Store(e) => e.into(),
+        }
     }
 }
 

@@ -13,12 +13,8 @@
 mod actions;
 mod annotations;
 mod auth;
-mod base64;
-pub mod controllers;
 mod diagnostics;
-mod env;
 mod error;
-pub mod events;
 mod files;
 mod limits;
 mod openapi;
@@ -26,7 +22,6 @@ mod paging;
 mod routes;
 mod watch;
 pub mod webhooks;
-mod writes;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -42,6 +37,7 @@ use convoy_store::Store;
 use serde_json::json;
 
 pub use auth::{Identity, hash_token, new_token};
+pub use convoy_controllers as controllers;
 pub use error::ApiError;
 
 /// The version this server reports.
@@ -63,7 +59,7 @@ pub struct AppState {
     /// Whether this replica holds the controllers' lease (runs Warehouses, Stages, Promotions).
     pub leading: Arc<std::sync::atomic::AtomicBool>,
     /// Webhook receivers by path, in memory.
-    receivers: webhooks::ReceiverTable,
+    receivers: convoy_controllers::receivers::ReceiverTable,
     limits: limits::Limits,
 }
 
@@ -77,7 +73,7 @@ impl AppState {
             mirrors: None,
             tokens,
             leading: Arc::default(),
-            receivers: webhooks::ReceiverTable::default(),
+            receivers: convoy_controllers::receivers::ReceiverTable::default(),
             limits: limits::Limits::default(),
         })
     }
@@ -127,8 +123,8 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 /// Liveness: fails when a controller loop of this replica has stopped finishing passes.
 async fn healthz() -> Response {
-    let limit = controllers::heartbeat::stall_after();
-    let stalled = controllers::heartbeat::stalled(limit);
+    let limit = convoy_controllers::heartbeat::stall_after();
+    let stalled = convoy_controllers::heartbeat::stalled(limit);
     if stalled.is_empty() {
         return "ok".into_response();
     }
@@ -253,8 +249,8 @@ impl Running {
 /// Opens the store, makes the admin token on first start, starts the controllers and serves the
 /// API in the background.
 pub async fn start(config: ServerConfig) -> Result<Running, String> {
-    let collection = controllers::gc::Settings::from_env()?;
-    let shard = controllers::shard::Shard::new(config.shard.as_deref())?;
+    let collection = convoy_controllers::gc::Settings::from_env()?;
+    let shard = convoy_controllers::shard::Shard::new(config.shard.as_deref())?;
     convoy_git::allow_file_remotes(config.allow_file_remotes);
     files::create_private_dir(&config.data_dir)?;
     files::check_private_dir(&config.data_dir)?;
@@ -274,7 +270,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
     ensure_admin_token(&*inner, &config.data_dir).await?;
     // Every read (API and controllers) is served from memory; writes go through to the store.
     let cache =
-        convoy_store::CachedStore::start(inner, controllers::indexes::all()).await.map_err(|e| e.to_string())?;
+        convoy_store::CachedStore::start(inner, convoy_controllers::indexes::all()).await.map_err(|e| e.to_string())?;
     let store: Arc<dyn Store> = cache.clone();
     // One set of mirrors: discovery and promotions share fetches and per-repository locks.
     let mirrors = Arc::new(convoy_git::Mirrors::new(config.data_dir.join("git")));
@@ -284,7 +280,14 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
             .map_err(|e| e.to_string())?
             .with_data_dir(config.data_dir.clone(), mirrors.clone()),
     );
-    tokio::spawn(controllers::lead(cache, mirrors, config.data_dir.clone(), collection, shard, state.leading.clone()));
+    tokio::spawn(convoy_controllers::lead(
+        cache,
+        mirrors,
+        config.data_dir.clone(),
+        collection,
+        shard,
+        state.leading.clone(),
+    ));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;

@@ -23,13 +23,13 @@ impl Position {
     }
 
     pub fn encode(&self) -> String {
-        crate::base64::encode(format!("{}\0{}\0{}", self.revision, self.project, self.name).as_bytes())
+        convoy_controllers::base64::encode(format!("{}\0{}\0{}", self.revision, self.project, self.name).as_bytes())
     }
 
     pub fn decode(token: &str) -> Result<Position, ApiError> {
         let invalid =
             || ApiError::bad_request("invalid continue token: pass metadata.continue of the previous page unchanged");
-        let bytes = crate::base64::decode(token).ok_or_else(invalid)?;
+        let bytes = convoy_controllers::base64::decode(token).ok_or_else(invalid)?;
         let text = String::from_utf8(bytes).map_err(|_| invalid())?;
         let mut parts = text.splitn(3, '\0');
         let (Some(revision), Some(project), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
@@ -61,7 +61,10 @@ mod tests {
         let position = Position::new(42, "p", "name.with.dots");
         assert_eq!(Position::decode(&position.encode()).unwrap(), position);
         assert!(Position::decode("not base64!").is_err());
-        assert!(Position::decode(&crate::base64::encode(b"x\0p\0n")).is_err(), "revision must be a number");
-        assert!(Position::decode(&crate::base64::encode(b"42")).is_err(), "three parts");
+        assert!(
+            Position::decode(&convoy_controllers::base64::encode(b"x\0p\0n")).is_err(),
+            "revision must be a number"
+        );
+        assert!(Position::decode(&convoy_controllers::base64::encode(b"42")).is_err(), "three parts");
     }
 }

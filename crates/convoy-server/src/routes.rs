@@ -16,7 +16,7 @@ use crate::AppState;
 use crate::auth::{Action, Identity, authorize};
 use crate::error::ApiError;
 use crate::paging;
-use crate::writes::{Mode, decode_body, plan, redact};
+use convoy_controllers::writes::{Mode, decode_body, plan, redact};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -295,7 +295,11 @@ async fn put(
 }
 
 /// Writes one planned object (unless a dry run) and returns it as stored.
-async fn write_outcome(state: &AppState, outcome: crate::writes::Outcome, dry_run: bool) -> Result<Value, ApiError> {
+async fn write_outcome(
+    state: &AppState,
+    outcome: convoy_controllers::writes::Outcome,
+    dry_run: bool,
+) -> Result<Value, ApiError> {
     Ok(match outcome.write {
         Some(write) if !dry_run => state.store.apply(vec![write]).await?.remove(0).object,
         _ => outcome.object,

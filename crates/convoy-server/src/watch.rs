@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::writes::redact;
+use convoy_controllers::writes::redact;
 
 pub async fn stream(
     state: Arc<AppState>,

@@ -195,9 +195,9 @@ pub async fn run_with_queue<R: Reconciler>(
         queue.add(key);
     }
     let permits = Arc::new(Semaphore::new(concurrency.max(1)));
-    let tick = (super::heartbeat::stall_after() / 4).min(Duration::from_secs(60));
+    let tick = (crate::heartbeat::stall_after() / 4).min(Duration::from_secs(60));
     loop {
-        super::heartbeat::pass(reconciler.name()).await;
+        crate::heartbeat::pass(reconciler.name()).await;
         let now = Instant::now();
         let mut next_timer = None;
         while let Ok(permit) = permits.clone().try_acquire_owned() {

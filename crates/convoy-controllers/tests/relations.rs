@@ -5,12 +5,12 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use convoy_api::Kind;
-use convoy_server::controllers::indexes;
-use convoy_server::controllers::promotions::PromotionController;
-use convoy_server::controllers::runtime::{Action, Reconciler};
-use convoy_server::controllers::shard::Shard;
-use convoy_server::controllers::stages::StageController;
-use convoy_server::controllers::warehouses::WarehouseController;
+use convoy_controllers::indexes;
+use convoy_controllers::promotions::PromotionController;
+use convoy_controllers::runtime::{Action, Reconciler};
+use convoy_controllers::shard::Shard;
+use convoy_controllers::stages::StageController;
+use convoy_controllers::warehouses::WarehouseController;
 use convoy_store::{CachedStore, EventType, Key, MemoryStore, StoreExt, WatchEvent};
 use serde_json::{Value, json};
 
@@ -25,7 +25,7 @@ fn stage(name: &str, warehouse: &str, upstream: &[&str]) -> String {
         format!("{{stages: [{}]}}", upstream.join(", "))
     };
     format!(
-        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\nmetadata: {{name: {name}, namespace: p}}\nspec:\n  requestedFreight:\n  - origin: {{kind: Warehouse, name: {warehouse}}}\n    sources: {sources}\n"
+        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\nmetadata: {{name: {name}, namespace: p}}\nspec:\n  requestedFreight:\n  - origin: {{kind: Warehouse, name: {warehouse}}}\n    sources: {sources}\n  promotionTemplate:\n    spec:\n      steps:\n      - uses: compose-output\n        config: {{a: b}}\n"
     )
 }
 
@@ -75,18 +75,31 @@ async fn stage_relations_queue_exactly_the_related_stages() {
     assert_eq!(names(controller.keys_for(&stage_event("prod-a"))), set(&["p/prod-a"]));
     // A Promotion: its Stage.
     assert_eq!(names(controller.keys_for(&event(EventType::Added, PROMOTION_TO_TEST))), set(&["p/test"]));
-    // Freight: the Stages requesting its origin, and those it is in.
+    // Freight: the Stages it is in; of those requesting its origin, only the ones whose pass
+    // reads their origins' Freight (auto-promotion on, control flow), as their last pass found.
+    for name in ["dev", "test", "prod-a", "prod-b", "other"] {
+        controller.reconcile(&Key::new(Kind::Stage, "p", name)).await.unwrap();
+    }
+    assert_eq!(names(controller.keys_for(&event(EventType::Modified, FREIGHT_W1_IN_OTHER))), set(&["p/other"]));
+    let policy = "apiVersion: kargo.akuity.io/v1alpha1\nkind: ProjectConfig\nmetadata: {name: p, namespace: p}\nspec:\n  promotionPolicies:\n  - {stage: test, autoPromotionEnabled: true}\n";
+    cache.create(object(policy)).await.unwrap();
+    let gate = "apiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\nmetadata: {name: gate, namespace: p}\nspec:\n  requestedFreight:\n  - origin: {kind: Warehouse, name: w1}\n    sources: {direct: true}\n";
+    cache.create(object(gate)).await.unwrap();
+    for name in ["test", "gate"] {
+        controller.reconcile(&Key::new(Kind::Stage, "p", name)).await.unwrap();
+    }
     assert_eq!(
         names(controller.keys_for(&event(EventType::Modified, FREIGHT_W1_IN_OTHER))),
-        set(&["p/dev", "p/test", "p/prod-a", "p/prod-b", "p/other"])
+        set(&["p/test", "p/gate", "p/other"]),
+        "auto-promoting `test` and control-flow `gate` now watch w1's Freight"
     );
     // The ProjectConfig (auto-promotion policies): every Stage of its project, none elsewhere.
     assert_eq!(
         names(controller.keys_for(&event(EventType::Modified, PROJECT_CONFIG))),
-        set(&["p/dev", "p/test", "p/prod-a", "p/prod-b", "p/other"])
+        set(&["p/dev", "p/test", "p/prod-a", "p/prod-b", "p/other", "p/gate"])
     );
     assert!(controller.keys_for(&event(EventType::Modified, WAREHOUSE_W1)).is_empty(), "a Warehouse: none");
-    assert_eq!(controller.all_keys().len(), 6);
+    assert_eq!(controller.all_keys().len(), 7);
 }
 
 #[tokio::test]

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use convoy_api::Kind;
+use convoy_controllers::promotions::PromotionController;
 use convoy_engine::NoResources;
-use convoy_server::controllers::promotions::PromotionController;
 use convoy_store::{Key, MemoryStore, Store, StoreExt};
 use serde_json::{Value, json};
 
@@ -16,8 +16,7 @@ fn object(yaml: &str) -> Value {
 /// Runs the Promotion controller over `store` until Promotion `p/<name>` has finished.
 async fn run_to_the_end(store: &Arc<dyn Store>, dir: &std::path::Path, name: &str) -> Value {
     let registry = convoy_steps::builtin(Arc::new(convoy_git::Mirrors::new(dir.join("git"))), Arc::new(NoResources));
-    let cache =
-        convoy_store::CachedStore::start(store.clone(), convoy_server::controllers::indexes::all()).await.unwrap();
+    let cache = convoy_store::CachedStore::start(store.clone(), convoy_controllers::indexes::all()).await.unwrap();
     let controller = PromotionController::new(cache, registry, dir.join("work"));
     tokio::spawn(controller.run());
     let key = Key::new(Kind::Promotion, "p", name);
@@ -123,12 +122,9 @@ async fn garbage_collection_keeps_what_kargo_keeps() {
         }))
         .await
         .unwrap();
-    let settings = convoy_server::controllers::gc::Settings {
-        keep: 20,
-        min_age: Duration::ZERO,
-        interval: Duration::from_secs(3600),
-    };
-    let deleted = convoy_server::controllers::gc::collect(&*store, &settings).await.unwrap();
+    let settings =
+        convoy_controllers::gc::Settings { keep: 20, min_age: Duration::ZERO, interval: Duration::from_secs(3600) };
+    let deleted = convoy_controllers::gc::collect(&*store, &settings).await.unwrap();
     let names = |kind| {
         let store = store.clone();
         async move {

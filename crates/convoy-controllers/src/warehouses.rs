@@ -23,10 +23,10 @@ use convoy_git::{Credentials, Mirrors};
 use convoy_store::{CachedStore, Key, Store, StoreError, WatchEvent};
 use serde_json::{Value, json};
 
-use super::resources::credentials_of_kind;
-use super::runtime::{Action, Reconciler};
-use super::status::update_status;
-use crate::writes::{Mode, decode_body, plan};
+use crate::resources::credentials_of_kind;
+use crate::runtime::{Action, Reconciler};
+use crate::status::update_status;
+use crate::writes::{Mode, decode_values, plan};
 
 /// Discoveries at once (each may clone or fetch).
 const DISCOVERIES: usize = 8;
@@ -39,12 +39,12 @@ pub struct WarehouseController {
     sources: convoy_discovery::Sources,
     /// Not before this instant (after a failure), per Warehouse.
     backoff: Mutex<HashMap<Key, Instant>>,
-    shard: super::shard::Shard,
+    shard: crate::shard::Shard,
 }
 
 impl WarehouseController {
     /// A controller for the Warehouses of `shard`.
-    pub fn new(cache: Arc<CachedStore>, mirrors: Arc<Mirrors>, shard: super::shard::Shard) -> Arc<WarehouseController> {
+    pub fn new(cache: Arc<CachedStore>, mirrors: Arc<Mirrors>, shard: crate::shard::Shard) -> Arc<WarehouseController> {
         Arc::new(WarehouseController {
             store: cache.clone(),
             cache,
@@ -56,7 +56,7 @@ impl WarehouseController {
 
     pub async fn run(self: Arc<Self>) {
         let cache = self.cache.clone();
-        super::runtime::run(self, cache, DISCOVERIES).await;
+        crate::runtime::run(self, cache, DISCOVERIES).await;
     }
 
     fn lock_backoff(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Instant>> {
@@ -143,7 +143,7 @@ impl WarehouseController {
             Ok(None) => return Ok(FreightOutcome::NotWanted("freightCreationCriteria did not hold".into())),
             Err(DiscoveryError { message, .. }) => return Err(message),
         };
-        let resources = decode_body(&candidate.to_string(), None).map_err(|e| e.message)?;
+        let resources = decode_values(&[candidate], None).map_err(|e| e.to_string())?;
         // Freight is named by its content: the same artifacts are the same Freight, whose
         // alias and status must not be touched.
         if let Some(Resource::Freight(f)) = resources.first() {
@@ -155,10 +155,7 @@ impl WarehouseController {
         }
         let outcome = match plan(&*self.store, resources, Mode::Create).await {
             Ok(mut outcomes) => outcomes.remove(0),
-            Err(e) => {
-                let details: Vec<String> = e.details.iter().map(|d| format!("{}: {}", d.path, d.message)).collect();
-                return Err(format!("{}: {}", e.message, details.join("; ")));
-            }
+            Err(e) => return Err(e.to_string()),
         };
         match outcome.write {
             None => Ok(FreightOutcome::Exists(outcome.name)),
@@ -238,7 +235,7 @@ impl ReceiverPublisher {
 
     pub async fn run(self: Arc<Self>) {
         let cache = self.cache.clone();
-        super::runtime::run(self, cache, 1).await;
+        crate::runtime::run(self, cache, 1).await;
     }
 
     fn key() -> Key {
@@ -264,7 +261,7 @@ impl Reconciler for ReceiverPublisher {
     }
 
     async fn reconcile(&self, _key: &Key) -> Result<Action, String> {
-        for (project, receivers) in crate::webhooks::published(&*self.store).await.map_err(|e| e.to_string())? {
+        for (project, receivers) in crate::receivers::published(&*self.store).await.map_err(|e| e.to_string())? {
             let key = if project.is_empty() {
                 Key::new(Kind::ClusterConfig, "", "cluster")
             } else {

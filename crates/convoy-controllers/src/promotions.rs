@@ -24,15 +24,15 @@ use convoy_expr::context::StaticData;
 use convoy_store::{CachedStore, Key, LabelSelector, Store, StoreExt, WatchEvent};
 use serde_json::{Value, json};
 
-use super::indexes;
-use super::runtime::{Action, Reconciler};
-use super::status::{load, update_status};
+use crate::indexes;
+use crate::runtime::{Action, Reconciler};
+use crate::status::{load, update_status};
 
 /// Environment variable that makes the server stop dead when a step of this alias starts
-/// (crash tests only).
+/// (crash tests only: builds with the `test-hooks` feature).
 pub const CRASH_AT_STEP: &str = "CONVOY_TEST_CRASH_AT_STEP";
 
-pub(crate) struct WallClock;
+pub struct WallClock;
 
 impl Clock for WallClock {
     fn now(&self) -> Timestamp {
@@ -45,7 +45,7 @@ pub struct PromotionController {
     cache: Arc<CachedStore>,
     pub registry: Registry,
     pub work_root: PathBuf,
-    shard: super::shard::Shard,
+    shard: crate::shard::Shard,
 }
 
 /// Stages whose Promotions may run at once (each Stage runs one at a time).
@@ -53,7 +53,7 @@ const CONCURRENT_STAGES: usize = 32;
 
 impl PromotionController {
     pub fn new(cache: Arc<CachedStore>, registry: Registry, work_root: PathBuf) -> Arc<PromotionController> {
-        PromotionController::for_shard(cache, registry, work_root, super::shard::Shard::default())
+        PromotionController::for_shard(cache, registry, work_root, crate::shard::Shard::default())
     }
 
     /// A controller for the Promotions of one shard.
@@ -61,7 +61,7 @@ impl PromotionController {
         cache: Arc<CachedStore>,
         registry: Registry,
         work_root: PathBuf,
-        shard: super::shard::Shard,
+        shard: crate::shard::Shard,
     ) -> Arc<PromotionController> {
         Arc::new(PromotionController { store: cache.clone(), cache, registry, work_root, shard })
     }
@@ -69,7 +69,7 @@ impl PromotionController {
     /// Runs until the process ends, woken by changes to Promotions and their Stages.
     pub async fn run(self: Arc<Self>) {
         let cache = self.cache.clone();
-        super::runtime::run(self, cache, CONCURRENT_STAGES).await;
+        crate::runtime::run(self, cache, CONCURRENT_STAGES).await;
     }
 
     /// The Stage's Running Promotion, else its oldest Pending one, run until it finishes or
@@ -205,7 +205,7 @@ impl PromotionController {
     async fn expand(&self, promotion: &Promotion) -> Result<Result<Vec<convoy_api::PromotionStep>, String>, String> {
         let project = promotion.metadata.namespace();
         let projects = std::iter::once(project.to_owned()).collect();
-        let view = crate::writes::load_view(&*self.store, &projects).await.map_err(|e| e.message)?;
+        let view = crate::writes::load_view(&*self.store, &projects).await.map_err(|e| e.to_string())?;
         Ok(convoy_core::expand::expand_steps(project, &promotion.spec.steps, &promotion.spec.vars, &view).map_err(
             |errors| {
                 let reasons: Vec<String> = errors.iter().map(|e| format!("steps[{}]: {e}", e.step_index)).collect();
@@ -294,7 +294,7 @@ impl PromotionController {
 
 /// What expressions may look up: the promoted Freight, the Stage's origins and their
 /// Warehouses, ConfigMaps and Secrets of the project.
-pub(crate) async fn expression_data(
+pub async fn expression_data(
     store: &dyn Store,
     project: &str,
     stage: &Stage,
@@ -366,7 +366,7 @@ fn string_data(object: &Value, base64: bool) -> BTreeMap<String, String> {
 }
 
 /// The `ctx` of a promotion's expressions.
-pub(crate) fn promotion_context(promotion: &Promotion, freight: &Freight, work_dir: PathBuf) -> PromotionContext {
+pub fn promotion_context(promotion: &Promotion, freight: &Freight, work_dir: PathBuf) -> PromotionContext {
     PromotionContext {
         project: promotion.metadata.namespace().to_owned(),
         stage: promotion.spec.stage.clone(),
@@ -434,7 +434,7 @@ impl Journal for StatusJournal {
     }
 
     async fn starting(&mut self, alias: &str) {
-        if std::env::var(CRASH_AT_STEP).as_deref() == Ok(alias) {
+        if cfg!(feature = "test-hooks") && std::env::var(CRASH_AT_STEP).as_deref() == Ok(alias) {
             tracing::error!(step = alias, "{CRASH_AT_STEP} is set: stopping the process now");
             std::process::abort();
         }
@@ -446,9 +446,9 @@ pub fn start(
     cache: Arc<CachedStore>,
     mirrors: Arc<convoy_git::Mirrors>,
     data_dir: &std::path::Path,
-    shard: super::shard::Shard,
+    shard: crate::shard::Shard,
 ) -> tokio::task::JoinHandle<()> {
-    let resources = Arc::new(super::resources::StoreResources { store: cache.clone() });
+    let resources = Arc::new(crate::resources::StoreResources { store: cache.clone() });
     let registry = convoy_steps::builtin(mirrors, resources);
     let controller = PromotionController::for_shard(cache, registry, data_dir.join("work"), shard);
     tokio::spawn(controller.run())

@@ -18,15 +18,18 @@ use convoy_core::pipeline::{self, PromotionView};
 use convoy_store::{CachedStore, Key, Store, WatchEvent};
 use serde_json::{Value, json};
 
-use super::indexes;
-use super::runtime::{Action, Reconciler};
-use super::status::update_status;
-use crate::writes::{Mode, decode_body, plan};
+use crate::indexes;
+use crate::runtime::{Action, Reconciler};
+use crate::status::update_status;
+use crate::writes::{Mode, decode_values, plan};
 
 pub const CONTROLLER_ACTOR: &str = "controller:convoy";
 
 /// What a Stage's pass reads: its Promotions, the Freight it may touch, the project's policies.
 struct StageData {
+    /// Auto-promotion is on, or the Stage is control flow: the pass reads every Freight of its
+    /// origins, so a change to any of them concerns it.
+    watches_origins: bool,
     freight: Vec<Arc<Freight>>,
     promotions: Vec<Value>,
     config: Option<ProjectConfig>,
@@ -38,21 +41,28 @@ const CONCURRENT_STAGES: usize = 8;
 pub struct StageController {
     store: Arc<dyn Store>,
     cache: Arc<CachedStore>,
-    verifier: Arc<super::verification::Verifier>,
-    shard: super::shard::Shard,
+    verifier: Arc<crate::verification::Verifier>,
+    shard: crate::shard::Shard,
+    /// The Stages whose passes read every Freight of their origins (see `StageData`), as their
+    /// last pass found: a Freight change queues these, not every Stage requesting its origin.
+    watching: std::sync::Mutex<std::collections::HashSet<Key>>,
 }
 
 impl StageController {
     /// A controller for the Stages of `shard`.
-    pub fn new(cache: Arc<CachedStore>, shard: super::shard::Shard) -> Arc<StageController> {
+    pub fn new(cache: Arc<CachedStore>, shard: crate::shard::Shard) -> Arc<StageController> {
         let store: Arc<dyn Store> = cache.clone();
-        let verifier = super::verification::Verifier::new(store.clone());
-        Arc::new(StageController { store, cache, verifier, shard })
+        let verifier = crate::verification::Verifier::new(store.clone());
+        Arc::new(StageController { store, cache, verifier, shard, watching: Default::default() })
+    }
+
+    fn lock_watching(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<Key>> {
+        self.watching.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub async fn run(self: Arc<Self>) {
         let cache = self.cache.clone();
-        super::runtime::run(self, cache, CONCURRENT_STAGES).await;
+        crate::runtime::run(self, cache, CONCURRENT_STAGES).await;
     }
 
     /// The Freight a pass over `stage` may read or change: what its new Promotions promoted, its
@@ -96,13 +106,14 @@ impl StageController {
         }
         self.cache.for_each_in_index(Kind::Freight, indexes::FREIGHT_IN, project, name, &mut take);
         let auto = config.as_ref().is_some_and(|c| pipeline::auto_promotion_enabled(&c.spec.promotion_policies, stage));
-        if auto || stage.is_control_flow() {
+        let watches_origins = auto || stage.is_control_flow();
+        if watches_origins {
             for request in &stage.spec.requested_freight {
                 let origin = request.origin.key();
                 self.cache.for_each_in_index(Kind::Freight, indexes::FREIGHT_ORIGIN, project, &origin, &mut take);
             }
         }
-        StageData { freight: freight.into_values().collect(), promotions, config }
+        StageData { watches_origins, freight: freight.into_values().collect(), promotions, config }
     }
 
     async fn reconcile_stage(&self, stage: &Stage, data: &StageData) -> Result<Action, String> {
@@ -406,7 +417,7 @@ impl StageController {
                 },
                 "spec": {"stage": stage.metadata.name(), "freight": chosen},
             });
-            let resources = decode_body(&promotion.to_string(), None).map_err(|e| e.message)?;
+            let resources = decode_values(&[promotion], None).map_err(|e| e.to_string())?;
             match plan(&*self.store, resources, Mode::Create).await {
                 Ok(mut outcomes) => {
                     let outcome = outcomes.remove(0);
@@ -426,7 +437,7 @@ impl StageController {
                     }
                 }
                 Err(e) => {
-                    tracing::info!(stage = %stage.metadata.name(), freight = %chosen, error = %e.message, "auto-promotion refused by admission")
+                    tracing::info!(stage = %stage.metadata.name(), freight = %chosen, error = %e, "auto-promotion refused by admission")
                 }
             }
         }
@@ -441,11 +452,15 @@ impl Reconciler for StageController {
     }
 
     /// A Stage's change queues it and its downstream Stages; a Promotion's, its Stage; a
-    /// Freight's, the Stages requesting its origin and those it is in; a ProjectConfig's (the
-    /// auto-promotion policies), every Stage of the project.
+    /// Freight's, the Stages it is in and those requesting its origin that read all of its
+    /// origin's Freight (auto-promotion, control flow); a ProjectConfig's (the auto-promotion
+    /// policies), every Stage of the project.
     fn keys_for(&self, event: &WatchEvent) -> Vec<Key> {
         let object = &event.object;
         let Ok(key) = Key::of(object) else { return Vec::new() };
+        if key.kind == Kind::Stage && event.event_type == convoy_store::EventType::Deleted {
+            self.lock_watching().remove(&key);
+        }
         let stage = |name: &str| Key::new(Kind::Stage, &key.project, name);
         match key.kind {
             Kind::Stage => std::iter::once(stage(&key.name))
@@ -459,11 +474,13 @@ impl Reconciler for StageController {
             Kind::Promotion => vec![stage(&text(object, "/spec/stage"))],
             Kind::Freight => {
                 let origin = object.get("origin").and_then(indexes::origin_key).unwrap_or_default();
+                let watching = self.lock_watching();
                 let mut keys: Vec<Key> = self
                     .cache
                     .names_by_index(indexes::STAGE_ORIGIN, &key.project, &origin)
                     .iter()
                     .map(|n| stage(n))
+                    .filter(|k| watching.contains(k))
                     .collect();
                 if let Some(Value::Object(stages)) = object.pointer("/status/currentlyIn") {
                     keys.extend(stages.keys().map(|n| stage(n)));
@@ -480,13 +497,21 @@ impl Reconciler for StageController {
     }
 
     async fn reconcile(&self, key: &Key) -> Result<Action, String> {
-        let Some(stored) = self.cache.get_now(key) else { return Ok(Action::Done) };
+        let Some(stored) = self.cache.get_now(key) else {
+            self.lock_watching().remove(key);
+            return Ok(Action::Done);
+        };
         if !self.shard.handles(&stored.object) {
             return Ok(Action::Done);
         }
         let stage = serde_json::from_value::<Stage>(stored.object)
             .map_err(|e| format!("the stored Stage does not decode: {e}"))?;
         let data = self.stage_data(&stage);
+        if data.watches_origins {
+            self.lock_watching().insert(key.clone());
+        } else {
+            self.lock_watching().remove(key);
+        }
         self.reconcile_stage(&stage, &data).await
     }
 }

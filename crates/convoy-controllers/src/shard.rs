@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::CONTROLLERS_LEASE;
+use crate::CONTROLLERS_LEASE;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Shard {

@@ -11,8 +11,8 @@ use convoy_engine::{NoJournal, Orchestrator, Outcome, Progress};
 use convoy_store::Store;
 use serde_json::{Value, json};
 
-use super::promotions::{WallClock, expression_data, promotion_context};
-use super::status::load;
+use crate::promotions::{WallClock, expression_data, promotion_context};
+use crate::status::load;
 
 /// How long a dry run may wait on steps that poll.
 const LIMIT: Duration = Duration::from_secs(120);

@@ -5,14 +5,57 @@ use std::collections::BTreeSet;
 
 use convoy_api::yaml::parse_documents;
 use convoy_api::{Kind, Resource};
+use convoy_core::Problem;
 use convoy_core::freight_id::freight_id;
 use convoy_core::{Catalog, Operation, admit};
-use convoy_store::{Key, LabelSelector, Store, Stored, Write};
+use convoy_store::{Key, LabelSelector, Store, StoreError, Stored, Write};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::env::SystemEnv;
-use crate::error::{ApiError, Detail, detail};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Detail {
+    pub path: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// `error` or `warning`.
+    pub severity: &'static str,
+}
+
+/// Why a set of documents cannot be written (nothing was). No HTTP here: the API maps it to a
+/// status in `error.rs`; controllers read it as what it is.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The body is not YAML or JSON (or breaks its limits).
+    #[error("{0}")]
+    Malformed(String),
+    /// Decoding or admission refused documents; `details` name each one's field and fix.
+    #[error("{message}: {}", summary(details))]
+    Rejected { message: String, details: Vec<Detail> },
+    /// The store failed or refused the read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn summary(details: &[Detail]) -> String {
+    details.iter().map(|d| format!("{}: {}", d.path, d.message)).collect::<Vec<_>>().join("; ")
+}
+
+pub fn detail(prefix: &str, problem: &Problem) -> Detail {
+    let path = match (prefix.is_empty(), problem.path.is_empty()) {
+        (true, _) => problem.path.clone(),
+        (false, true) => prefix.to_owned(),
+        (false, false) => format!("{prefix}.{}", problem.path),
+    };
+    Detail {
+        path,
+        message: problem.message.clone(),
+        hint: problem.hint.clone(),
+        severity: if problem.is_error() { "error" } else { "warning" },
+    }
+}
 
 /// How submitted objects meet stored ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,17 +82,24 @@ pub struct Outcome {
 }
 
 /// Parses a multi-document YAML or JSON body; errors name the document and the field.
-pub fn decode_body(body: &str, default_project: Option<&str>) -> Result<Vec<Resource>, ApiError> {
+pub fn decode_body(body: &str, default_project: Option<&str>) -> Result<Vec<Resource>, WriteError> {
     let documents = parse_documents(body).map_err(|e| {
-        ApiError::bad_request(format!(
+        WriteError::Malformed(format!(
             "request body is not valid YAML or JSON: line {}, column {}: {}",
             e.position.line, e.position.column, e.message
         ))
     })?;
+    let values: Vec<Value> = documents.into_iter().map(|d| d.value).collect();
+    decode_values(&values, default_project)
+}
+
+/// Decodes objects built in code or parsed already (no text round trip); errors name
+/// `documents[i]` and the field.
+pub fn decode_values(values: &[Value], default_project: Option<&str>) -> Result<Vec<Resource>, WriteError> {
     let mut resources = Vec::new();
     let mut details = Vec::new();
-    for (i, document) in documents.iter().enumerate() {
-        match Resource::decode(&document.value) {
+    for (i, value) in values.iter().enumerate() {
+        match Resource::decode(value) {
             Ok(Some(mut resource)) => {
                 let namespaced = !resource.kind().is_cluster_scoped();
                 let meta = resource.metadata_mut();
@@ -73,7 +123,10 @@ pub fn decode_body(body: &str, default_project: Option<&str>) -> Result<Vec<Reso
         }
     }
     if !details.is_empty() {
-        return Err(ApiError::rejected("the request holds invalid documents; nothing was stored", details));
+        return Err(WriteError::Rejected {
+            message: "the request holds invalid documents; nothing was stored".into(),
+            details,
+        });
     }
     Ok(resources)
 }
@@ -83,7 +136,7 @@ fn join_path(prefix: &str, path: &str) -> String {
 }
 
 /// The objects admission may consult: the projects involved and every cluster-scoped object.
-pub(crate) async fn load_view(store: &dyn Store, projects: &BTreeSet<String>) -> Result<Catalog, ApiError> {
+pub async fn load_view(store: &dyn Store, projects: &BTreeSet<String>) -> Result<Catalog, StoreError> {
     load_view_with(store, projects, true).await
 }
 
@@ -94,7 +147,7 @@ async fn load_view_with(
     store: &dyn Store,
     projects: &BTreeSet<String>,
     all_freight: bool,
-) -> Result<Catalog, ApiError> {
+) -> Result<Catalog, StoreError> {
     let mut catalog = Catalog::complete();
     let everything = LabelSelector::everything();
     for kind in Kind::ALL {
@@ -127,7 +180,7 @@ fn key_of(resource: &Resource) -> Key {
 }
 
 /// Admits every resource against the store (and the rest of the set), all or nothing.
-pub async fn plan(store: &dyn Store, mut resources: Vec<Resource>, mode: Mode) -> Result<Vec<Outcome>, ApiError> {
+pub async fn plan(store: &dyn Store, mut resources: Vec<Resource>, mode: Mode) -> Result<Vec<Outcome>, WriteError> {
     for resource in &mut resources {
         // Freight is named by its content; use that name to find what is stored.
         if let Resource::Freight(f) = resource {
@@ -238,7 +291,10 @@ pub async fn plan(store: &dyn Store, mut resources: Vec<Resource>, mode: Mode) -
         }
     }
     if details.iter().any(|d| d.severity == "error") {
-        return Err(ApiError::rejected("admission rejected the request; nothing was stored", details));
+        return Err(WriteError::Rejected {
+            message: "admission rejected the request; nothing was stored".into(),
+            details,
+        });
     }
     Ok(outcomes)
 }

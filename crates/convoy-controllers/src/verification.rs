@@ -14,7 +14,7 @@ use convoy_core::analysis::{Metric, Phase, json_path, measurement, metric_phase,
 use convoy_store::{Key, Store};
 use serde_json::{Value, json};
 
-use super::status::update_status;
+use crate::status::update_status;
 
 /// Largest response a metric reads.
 const MAX_BODY: usize = 1 << 20;

@@ -9,14 +9,15 @@ use std::time::{Duration, Instant};
 /// The loops of this process: controllers are per process, so is this record.
 static PASSES: LazyLock<Mutex<BTreeMap<&'static str, Instant>>> = LazyLock::new(Mutex::default);
 
-/// Fault injection for tests: the named loop hangs after its first pass.
+/// Fault injection for tests: the named loop hangs after its first pass (only in builds with
+/// the `test-hooks` feature, which release builds do not have).
 pub const STALL_CONTROLLER: &str = "CONVOY_TEST_STALL_CONTROLLER";
 
 /// Records a finished pass of `controller`'s loop.
 pub async fn pass(controller: &'static str) {
     let first =
         PASSES.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(controller, Instant::now()).is_none();
-    if !first && std::env::var(STALL_CONTROLLER).as_deref() == Ok(controller) {
+    if cfg!(feature = "test-hooks") && !first && std::env::var(STALL_CONTROLLER).as_deref() == Ok(controller) {
         tracing::warn!(controller, "{STALL_CONTROLLER}: this loop now hangs");
         std::future::pending::<()>().await;
     }

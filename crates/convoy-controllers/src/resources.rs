@@ -9,7 +9,7 @@ use convoy_engine::{RepoCredentials, Resources};
 use convoy_store::{Key, LabelSelector, Store, StoreError};
 use serde_json::{Map, Value, json};
 
-use super::status::update_status;
+use crate::status::update_status;
 use crate::writes::{Mode, plan};
 
 pub struct StoreResources {
@@ -27,10 +27,8 @@ impl Resources for StoreResources {
                 return Err(format!("the stored Freight {freight:?} does not decode"));
             };
             object.alias = Some(alias.to_owned());
-            let outcome = plan(&*self.store, vec![Resource::Freight(object)], Mode::Apply).await.map_err(|e| {
-                let details: Vec<String> = e.details.iter().map(|d| format!("{}: {}", d.path, d.message)).collect();
-                format!("{}: {}", e.message, details.join("; "))
-            })?;
+            let outcome =
+                plan(&*self.store, vec![Resource::Freight(object)], Mode::Apply).await.map_err(|e| e.to_string())?;
             let Some(write) = outcome.into_iter().next().and_then(|o| o.write) else {
                 return Ok(()); // already has this alias
             };
@@ -93,7 +91,7 @@ impl Resources for StoreResources {
 
 /// Credentials of `kind` (`git`, `image`, `helm`) for `url` from the project's Secrets, else
 /// from the shared project's.
-pub(crate) async fn credentials_of_kind(
+pub async fn credentials_of_kind(
     store: &dyn Store,
     project: &str,
     kind: &str,

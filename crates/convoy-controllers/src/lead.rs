@@ -1,25 +1,12 @@
-//! Controllers: reconcilers over the in-memory view, driven by its changes (`runtime`), relating
-//! objects through its indexes (`indexes`): Promotions, Stages, Warehouses and receiver paths. Dry
-//! runs reuse the Promotion controller's pieces without storing anything.
-
-pub mod dry_run;
-pub mod gc;
-pub mod heartbeat;
-pub mod indexes;
-pub mod promotions;
-pub mod resources;
-pub mod runtime;
-pub mod shard;
-pub mod stages;
-pub mod status;
-pub mod verification;
-pub mod warehouses;
+//! Running the controllers on the replica that holds its shard's lease.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use convoy_store::{CachedStore, Store};
+
+use crate::{gc, promotions, shard, stages, warehouses};
 
 /// The store lock whose holder runs the controllers.
 pub const CONTROLLERS_LEASE: &str = "controllers";

@@ -1,0 +1,34 @@
+//! Convoy's controllers and the write service they share with the API; no HTTP in this crate.
+//!
+//! ```text
+//!  CachedStore changes ──▶ runtime (queue per controller) ──▶ reconcilers: promotions, stages,
+//!                                                            warehouses, receivers
+//!        ▲                                                          │
+//!        └──────────── writes (decode + admission, WriteError) ◀─────┘
+//! ```
+//!
+//! Layers, lowest first; a module imports only modules below it: `base64`, `env`, `events`,
+//! `receivers`, `writes`, `indexes`, `shard`, `heartbeat`, `status`, `runtime`, then the
+//! controllers (`resources`, `verification`, `promotions`, `dry_run`, `stages`, `warehouses`,
+//! `gc`) and `lead`, which starts them.
+
+pub mod base64;
+pub mod dry_run;
+mod env;
+pub mod events;
+pub mod gc;
+pub mod heartbeat;
+pub mod indexes;
+mod lead;
+pub mod promotions;
+pub mod receivers;
+pub mod resources;
+pub mod runtime;
+pub mod shard;
+pub mod stages;
+pub mod status;
+pub mod verification;
+pub mod warehouses;
+pub mod writes;
+
+pub use lead::{CONTROLLERS_LEASE, lead};
