@@ -8,9 +8,6 @@ use convoy_store::{CachedStore, Store};
 
 use crate::{gc, promotions, shard, stages, warehouses};
 
-/// The store lock whose holder runs the controllers.
-pub const CONTROLLERS_LEASE: &str = "controllers";
-
 /// Runs the controllers of `shard` while this replica holds the shard's lease: at once on
 /// SQLite; on PostgreSQL one replica per shard at a time while the others wait to take over. Losing the
 /// lease ends the process, so that two replicas never run promotions at once.

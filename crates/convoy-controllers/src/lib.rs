@@ -31,4 +31,5 @@ pub mod verification;
 pub mod warehouses;
 pub mod writes;
 
-pub use lead::{CONTROLLERS_LEASE, lead};
+pub use lead::lead;
+pub use shard::CONTROLLERS_LEASE;

@@ -4,7 +4,8 @@
 
 use serde_json::Value;
 
-use crate::CONTROLLERS_LEASE;
+/// The store lock whose holder runs the controllers (per shard: `controllers/<name>`).
+pub const CONTROLLERS_LEASE: &str = "controllers";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Shard {

@@ -189,12 +189,17 @@ pub async fn plan(store: &dyn Store, mut resources: Vec<Resource>, mode: Mode) -
     }
     let projects: BTreeSet<String> =
         resources.iter().map(|r| r.metadata().namespace().to_owned()).filter(|p| !p.is_empty()).collect();
-    let all_freight = resources.iter().any(|r| match r {
-        Resource::Freight(_) => true,
-        Resource::Promotion(p) => p.spec.freight.is_empty(),
-        _ => false,
-    });
+    // Only a Promotion that asks for its origin's newest Freight needs every Freight; Freight
+    // itself needs the project's aliases, read from their label without the Freight.
+    let all_freight = resources.iter().any(|r| matches!(r, Resource::Promotion(p) if p.spec.freight.is_empty()));
     let mut catalog = load_view_with(store, &projects, all_freight).await?;
+    if !all_freight && resources.iter().any(|r| matches!(r, Resource::Freight(_))) {
+        for project in &projects {
+            for (name, alias) in store.label_values(Kind::Freight, project, convoy_api::ALIAS_LABEL).await? {
+                catalog.note_alias(project, &name, Some(&alias));
+            }
+        }
+    }
     if !all_freight {
         for resource in &resources {
             if let Resource::Promotion(p) = resource

@@ -12,13 +12,14 @@ pub trait View {
     /// files at hand (lint), in which case references to it are only warned about.
     fn is_complete(&self) -> bool;
 
-    /// The Freight of `project` carrying `alias` (aliases are unique per project, so at most a
-    /// few). Views that can should answer from an index: admission asks once per Freight.
-    fn freight_with_alias(&self, project: &str, alias: &str) -> Vec<&Freight> {
+    /// The names of the Freight of `project` carrying `alias` (aliases are unique per project,
+    /// so at most a few). Views that can should answer from an index: admission asks once per
+    /// Freight.
+    fn freight_with_alias(&self, project: &str, alias: &str) -> Vec<String> {
         self.list(Kind::Freight, project)
             .into_iter()
             .filter_map(|r| match r {
-                Resource::Freight(f) if f.alias.as_deref() == Some(alias) => Some(f),
+                Resource::Freight(f) if f.alias.as_deref() == Some(alias) => Some(f.metadata.name().to_owned()),
                 _ => None,
             })
             .collect()
@@ -86,8 +87,10 @@ impl<T: View + ?Sized> ViewExt for T {}
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     objects: BTreeMap<(Kind, String, String), Resource>,
-    /// (project, alias) → Freight names.
+    /// (project, alias) → Freight names, and each Freight's alias: for the Freight held here and
+    /// for those only noted ([`Catalog::note_alias`]).
     aliases: HashMap<(String, String), BTreeSet<String>>,
+    alias_of: HashMap<(String, String), String>,
     complete: bool,
 }
 
@@ -107,41 +110,35 @@ impl Catalog {
         let kind = resource.kind();
         let project = if kind.is_cluster_scoped() { String::new() } else { resource.metadata().namespace().to_owned() };
         let key = (kind, project, resource.metadata().name().to_owned());
-        self.file_alias(&resource, true);
-        let replaced = self.objects.insert(key, resource);
-        if let Some(old) = &replaced {
-            self.file_alias(old, false);
+        if let Resource::Freight(f) = &resource {
+            self.note_alias(f.metadata.namespace(), f.metadata.name(), f.alias.as_deref());
         }
-        replaced
+        self.objects.insert(key, resource)
     }
 
     pub fn remove(&mut self, kind: Kind, project: &str, name: &str) -> Option<Resource> {
-        let removed = self.objects.remove(&(kind, project.to_owned(), name.to_owned()));
-        if let Some(old) = &removed {
-            self.file_alias(old, false);
+        if kind == Kind::Freight {
+            self.note_alias(project, name, None);
         }
-        removed
+        self.objects.remove(&(kind, project.to_owned(), name.to_owned()))
     }
 
-    fn file_alias(&mut self, resource: &Resource, add: bool) {
-        let Resource::Freight(f) = resource else { return };
-        let Some(alias) = f.alias.as_deref().filter(|a| !a.is_empty()) else { return };
-        let slot = (f.metadata.namespace().to_owned(), alias.to_owned());
-        let name = f.metadata.name().to_owned();
-        if add {
-            self.aliases.entry(slot).or_default().insert(name);
-        } else if let Some(names) = self.aliases.get_mut(&slot) {
-            // The replacement was filed first: only drop the name if it no longer has this alias.
-            let still = self
-                .objects
-                .get(&(Kind::Freight, slot.0.clone(), name.clone()))
-                .is_some_and(|r| matches!(r, Resource::Freight(now) if now.alias.as_deref() == Some(slot.1.as_str())));
-            if !still {
-                names.remove(&name);
+    /// Records that Freight `name` of `project` carries `alias` (or none), without holding the
+    /// Freight: admission checks aliases against a whole project without reading its Freight.
+    pub fn note_alias(&mut self, project: &str, name: &str, alias: Option<&str>) {
+        let id = (project.to_owned(), name.to_owned());
+        if let Some(old) = self.alias_of.remove(&id) {
+            let slot = (project.to_owned(), old);
+            if let Some(names) = self.aliases.get_mut(&slot) {
+                names.remove(name);
                 if names.is_empty() {
                     self.aliases.remove(&slot);
                 }
             }
+        }
+        if let Some(alias) = alias.filter(|a| !a.is_empty()) {
+            self.aliases.entry((project.to_owned(), alias.to_owned())).or_default().insert(name.to_owned());
+            self.alias_of.insert(id, alias.to_owned());
         }
     }
 
@@ -175,14 +172,10 @@ impl View for Catalog {
         self.complete
     }
 
-    fn freight_with_alias(&self, project: &str, alias: &str) -> Vec<&Freight> {
-        let Some(names) = self.aliases.get(&(project.to_owned(), alias.to_owned())) else { return Vec::new() };
-        names
-            .iter()
-            .filter_map(|name| match self.objects.get(&(Kind::Freight, project.to_owned(), name.clone())) {
-                Some(Resource::Freight(f)) => Some(f),
-                _ => None,
-            })
-            .collect()
+    fn freight_with_alias(&self, project: &str, alias: &str) -> Vec<String> {
+        self.aliases
+            .get(&(project.to_owned(), alias.to_owned()))
+            .map(|n| n.iter().cloned().collect())
+            .unwrap_or_default()
     }
 }

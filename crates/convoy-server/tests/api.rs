@@ -302,3 +302,24 @@ async fn aliases_generated_in_one_apply_are_unique() {
     aliases.dedup();
     assert_eq!(aliases.len(), 400, "every alias distinct");
 }
+
+/// Aliases are checked against the project's stored Freight (read from their alias label, the
+/// Freight themselves are not loaded), and an alias moved away within the same set is free.
+#[tokio::test]
+async fn an_alias_taken_by_stored_freight_is_refused_unless_the_set_moves_it() {
+    let app = app().await;
+    let freight = |tag: &str, alias: &str| {
+        format!(
+            "apiVersion: kargo.akuity.io/v1alpha1\nkind: Freight\nmetadata: {{namespace: p}}\nalias: {alias}\norigin: {{kind: Warehouse, name: w}}\nimages:\n- {{repoURL: ghcr.io/example/app, tag: '{tag}'}}\n"
+        )
+    };
+    let first = [PROJECT.to_owned(), WAREHOUSE.to_owned(), freight("1.0.0", "taken")].join("---\n");
+    let (status, body) = call(&app, "POST", "/v1/apply", Some(TOKEN), &first).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = call(&app, "POST", "/v1/apply", Some(TOKEN), &freight("2.0.0", "taken")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.to_string().contains("alias already used by another piece of Freight"), "{body}");
+    let moved = [freight("1.0.0", "other"), freight("2.0.0", "taken")].join("---\n");
+    let (status, body) = call(&app, "POST", "/v1/apply", Some(TOKEN), &moved).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

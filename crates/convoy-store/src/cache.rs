@@ -396,6 +396,14 @@ impl Store for CachedStore {
         Ok(JsonPage { items, last: last.cloned(), revision: view.revision, more })
     }
 
+    async fn label_values(&self, kind: Kind, project: &str, label: &str) -> Result<Vec<(String, String)>> {
+        let view = self.read();
+        Ok(view
+            .range(kind, Some(project))
+            .filter_map(|e| Some((e.key.name.clone(), e.labels.get(label)?.clone())))
+            .collect())
+    }
+
     async fn apply(&self, writes: Vec<Write>) -> Result<Vec<Stored>> {
         let results = self.inner.apply(writes).await?;
         if let Some(last) = results.iter().map(|s| s.revision).max() {

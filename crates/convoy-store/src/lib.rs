@@ -140,6 +140,19 @@ pub trait Store: Send + Sync {
         Ok(Page { items, revision, more })
     }
 
+    /// The value of label `label` on each object of `kind` in `project` that carries it, by name
+    /// (Freight aliases, for admission, without reading the Freight).
+    async fn label_values(&self, kind: Kind, project: &str, label: &str) -> Result<Vec<(String, String)>> {
+        let (items, _) = self.list(kind, Some(project), &LabelSelector::everything()).await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|s| {
+                let value = s.object.pointer("/metadata/labels")?.get(label)?.as_str()?.to_owned();
+                Some((s.key.name, value))
+            })
+            .collect())
+    }
+
     /// [`Store::list_page`] with each object as JSON text; a store that keeps the text (the
     /// in-memory view) answers without serialising anything.
     async fn list_page_json(

@@ -51,8 +51,7 @@ pub(crate) fn validate(freight: &Freight, view: &dyn View, problems: &mut Proble
             .with_hint("list the artifacts under commits, images or charts");
     }
     if let Some(alias) = freight.alias.as_deref() {
-        let clash =
-            view.freight_with_alias(project, alias).into_iter().any(|f| f.metadata.name() != freight.metadata.name());
+        let clash = view.freight_with_alias(project, alias).iter().any(|name| name != freight.metadata.name());
         if clash {
             problems
                 .error("alias", format!("alias already used by another piece of Freight in namespace {project:?}"))
