@@ -15,7 +15,6 @@ mod annotations;
 mod auth;
 mod diagnostics;
 mod error;
-mod files;
 mod limits;
 mod openapi;
 mod paging;
@@ -23,8 +22,7 @@ mod routes;
 mod watch;
 pub mod webhooks;
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
@@ -36,7 +34,7 @@ use axum::routing::{get, post};
 use convoy_store::Store;
 use serde_json::json;
 
-pub use auth::{Identity, hash_token, new_token};
+pub use auth::{Identity, hash_token, new_token, write_token_file};
 pub use convoy_controllers as controllers;
 pub use error::ApiError;
 
@@ -190,146 +188,18 @@ pub fn older(a: &str, b: &str) -> bool {
     matches!((parse(a), parse(b)), (Some(a), Some(b)) if a < b)
 }
 
-/// How `convoy server` runs.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    pub listen: SocketAddr,
-    pub data_dir: PathBuf,
-    /// `postgres://...`; SQLite in the data dir when `None`.
-    pub database_url: Option<String>,
-    /// The shard whose Stages, Promotions and Warehouses this replica's controllers handle
-    /// (`None`: the unlabelled ones).
-    pub shard: Option<String>,
-    /// `file://` and local paths as git remotes (`--allow-file-remotes`).
-    pub allow_file_remotes: bool,
-    /// Refuse to start when the SQLite data dir cannot be locked (off: `--no-data-dir-lock`).
-    pub require_data_dir_lock: bool,
-}
-
-impl ServerConfig {
-    /// The defaults of `convoy server`: SQLite in `data_dir`, no shard, network remotes only.
-    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> ServerConfig {
-        ServerConfig {
-            listen,
-            data_dir,
-            database_url: None,
-            shard: None,
-            allow_file_remotes: false,
-            require_data_dir_lock: true,
-        }
-    }
-}
-
-/// Opens the store, makes the admin token on first start, serves until SIGINT or SIGTERM.
-pub async fn serve(config: ServerConfig) -> Result<(), String> {
-    let running = start(config).await?;
-    shutdown_signal().await;
-    running.stop().await
-}
-
-/// A server running in this process (what `convoy server` and `convoy quickstart` run).
-pub struct Running {
-    pub address: SocketAddr,
-    stop: tokio::sync::oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<Result<(), String>>,
-    /// Held while the server runs (SQLite only).
-    _data_dir_lock: Option<std::fs::File>,
-}
-
-impl Running {
-    /// Stops taking requests and waits for the ones in flight.
-    pub async fn stop(self) -> Result<(), String> {
-        let _ = self.stop.send(());
-        let outcome = self.server.await.map_err(|e| e.to_string())?;
-        tracing::info!("convoy server stopped");
-        outcome
-    }
-}
-
-/// Opens the store, makes the admin token on first start, starts the controllers and serves the
-/// API in the background.
-pub async fn start(config: ServerConfig) -> Result<Running, String> {
-    let collection = convoy_controllers::gc::Settings::from_env()?;
-    let shard = convoy_controllers::shard::Shard::new(config.shard.as_deref())?;
-    convoy_git::allow_file_remotes(config.allow_file_remotes);
-    files::create_private_dir(&config.data_dir)?;
-    files::check_private_dir(&config.data_dir)?;
-    // SQLite is one process's store: a second server on the same data dir is refused.
-    let data_dir_lock = match &config.database_url {
-        Some(_) => None,
-        None => Some(files::lock_data_dir(&config.data_dir, config.require_data_dir_lock)?),
-    };
-    let inner: Arc<dyn Store> = match &config.database_url {
-        Some(url) => Arc::new(convoy_store_sql::SqlStore::connect(url, 10_000).await.map_err(|e| e.to_string())?),
-        None => {
-            let database = config.data_dir.join("convoy.db");
-            files::private_database_files(&database)?;
-            Arc::new(convoy_store_sql::SqlStore::sqlite(&database).await.map_err(|e| e.to_string())?)
-        }
-    };
-    ensure_admin_token(&*inner, &config.data_dir).await?;
-    // Every read (API and controllers) is served from memory; writes go through to the store.
-    let cache =
-        convoy_store::CachedStore::start(inner, convoy_controllers::indexes::all()).await.map_err(|e| e.to_string())?;
-    let store: Arc<dyn Store> = cache.clone();
-    // One set of mirrors: discovery and promotions share fetches and per-repository locks.
-    let mirrors = Arc::new(convoy_git::Mirrors::new(config.data_dir.join("git")));
-    let state = Arc::new(
-        AppState::new(store.clone())
-            .await
-            .map_err(|e| e.to_string())?
-            .with_data_dir(config.data_dir.clone(), mirrors.clone()),
-    );
-    tokio::spawn(convoy_controllers::lead(
-        cache,
-        mirrors,
-        config.data_dir.clone(),
-        collection,
-        shard,
-        state.leading.clone(),
-    ));
-    let listener = tokio::net::TcpListener::bind(config.listen)
+/// Serves `router(state)` on `listener` until `stop` fires, then waits for requests in flight.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> Result<(), String> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            let _ = stop.await;
+        })
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    let address = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!(%address, data_dir = %config.data_dir.display(), "convoy server listening on http://{address}");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router(state))
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await
-            .map_err(|e| e.to_string())
-    });
-    Ok(Running { address, stop, server, _data_dir_lock: data_dir_lock })
-}
-
-async fn ensure_admin_token(store: &dyn Store, data_dir: &Path) -> Result<(), String> {
-    let path = data_dir.join("admin-token");
-    if !store.token_hashes().await.map_err(|e| e.to_string())?.is_empty() {
-        if !path.exists() {
-            tracing::warn!(path = %path.display(), "the admin token file is gone; the stored token still works");
-        }
-        return Ok(());
-    }
-    let token = new_token();
-    auth::write_token_file(&path, &token).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    store.add_token("admin", &hash_token(&token)).await.map_err(|e| e.to_string())?;
-    tracing::info!(path = %path.display(), "created the admin token (only its hash is stored); log in with: convoy login --server URL --token-file {}", path.display());
-    Ok(())
-}
-
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return interrupt.await.unwrap_or(()),
-    };
-    tokio::select! {
-        _ = interrupt => {}
-        _ = terminate.recv() => {}
-    }
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

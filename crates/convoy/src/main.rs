@@ -4,8 +4,10 @@ mod cli;
 mod client;
 mod commands;
 mod env;
+mod files;
 mod manifests;
 mod output;
+mod serve;
 
 use std::process::ExitCode;
 

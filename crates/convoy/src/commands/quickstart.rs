@@ -32,11 +32,11 @@ async fn quickstart(data_dir: &Path) -> anyhow::Result<ExitCode> {
     // stops before it changes anything.
     let listen = "127.0.0.1:0".parse()?;
     // The quickstart's repositories are local (`file://`): allowed for this in-process server.
-    let config_server = convoy_server::ServerConfig {
+    let config_server = crate::serve::ServerConfig {
         allow_file_remotes: true,
-        ..convoy_server::ServerConfig::new(listen, data_dir.to_owned())
+        ..crate::serve::ServerConfig::new(listen, data_dir.to_owned())
     };
-    let server = convoy_server::start(config_server).await.map_err(anyhow::Error::msg)?;
+    let server = crate::serve::start(config_server).await.map_err(anyhow::Error::msg)?;
     let prepared = repositories(&repos)
         .and_then(|(app, config)| Ok((git(&repos.join("app"), &["rev-parse", "HEAD"])?, app, config)));
     let (app_commit, app, config) = match prepared {

@@ -7,7 +7,7 @@ use crate::client::config::default_data_dir;
 
 pub fn run(args: &ServerArgs) -> anyhow::Result<ExitCode> {
     init_logging(args.log_format);
-    let config = convoy_server::ServerConfig {
+    let config = crate::serve::ServerConfig {
         listen: args.listen,
         data_dir: args.data_dir.clone().unwrap_or_else(default_data_dir),
         database_url: args.database_url.clone(),
@@ -16,7 +16,7 @@ pub fn run(args: &ServerArgs) -> anyhow::Result<ExitCode> {
         require_data_dir_lock: !args.no_data_dir_lock,
     };
     let runtime = tokio::runtime::Runtime::new()?;
-    match runtime.block_on(convoy_server::serve(config)) {
+    match runtime.block_on(crate::serve::serve(config)) {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(message) => {
             tracing::error!("{message}");

@@ -7,7 +7,7 @@
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-pub(crate) fn create_private_dir(dir: &Path) -> Result<(), String> {
+pub fn create_private_dir(dir: &Path) -> Result<(), String> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -16,7 +16,7 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<(), String> {
 }
 
 /// Refuses a data dir that other users can read, write or enter.
-pub(crate) fn check_private_dir(dir: &Path) -> Result<(), String> {
+pub fn check_private_dir(dir: &Path) -> Result<(), String> {
     let mode = std::fs::metadata(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?.permissions().mode();
     if mode & 0o077 != 0 {
         return Err(format!(
@@ -32,7 +32,7 @@ pub(crate) fn check_private_dir(dir: &Path) -> Result<(), String> {
 
 /// Creates the SQLite database 0600 before SQLite does (its WAL and shared-memory files take
 /// the database's mode), and narrows the mode of files made by earlier versions.
-pub(crate) fn private_database_files(database: &Path) -> Result<(), String> {
+pub fn private_database_files(database: &Path) -> Result<(), String> {
     let fail = |path: &Path, e: std::io::Error| format!("cannot secure {}: {e}", path.display());
     std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(database).map_err(|e| fail(database, e))?;
     for suffix in ["", "-wal", "-shm"] {
@@ -48,7 +48,7 @@ pub(crate) fn private_database_files(database: &Path) -> Result<(), String> {
 }
 
 /// Takes the data dir's lock: SQLite is one process's store.
-pub(crate) fn lock_data_dir(dir: &Path, required: bool) -> Result<std::fs::File, String> {
+pub fn lock_data_dir(dir: &Path, required: bool) -> Result<std::fs::File, String> {
     let path = dir.join("convoy.lock");
     let file = std::fs::OpenOptions::new()
         .create(true)
