@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 
 use crate::indexes;
 use crate::runtime::{Action, Reconciler};
-use crate::status::{load, update_status};
+use crate::status::{load, promotion_phase, update_status};
 
 /// Environment variable that makes the server stop dead when a step of this alias starts
 /// (crash tests only: builds with the `test-hooks` feature).
@@ -81,8 +81,8 @@ impl PromotionController {
             if !self.shard.handles(&stored.object) {
                 continue;
             }
-            match stored.object.pointer("/status/phase").and_then(Value::as_str).unwrap_or("Pending") {
-                "Pending" | "Running" => queue.push(stored.object),
+            match promotion_phase(&stored.object) {
+                Some(Phase::Pending | Phase::Running) => queue.push(stored.object),
                 _ => {
                     if newest_finished.as_ref().is_none_or(|n| stored.key.name > *n) {
                         newest_finished = Some(stored.key.name.clone());
@@ -91,7 +91,7 @@ impl PromotionController {
             }
         }
         // Names carry a ULID: name order is creation order (the index returns names sorted).
-        let running = queue.iter().find(|p| p.pointer("/status/phase").and_then(Value::as_str) == Some("Running"));
+        let running = queue.iter().find(|p| promotion_phase(p) == Some(Phase::Running));
         let Some(next) = running.or(queue.first()).cloned() else { return Ok(Action::Done) };
         if running.is_none()
             && let Some(reason) = self.gate(project, stage, newest_finished.as_ref()).await?
@@ -218,7 +218,7 @@ impl PromotionController {
         let reference = json!({"name": freight.metadata.name(), "origin": freight.origin});
         self.update_status(key, |status| {
             if status.get("phase").and_then(Value::as_str) != Some("Running") {
-                status["phase"] = json!("Running");
+                status["phase"] = json!(Phase::Running);
                 status["startedAt"] = json!(Timestamp::now().to_string());
             }
             status["freight"] = reference.clone();
@@ -282,8 +282,7 @@ impl Reconciler for PromotionController {
 
 impl PromotionController {
     fn keys_for_object(&self, object: &Value) -> Vec<Key> {
-        let phase = object.pointer("/status/phase").and_then(Value::as_str).unwrap_or("Pending");
-        if !matches!(phase, "Pending" | "Running") || !self.shard.handles(object) {
+        if !matches!(promotion_phase(object), Some(Phase::Pending | Phase::Running)) || !self.shard.handles(object) {
             return Vec::new();
         }
         let project = object.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");

@@ -15,12 +15,13 @@ use convoy_api::time::Timestamp;
 use convoy_api::{Freight, FreightCollection, FreightReference, Kind, ProjectConfig, Stage};
 use convoy_core::availability::{auto_promotion_candidate, availability};
 use convoy_core::pipeline::{self, PromotionView};
+use convoy_engine::Phase;
 use convoy_store::{CachedStore, Key, Store, WatchEvent};
 use serde_json::{Value, json};
 
 use crate::indexes;
 use crate::runtime::{Action, Reconciler};
-use crate::status::update_status;
+use crate::status::{promotion_finished, promotion_phase, update_status};
 use crate::writes::{Mode, decode_values, plan};
 
 pub const CONTROLLER_ACTOR: &str = "controller:convoy";
@@ -143,7 +144,7 @@ impl StageController {
                 }))
                 .map_err(|e| e.to_string())?,
             );
-            if phase != "Aborted" {
+            if promotion_phase(promotion) != Some(Phase::Aborted) {
                 let annotations: BTreeMap<String, String> =
                     serde_json::from_value(promotion.pointer("/metadata/annotations").cloned().unwrap_or_default())
                         .unwrap_or_default();
@@ -156,7 +157,7 @@ impl StageController {
                 });
                 pipeline::apply_intent(&mut status.auto_promotion_holds, &annotations, hold);
             }
-            if phase != "Succeeded" {
+            if promotion_phase(promotion) != Some(Phase::Succeeded) {
                 continue;
             }
             let Some(promoted) = freight.iter().find(|f| f.metadata.name() == freight_name) else { continue };
@@ -302,7 +303,7 @@ impl StageController {
         now: Timestamp,
     ) {
         let now = now.to_string();
-        let running = promotions.iter().find(|p| p.pointer("/status/phase").and_then(Value::as_str) == Some("Running"));
+        let running = promotions.iter().find(|p| promotion_phase(p) == Some(Phase::Running));
         status.current_promotion = running.and_then(|p| {
             serde_json::from_value(json!({"name": name_of(p), "freight": {"name": text(p, "/spec/freight"), "origin": p.pointer("/status/freight/origin")}})).ok()
         });
@@ -525,10 +526,7 @@ fn text(object: &Value, pointer: &str) -> String {
 }
 
 fn is_terminal(promotion: &Value) -> bool {
-    matches!(
-        promotion.pointer("/status/phase").and_then(Value::as_str),
-        Some("Succeeded" | "Failed" | "Errored" | "Aborted")
-    )
+    promotion_finished(promotion)
 }
 
 /// Kargo's `freightSummary`: the Freight name for a single request, else `<n>/<m> Fulfilled`.

@@ -2,7 +2,9 @@
 //! read-modify-write of `status` retried on conflicts.
 
 use convoy_api::Kind;
+use convoy_engine::Phase;
 use convoy_store::{Key, Store, StoreExt};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub async fn load<T: serde::de::DeserializeOwned>(
@@ -28,4 +30,36 @@ pub async fn update_status(store: &dyn Store, key: &Key, change: impl Fn(&mut Va
         }
     }
     Err(format!("the status of {key} kept changing under us"))
+}
+
+/// A stored Promotion's phase: `Pending` until one is written; `None` for a word Kargo does not
+/// define (such a Promotion is neither run nor counted as finished).
+pub fn promotion_phase(object: &Value) -> Option<Phase> {
+    match object.pointer("/status/phase") {
+        None | Some(Value::Null) => Some(Phase::Pending),
+        Some(Value::String(s)) if s.is_empty() => Some(Phase::Pending),
+        Some(value) => Phase::deserialize(value).ok(),
+    }
+}
+
+/// Whether the Promotion has ended (Succeeded, Failed, Errored or Aborted).
+pub fn promotion_finished(object: &Value) -> bool {
+    matches!(promotion_phase(object), Some(Phase::Succeeded | Phase::Failed | Phase::Errored | Phase::Aborted))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phases_are_read_as_kargo_writes_them() {
+        let with = |phase: Value| json!({"status": {"phase": phase}});
+        assert_eq!(promotion_phase(&json!({})), Some(Phase::Pending), "no status yet");
+        assert_eq!(promotion_phase(&with(json!(""))), Some(Phase::Pending));
+        assert_eq!(promotion_phase(&with(json!("Running"))), Some(Phase::Running));
+        assert_eq!(promotion_phase(&with(json!("Errored"))), Some(Phase::Errored));
+        assert_eq!(promotion_phase(&with(json!("running"))), None, "Kargo's phases are capitalised");
+        assert!(promotion_finished(&with(json!("Aborted"))) && !promotion_finished(&with(json!("Running"))));
+        assert!(!promotion_finished(&with(json!("Bogus"))));
+    }
 }
