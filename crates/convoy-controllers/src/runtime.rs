@@ -66,8 +66,6 @@ struct QueueState {
     timers: BTreeSet<(Instant, Key)>,
     timer_of: HashMap<Key, Instant>,
     failures: HashMap<Key, u32>,
-    /// Keys queued by changes since the start (for tests and diagnostics).
-    added: u64,
 }
 
 impl QueueState {
@@ -107,26 +105,10 @@ impl Queue {
     /// Queues `key` now (a pending timer for it is superseded).
     pub fn add(&self, key: Key) {
         let mut state = self.lock();
-        state.added += 1;
         state.cancel_timer(&key);
         state.make_ready(key);
         drop(state);
         self.wake.notify_one();
-    }
-
-    /// How many keys changes have queued since the start.
-    pub fn added(&self) -> u64 {
-        self.lock().added
-    }
-
-    /// Keys queued or waiting on a timer.
-    pub fn len(&self) -> usize {
-        let state = self.lock();
-        state.queued.len() + state.timer_of.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// The next key to run (due timers become ready first), and when the next timer is due.
@@ -180,16 +162,7 @@ impl Queue {
 
 /// Runs `reconciler` over `cache`'s changes until the process ends.
 pub async fn run<R: Reconciler>(reconciler: Arc<R>, cache: Arc<CachedStore>, concurrency: usize) {
-    run_with_queue(reconciler, cache, concurrency, Arc::new(Queue::default())).await;
-}
-
-/// [`run`] on a queue the caller can observe.
-pub async fn run_with_queue<R: Reconciler>(
-    reconciler: Arc<R>,
-    cache: Arc<CachedStore>,
-    concurrency: usize,
-    queue: Arc<Queue>,
-) {
+    let queue = Arc::new(Queue::default());
     let mut changes = cache.subscribe();
     for key in reconciler.all_keys() {
         queue.add(key);

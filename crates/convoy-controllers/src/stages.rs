@@ -96,7 +96,7 @@ impl StageController {
         };
         let mut names: Vec<String> = promotions
             .iter()
-            .filter(|p| is_terminal(p) && name_of(p) > last.as_str())
+            .filter(|p| promotion_finished(p) && name_of(p) > last.as_str())
             .map(|p| text(p, "/spec/freight"))
             .collect();
         names.extend(
@@ -130,7 +130,7 @@ impl StageController {
         // 1. Newly finished Promotions, oldest first.
         let last = status.last_promotion.as_ref().map(|p| p.name.clone()).unwrap_or_default();
         let mut finished: Vec<&Value> =
-            promotions.iter().filter(|p| is_terminal(p) && name_of(p) > last.as_str()).collect();
+            promotions.iter().filter(|p| promotion_finished(p) && name_of(p) > last.as_str()).collect();
         finished.sort_by(|a, b| name_of(a).cmp(name_of(b)));
         for promotion in finished {
             let phase = text(promotion, "/status/phase");
@@ -248,7 +248,7 @@ impl StageController {
         // Holds in effect: recorded ones, and those of Promotions not recorded yet.
         status.effective_auto_promotion_holds = status.auto_promotion_holds.clone();
         let recorded = status.last_promotion.as_ref().map(|p| p.name.clone()).unwrap_or_default();
-        for promotion in promotions.iter().filter(|p| !is_terminal(p) && name_of(p) > recorded.as_str()) {
+        for promotion in promotions.iter().filter(|p| !promotion_finished(p) && name_of(p) > recorded.as_str()) {
             let annotations: BTreeMap<String, String> =
                 serde_json::from_value(promotion.pointer("/metadata/annotations").cloned().unwrap_or_default())
                     .unwrap_or_default();
@@ -523,10 +523,6 @@ fn name_of(object: &Value) -> &str {
 
 fn text(object: &Value, pointer: &str) -> String {
     object.pointer(pointer).and_then(Value::as_str).unwrap_or("").to_owned()
-}
-
-fn is_terminal(promotion: &Value) -> bool {
-    promotion_finished(promotion)
 }
 
 /// Kargo's `freightSummary`: the Freight name for a single request, else `<n>/<m> Fulfilled`.

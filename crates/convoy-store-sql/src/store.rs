@@ -153,7 +153,7 @@ impl SqlStore {
             sqlx::query("SELECT pg_advisory_xact_lock(7010)").execute(&mut **tx).await.map_err(backend_error)?;
         }
         let keys = writes.iter().map(Write::key).collect::<Result<Vec<Key>>>()?;
-        let mut state = self.current_objects(tx, &keys).await?;
+        let stored = self.current_objects(tx, &keys).await?;
         // Writers are serialised (the advisory lock; SQLite's single writer): revisions can be
         // handed out here and the counter moved once.
         let base: i64 = sqlx::query("SELECT value FROM counters WHERE name = 'revision'")
@@ -161,14 +161,19 @@ impl SqlStore {
             .await
             .and_then(|r| r.try_get("value"))
             .map_err(backend_error)?;
-        let mut results = Vec::with_capacity(writes.len());
+        let mut results: Vec<Stored> = Vec::with_capacity(writes.len());
         let mut events = Vec::with_capacity(writes.len());
+        // A key written earlier in the set: its result (`None` once deleted), not what is stored.
+        let mut written: std::collections::HashMap<&Key, Option<usize>> = std::collections::HashMap::new();
         for (i, (write, key)) in writes.iter().zip(&keys).enumerate() {
             let revision = base + 1 + i as i64;
-            let resolved = resolve(write, state.get(key).and_then(Option::as_ref), revision)?;
+            let current = match written.get(key) {
+                Some(result) => result.map(|at| &results[at]),
+                None => stored.get(key).and_then(Option::as_ref),
+            };
+            let resolved = resolve(write, current, revision)?;
             let body = serde_json::to_string(&resolved.stored.object).map_err(backend_error)?;
-            let after = (resolved.event_type != EventType::Deleted).then(|| resolved.stored.clone());
-            state.insert(key.clone(), after);
+            written.insert(key, (resolved.event_type != EventType::Deleted).then_some(results.len()));
             events.push((revision, resolved.event_type, key.clone(), body));
             results.push(resolved.stored);
         }

@@ -100,12 +100,7 @@ impl View {
                 filed_under.push((index.name, value));
             }
         }
-        let labels = stored
-            .object
-            .pointer("/metadata/labels")
-            .and_then(Value::as_object)
-            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
-            .unwrap_or_default();
+        let labels = crate::labels_of(&stored.object);
         let json = Arc::from(stored.object.to_string());
         let entry = Entry { key: stored.key.clone(), revision: stored.revision, json, labels, filed_under };
         self.objects.insert(stored.key, entry);
@@ -159,9 +154,21 @@ impl View {
         selector: &'a LabelSelector,
         after: Option<(&'a str, &'a str)>,
     ) -> impl Iterator<Item = &'a Entry> + 'a {
-        self.range(kind, project)
-            .filter(move |s| after.is_none_or(|(p, n)| (s.key.project.as_str(), s.key.name.as_str()) > (p, n)))
-            .filter(move |s| selector.matches_labels(&s.labels))
+        self.range(kind, project).filter(move |s| s.key.is_after(after) && selector.matches_labels(&s.labels))
+    }
+
+    /// Up to `limit` entries of `matching`, and whether more follow.
+    fn page<'a>(
+        &'a self,
+        kind: Kind,
+        project: Option<&'a str>,
+        selector: &'a LabelSelector,
+        after: Option<(&'a str, &'a str)>,
+        limit: usize,
+    ) -> (Vec<&'a Entry>, bool) {
+        let mut matching = self.matching(kind, project, selector, after);
+        let entries = matching.by_ref().take(limit).collect();
+        (entries, matching.next().is_some())
     }
 }
 
@@ -370,10 +377,8 @@ impl Store for CachedStore {
         limit: usize,
     ) -> Result<Page> {
         let view = self.read();
-        let mut matching = view.matching(kind, project, selector, after);
-        let items: Vec<Stored> = matching.by_ref().take(limit).map(Entry::stored).collect();
-        let more = matching.next().is_some();
-        Ok(Page { items, revision: view.revision, more })
+        let (entries, more) = view.page(kind, project, selector, after, limit);
+        Ok(Page { items: entries.into_iter().map(Entry::stored).collect(), revision: view.revision, more })
     }
 
     async fn list_page_json(
@@ -385,15 +390,14 @@ impl Store for CachedStore {
         limit: usize,
     ) -> Result<JsonPage> {
         let view = self.read();
-        let mut matching = view.matching(kind, project, selector, after);
-        let mut items = Vec::new();
-        let mut last = None;
-        for entry in matching.by_ref().take(limit) {
-            items.push(entry.json.clone());
-            last = Some(&entry.key);
-        }
-        let more = matching.next().is_some();
-        Ok(JsonPage { items, last: last.cloned(), revision: view.revision, more })
+        let (entries, more) = view.page(kind, project, selector, after, limit);
+        let last = entries.last().map(|e| e.key.clone());
+        Ok(JsonPage {
+            items: entries.into_iter().map(|e| e.json.clone()).collect(),
+            last,
+            revision: view.revision,
+            more,
+        })
     }
 
     async fn label_values(&self, kind: Kind, project: &str, label: &str) -> Result<Vec<(String, String)>> {

@@ -20,6 +20,11 @@ impl Key {
         Key { kind, project, name: name.to_owned() }
     }
 
+    /// Whether the key sorts after a list position `(project, name)` (always, without one).
+    pub fn is_after(&self, position: Option<(&str, &str)>) -> bool {
+        position.is_none_or(|(p, n)| (self.project.as_str(), self.name.as_str()) > (p, n))
+    }
+
     /// The key of a JSON object in Kargo's shape.
     pub fn of(object: &Value) -> Result<Key, StoreError> {
         let field = |pointer: &str| object.pointer(pointer).and_then(Value::as_str).unwrap_or("");

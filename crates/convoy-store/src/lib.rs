@@ -25,7 +25,7 @@ pub use key::Key;
 pub use lease::Lease;
 pub use memory::MemoryStore;
 pub use meta::{now_rfc3339, stamp};
-pub use selector::{LabelSelector, SelectorError};
+pub use selector::{LabelSelector, SelectorError, labels_of};
 pub use watch::{EventType, WatchEvent, WatchStream, follow};
 
 use async_trait::async_trait;
@@ -132,9 +132,7 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<Page> {
         let (items, revision) = self.list(kind, project, selector).await?;
-        let mut rest = items
-            .into_iter()
-            .filter(|s| after.is_none_or(|(p, n)| (s.key.project.as_str(), s.key.name.as_str()) > (p, n)));
+        let mut rest = items.into_iter().filter(|s| s.key.is_after(after));
         let items: Vec<Stored> = rest.by_ref().take(limit).collect();
         let more = rest.next().is_some();
         Ok(Page { items, revision, more })
@@ -146,10 +144,7 @@ pub trait Store: Send + Sync {
         let (items, _) = self.list(kind, Some(project), &LabelSelector::everything()).await?;
         Ok(items
             .into_iter()
-            .filter_map(|s| {
-                let value = s.object.pointer("/metadata/labels")?.get(label)?.as_str()?.to_owned();
-                Some((s.key.name, value))
-            })
+            .filter_map(|s| Some((s.key.name, selector::labels_of(&s.object).remove(label)?)))
             .collect())
     }
 

@@ -78,12 +78,7 @@ impl LabelSelector {
         if self.0.is_empty() {
             return true;
         }
-        let labels: BTreeMap<String, String> = object
-            .pointer("/metadata/labels")
-            .and_then(Value::as_object)
-            .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect())
-            .unwrap_or_default();
-        self.matches_labels(&labels)
+        self.matches_labels(&labels_of(object))
     }
 }
 
@@ -117,6 +112,15 @@ fn split_set<'a>(part: &'a str, op: &str) -> Option<(&'a str, Option<Vec<String>
 fn valid_key(key: &str) -> Option<String> {
     let ok = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
     ok.then(|| key.to_owned())
+}
+
+/// An object's `metadata.labels` (string values only; others are not labels).
+pub fn labels_of(object: &Value) -> BTreeMap<String, String> {
+    object
+        .pointer("/metadata/labels")
+        .and_then(Value::as_object)
+        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
