@@ -126,6 +126,9 @@ impl std::fmt::Display for Kind {
     }
 }
 
+/// Kinds of Kargo's API group that only the Akuity Platform serves.
+const AKUITY_PLATFORM_KINDS: &[&str] = &["CustomPromotionStep", "EventRouter", "MessageChannel"];
+
 /// One typed object of any known kind.
 #[derive(Debug, Clone, PartialEq)]
 #[expect(clippy::large_enum_variant, reason = "objects are moved rarely; boxing every kind would burden every match")]
@@ -242,6 +245,15 @@ impl Resource {
                 hint: Some(format!("set apiVersion: {}", known.api_version())),
             });
         }
+        if api_version == KARGO_API_VERSION && AKUITY_PLATFORM_KINDS.contains(&kind) {
+            return Err(DecodeError {
+                path: "kind".into(),
+                message: format!(
+                    "{kind} is a kind of the Akuity Platform; open-source Kargo and Convoy do not have it"
+                ),
+                hint: Some("remove it from the set (steps that use it must be replaced too)".into()),
+            });
+        }
         if api_version == KARGO_API_VERSION {
             let names = Kind::ALL.map(Kind::name);
             let guess = crate::suggest::closest(kind, names);
@@ -263,7 +275,20 @@ impl Resource {
         if kind == Kind::Project {
             reject_project_spec(value)?;
         }
-        let resource = match kind {
+        Resource::decode_as(kind, value)
+            .map(Some)
+            .map_err(|err| explain(convert_path(err.path()), &err.inner().to_string()))
+    }
+
+    /// Decodes `value` as `kind`, strictly, with the path of the first problem.
+    pub(crate) fn decode_as(
+        kind: Kind,
+        value: &Value,
+    ) -> Result<Resource, serde_path_to_error::Error<serde_json::Error>> {
+        fn typed<T: DeserializeOwned>(value: &Value) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
+            serde_path_to_error::deserialize(value)
+        }
+        Ok(match kind {
             Kind::Project => Resource::Project(typed(value)?),
             Kind::ProjectConfig => Resource::ProjectConfig(typed(value)?),
             Kind::ClusterConfig => Resource::ClusterConfig(typed(value)?),
@@ -278,13 +303,12 @@ impl Resource {
             Kind::AnalysisTemplate => Resource::AnalysisTemplate(typed(value)?),
             Kind::ClusterAnalysisTemplate => Resource::ClusterAnalysisTemplate(typed(value)?),
             Kind::Event => Resource::Event(typed(value)?),
-        };
-        Ok(Some(resource))
+        })
     }
 }
 
 /// Kargo before v1.0 kept promotion policies in `Project.spec`; say where they moved.
-fn reject_project_spec(value: &Value) -> Result<(), DecodeError> {
+pub(crate) fn reject_project_spec(value: &Value) -> Result<(), DecodeError> {
     if value.get("spec").is_some() {
         return Err(DecodeError {
             path: "spec".into(),
@@ -293,14 +317,6 @@ fn reject_project_spec(value: &Value) -> Result<(), DecodeError> {
         });
     }
     Ok(())
-}
-
-fn typed<T: DeserializeOwned>(value: &Value) -> Result<T, DecodeError> {
-    serde_path_to_error::deserialize(value).map_err(|err| {
-        let path = convert_path(err.path());
-        let message = err.inner().to_string();
-        explain(path, &message)
-    })
 }
 
 fn convert_path(path: &serde_path_to_error::Path) -> FieldPath {
@@ -317,7 +333,7 @@ fn convert_path(path: &serde_path_to_error::Path) -> FieldPath {
 }
 
 /// Turns serde's messages into Convoy's: the unknown field's own path and a suggestion.
-fn explain(mut path: FieldPath, message: &str) -> DecodeError {
+pub(crate) fn explain(mut path: FieldPath, message: &str) -> DecodeError {
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
         let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();

@@ -168,7 +168,7 @@ pub struct GitSubscription {
     pub include_paths: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclude_paths: Vec<String>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not", rename = "insecureSkipTLSVerify")]
     pub insecure_skip_tls_verify: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blobless: Option<bool>,
@@ -206,7 +206,7 @@ pub struct ImageSubscription {
     pub ignore_tags_regexes: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not", rename = "insecureSkipTLSVerify")]
     pub insecure_skip_tls_verify: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discovery_limit: Option<i64>,
@@ -225,7 +225,7 @@ pub struct ChartSubscription {
     pub semver_constraint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discovery_limit: Option<i64>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not", rename = "insecureSkipTLSVerify")]
     pub insecure_skip_tls_verify: bool,
 }
 

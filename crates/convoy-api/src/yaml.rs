@@ -32,6 +32,17 @@ pub struct SourceDocument {
     /// Where the document starts.
     pub start: Position,
     positions: HashMap<String, Position>,
+    /// What was read leniently, as kubectl reads it (a repeated key: the last one counts).
+    pub warnings: Vec<YamlWarning>,
+}
+
+/// Something read the way kubectl reads it, but probably not what the author meant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YamlWarning {
+    pub position: Position,
+    /// The field path of the value concerned, e.g. `spec.interval`.
+    pub path: String,
+    pub message: String,
 }
 
 impl SourceDocument {
@@ -59,7 +70,15 @@ impl SourceDocument {
                     })
                     .collect();
                 let start = self.positions.get(&prefix).copied().unwrap_or(self.start);
-                SourceDocument { value: item.clone(), start, positions }
+                let warnings = self
+                    .warnings
+                    .iter()
+                    .filter_map(|w| {
+                        let rest = w.path.strip_prefix(&prefix)?.strip_prefix('.')?;
+                        Some(YamlWarning { path: rest.to_owned(), ..w.clone() })
+                    })
+                    .collect();
+                SourceDocument { value: item.clone(), start, positions, warnings }
             })
             .collect()
     }
@@ -226,6 +245,7 @@ struct Builder {
     positions: HashMap<String, Position>,
     doc_start: Position,
     root: Option<Value>,
+    warnings: Vec<YamlWarning>,
 }
 
 impl Builder {
@@ -240,6 +260,7 @@ impl Builder {
             Event::DocumentStart(_) => {
                 self.doc_start = at;
                 self.positions.clear();
+                self.warnings.clear();
                 self.anchors.clear();
                 self.root = None;
             }
@@ -249,6 +270,7 @@ impl Builder {
                         value,
                         start: self.doc_start,
                         positions: std::mem::take(&mut self.positions),
+                        warnings: std::mem::take(&mut self.warnings),
                     });
                 }
             }
@@ -322,10 +344,15 @@ impl Builder {
             merged.retain(|m| m != &key);
             map.remove(&key);
         }
-        if !is_merge && map.contains_key(&key) {
-            return Err(YamlError {
+        if !is_merge && map.remove(&key).is_some() {
+            // kubectl's YAML reading keeps the last value of a repeated key; so does Convoy.
+            let first = self.positions.get(&path.child(&key).to_string()).map_or(0, |p| p.line);
+            self.warnings.push(YamlWarning {
                 position: at,
-                message: format!("duplicate key {key:?} in the same mapping; keep one of them"),
+                path: path.child(&key).to_string(),
+                message: format!(
+                    "key {key:?} appears twice in the same mapping (first on line {first}); the last value is used, as kubectl does"
+                ),
             });
         }
         if !is_merge {
@@ -539,10 +566,20 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_keys_and_syntax_errors_have_positions() {
-        let err = parse_documents("a: 1\nb: 2\na: 3\n").unwrap_err();
-        assert_eq!(err.position.line, 3);
-        assert!(err.message.contains("duplicate key"));
+    fn duplicate_keys_keep_the_last_value_with_a_warning_and_syntax_errors_have_positions() {
+        // kubectl reads a repeated key as its last value; Convoy does too, and says so.
+        let docs = parse_documents("a: 1\nb: 2\nspec:\n  x: 1\n  x: {y: 2}\na: 3\n").unwrap();
+        assert_eq!(docs[0].value, json!({"a": 3, "b": 2, "spec": {"x": {"y": 2}}}));
+        let warnings: Vec<(usize, &str)> =
+            docs[0].warnings.iter().map(|w| (w.position.line, w.path.as_str())).collect();
+        assert_eq!(warnings, vec![(5, "spec.x"), (6, "a")]);
+        assert!(docs[0].warnings[1].message.contains("first on line 1"), "{:?}", docs[0].warnings[1]);
+        assert_eq!(docs[0].position_of("a"), Position { line: 6, column: 1 });
+        // In a v1 List, each item keeps its own warnings, with paths inside the item.
+        let list = "apiVersion: v1\nkind: List\nitems:\n- {kind: A, kind: B}\n- {kind: C}\n";
+        let docs = parse_documents(list).unwrap();
+        assert_eq!(docs[0].warnings.iter().map(|w| w.path.as_str()).collect::<Vec<_>>(), vec!["kind"]);
+        assert!(docs[1].warnings.is_empty());
         let err = parse_documents("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(err.position.line >= 1);
     }

@@ -418,7 +418,7 @@ impl StageController {
                 },
                 "spec": {"stage": stage.metadata.name(), "freight": chosen},
             });
-            let resources = decode_values(&[promotion], None).map_err(|e| e.to_string())?;
+            let resources = decode_values(&[promotion], None).map_err(|e| e.to_string())?.resources;
             match plan(&*self.store, resources, Mode::Create).await {
                 Ok(mut outcomes) => {
                     let outcome = outcomes.remove(0);

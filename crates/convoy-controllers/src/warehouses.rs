@@ -143,7 +143,7 @@ impl WarehouseController {
             Ok(None) => return Ok(FreightOutcome::NotWanted("freightCreationCriteria did not hold".into())),
             Err(DiscoveryError { message, .. }) => return Err(message),
         };
-        let resources = decode_values(&[candidate], None).map_err(|e| e.to_string())?;
+        let resources = decode_values(&[candidate], None).map_err(|e| e.to_string())?.resources;
         // Freight is named by its content: the same artifacts are the same Freight, whose
         // alias and status must not be touched.
         if let Some(Resource::Freight(f)) = resources.first() {

@@ -81,32 +81,70 @@ pub struct Outcome {
     pub object: Value,
 }
 
+/// Submitted documents, decoded, and for each what was read leniently (as Kargo and the API
+/// server read it: `convoy_api::read`) or what the YAML reading tolerated.
+#[derive(Debug, Default)]
+pub struct Submitted {
+    pub resources: Vec<Resource>,
+    pub warnings: Vec<Vec<Detail>>,
+}
+
 /// Parses a multi-document YAML or JSON body; errors name the document and the field.
-pub fn decode_body(body: &str, default_project: Option<&str>) -> Result<Vec<Resource>, WriteError> {
+pub fn decode_body(body: &str, default_project: Option<&str>) -> Result<Submitted, WriteError> {
     let documents = parse_documents(body).map_err(|e| {
         WriteError::Malformed(format!(
             "request body is not valid YAML or JSON: line {}, column {}: {}",
             e.position.line, e.position.column, e.message
         ))
     })?;
+    let yaml_warnings: Vec<Vec<Detail>> = documents
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let warning = |w: &convoy_api::yaml::YamlWarning| Detail {
+                path: join_path(&format!("documents[{i}]"), &w.path),
+                message: format!("line {}: {}", w.position.line, w.message),
+                hint: None,
+                severity: "warning",
+            };
+            d.warnings.iter().map(warning).collect()
+        })
+        .collect();
     let values: Vec<Value> = documents.into_iter().map(|d| d.value).collect();
-    decode_values(&values, default_project)
+    let mut submitted = decode_values(&values, default_project)?;
+    for (mine, theirs) in submitted.warnings.iter_mut().zip(yaml_warnings) {
+        mine.splice(0..0, theirs);
+    }
+    Ok(submitted)
 }
 
 /// Decodes objects built in code or parsed already (no text round trip); errors name
-/// `documents[i]` and the field.
-pub fn decode_values(values: &[Value], default_project: Option<&str>) -> Result<Vec<Resource>, WriteError> {
-    let mut resources = Vec::new();
+/// `documents[i]` and the field, all of them.
+pub fn decode_values(values: &[Value], default_project: Option<&str>) -> Result<Submitted, WriteError> {
+    let mut submitted = Submitted::default();
     let mut details = Vec::new();
     for (i, value) in values.iter().enumerate() {
-        match Resource::decode(value) {
-            Ok(Some(mut resource)) => {
+        let prefix = format!("documents[{i}]");
+        match Resource::read(value) {
+            Ok(Some(read)) => {
+                let mut resource = read.resource;
                 let namespaced = !resource.kind().is_cluster_scoped();
                 let meta = resource.metadata_mut();
                 if namespaced && meta.namespace().is_empty() {
                     meta.namespace = default_project.map(str::to_owned);
                 }
-                resources.push(resource);
+                submitted.resources.push(resource);
+                submitted.warnings.push(
+                    read.warnings
+                        .into_iter()
+                        .map(|w| Detail {
+                            path: join_path(&prefix, &w.path),
+                            message: w.message,
+                            hint: w.hint,
+                            severity: "warning",
+                        })
+                        .collect(),
+                );
             }
             Ok(None) => details.push(Detail {
                 path: format!("documents[{i}]"),
@@ -114,12 +152,12 @@ pub fn decode_values(values: &[Value], default_project: Option<&str>) -> Result<
                 hint: Some("remove it, or send only kargo.akuity.io/v1alpha1 objects, v1 Secrets/ConfigMaps and AnalysisTemplates".into()),
                 severity: "error",
             }),
-            Err(e) => details.push(Detail {
-                path: join_path(&format!("documents[{i}]"), &e.path),
+            Err(errors) => details.extend(errors.into_iter().map(|e| Detail {
+                path: join_path(&prefix, &e.path),
                 message: e.message,
                 hint: e.hint,
                 severity: "error",
-            }),
+            })),
         }
     }
     if !details.is_empty() {
@@ -128,7 +166,17 @@ pub fn decode_values(values: &[Value], default_project: Option<&str>) -> Result<
             details,
         });
     }
-    Ok(resources)
+    Ok(submitted)
+}
+
+/// [`plan`] for submitted documents: each outcome also carries what was read leniently.
+pub async fn plan_submitted(store: &dyn Store, submitted: Submitted, mode: Mode) -> Result<Vec<Outcome>, WriteError> {
+    let mut outcomes = plan(store, submitted.resources, mode).await?;
+    // One outcome per resource, in order (a refused one fails the whole set).
+    for (outcome, warnings) in outcomes.iter_mut().zip(submitted.warnings) {
+        outcome.warnings.splice(0..0, warnings);
+    }
+    Ok(outcomes)
 }
 
 fn join_path(prefix: &str, path: &str) -> String {
@@ -216,8 +264,11 @@ pub async fn plan(store: &dyn Store, mut resources: Vec<Resource>, mode: Mode) -
     let mut env = SystemEnv;
     let mut outcomes = Vec::new();
     let mut details = Vec::new();
+    let mut seen: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
     for (i, resource) in resources.into_iter().enumerate() {
         let label = format!("{}/{}", resource.kind(), resource.metadata().name());
+        // As `kubectl apply`: an object given twice is written twice, the last one stays.
+        let again = if resource.metadata().name().is_empty() { None } else { seen.insert(key_of(&resource), i) };
         let current = if resource.kind() == Kind::Promotion && resource.metadata().name().is_empty() {
             None
         } else {
@@ -253,7 +304,16 @@ pub async fn plan(store: &dyn Store, mut resources: Vec<Resource>, mode: Mode) -
             Ok(admitted) => {
                 // What admission filled in (a generated alias) is seen by the rest of the set.
                 catalog.insert(admitted.resource.clone());
-                let warnings = admitted.warnings.iter().map(|p| detail(&format!("documents[{i}]"), p)).collect();
+                let mut warnings: Vec<Detail> =
+                    admitted.warnings.iter().map(|p| detail(&format!("documents[{i}]"), p)).collect();
+                if let Some(first) = again {
+                    warnings.push(Detail {
+                        path: format!("documents[{i}].metadata.name"),
+                        message: format!("{label} is also documents[{first}]; this later definition is the one stored"),
+                        hint: Some("remove one of them".into()),
+                        severity: "warning",
+                    });
+                }
                 let mut object = prepare(&admitted.resource, current.as_ref());
                 let expected = match submitted_rv.as_deref().map(str::parse::<i64>) {
                     Some(Ok(rv)) => Some(rv),

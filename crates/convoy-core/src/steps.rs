@@ -70,12 +70,37 @@ pub const CONVOY_RUNS: &[&str] = &[
     "yaml-update",
 ];
 
+/// Step kinds only the Akuity Platform (Kargo's commercial edition) runs; `snow-` is a prefix.
+pub const AKUITY_PLATFORM_STEP_KINDS: &[&str] = &[
+    "gh-create-issue",
+    "get-user-input",
+    "gha-dispatch-workflow",
+    "gha-wait-for-workflow",
+    "jira",
+    "send-message",
+    "snow-",
+    "tf-apply",
+    "tf-output",
+    "tf-plan",
+    "wait-for-approval",
+];
+
+/// Step kinds open-source Kargo had and removed, with what replaced them.
+pub const REMOVED_STEP_KINDS: &[(&str, &str)] = &[(
+    "helm-update-image",
+    "removed in Kargo v1.3: set the image's tag in the values file with yaml-update (key e.g. image.tag, value ${{ imageFrom(vars.imageRepo).Tag }})",
+)];
+
 /// What Convoy can do with a step kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepSupport {
     Runs,
     /// Kargo has it; Convoy does not run it yet.
     NotYet,
+    /// Only the Akuity Platform has it (or a CustomPromotionStep, also a Platform feature).
+    AkuityPlatform,
+    /// Kargo removed it; the text says what replaced it.
+    Removed(&'static str),
     Unknown,
 }
 
@@ -84,6 +109,11 @@ pub fn support(kind: &str) -> StepSupport {
         StepSupport::Runs
     } else if KARGO_STEP_KINDS.contains(&kind) {
         StepSupport::NotYet
+    } else if let Some((_, instead)) = REMOVED_STEP_KINDS.iter().find(|(k, _)| *k == kind) {
+        StepSupport::Removed(instead)
+    } else if AKUITY_PLATFORM_STEP_KINDS.iter().any(|k| if k.ends_with('-') { kind.starts_with(k) } else { *k == kind })
+    {
+        StepSupport::AkuityPlatform
     } else {
         StepSupport::Unknown
     }
@@ -103,5 +133,16 @@ mod tests {
         for kind in CONVOY_RUNS {
             assert!(KARGO_STEP_KINDS.contains(kind), "{kind}");
         }
+    }
+
+    #[test]
+    fn platform_and_removed_kinds_are_named_as_such() {
+        assert_eq!(support("jira"), StepSupport::AkuityPlatform);
+        assert_eq!(support("snow-create-ticket"), StepSupport::AkuityPlatform);
+        assert_eq!(support("tf-plan"), StepSupport::AkuityPlatform);
+        assert!(matches!(support("helm-update-image"), StepSupport::Removed(why) if why.contains("yaml-update")));
+        assert_eq!(support("argocd-update"), StepSupport::NotYet);
+        assert_eq!(support("snow"), StepSupport::Unknown);
+        assert_eq!(support("git-clonee"), StepSupport::Unknown);
     }
 }

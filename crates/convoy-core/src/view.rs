@@ -12,6 +12,12 @@ pub trait View {
     /// files at hand (lint), in which case references to it are only warned about.
     fn is_complete(&self) -> bool;
 
+    /// Where an object that is among the files at hand but could not be read was written
+    /// (lint), so a reference to it is not reported as missing.
+    fn unreadable(&self, _kind: Kind, _project: &str, _name: &str) -> Option<&str> {
+        None
+    }
+
     /// The names of the Freight of `project` carrying `alias` (aliases are unique per project,
     /// so at most a few). Views that can should answer from an index: admission asks once per
     /// Freight.
@@ -91,6 +97,8 @@ pub struct Catalog {
     /// for those only noted ([`Catalog::note_alias`]).
     aliases: HashMap<(String, String), BTreeSet<String>>,
     alias_of: HashMap<(String, String), String>,
+    /// Objects of the files at hand that did not decode, and where they are.
+    unreadable: BTreeMap<(Kind, String, String), String>,
     complete: bool,
 }
 
@@ -142,6 +150,12 @@ impl Catalog {
         }
     }
 
+    /// Records that the files hold `kind` `project/name` at `place` but it could not be read.
+    pub fn note_unreadable(&mut self, kind: Kind, project: &str, name: &str, place: String) {
+        let project = if kind.is_cluster_scoped() { "" } else { project };
+        self.unreadable.insert((kind, project.to_owned(), name.to_owned()), place);
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Resource> {
         self.objects.values()
     }
@@ -170,6 +184,10 @@ impl View for Catalog {
 
     fn is_complete(&self) -> bool {
         self.complete
+    }
+
+    fn unreadable(&self, kind: Kind, project: &str, name: &str) -> Option<&str> {
+        self.unreadable.get(&(kind, project.to_owned(), name.to_owned())).map(String::as_str)
     }
 
     fn freight_with_alias(&self, project: &str, alias: &str) -> Vec<String> {

@@ -61,7 +61,7 @@ pub async fn promote(
     if let Some((annotation, origin)) = hold_intent(&state, &project, &stage, &freight).await? {
         promotion["metadata"]["annotations"][annotation] = json!(origin);
     }
-    let resources = decode_values(std::slice::from_ref(&promotion), Some(&project))?;
+    let resources = decode_values(std::slice::from_ref(&promotion), Some(&project))?.resources;
     let outcome = plan(&*state.store, resources, Mode::Create).await?.remove(0);
     if !request.dry_run {
         let write = outcome.write.ok_or_else(|| ApiError::bad_request("nothing to write"))?;
@@ -159,7 +159,7 @@ pub async fn promote_downstream(
         if let Some((annotation, origin)) = hold_intent(&state, &project, &target, &freight).await? {
             promotion["metadata"]["annotations"][annotation] = json!(origin);
         }
-        let resources = decode_values(std::slice::from_ref(&promotion), Some(&project))?;
+        let resources = decode_values(std::slice::from_ref(&promotion), Some(&project))?.resources;
         match plan(&*state.store, resources, Mode::Create).await {
             Ok(mut outcomes) => {
                 let outcome = outcomes.remove(0);

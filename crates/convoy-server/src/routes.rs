@@ -16,7 +16,7 @@ use crate::AppState;
 use crate::auth::{Action, Identity, authorize};
 use crate::error::ApiError;
 use crate::paging;
-use convoy_controllers::writes::{Mode, decode_body, plan, redact};
+use convoy_controllers::writes::{Mode, decode_body, plan_submitted, redact};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -260,11 +260,11 @@ async fn put(
     query: WriteQuery,
     body: &str,
 ) -> Result<Response, ApiError> {
-    let mut resources = decode_body(body, Some(&project).filter(|p| !p.is_empty()).map(String::as_str))?;
-    if resources.len() != 1 {
-        return Err(ApiError::bad_request(format!("expected one object, got {}", resources.len())));
+    let mut submitted = decode_body(body, Some(&project).filter(|p| !p.is_empty()).map(String::as_str))?;
+    if submitted.resources.len() != 1 {
+        return Err(ApiError::bad_request(format!("expected one object, got {}", submitted.resources.len())));
     }
-    let resource = &mut resources[0];
+    let resource = &mut submitted.resources[0];
     if resource.kind() != kind {
         return Err(ApiError::bad_request(format!("the body is a {}, the URL names a {kind}", resource.kind())));
     }
@@ -287,7 +287,7 @@ async fn put(
             resource.metadata().name()
         )));
     }
-    let outcomes = plan(&*state.store, resources, Mode::Apply).await?;
+    let outcomes = plan_submitted(&*state.store, submitted, Mode::Apply).await?;
     let outcome = outcomes.into_iter().next().ok_or_else(|| ApiError::bad_request("nothing to write"))?;
     let status = if outcome.action == "created" { StatusCode::CREATED } else { StatusCode::OK };
     let object = write_outcome(&state, outcome, query.dry_run == Some(true)).await?;
@@ -315,11 +315,12 @@ pub async fn create_project(
 ) -> Result<Response, ApiError> {
     let kind = project_kind(&plural)?;
     check(&identity, Action::Write, &project)?;
-    let resources = decode_body(text_body(&body)?, Some(&project))?;
+    let submitted = decode_body(text_body(&body)?, Some(&project))?;
+    let resources = &submitted.resources;
     if resources.len() != 1 || resources[0].kind() != kind || resources[0].metadata().namespace() != project {
         return Err(ApiError::bad_request(format!("expected one {kind} of project {project:?}")));
     }
-    let outcome = plan(&*state.store, resources, Mode::Create).await?.remove(0);
+    let outcome = plan_submitted(&*state.store, submitted, Mode::Create).await?.remove(0);
     let object = write_outcome(&state, outcome, query.dry_run == Some(true)).await?;
     Ok((StatusCode::CREATED, Json(redact(object))).into_response())
 }
@@ -451,12 +452,12 @@ pub async fn apply(
     Query(query): Query<WriteQuery>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let resources = decode_body(text_body(&body)?, None)?;
-    for resource in &resources {
+    let submitted = decode_body(text_body(&body)?, None)?;
+    for resource in &submitted.resources {
         check(&identity, Action::Write, resource.metadata().namespace())?;
     }
     if query.mode.as_deref() == Some("delete") {
-        return delete_set(&state, resources, query.dry_run == Some(true)).await;
+        return delete_set(&state, submitted.resources, query.dry_run == Some(true)).await;
     }
     let mode = match query.mode.as_deref() {
         None | Some("apply") => Mode::Apply,
@@ -465,7 +466,7 @@ pub async fn apply(
             return Err(ApiError::bad_request(format!("unknown mode {other:?}: use apply, create or delete")));
         }
     };
-    let mut outcomes = plan(&*state.store, resources, mode).await?;
+    let mut outcomes = plan_submitted(&*state.store, submitted, mode).await?;
     let writes: Vec<Write> = outcomes.iter_mut().filter_map(|o| o.write.take()).collect();
     let dry_run = query.dry_run == Some(true);
     if !dry_run && !writes.is_empty() {

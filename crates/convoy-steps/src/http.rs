@@ -40,7 +40,7 @@ struct HttpConfig {
     /// Sent as is when a string; anything else (a template may evaluate to an object) as JSON.
     #[serde(default)]
     body: Option<Value>,
-    #[serde(default)]
+    #[serde(default, rename = "insecureSkipTLSVerify")]
     insecure_skip_tls_verify: bool,
     #[serde(default)]
     proxy: Option<String>,
@@ -315,7 +315,7 @@ struct DownloadConfig {
     headers: Vec<NameValue>,
     #[serde(default)]
     query_params: Vec<NameValue>,
-    #[serde(default)]
+    #[serde(default, rename = "insecureSkipTLSVerify")]
     insecure_skip_tls_verify: bool,
     #[serde(default)]
     timeout: Option<String>,

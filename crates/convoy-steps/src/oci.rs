@@ -43,7 +43,7 @@ struct DownloadConfig {
     allow_overwrite: bool,
     #[serde(default)]
     media_type: Option<String>,
-    #[serde(default)]
+    #[serde(default, rename = "insecureSkipTLSVerify")]
     insecure_skip_tls_verify: bool,
 }
 
@@ -93,7 +93,7 @@ struct PushConfig {
     dest_ref: String,
     #[serde(default)]
     annotations: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, rename = "insecureSkipTLSVerify")]
     insecure_skip_tls_verify: bool,
 }
 

@@ -109,6 +109,9 @@ pub enum LintFormat {
 pub struct LintArgs {
     #[command(flatten)]
     pub files: FileArgs,
+    /// An object defined twice with different content is an error (kubectl applies the last).
+    #[arg(long)]
+    pub strict: bool,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
     pub format: LintFormat,

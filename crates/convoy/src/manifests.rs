@@ -14,6 +14,8 @@ pub struct LoadedDocument {
     pub file: String,
     pub source: SourceDocument,
     pub content: Content,
+    /// What was read leniently (as Kargo and the API server read it) or filled in.
+    pub warnings: Vec<DecodeError>,
 }
 
 pub enum Content {
@@ -23,7 +25,8 @@ pub enum Content {
         api_version: String,
         kind: String,
     },
-    Invalid(DecodeError),
+    /// Every problem found in the document.
+    Invalid(Vec<DecodeError>),
 }
 
 /// A file that could not be read or is not YAML at all.
@@ -39,8 +42,45 @@ pub struct Manifests {
     pub errors: Vec<FileError>,
 }
 
-/// Reads every path of `args`. Namespaced objects without a namespace get `default_project`.
+/// Reads every path of `args`. Namespaced objects without a namespace get `default_project`,
+/// or, without one, the only Project of the set (with a warning saying so).
 pub fn load(args: &FileArgs, default_project: Option<&str>) -> Manifests {
+    let mut manifests = load_files(args, default_project);
+    if default_project.is_none() {
+        default_to_the_only_project(&mut manifests);
+    }
+    manifests
+}
+
+/// A set with one Project and documents without a namespace means that Project, as a user
+/// who wrote them together meant (rather than one error per document).
+fn default_to_the_only_project(manifests: &mut Manifests) {
+    let mut projects = manifests.documents.iter().filter_map(|d| match &d.content {
+        Content::Resource(r) if r.kind() == convoy_api::Kind::Project => Some(r.metadata().name().to_owned()),
+        _ => None,
+    });
+    let (Some(project), None) = (projects.next(), projects.next()) else { return };
+    for doc in &mut manifests.documents {
+        let Content::Resource(resource) = &mut doc.content else { continue };
+        if resource.kind().is_cluster_scoped() || !resource.metadata().namespace().is_empty() {
+            continue;
+        }
+        resource.metadata_mut().namespace = Some(project.clone());
+        if let Some(serde_json::Value::Object(meta)) = doc.source.value.get_mut("metadata") {
+            meta.insert("namespace".into(), serde_json::Value::String(project.clone()));
+        }
+        // A warning of the text as read by this client (the server sees the namespace set).
+        doc.source.warnings.push(convoy_api::yaml::YamlWarning {
+            position: doc.source.position_of("metadata"),
+            path: "metadata.namespace".into(),
+            message: format!(
+                "not set: read as {project:?}, the only Project among the given files (write namespace: {project}, or pass -p {project})"
+            ),
+        });
+    }
+}
+
+fn load_files(args: &FileArgs, default_project: Option<&str>) -> Manifests {
     let mut manifests = Manifests { documents: Vec::new(), errors: Vec::new() };
     for path in &args.files {
         if path.as_os_str() == "-" {
@@ -120,8 +160,11 @@ fn add_text(manifests: &mut Manifests, file: &str, text: &str, default_project: 
         }
     };
     for source in documents {
-        let content = match Resource::decode(&source.value) {
-            Ok(Some(mut resource)) => {
+        let mut warnings = Vec::new();
+        let content = match Resource::read(&source.value) {
+            Ok(Some(read)) => {
+                let mut resource = read.resource;
+                warnings = read.warnings;
                 let namespaced = !resource.kind().is_cluster_scoped();
                 let meta = resource.metadata_mut();
                 if namespaced
@@ -136,9 +179,9 @@ fn add_text(manifests: &mut Manifests, file: &str, text: &str, default_project: 
                 let field = |f: &str| source.value.get(f).and_then(|v| v.as_str()).unwrap_or("").to_owned();
                 Content::Skipped { api_version: field("apiVersion"), kind: field("kind") }
             }
-            Err(e) => Content::Invalid(e),
+            Err(errors) => Content::Invalid(errors),
         };
-        manifests.documents.push(LoadedDocument { file: file.to_owned(), source, content });
+        manifests.documents.push(LoadedDocument { file: file.to_owned(), source, content, warnings });
     }
 }
 

@@ -1,6 +1,6 @@
 //! Freight: content-hash name, discovery time, alias (reference §2.6), and validation (§2.5).
 
-use convoy_api::{ALIAS_LABEL, FieldPath, Freight, FreightOrigin, Subscription};
+use convoy_api::{ALIAS_LABEL, FieldPath, Freight, FreightOrigin, Kind, Subscription};
 
 use crate::admission::Env;
 use crate::alias::generate_alias;
@@ -64,7 +64,11 @@ pub(crate) fn validate(freight: &Freight, view: &dyn View, problems: &mut Proble
         Some(warehouse) => {
             check_artifacts_match(freight, &warehouse.spec.subscriptions, warehouse.metadata.name(), problems)
         }
-        None if origin.name.is_empty() => {}
+        // Without a project (reported on metadata.namespace) there is nothing to look in.
+        None if origin.name.is_empty() || project.is_empty() => {}
+        None if let Some(place) = view.unreadable(Kind::Warehouse, project, &origin.name) => {
+            problems.warning("origin.name", super::unreadable_message(Kind::Warehouse, &origin.name, place));
+        }
         None if view.is_complete() => {
             problems
                 .error("origin.name", "warehouse does not exist")

@@ -64,6 +64,10 @@ pub(crate) fn check_metadata(
         return;
     }
     if view.get(Kind::Project, "", namespace).is_none() {
+        if let Some(place) = view.unreadable(Kind::Project, "", namespace) {
+            problems.warning("metadata.namespace", unreadable_message(Kind::Project, namespace, place));
+            return;
+        }
         let message = format!("project {namespace:?} does not exist");
         let hint = format!(
             "create it first: apiVersion {}, kind Project, metadata.name {namespace}",
@@ -75,6 +79,11 @@ pub(crate) fn check_metadata(
             problems.warning("metadata.namespace", format!("{message} among the given files")).with_hint(hint);
         }
     }
+}
+
+/// A reference to an object that is among the files but did not decode: not "missing".
+pub(crate) fn unreadable_message(kind: Kind, name: &str, place: &str) -> String {
+    format!("{kind} {name:?} is among the given files but could not be read ({place}); fix the errors reported there")
 }
 
 /// `^[a-zA-Z_]\w*$` for every var name, and no name twice in one list.
@@ -203,6 +212,17 @@ fn check_step_kind(path: &FieldPath, uses: &str, problems: &mut Problems) {
                 .with_hint(
                     "a promotion that reaches this step will fail; see docs/compat.md for the steps Convoy runs",
                 );
+        }
+        StepSupport::AkuityPlatform => {
+            problems
+                .error(
+                    path.to_string(),
+                    format!("step kind {uses:?} is an Akuity Platform step; open-source Kargo and Convoy do not run it"),
+                )
+                .with_hint("replace it (an http step can call most services), or run this pipeline on the Akuity Platform; a CustomPromotionStep of this name is a Platform feature too");
+        }
+        StepSupport::Removed(instead) => {
+            problems.error(path.to_string(), format!("step kind {uses:?} no longer exists")).with_hint(instead);
         }
         StepSupport::Unknown => {
             let guess = convoy_api::suggest::closest(uses, crate::steps::KARGO_STEP_KINDS.iter().copied());

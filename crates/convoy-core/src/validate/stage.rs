@@ -102,9 +102,14 @@ fn check_requested_freight(stage: &Stage, view: &dyn View, problems: &mut Proble
         for (j, upstream) in sources.stages.iter().enumerate() {
             if upstream == stage.metadata.name() {
                 problems.error(sources_path.child("stages").index(j).to_string(), "a Stage cannot be its own upstream");
-            } else if view.stage(project, upstream).is_none() {
+            } else if !project.is_empty() && view.stage(project, upstream).is_none() {
                 let p = sources_path.child("stages").index(j).to_string();
-                problems.warning(p, format!("upstream Stage {upstream:?} not found in project {project:?}"));
+                match view.unreadable(Kind::Stage, project, upstream) {
+                    Some(place) => problems.warning(p, super::unreadable_message(Kind::Stage, upstream, place)),
+                    None => {
+                        problems.warning(p, format!("upstream Stage {upstream:?} not found in project {project:?}"))
+                    }
+                };
             }
         }
         let policy = sources.auto_promotion_options.as_ref().and_then(|o| o.selection_policy.as_deref());
@@ -142,6 +147,11 @@ pub(crate) fn check_origin(
     }
     if origin.name.is_empty() {
         problems.error(path.child("name").to_string(), "required field is missing");
+    } else if project.is_empty() {
+        // Reported on metadata.namespace: there is no project to look in.
+    } else if let Some(place) = view.unreadable(Kind::Warehouse, project, &origin.name) {
+        problems
+            .warning(path.child("name").to_string(), super::unreadable_message(Kind::Warehouse, &origin.name, place));
     } else if view.warehouse(project, &origin.name).is_none() {
         let message = format!("Warehouse {:?} not found in project {project:?}", origin.name);
         let hint = match convoy_api::suggest::closest(&origin.name, view.names(Kind::Warehouse, project)) {
@@ -157,6 +167,9 @@ pub(crate) fn check_origin(
 /// is written, not when someone first promotes.
 fn check_task_references(stage: &Stage, project: &str, view: &dyn View, problems: &mut Problems) {
     let Some(template) = &stage.spec.promotion_template else { return };
+    if project.is_empty() {
+        return; // reported on metadata.namespace: no project to find tasks in
+    }
     let steps_path = FieldPath::root("spec").child("promotionTemplate").child("spec").child("steps");
     let promotion_vars: Vec<_> = stage.spec.vars.iter().chain(&template.spec.vars).cloned().collect();
     let errors = match expand_steps(project, &template.spec.steps, &promotion_vars, view) {
@@ -182,6 +195,11 @@ fn check_task_references(stage: &Stage, project: &str, view: &dyn View, problems
                 let task_kind =
                     if *kind == "ClusterPromotionTask" { Kind::ClusterPromotionTask } else { Kind::PromotionTask };
                 let scope = if task_kind.is_cluster_scoped() { "" } else { project };
+                if let Some(place) = view.unreadable(task_kind, scope, name) {
+                    let path = step_path.child("task").child("name").to_string();
+                    problems.warning(path, super::unreadable_message(task_kind, name, place));
+                    continue;
+                }
                 let hint = match convoy_api::suggest::closest(name, view.names(task_kind, scope)) {
                     Some(guess) => format!("did you mean {guess:?}?"),
                     None => format!("apply the {kind} named {name:?}, or fix the name"),

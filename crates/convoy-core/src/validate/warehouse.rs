@@ -228,10 +228,12 @@ fn validate_image(path: &FieldPath, image: &ImageSubscription, problems: &mut Pr
     }
     if let Some(platform) = &image.platform {
         let word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_');
-        if !platform.split_once('/').is_some_and(|(os, arch)| word(os) && word(arch)) {
+        // Kargo parses it as an OCI platform: `os/arch` or `os/arch/variant`.
+        let parts: Vec<&str> = platform.split('/').collect();
+        if !(2..=3).contains(&parts.len()) || !parts.iter().all(|p| word(p)) {
             problems
                 .error(path.child("platform").to_string(), "must be in format <os>/<arch>")
-                .with_hint("e.g. linux/amd64");
+                .with_hint("e.g. linux/amd64, or with a variant linux/arm64/v8");
         }
     }
     if image.allow_tags.is_some() {

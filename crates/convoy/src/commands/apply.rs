@@ -47,10 +47,15 @@ fn send_files(
 ) -> anyhow::Result<ExitCode> {
     let manifests = load(files, client.settings.project.as_deref());
     let problems = check_decoding(&manifests);
-    if !problems.is_empty() {
+    if problems.iter().any(Finding::is_error) {
         print_findings(&problems, false)?;
         eprintln!("nothing was sent to the server");
         return Ok(ExitCode::from(1));
+    }
+    // What only the client sees (a repeated YAML key, a namespace filled in); the server
+    // reports the rest.
+    for warning in &problems {
+        eprintln!("{}", warning.to_text());
     }
     let sent: Vec<&LoadedDocument> = manifests
         .documents

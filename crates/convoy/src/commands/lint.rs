@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::process::ExitCode;
 
-use convoy_api::{Kind, Resource};
+use convoy_api::{DecodeError, Kind, Resource};
 use convoy_core::freight_id::freight_id;
-use convoy_core::{Catalog, Operation, Problem, admit};
+use convoy_core::{Catalog, Operation, Problem, Severity, admit};
 
 use crate::cli::{LintArgs, LintFormat};
 use crate::env::SystemEnv;
@@ -15,12 +15,13 @@ use crate::output::{Finding, print_findings};
 
 pub fn run(args: &LintArgs, project: Option<&str>) -> anyhow::Result<ExitCode> {
     let manifests = load(&args.files, project);
-    let findings = check(&manifests);
+    let findings = check(&manifests, args.strict);
     print_findings(&findings, args.format == LintFormat::Json)?;
     Ok(if findings.iter().any(Finding::is_error) { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// Unreadable files, malformed YAML and documents that do not decode.
+/// Unreadable files, malformed YAML and documents that do not decode, and what the YAML
+/// reading tolerated (a repeated key), which only the client sees.
 pub fn check_decoding(manifests: &Manifests) -> Vec<Finding> {
     let mut findings: Vec<Finding> = manifests
         .errors
@@ -38,28 +39,31 @@ pub fn check_decoding(manifests: &Manifests) -> Vec<Finding> {
         })
         .collect();
     for doc in &manifests.documents {
-        if let Content::Invalid(e) = &doc.content {
-            findings.push(finding(
-                doc,
-                &Problem { hint: e.hint.clone(), ..Problem::error(e.path.clone(), e.message.clone()) },
-            ));
+        for warning in &doc.source.warnings {
+            findings.push(finding(doc, &Problem::warning(warning.path.clone(), warning.message.clone())));
+        }
+        if let Content::Invalid(errors) = &doc.content {
+            findings.extend(errors.iter().map(|e| finding(doc, &problem(Severity::Error, e))));
         }
     }
     findings
 }
 
+fn problem(severity: Severity, e: &DecodeError) -> Problem {
+    Problem { severity, path: e.path.clone(), message: e.message.clone(), hint: e.hint.clone() }
+}
+
 /// Every finding of the whole set, in file order.
-pub fn check(manifests: &Manifests) -> Vec<Finding> {
+pub fn check(manifests: &Manifests, strict: bool) -> Vec<Finding> {
     let mut findings = check_decoding(manifests);
-    let (catalog, duplicates) = catalog_of(manifests);
+    let (catalog, duplicates) = catalog_of(manifests, strict);
     findings.extend(duplicates);
     let mut env = SystemEnv::default();
     for doc in &manifests.documents {
+        findings.extend(doc.warnings.iter().map(|w| finding(doc, &problem(Severity::Warning, w))));
         match &doc.content {
-            Content::Invalid(e) => findings.push(finding(
-                doc,
-                &Problem { hint: e.hint.clone(), ..Problem::error(e.path.clone(), e.message.clone()) },
-            )),
+            // Reported by check_decoding.
+            Content::Invalid(_) => {}
             Content::Skipped { api_version, kind } => {
                 eprintln!(
                     "{}:{}: note: skipped {api_version} {kind} (not a kind Convoy manages)",
@@ -78,12 +82,24 @@ pub fn check(manifests: &Manifests) -> Vec<Finding> {
     findings
 }
 
-/// The set as admission sees it: Freight under its content-hash name, first definition wins.
-pub fn catalog_of(manifests: &Manifests) -> (Catalog, Vec<Finding>) {
+/// The set as admission sees it: Freight under its content-hash name; an object defined twice
+/// is its last definition, as `kubectl apply` leaves it (a warning; an error with `strict`
+/// when the definitions differ). Documents that did not decode are noted as unreadable, so
+/// references to them are not reported as missing.
+pub fn catalog_of(manifests: &Manifests, strict: bool) -> (Catalog, Vec<Finding>) {
     let mut catalog = Catalog::partial();
     let mut first_seen: HashMap<(Kind, String, String), &LoadedDocument> = HashMap::new();
     let mut duplicates = Vec::new();
     for doc in &manifests.documents {
+        if let Content::Invalid(_) = &doc.content {
+            let value = &doc.source.value;
+            let text = |pointer: &str| value.pointer(pointer).and_then(|v| v.as_str()).unwrap_or("");
+            if let Ok(Some(kind)) = Resource::kind_of(value) {
+                let place = format!("{}:{}", doc.file, doc.source.start.line);
+                catalog.note_unreadable(kind, text("/metadata/namespace"), text("/metadata/name"), place);
+            }
+            continue;
+        }
         let Content::Resource(resource) = &doc.content else { continue };
         let mut resource = (**resource).clone();
         if let Resource::Freight(f) = &mut resource {
@@ -91,18 +107,24 @@ pub fn catalog_of(manifests: &Manifests) -> (Catalog, Vec<Finding>) {
         }
         let key = (resource.kind(), resource.metadata().namespace().to_owned(), resource.metadata().name().to_owned());
         if let Some(first) = first_seen.get(&key) {
-            let problem = Problem::error(
-                "metadata.name",
-                format!(
-                    "{} is defined more than once; the first definition is at {}:{}",
-                    doc.label(),
-                    first.file,
-                    first.source.start.line
-                ),
-            )
-            .hint("remove or rename one of them");
-            duplicates.push(finding(doc, &problem));
-            continue;
+            let differ = match &first.content {
+                Content::Resource(earlier) => **earlier != resource,
+                _ => true,
+            };
+            let place = format!("{}:{}", first.file, first.source.start.line);
+            let problem = if differ && strict {
+                Problem::error(
+                    "metadata.name",
+                    format!("{} is defined twice, differently (first at {place})", doc.label()),
+                )
+            } else {
+                let how = if differ { "differently; this last definition is the one applied" } else { "identically" };
+                Problem::warning(
+                    "metadata.name",
+                    format!("{} is defined twice, {how} (first at {place}), as kubectl apply would", doc.label()),
+                )
+            };
+            duplicates.push(finding(doc, &problem.hint("remove or rename one of them")));
         }
         first_seen.insert(key, doc);
         catalog.insert(resource);

@@ -15,7 +15,7 @@ use crate::output::{Finding, print_findings};
 
 pub fn run(args: &RenderArgs, project: Option<&str>) -> anyhow::Result<ExitCode> {
     let manifests = load(&args.files, project);
-    let (catalog, _) = catalog_of(&manifests);
+    let (catalog, _) = catalog_of(&manifests, false);
     let stages: Vec<_> = manifests
         .documents
         .iter()

@@ -97,14 +97,6 @@ fn freight_with_foreign_artifacts_is_named_by_its_hash() {
 }
 
 #[test]
-fn duplicate_definitions_are_reported() {
-    let out = convoy().args(["lint", "-f", &fixture("duplicate-object.yaml")]).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stdout.contains("duplicate-object.yaml:19:3: Warehouse/w: metadata.name: Warehouse/w is defined more than once; the first definition is at tests/fixtures/broken/duplicate-object.yaml:6"), "{stdout}");
-}
-
-#[test]
 fn hints_follow_their_finding() {
     let out = convoy().args(["lint", "-f", &fixture("unknown-step.yaml")]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -7,6 +7,7 @@ mod e2e;
 mod eval;
 mod hostile;
 mod lint;
+mod manifests;
 mod pipeline;
 mod private_git;
 mod promote;

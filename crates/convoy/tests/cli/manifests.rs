@@ -1,0 +1,140 @@
+//! Manifests as users wrote them (issue 17): what Kargo behind an API server accepts, Convoy
+//! reads, each leniency with a warning; what Kargo rejects gets an error with the fix.
+
+use super::convoy;
+use super::server::Server;
+
+fn lint(file: &str, extra: &[&str]) -> (Option<i32>, String) {
+    let out =
+        convoy().args(["lint"]).args(extra).args(["-f", &format!("tests/fixtures/lenient/{file}")]).output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn has(stdout: &str, line: &str) {
+    assert!(stdout.lines().any(|l| l.contains(line)), "missing\n{line}\nin\n{stdout}");
+}
+
+#[test]
+fn subscriptions_read_as_kargo_reads_them() {
+    let (code, stdout) = lint("subscriptions.yaml", &[]);
+    assert_eq!(code, Some(0), "warnings only:\n{stdout}");
+    // 1. Kargo's spelling is accepted silently; another letter case is read, with a warning.
+    assert!(!stdout.contains("spec.subscriptions[0].git.insecureSkipTLSVerify"), "{stdout}");
+    assert!(!stdout.contains("steps[0].config.insecureSkipTLSVerify"), "{stdout}");
+    has(
+        &stdout,
+        "subscriptions.yaml:26:7: Warehouse/shop: spec.subscriptions[1].image.insecureSkipTlsVerify: warning: read as \"insecureSkipTLSVerify\"",
+    );
+    // 2. A cluster-scoped object's namespace is dropped.
+    has(
+        &stdout,
+        "subscriptions.yaml:6:3: Project/shop: metadata.namespace: warning: ignored: a Project is cluster-scoped",
+    );
+    // 3. Unknown subscription keys are ignored, with a suggestion.
+    has(&stdout, "spec.subscriptions[1].image.strictSemver: warning: ignored by Kargo and Convoy");
+    assert!(stdout.contains("hint: did you mean \"strictSemvers\"?"), "{stdout}");
+    has(&stdout, "spec.subscriptions[2].chart.insecure: warning: ignored by Kargo and Convoy");
+    // 4. os/arch/variant is a platform.
+    assert!(!stdout.contains("platform"), "{stdout}");
+    // 5. `vars:` with nothing is no vars.
+    assert!(!stdout.contains("spec.vars"), "{stdout}");
+    // 8. allowTags / ignoreTags become their regex forms.
+    has(
+        &stdout,
+        r#"spec.subscriptions[1].image.allowTags: warning: deprecated, and Kargo v1.11 fails discovery on it; read as allowTagsRegexes: ["^v?[0-9]+\\.[0-9]+\\.[0-9]+$"]"#,
+    );
+    has(&stdout, r#"read as ignoreTagsRegexes: ["^latest$", "^1\\.0\\.0\\+build$"]"#);
+}
+
+#[test]
+fn repeated_keys_and_a_single_project_are_read_as_meant() {
+    let (code, stdout) = lint("one-project.yaml", &[]);
+    assert_eq!(code, Some(0), "warnings only:\n{stdout}");
+    // 6. The last of a repeated key counts, as kubectl reads it.
+    has(
+        &stdout,
+        "one-project.yaml:13:3: Warehouse/app: spec.interval: warning: key \"interval\" appears twice in the same mapping (first on line 12)",
+    );
+    // Documents without a namespace belong to the only Project of the set.
+    has(
+        &stdout,
+        "Warehouse/app: metadata.namespace: warning: not set: read as \"solo\", the only Project among the given files",
+    );
+    assert!(!stdout.contains("project \"\""), "{stdout}");
+}
+
+#[test]
+fn an_object_defined_twice_is_its_last_definition_and_strict_refuses_a_difference() {
+    let (code, stdout) = lint("duplicate-object.yaml", &[]);
+    assert_eq!(code, Some(0), "{stdout}");
+    has(
+        &stdout,
+        "duplicate-object.yaml:19:3: Warehouse/w: metadata.name: warning: Warehouse/w is defined twice, differently; this last definition is the one applied (first at tests/fixtures/lenient/duplicate-object.yaml:6)",
+    );
+    let (code, stdout) = lint("duplicate-object.yaml", &["--strict"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    has(&stdout, "Warehouse/w: metadata.name: Warehouse/w is defined twice, differently");
+}
+
+#[test]
+fn akuity_platform_kinds_and_steps_are_named_as_such() {
+    let (code, stdout) = lint("platform-only.yaml", &[]);
+    assert_eq!(code, Some(1), "{stdout}");
+    has(&stdout, "MessageChannel/slack: kind: MessageChannel is a kind of the Akuity Platform");
+    has(&stdout, "steps[0].uses: step kind \"wait-for-approval\" is an Akuity Platform step");
+    has(&stdout, "steps[2].uses: step kind \"snow-create-ticket\" is an Akuity Platform step");
+    has(&stdout, "steps[1].uses: step kind \"helm-update-image\" no longer exists");
+    assert!(stdout.contains("removed in Kargo v1.3"), "{stdout}");
+    assert!(!stdout.contains("unknown step kind"), "{stdout}");
+}
+
+#[test]
+fn every_problem_of_a_document_is_reported_once_and_references_to_it_say_why() {
+    let (code, stdout) = lint("unreadable-references.yaml", &[]);
+    assert_eq!(code, Some(1), "{stdout}");
+    // Both unknown fields of the Warehouse at once, each once.
+    has(&stdout, "Warehouse/w: spec.subscription: unknown field; did you mean \"subscriptions\"?");
+    has(&stdout, "Warehouse/w: spec.intervall: unknown field; did you mean \"interval\"?");
+    assert_eq!(stdout.matches("spec.intervall").count(), 1, "reported once: {stdout}");
+    // The Stage's origin is in the set, unreadable: said so, not "not found".
+    has(
+        &stdout,
+        "Stage/dev: spec.requestedFreight[0].origin.name: warning: Warehouse \"w\" is among the given files but could not be read (tests/fixtures/lenient/unreadable-references.yaml:6)",
+    );
+    assert!(!stdout.contains("not found"), "{stdout}");
+    // Kargo's CRD requires sources.
+    has(&stdout, "Stage/staging: spec.requestedFreight[0].sources: required field is missing");
+    let summary = stdout.lines().filter(|l| !l.starts_with("  hint")).count();
+    assert_eq!(summary, 4, "each problem once:\n{stdout}");
+}
+
+/// The server reads what the CLI sends the same way, and returns the warnings.
+#[test]
+fn the_api_reads_leniently_and_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    server.login();
+    let out = server.convoy().args(["apply", "-f", "tests/fixtures/lenient/subscriptions.yaml"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("spec.subscriptions[1].image.strictSemver: warning: ignored by Kargo and Convoy"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Project/shop: metadata.namespace: warning: ignored"), "{stderr}");
+    let out = server.convoy().args(["-p", "shop", "get", "warehouse", "shop", "-o", "json"]).output().unwrap();
+    let stored: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let image = &stored["spec"]["subscriptions"][1]["image"];
+    assert_eq!(image["insecureSkipTLSVerify"], true, "{image}");
+    assert_eq!(image["allowTagsRegexes"], serde_json::json!([r"^v?[0-9]+\.[0-9]+\.[0-9]+$"]), "{image}");
+    assert!(image.get("allowTags").is_none() && image.get("strictSemver").is_none(), "{image}");
+    assert_eq!(image["platform"], "linux/arm64/v8");
+    // Strict where Kargo is: a request without sources stores nothing.
+    let out =
+        server.convoy().args(["apply", "-f", "tests/fixtures/lenient/unreadable-references.yaml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("nothing was sent")
+            || String::from_utf8_lossy(&out.stderr).contains("nothing was sent")
+    );
+}
