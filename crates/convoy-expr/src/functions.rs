@@ -172,7 +172,7 @@ fn string_map(map: BTreeMap<String, String>) -> Value {
     Value::Map(map.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
 }
 
-fn go_struct(name: &str, fields: Vec<(&str, Value)>) -> Value {
+pub(crate) fn go_struct(name: &str, fields: Vec<(&str, Value)>) -> Value {
     let mut map: IndexMap<String, Value> = fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     map.insert(STRUCT_MARKER.to_owned(), Value::String(name.to_owned()));
     Value::Map(map)

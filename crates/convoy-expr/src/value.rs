@@ -61,12 +61,13 @@ pub fn to_json(value: &Value) -> Result<Json, String> {
     })
 }
 
-/// A Go struct renders with its JSON field names, empty `omitempty` fields left out.
+/// A Go struct renders with its JSON field names, empty `omitempty` fields left out. Kargo's
+/// artifact types mark every field `omitempty` (`repoURL` included); FreightOrigin none.
 fn struct_json(name: &str, map: &expr::__private::IndexMap<String, Value>) -> Result<Json, String> {
     let fields: &[(&str, &str, bool)] = match name {
         "FreightOrigin" => &[("Kind", "kind", false), ("Name", "name", false)],
         "GitCommit" => &[
-            ("RepoURL", "repoURL", false),
+            ("RepoURL", "repoURL", true),
             ("ID", "id", true),
             ("Branch", "branch", true),
             ("Tag", "tag", true),
@@ -75,12 +76,12 @@ fn struct_json(name: &str, map: &expr::__private::IndexMap<String, Value>) -> Re
             ("Committer", "committer", true),
         ],
         "Image" => &[
-            ("RepoURL", "repoURL", false),
+            ("RepoURL", "repoURL", true),
             ("Tag", "tag", true),
             ("Digest", "digest", true),
             ("Annotations", "annotations", true),
         ],
-        "Chart" => &[("RepoURL", "repoURL", false), ("Name", "name", true), ("Version", "version", false)],
+        "Chart" => &[("RepoURL", "repoURL", true), ("Name", "name", true), ("Version", "version", true)],
         _ => &[],
     };
     let mut out = Map::new();
@@ -187,5 +188,59 @@ mod tests {
         assert_eq!(coerce("42\n".into()), Ok(json!(42)));
         assert_eq!(coerce("\"q\"\n".into()), Ok(json!("q\n")));
         assert!(coerce("inf".into()).is_err());
+    }
+
+    /// Kargo's JSON tags (api/v1alpha1): every artifact field is `omitempty`, the origin's none.
+    #[test]
+    fn artifacts_written_whole_leave_out_empty_fields_as_kargos_json_tags_say() {
+        use crate::functions::go_struct;
+        let s = |v: &str| Value::String(v.to_owned());
+        let empty_map = || Value::Map(Default::default());
+        let cases = [
+            (
+                go_struct("Chart", vec![("RepoURL", s("oci://r/c")), ("Name", s("")), ("Version", s(""))]),
+                json!({"repoURL": "oci://r/c"}),
+            ),
+            (
+                go_struct("Chart", vec![("RepoURL", s("")), ("Name", s("n")), ("Version", s("1.0.0"))]),
+                json!({"name": "n", "version": "1.0.0"}),
+            ),
+            (
+                go_struct(
+                    "Image",
+                    vec![("RepoURL", s("r")), ("Tag", s("")), ("Digest", s("sha256:1")), ("Annotations", empty_map())],
+                ),
+                json!({"repoURL": "r", "digest": "sha256:1"}),
+            ),
+            (
+                go_struct(
+                    "Image",
+                    vec![("RepoURL", s("")), ("Tag", s("")), ("Digest", s("")), ("Annotations", empty_map())],
+                ),
+                json!({}),
+            ),
+            (
+                go_struct(
+                    "GitCommit",
+                    vec![
+                        ("RepoURL", s("u")),
+                        ("ID", s("abc")),
+                        ("Branch", s("")),
+                        ("Tag", s("")),
+                        ("Message", s("")),
+                        ("Author", s("")),
+                        ("Committer", s("")),
+                    ],
+                ),
+                json!({"repoURL": "u", "id": "abc"}),
+            ),
+            (
+                go_struct("FreightOrigin", vec![("Kind", s("Warehouse")), ("Name", s(""))]),
+                json!({"kind": "Warehouse", "name": ""}),
+            ),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(to_json(&value).unwrap(), expected);
+        }
     }
 }

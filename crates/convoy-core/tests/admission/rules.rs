@@ -263,7 +263,9 @@ fn warehouse_image_rules() {
     assert_error(&p, "spec.subscriptions[0].image.platform", "must be in format <os>/<arch>");
     assert_error(&p, "spec.subscriptions[0].image.constraint", "must be set when imageSelectionStrategy is Digest");
     // Kargo parses an OCI platform: os/arch, with an optional variant.
-    for (platform, valid) in [("linux/arm64/v8", true), ("linux/amd64", true), ("linux/arm64/v8/x", false), ("linux//v8", false)] {
+    for (platform, valid) in
+        [("linux/arm64/v8", true), ("linux/amd64", true), ("linux/arm64/v8/x", false), ("linux//v8", false)]
+    {
         let p = problems_of(&warehouse(&format!("  - image: {{repoURL: ghcr.io/a/b, platform: {platform}}}\n")), "");
         let flagged = p.iter().any(|p| p.path == "spec.subscriptions[0].image.platform");
         assert_eq!(flagged, !valid, "{platform}: {p:?}");
