@@ -156,10 +156,19 @@ pub(crate) fn check_origin(
         let message = format!("Warehouse {:?} not found in project {project:?}", origin.name);
         let hint = match convoy_api::suggest::closest(&origin.name, view.names(Kind::Warehouse, project)) {
             Some(guess) => format!("did you mean {guess:?}?"),
-            None => "apply the Warehouse too".to_owned(),
+            None => "apply the Warehouse in the same set".to_owned(),
         };
-        // Kargo accepts a Stage before its Warehouse exists; so does Convoy, with a warning.
-        problems.warning(path.child("name").to_string(), message).with_hint(hint);
+        // Kargo admits the Stage and finds the missing Warehouse only when Freight is looked
+        // for; Convoy refuses it when applied (a set is one transaction, so order is free).
+        let path = path.child("name").to_string();
+        if view.is_complete() {
+            problems.error(path, message).with_hint(hint);
+        } else {
+            let message = format!(
+                "{message} among the given files (an error when applied; Kargo would find it only at run time)"
+            );
+            problems.warning(path, message).with_hint(hint);
+        }
     }
 }
 
@@ -204,7 +213,11 @@ fn check_task_references(stage: &Stage, project: &str, view: &dyn View, problems
                     Some(guess) => format!("did you mean {guess:?}?"),
                     None => format!("apply the {kind} named {name:?}, or fix the name"),
                 };
-                problems.error(step_path.child("task").child("name").to_string(), error.to_string()).with_hint(hint);
+                let mut message = error.to_string();
+                if !view.is_complete() {
+                    message.push_str(" among the given files (Kargo would find it only when promoting)");
+                }
+                problems.error(step_path.child("task").child("name").to_string(), message).with_hint(hint);
             }
             ExpandErrorKind::MissingVariable { task, variable, .. } => {
                 problems

@@ -20,6 +20,23 @@ fn template(steps: &str) -> String {
 
 // ---- Stage -------------------------------------------------------------------------------
 
+/// Kargo admits a Stage whose Warehouse is missing and fails only when Freight is looked for;
+/// Convoy refuses it at apply (complete view) and warns in lint (some files only).
+#[test]
+fn stage_origin_warehouse_must_exist_when_applied() {
+    let p = problems_of(&stage(DIRECT), "");
+    assert_error(&p, "spec.requestedFreight[0].origin.name", "Warehouse \"w\" not found in project \"p\"");
+    let mut partial = Catalog::partial();
+    partial.insert(one("apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {name: p}\n"));
+    let p = match admit(one(&stage(DIRECT)), Operation::Create, &partial, &mut FixedEnv::default()) {
+        Ok(admitted) => admitted.warnings,
+        Err(problems) => problems,
+    };
+    let warning = p.iter().find(|p| p.path == "spec.requestedFreight[0].origin.name").expect("a finding");
+    assert!(!warning.is_error() && warning.message.contains("Kargo would find it only at run time"), "{warning:?}");
+    assert!(problems_of(&stage(DIRECT), WAREHOUSE).iter().all(|p| p.path != "spec.requestedFreight[0].origin.name"));
+}
+
 #[test]
 fn stage_duplicate_origin() {
     let spec = "  requestedFreight:\n  - origin: {kind: Warehouse, name: w}\n    sources: {direct: true}\n  - origin: {kind: Warehouse, name: w}\n    sources: {direct: true}\n";

@@ -27,7 +27,7 @@ const BROKEN: &[(&str, &str)] = &[
     ),
     (
         "missing-task.yaml",
-        "missing-task.yaml:29:11: Stage/dev: spec.promotionTemplate.spec.steps[0].task.name: PromotionTask \"promote\" not found in project \"p\"",
+        "missing-task.yaml:29:11: Stage/dev: spec.promotionTemplate.spec.steps[0].task.name: PromotionTask \"promote\" not found in project \"p\" among the given files (Kargo would find it only when promoting)",
     ),
     (
         "missing-var.yaml",
