@@ -58,6 +58,7 @@ impl Resource {
         }
         if kind == Kind::Stage {
             require_sources(&value, &mut errors);
+            require_template_steps(&value, &mut errors);
         }
         for _ in 0..MAX_PROBLEMS {
             let failure = match Resource::decode_as(kind, &value) {
@@ -209,6 +210,20 @@ fn require_sources(value: &Value, errors: &mut Vec<DecodeError>) {
                 ),
             });
         }
+    }
+}
+
+/// A promotion template's `steps`, when given, has at least one item (CRD `minItems`); only a
+/// Stage without steps at all is a control-flow Stage.
+fn require_template_steps(value: &Value, errors: &mut Vec<DecodeError>) {
+    if let Some(Value::Array(steps)) = value.pointer("/spec/promotionTemplate/spec/steps")
+        && steps.is_empty()
+    {
+        errors.push(DecodeError {
+            path: "spec.promotionTemplate.spec.steps".into(),
+            message: "must have at least 1 item".into(),
+            hint: Some("add a step, or remove promotionTemplate to make a control-flow Stage".into()),
+        });
     }
 }
 

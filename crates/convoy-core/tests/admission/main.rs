@@ -6,6 +6,7 @@ mod defaulting;
 mod expansion;
 mod freight_id;
 mod rules;
+mod schema;
 
 use convoy_api::Resource;
 use convoy_api::yaml::parse_documents;
