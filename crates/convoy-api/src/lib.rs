@@ -32,7 +32,7 @@ pub use meta::ObjectMeta;
 pub use path::FieldPath;
 pub use project::{ClusterConfig, Project, ProjectConfig};
 pub use promotion::{ClusterPromotionTask, Promotion, PromotionTask};
-pub use read::Read;
+pub use read::{Read, rewrite_deprecated_tag_filters};
 pub use resource::{DecodeError, Kind, Resource};
 pub use stage::Stage;
 pub use warehouse::{ChartSubscription, GitSubscription, ImageSubscription, Subscription, Warehouse};

@@ -54,7 +54,7 @@ impl Resource {
             }
         }
         if kind == Kind::Warehouse {
-            read_deprecated_tag_filters(&mut value, &mut warnings);
+            warnings.extend(rewrite_deprecated_tag_filters(&mut value));
         }
         if kind == Kind::Stage {
             require_sources(&value, &mut errors);
@@ -159,7 +159,12 @@ fn repair(
                 )),
             });
         } else {
-            errors.push(explain(to_field_path(container), message));
+            let mut error = explain(to_field_path(container), message);
+            if let Some(v1) = pre_v1_field(container, field) {
+                error.message = format!("a field of Kargo before v1.0; v1 has {v1}");
+                error.hint = Some("`convoy migrate -f FILE` rewrites it (add --write to change the file)".into());
+            }
+            errors.push(error);
         }
         return true;
     }
@@ -170,6 +175,18 @@ fn repair(
         return map.remove(field).is_some();
     }
     false
+}
+
+/// Stage fields Kargo removed in v1.0, and what replaced them.
+fn pre_v1_field(container: &[Step], field: &str) -> Option<&'static str> {
+    if !matches!(container, [Step::Key(spec)] if spec == "spec") {
+        return None;
+    }
+    match field {
+        "subscriptions" => Some("spec.requestedFreight"),
+        "promotionMechanisms" => Some("steps in spec.promotionTemplate.spec.steps"),
+        _ => None,
+    }
 }
 
 /// `spec.subscriptions[i].<type>`: the body of one subscription.
@@ -227,10 +244,12 @@ fn require_template_steps(value: &Value, errors: &mut Vec<DecodeError>) {
     }
 }
 
-/// An image subscription's `allowTags` (one regular expression) and `ignoreTags` (exact tags)
-/// become `allowTagsRegexes` / `ignoreTagsRegexes` entries of the same meaning.
-fn read_deprecated_tag_filters(value: &mut Value, warnings: &mut Vec<DecodeError>) {
-    let Some(Value::Array(subscriptions)) = value.pointer_mut("/spec/subscriptions") else { return };
+/// In a Warehouse, each image subscription's `allowTags` (one regular expression) and
+/// `ignoreTags` (exact tags) become `allowTagsRegexes` / `ignoreTagsRegexes` entries of the
+/// same meaning; one warning per rewrite.
+pub fn rewrite_deprecated_tag_filters(value: &mut Value) -> Vec<DecodeError> {
+    let mut warnings = Vec::new();
+    let Some(Value::Array(subscriptions)) = value.pointer_mut("/spec/subscriptions") else { return warnings };
     for (i, subscription) in subscriptions.iter_mut().enumerate() {
         let Some(Value::Object(image)) = subscription.get_mut("image") else { continue };
         let path = format!("spec.subscriptions[{i}].image");
@@ -263,6 +282,7 @@ fn read_deprecated_tag_filters(value: &mut Value, warnings: &mut Vec<DecodeError
             });
         }
     }
+    warnings
 }
 
 fn push_to(map: &mut Map<String, Value>, field: &str, item: Value) {

@@ -313,7 +313,10 @@ pub(crate) fn reject_project_spec(value: &Value) -> Result<(), DecodeError> {
         return Err(DecodeError {
             path: "spec".into(),
             message: "unknown field; a Project has no spec".into(),
-            hint: Some("move spec.promotionPolicies to a ProjectConfig named after the project".into()),
+            hint: Some(
+                "move spec.promotionPolicies to a ProjectConfig named after the project (`convoy migrate -f FILE` does it)"
+                    .into(),
+            ),
         });
     }
     Ok(())

@@ -21,6 +21,7 @@ pub mod duration;
 pub mod expand;
 pub mod freight_id;
 pub mod gc;
+pub mod migrate;
 pub mod names;
 pub mod pipeline;
 pub mod problem;

@@ -68,6 +68,10 @@ pub enum Command {
     Abort(LogsArgs),
     /// Check manifests offline: defaulting, task expansion and validation over the whole set.
     Lint(LintArgs),
+    /// Rewrite pre-v1.0 Kargo manifests (Stage subscriptions and promotionMechanisms, Project
+    /// promotionPolicies, allowTags) to v1, keeping the rest of the text; prints a diff unless
+    /// --write.
+    Migrate(MigrateArgs),
     /// Print the steps and vars a promotion of a Stage would run, after task expansion.
     Render(RenderArgs),
     /// Evaluate one template (`${{ }}` expressions) and print the result as JSON.
@@ -115,6 +119,15 @@ pub struct LintArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
     pub format: LintFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub files: FileArgs,
+    /// Change the files instead of printing the diff.
+    #[arg(long)]
+    pub write: bool,
 }
 
 #[derive(Debug, Args)]

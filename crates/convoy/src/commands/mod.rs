@@ -7,6 +7,7 @@ mod events;
 mod get;
 mod lint;
 mod login;
+mod migrate;
 mod promote;
 mod quickstart;
 mod refresh;
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Logs(args) => promote::logs(client()?, args),
         Command::Abort(args) => promote::abort(client()?, args),
         Command::Lint(args) => lint::run(args, cli.global.project.as_deref()),
+        Command::Migrate(args) => migrate::run(args),
         Command::Render(args) => render::run(args, cli.global.project.as_deref()),
         Command::Eval(args) => eval::run(args),
         Command::Version(args) => version::run(client()?, args),

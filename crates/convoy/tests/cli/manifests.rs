@@ -138,3 +138,46 @@ fn the_api_reads_leniently_and_warns() {
             || String::from_utf8_lossy(&out.stderr).contains("nothing was sent")
     );
 }
+
+/// Pre-v1.0 manifests: refused with a hint naming `convoy migrate`, which rewrites them so they
+/// lint clean and render the equivalent steps, comments kept; a second run changes nothing.
+#[test]
+fn migrate_rewrites_v0_manifests_to_v1() {
+    let (_, stdout) = lint_path("tests/fixtures/v0/pipeline.yaml");
+    assert!(stdout.contains("Stage/test: spec.promotionMechanisms: a field of Kargo before v1.0"), "{stdout}");
+    assert!(stdout.contains("convoy migrate -f FILE"), "{stdout}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pipeline.yaml");
+    std::fs::copy("tests/fixtures/v0/pipeline.yaml", &file).unwrap();
+    let before = std::fs::read_to_string(&file).unwrap();
+    // Without --write: a diff, the file untouched.
+    let out = convoy().args(["migrate", "-f"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let diff = String::from_utf8_lossy(&out.stdout);
+    assert!(diff.contains("-  promotionMechanisms:") && diff.contains("+  requestedFreight:"), "{diff}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+
+    let out = convoy().args(["migrate", "--write", "-f"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert!(after.starts_with("# A Kargo v0.8 pipeline"), "leading comments kept:\n{after}");
+    assert!(after.contains("  # Freight comes straight from the Warehouse.\n"), "comments inside spec kept:\n{after}");
+    let out = convoy().args(["lint", "-f"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let rendered = convoy().args(["render", "--stage", "prod", "-f"]).arg(&file).output().unwrap();
+    let rendered = String::from_utf8_lossy(&rendered.stdout);
+    for step in
+        ["git-clone", "git-clear", "kustomize-set-image", "kustomize-build", "git-commit", "git-push", "argocd-update"]
+    {
+        assert!(rendered.contains(&format!("- uses: {step}")), "{step} in\n{rendered}");
+    }
+    let out = convoy().args(["migrate", "-f"]).arg(&file).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to migrate"), "idempotent");
+    assert!(out.stdout.is_empty());
+}
+
+fn lint_path(path: &str) -> (Option<i32>, String) {
+    let out = convoy().args(["lint", "-f", path]).output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+}

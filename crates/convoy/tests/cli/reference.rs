@@ -22,6 +22,7 @@ const COMMANDS: &[&str] = &[
     "logs",
     "abort",
     "lint",
+    "migrate",
     "render",
     "eval",
     "doctor",
