@@ -20,6 +20,58 @@ pub struct Promotion {
     pub status: Option<PromotionStatus>,
 }
 
+impl Promotion {
+    /// The phase: `Pending` until one is written; `None` for a word Kargo does not define (such
+    /// a Promotion is neither run nor counted as finished).
+    pub fn phase(&self) -> Option<Phase> {
+        match self.status.as_ref().and_then(|s| s.phase.as_deref()) {
+            None | Some("") => Some(Phase::Pending),
+            Some(word) => Phase::parse(word),
+        }
+    }
+
+    /// Whether it has ended (Succeeded, Failed, Errored or Aborted).
+    pub fn is_finished(&self) -> bool {
+        self.phase().is_some_and(Phase::is_terminal)
+    }
+}
+
+/// A Promotion's phase, as Kargo writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Phase {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    Errored,
+    Aborted,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 6] =
+        [Phase::Pending, Phase::Running, Phase::Succeeded, Phase::Failed, Phase::Errored, Phase::Aborted];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Pending => "Pending",
+            Phase::Running => "Running",
+            Phase::Succeeded => "Succeeded",
+            Phase::Failed => "Failed",
+            Phase::Errored => "Errored",
+            Phase::Aborted => "Aborted",
+        }
+    }
+
+    /// Kargo's words, capitalised as it writes them.
+    pub fn parse(word: &str) -> Option<Phase> {
+        Phase::ALL.into_iter().find(|p| p.as_str() == word)
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Phase::Succeeded | Phase::Failed | Phase::Errored | Phase::Aborted)
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PromotionSpec {

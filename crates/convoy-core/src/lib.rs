@@ -25,6 +25,7 @@ pub mod migrate;
 pub mod names;
 pub mod pipeline;
 pub mod problem;
+pub mod stage_pass;
 pub mod steps;
 pub use convoy_api::time;
 pub use convoy_api::urls;

@@ -34,16 +34,7 @@ impl StepStatus {
     }
 }
 
-/// A promotion's phase.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Phase {
-    Pending,
-    Running,
-    Succeeded,
-    Failed,
-    Errored,
-    Aborted,
-}
+pub use convoy_api::promotion::Phase;
 
 /// One step's record (`stepExecutionMetadata[]`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

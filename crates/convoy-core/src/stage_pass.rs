@@ -1,0 +1,303 @@
+//! What one pass of the Stage controller decides (reference §5.4, §5.5), as a pure function of
+//! what it read: the Stage's new status, the Freight whose `currentlyIn` / `verifiedIn` change,
+//! the verification to run, the Freight to promote automatically, and when to look again. The
+//! controller loads the inputs, calls [`plan`] and writes the plan; nothing here reads a store
+//! or a clock.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use convoy_api::promotion::Phase;
+use convoy_api::stage::{PromotionReference, StageStatus};
+use convoy_api::time::Timestamp;
+use convoy_api::{Freight, FreightCollection, FreightReference, Promotion, Stage};
+use serde_json::{Value, json};
+
+use crate::availability::{auto_promotion_candidate, availability, soonest_soak_end};
+use crate::pipeline::{self, PromotionView};
+
+/// Who the controller's own writes are attributed to (Kargo's `controller:` actor prefix).
+pub const CONTROLLER_ACTOR: &str = "controller:convoy";
+
+/// What a pass reads.
+pub struct StagePass<'a> {
+    pub stage: &'a Stage,
+    /// The Freight the pass may touch: what its new Promotions promoted, its current collection,
+    /// what says it is in the Stage, and (auto-promotion, control flow) its origins' Freight.
+    pub freight: &'a [&'a Freight],
+    /// The Stage's Promotions.
+    pub promotions: &'a [Promotion],
+    /// Whether a ProjectConfig policy lets this Stage auto-promote.
+    pub policy_allows_auto_promotion: bool,
+    pub now: Timestamp,
+}
+
+/// A change to one Freight's status for this Stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FreightChange {
+    pub name: String,
+    /// `Some(true)`: now in the Stage (`currentlyIn`); `Some(false)`: no longer; `None`: as is.
+    pub currently_in: Option<bool>,
+    /// Newly verified in the Stage (`verifiedIn`).
+    pub verified: bool,
+}
+
+/// What a pass decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StagePlan {
+    pub status: StageStatus,
+    pub freight: Vec<FreightChange>,
+    /// The id of the current collection's verification left Running, to be run.
+    pub verify: Option<String>,
+    /// Freight to promote automatically, one per origin at most.
+    pub promote: Vec<String>,
+    /// When to look again (Freight soaking upstream becomes available).
+    pub requeue_after: Option<Duration>,
+}
+
+/// Decides a pass. `new_id` names new verification records (a UUID in production).
+pub fn plan(pass: &StagePass<'_>, new_id: &mut dyn FnMut() -> String) -> StagePlan {
+    let stage = pass.stage;
+    let now = pass.now;
+    let mut status = stage.status.clone().unwrap_or_default();
+    let requested: Vec<String> = stage.spec.requested_freight.iter().map(|r| r.origin.key()).collect();
+    record_finished_promotions(pass, &mut status, &requested, new_id);
+    handle_requests(stage, &mut status, now, new_id);
+
+    let freight = freight_changes(pass, &status);
+    status.freight_summary = Some(summary(&status.freight_history, requested.len()));
+    conditions(stage, &mut status, pass.promotions, now);
+
+    let control_flow = stage.is_control_flow();
+    let enabled = !control_flow && pass.policy_allows_auto_promotion;
+    status.auto_promotion_enabled = Some(enabled);
+    if !enabled {
+        status.auto_promotion_holds.clear();
+    }
+    // Holds in effect: recorded ones, and those of Promotions not recorded yet.
+    status.effective_auto_promotion_holds = status.auto_promotion_holds.clone();
+    let recorded = status.last_promotion.as_ref().map(|p| p.name.clone()).unwrap_or_default();
+    for promotion in pass.promotions.iter().filter(|p| !p.is_finished() && p.metadata.name() > recorded.as_str()) {
+        let hold = json!({"freightName": promotion.spec.freight, "promotionName": promotion.metadata.name()});
+        pipeline::apply_intent(&mut status.effective_auto_promotion_holds, &promotion.metadata.annotations, hold);
+    }
+
+    let verify = status
+        .freight_history
+        .first()
+        .and_then(|c| c.verification_history.first())
+        .filter(|record| record["phase"] == "Running")
+        .and_then(|record| record["id"].as_str().map(str::to_owned));
+    let promote = if enabled { auto_promotions(pass, &status) } else { Vec::new() };
+    // Freight soaking upstream becomes available at a known time: look again a second after.
+    let requeue_after = (enabled || control_flow)
+        .then(|| soonest_soak_end(stage, pass.freight, now))
+        .flatten()
+        .map(|d| d + Duration::from_secs(1));
+    StagePlan { status, freight, verify, promote, requeue_after }
+}
+
+/// Newly finished Promotions, oldest first: `lastPromotion`, holds, and for a success the new
+/// current collection with its verification.
+fn record_finished_promotions(
+    pass: &StagePass<'_>,
+    status: &mut StageStatus,
+    requested: &[String],
+    new_id: &mut dyn FnMut() -> String,
+) {
+    let last = status.last_promotion.as_ref().map(|p| p.name.clone()).unwrap_or_default();
+    let mut finished: Vec<&Promotion> =
+        pass.promotions.iter().filter(|p| p.is_finished() && p.metadata.name() > last.as_str()).collect();
+    finished.sort_by(|a, b| a.metadata.name().cmp(b.metadata.name()));
+    for promotion in finished {
+        let promotion_status = promotion.status.clone().unwrap_or_default();
+        let origin = promotion_status.freight.as_ref().map(|f| f.origin.clone());
+        let phase = promotion.phase();
+        status.last_promotion = Some(PromotionReference {
+            name: promotion.metadata.name().to_owned(),
+            freight: Some(FreightReference {
+                name: promotion.spec.freight.clone(),
+                origin: origin.clone().unwrap_or_default(),
+                ..FreightReference::default()
+            }),
+            status: Some(json!({"phase": phase.map(Phase::as_str), "message": promotion_status.message})),
+            finished_at: promotion_status.finished_at.clone(),
+        });
+        if phase != Some(Phase::Aborted) {
+            let annotations = &promotion.metadata.annotations;
+            let hold = json!({
+                "freightName": promotion.spec.freight,
+                "origin": origin,
+                "promotionName": promotion.metadata.name(),
+                "actor": annotations.get("kargo.akuity.io/create-actor"),
+                "createdAt": promotion.metadata.creation_timestamp,
+            });
+            pipeline::apply_intent(&mut status.auto_promotion_holds, annotations, hold);
+        }
+        if phase != Some(Phase::Succeeded) {
+            continue;
+        }
+        let Some(promoted) = pass.freight.iter().find(|f| f.metadata.name() == promotion.spec.freight) else {
+            continue;
+        };
+        let mut collection = pipeline::next_collection(
+            status.freight_history.first(),
+            requested,
+            &promoted.origin.key(),
+            promoted.reference(),
+        );
+        collection.verification_history = vec![verification_record(pass.stage, pass.now, new_id())];
+        pipeline::push_history(&mut status.freight_history, collection);
+    }
+}
+
+/// Refresh, reverify and abort requests (Kargo's annotations); the last two name the
+/// verification they are about.
+fn handle_requests(stage: &Stage, status: &mut StageStatus, now: Timestamp, new_id: &mut dyn FnMut() -> String) {
+    let annotation = |name: &str| stage.metadata.annotations.get(name).cloned();
+    if let Some(token) = annotation(convoy_api::REFRESH_ANNOTATION) {
+        status.last_handled_refresh = Some(token);
+    }
+    let Some(current) = status.freight_history.first_mut() else { return };
+    let Some(latest) = current.verification_history.first().cloned() else { return };
+    let id = latest["id"].as_str().unwrap_or("").to_owned();
+    let running = latest["phase"] == "Running";
+    if running && annotation(convoy_api::ABORT_ANNOTATION).as_deref() == Some(id.as_str()) {
+        let record = &mut current.verification_history[0];
+        record["phase"] = json!("Aborted");
+        record["message"] = json!("verification aborted by request");
+        record["finishTime"] = json!(now.to_string());
+    } else if !running && annotation(convoy_api::REVERIFY_ANNOTATION).as_deref() == Some(id.as_str()) {
+        current.verification_history.insert(0, verification_record(stage, now, new_id()));
+        current.verification_history.truncate(10);
+    }
+}
+
+/// `currentlyIn` follows the current collection; `verifiedIn` once it is verified (or, in a
+/// control-flow Stage, as soon as the Freight is available to it).
+fn freight_changes(pass: &StagePass<'_>, status: &StageStatus) -> Vec<FreightChange> {
+    let stage_name = pass.stage.metadata.name();
+    let current: Vec<&str> =
+        status.freight_history.first().map(|c| c.items.values().map(|f| f.name.as_str()).collect()).unwrap_or_default();
+    let verified = status
+        .freight_history
+        .first()
+        .and_then(|c| c.verification_history.first())
+        .is_some_and(|v| v["phase"] == "Successful");
+    let control_flow = pass.stage.is_control_flow();
+    pass.freight
+        .iter()
+        .filter_map(|f| {
+            let in_current = current.contains(&f.metadata.name());
+            let was_in = f.status.currently_in.contains_key(stage_name);
+            let verify = (in_current && verified) || (control_flow && availability(pass.stage, f, pass.now).is_ok());
+            let newly_verified = verify && !f.status.verified_in.contains_key(stage_name);
+            (in_current != was_in || newly_verified).then(|| FreightChange {
+                name: f.metadata.name().to_owned(),
+                currently_in: (in_current != was_in).then_some(in_current),
+                verified: newly_verified,
+            })
+        })
+        .collect()
+}
+
+/// Without `spec.verification` Freight is verified on arrival; otherwise a `Running` record
+/// that the verifier completes.
+fn verification_record(stage: &Stage, now: Timestamp, id: String) -> Value {
+    let now = now.to_string();
+    match stage.spec.verification {
+        None => {
+            json!({"id": id, "actor": CONTROLLER_ACTOR, "phase": "Successful", "startTime": now, "finishTime": now})
+        }
+        Some(_) => json!({"id": id, "actor": CONTROLLER_ACTOR, "phase": "Running", "startTime": now}),
+    }
+}
+
+/// Kargo's `freightSummary`: the Freight name for a single request, else `<n>/<m> Fulfilled`.
+fn summary(history: &[FreightCollection], requested: usize) -> String {
+    let items: BTreeMap<&String, &FreightReference> =
+        history.first().map(|c| c.items.iter().collect()).unwrap_or_default();
+    match (requested, items.values().next()) {
+        (1, Some(only)) => only.name.clone(),
+        _ => format!("{}/{requested} Fulfilled", items.len()),
+    }
+}
+
+/// `Promoting`, `Verified` and `Ready` conditions, `currentPromotion`, and `health`
+/// (`NotApplicable`: no health checks run without Argo CD steps).
+fn conditions(stage: &Stage, status: &mut StageStatus, promotions: &[Promotion], now: Timestamp) {
+    let now = now.to_string();
+    let running = promotions.iter().find(|p| p.phase() == Some(Phase::Running));
+    status.current_promotion = running.map(|p| PromotionReference {
+        name: p.metadata.name().to_owned(),
+        freight: Some(FreightReference {
+            name: p.spec.freight.clone(),
+            origin: p.status.as_ref().and_then(|s| s.freight.as_ref()).map(|f| f.origin.clone()).unwrap_or_default(),
+            ..FreightReference::default()
+        }),
+        status: None,
+        finished_at: None,
+    });
+    let (status_word, reason, message) = match running {
+        Some(p) => ("True", "Running", format!("Promotion {} is running", p.metadata.name())),
+        None => ("False", "Idle", "no Promotion is running".to_owned()),
+    };
+    pipeline::set_condition(&mut status.conditions, "Promoting", status_word, reason, &message, &now);
+    let latest = status.freight_history.first().and_then(|c| c.verification_history.first()).cloned();
+    let phase = latest.as_ref().and_then(|v| v["phase"].as_str()).unwrap_or("");
+    let (verified, reason, message) = match (stage.is_control_flow(), phase) {
+        (true, _) => ("True", "ControlFlow", "a control-flow Stage verifies Freight on arrival".to_owned()),
+        (_, "Successful") => ("True", "Verified", "the current Freight is verified".to_owned()),
+        (_, "Running" | "Pending") => ("Unknown", "Verifying", "verification is running".to_owned()),
+        (_, "") => ("Unknown", "NoFreight", "no Freight has been promoted yet".to_owned()),
+        (_, other) => (
+            "False",
+            other,
+            latest.as_ref().and_then(|v| v["message"].as_str()).unwrap_or("verification did not succeed").to_owned(),
+        ),
+    };
+    pipeline::set_condition(&mut status.conditions, "Verified", verified, reason, &message, &now);
+    let ready = running.is_none() && verified == "True";
+    let (reason, message) = if ready {
+        ("Ready", "the Stage holds verified Freight and is idle")
+    } else {
+        ("NotReady", "promoting, verifying, or without verified Freight")
+    };
+    pipeline::set_condition(
+        &mut status.conditions,
+        "Ready",
+        if ready { "True" } else { "False" },
+        reason,
+        message,
+        &now,
+    );
+    status.health = (!status.freight_history.is_empty()).then(|| json!({"status": "NotApplicable"}));
+}
+
+/// Per requested origin without a hold: the candidate, unless Kargo's rules skip it (§5.5).
+fn auto_promotions(pass: &StagePass<'_>, status: &StageStatus) -> Vec<String> {
+    let views: Vec<PromotionView> = pass
+        .promotions
+        .iter()
+        .map(|p| PromotionView {
+            name: p.metadata.name().to_owned(),
+            freight: p.spec.freight.clone(),
+            phase: p.phase().map_or("", Phase::as_str).to_owned(),
+        })
+        .collect();
+    let last = status.last_promotion.as_ref().map(|p| p.name.as_str());
+    let mut chosen = Vec::new();
+    for request in &pass.stage.spec.requested_freight {
+        if status.effective_auto_promotion_holds.contains_key(&request.origin.key()) {
+            continue;
+        }
+        let candidate = auto_promotion_candidate(pass.stage, &request.origin, pass.freight, pass.now)
+            .map(|f| f.metadata.name().to_owned());
+        let current =
+            status.freight_history.first().and_then(|c| c.items.get(&request.origin.key())).map(|f| f.name.as_str());
+        if let Ok(freight) = pipeline::auto_promotion(candidate.as_deref(), current, last, &views) {
+            chosen.push(freight);
+        }
+    }
+    chosen
+}

@@ -1,0 +1,227 @@
+//! The Stage controller's decisions as a pure function (reference §5.4, §5.5), without a store:
+//! each case builds what a pass reads and checks what it decides. Expectations follow Kargo's
+//! rules as the reference states them.
+
+use std::time::Duration;
+
+use convoy_api::time::Timestamp;
+use convoy_api::{Freight, Promotion, Stage};
+use convoy_core::stage_pass::{FreightChange, StagePass, StagePlan, plan};
+use serde_json::{Value, json};
+
+/// 2024-05-01T12:00:00Z
+const NOW: Timestamp = Timestamp(1_714_564_800);
+
+fn stage(spec: Value, status: Value, annotations: Value) -> Stage {
+    serde_json::from_value(json!({
+        "apiVersion": "kargo.akuity.io/v1alpha1", "kind": "Stage",
+        "metadata": {"name": "dev", "namespace": "p", "annotations": annotations},
+        "spec": spec, "status": status,
+    }))
+    .unwrap()
+}
+
+const TEMPLATE: &str = r#"{"spec": {"steps": [{"uses": "fail"}]}}"#;
+
+fn direct_spec() -> Value {
+    json!({
+        "requestedFreight": [{"origin": {"kind": "Warehouse", "name": "w"}, "sources": {"direct": true}}],
+        "promotionTemplate": serde_json::from_str::<Value>(TEMPLATE).unwrap(),
+    })
+}
+
+fn freight(name: &str, discovered: &str, status: Value) -> Freight {
+    serde_json::from_value(json!({
+        "apiVersion": "kargo.akuity.io/v1alpha1", "kind": "Freight",
+        "metadata": {"name": name, "namespace": "p"},
+        "origin": {"kind": "Warehouse", "name": "w"},
+        "images": [{"repoURL": "ghcr.io/a/b", "tag": name}],
+        "discoveredAt": discovered,
+        "status": status,
+    }))
+    .unwrap()
+}
+
+fn promotion(name: &str, freight: &str, phase: &str, annotations: Value) -> Promotion {
+    let mut value = json!({
+        "apiVersion": "kargo.akuity.io/v1alpha1", "kind": "Promotion",
+        "metadata": {"name": name, "namespace": "p", "annotations": annotations, "creationTimestamp": "2024-05-01T11:00:00Z"},
+        "spec": {"stage": "dev", "freight": freight, "steps": [{"uses": "fail"}]},
+    });
+    if !phase.is_empty() {
+        value["status"] = json!({"phase": phase, "freight": {"name": freight, "origin": {"kind": "Warehouse", "name": "w"}}, "finishedAt": "2024-05-01T11:30:00Z"});
+    }
+    serde_json::from_value(value).unwrap()
+}
+
+fn run(stage: &Stage, freight: &[Freight], promotions: &[Promotion], auto: bool) -> StagePlan {
+    let refs: Vec<&Freight> = freight.iter().collect();
+    let mut ids = (1..).map(|n| format!("id-{n}"));
+    plan(&StagePass { stage, freight: &refs, promotions, policy_allows_auto_promotion: auto, now: NOW }, &mut || {
+        ids.next().unwrap()
+    })
+}
+
+fn condition<'a>(plan: &'a StagePlan, kind: &str) -> (&'a str, &'a str) {
+    let c = plan.status.conditions.iter().find(|c| c.type_ == kind).unwrap();
+    (c.status.as_str(), c.reason.as_str())
+}
+
+#[test]
+fn a_succeeded_promotion_becomes_the_current_collection_verified_on_arrival_without_verification() {
+    let s = stage(direct_spec(), json!({}), json!({}));
+    let f = [freight("f1", "2024-05-01T10:00:00Z", json!({}))];
+    let plan = run(&s, &f, &[promotion("dev.01.f1", "f1", "Succeeded", json!({}))], false);
+    assert_eq!(plan.status.last_promotion.as_ref().unwrap().name, "dev.01.f1");
+    let current = &plan.status.freight_history[0];
+    assert_eq!(current.items["Warehouse/w"].name, "f1");
+    assert_eq!(current.verification_history[0]["phase"], "Successful");
+    assert_eq!(current.verification_history[0]["id"], "id-1");
+    assert_eq!(plan.freight, vec![FreightChange { name: "f1".into(), currently_in: Some(true), verified: true }]);
+    assert_eq!(plan.status.freight_summary.as_deref(), Some("f1"), "one request: the Freight's name");
+    assert_eq!(condition(&plan, "Ready"), ("True", "Ready"));
+    assert_eq!(plan.verify, None);
+    assert!(plan.promote.is_empty() && plan.requeue_after.is_none());
+}
+
+#[test]
+fn with_verification_the_record_runs_and_the_freight_is_not_verified_yet() {
+    let mut spec = direct_spec();
+    spec["verification"] = json!({"analysisTemplates": [{"name": "smoke"}]});
+    let s = stage(spec, json!({}), json!({}));
+    let f = [freight("f1", "2024-05-01T10:00:00Z", json!({}))];
+    let plan = run(&s, &f, &[promotion("dev.01.f1", "f1", "Succeeded", json!({}))], false);
+    assert_eq!(plan.verify.as_deref(), Some("id-1"));
+    assert_eq!(plan.freight, vec![FreightChange { name: "f1".into(), currently_in: Some(true), verified: false }]);
+    assert_eq!(condition(&plan, "Verified"), ("Unknown", "Verifying"));
+    assert_eq!(condition(&plan, "Ready").0, "False");
+}
+
+#[test]
+fn failed_and_already_recorded_promotions_change_no_freight() {
+    let recorded = json!({"lastPromotion": {"name": "dev.02.f2"}});
+    let s = stage(direct_spec(), recorded, json!({}));
+    let f = [freight("f1", "2024-05-01T10:00:00Z", json!({})), freight("f2", "2024-05-01T10:00:00Z", json!({}))];
+    // dev.01 sorts before the recorded dev.02: already handled. dev.03 failed.
+    let promotions =
+        [promotion("dev.01.f1", "f1", "Succeeded", json!({})), promotion("dev.03.f2", "f2", "Failed", json!({}))];
+    let plan = run(&s, &f, &promotions, false);
+    let last = plan.status.last_promotion.as_ref().unwrap();
+    assert_eq!(last.name, "dev.03.f2");
+    assert_eq!(last.status.as_ref().unwrap()["phase"], "Failed");
+    assert!(plan.status.freight_history.is_empty() && plan.freight.is_empty());
+}
+
+#[test]
+fn freight_leaving_the_current_collection_leaves_the_stage() {
+    let status = json!({"freightHistory": [{"id": "c1", "items": {"Warehouse/w": {"name": "f2", "origin": {"kind": "Warehouse", "name": "w"}}},
+        "verificationHistory": [{"id": "v1", "phase": "Successful"}]}]});
+    let s = stage(direct_spec(), status, json!({}));
+    let f = [
+        freight(
+            "f1",
+            "2024-05-01T10:00:00Z",
+            json!({"currentlyIn": {"dev": {"since": "2024-05-01T09:00:00Z"}}, "verifiedIn": {"dev": {}}}),
+        ),
+        freight(
+            "f2",
+            "2024-05-01T10:00:00Z",
+            json!({"currentlyIn": {"dev": {"since": "2024-05-01T11:00:00Z"}}, "verifiedIn": {"dev": {}}}),
+        ),
+    ];
+    let plan = run(&s, &f, &[], false);
+    assert_eq!(plan.freight, vec![FreightChange { name: "f1".into(), currently_in: Some(false), verified: false }]);
+}
+
+#[test]
+fn abort_and_reverify_requests_name_their_verification() {
+    let history = |phase: &str| {
+        json!({"freightHistory": [{"id": "c1", "items": {"Warehouse/w": {"name": "f1", "origin": {"kind": "Warehouse", "name": "w"}}},
+            "verificationHistory": [{"id": "v1", "phase": phase}]}]})
+    };
+    let mut spec = direct_spec();
+    spec["verification"] = json!({"analysisTemplates": [{"name": "smoke"}]});
+    // An abort naming the running verification ends it.
+    let s = stage(spec.clone(), history("Running"), json!({"kargo.akuity.io/abort": "v1"}));
+    let plan = run(&s, &[], &[], false);
+    let record = &plan.status.freight_history[0].verification_history[0];
+    assert_eq!(
+        (record["phase"].as_str(), record["finishTime"].as_str()),
+        (Some("Aborted"), Some("2024-05-01T12:00:00Z"))
+    );
+    assert_eq!(plan.verify, None);
+    // An abort naming another verification does nothing.
+    let s = stage(spec.clone(), history("Running"), json!({"kargo.akuity.io/abort": "v0"}));
+    assert_eq!(run(&s, &[], &[], false).verify.as_deref(), Some("v1"));
+    // A reverify of the finished one starts a new record, newest first.
+    let s = stage(spec, history("Failed"), json!({"kargo.akuity.io/reverify": "v1"}));
+    let plan = run(&s, &[], &[], false);
+    let ids: Vec<&str> =
+        plan.status.freight_history[0].verification_history.iter().map(|v| v["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec!["id-1", "v1"]);
+    assert_eq!(plan.verify.as_deref(), Some("id-1"));
+}
+
+#[test]
+fn a_control_flow_stage_verifies_what_is_available_to_it() {
+    let spec =
+        json!({"requestedFreight": [{"origin": {"kind": "Warehouse", "name": "w"}, "sources": {"stages": ["up"]}}]});
+    let s = stage(spec, json!({}), json!({}));
+    let f = [
+        freight("f1", "2024-05-01T10:00:00Z", json!({"verifiedIn": {"up": {}}})),
+        freight("f2", "2024-05-01T10:00:00Z", json!({})),
+    ];
+    let plan = run(&s, &f, &[], true);
+    assert_eq!(plan.freight, vec![FreightChange { name: "f1".into(), currently_in: None, verified: true }]);
+    assert_eq!(plan.status.auto_promotion_enabled, Some(false), "control flow never promotes");
+    assert_eq!(condition(&plan, "Verified"), ("True", "ControlFlow"));
+}
+
+#[test]
+fn auto_promotion_takes_the_newest_unless_held_or_in_flight() {
+    let s = stage(direct_spec(), json!({}), json!({}));
+    let f = [freight("f1", "2024-05-01T10:00:00Z", json!({})), freight("f2", "2024-05-01T11:00:00Z", json!({}))];
+    assert_eq!(run(&s, &f, &[], true).promote, vec!["f2".to_owned()]);
+    assert!(run(&s, &f, &[], false).promote.is_empty(), "no policy, no promotion");
+    // A Promotion of the candidate already waiting: nothing new.
+    let waiting = [promotion("dev.01.f2", "f2", "", json!({}))];
+    assert!(run(&s, &f, &waiting, true).promote.is_empty());
+    // A user's Promotion of older Freight holds auto-promotion for its origin.
+    let rollback = [promotion("dev.01.f1", "f1", "", json!({"kargo.akuity.io/auto-promotion-hold": "Warehouse/w"}))];
+    let plan = run(&s, &f, &rollback, true);
+    assert!(plan.promote.is_empty());
+    assert!(plan.status.effective_auto_promotion_holds.contains_key("Warehouse/w"));
+    // The candidate's last Promotion failed: a person retries it, not the loop.
+    let failed = [promotion("dev.01.f2", "f2", "Failed", json!({}))];
+    assert!(run(&s, &f, &failed, true).promote.is_empty());
+}
+
+#[test]
+fn soaking_freight_asks_for_a_pass_when_its_soak_ends() {
+    let spec = json!({
+        "requestedFreight": [{"origin": {"kind": "Warehouse", "name": "w"}, "sources": {"stages": ["up"], "requiredSoakTime": "1h"}}],
+        "promotionTemplate": serde_json::from_str::<Value>(TEMPLATE).unwrap(),
+    });
+    let s = stage(spec, json!({}), json!({}));
+    // In `up` for 20 minutes: 40 minutes of soak left.
+    let f = [freight(
+        "f1",
+        "2024-05-01T10:00:00Z",
+        json!({"verifiedIn": {"up": {}}, "currentlyIn": {"up": {"since": "2024-05-01T11:40:00Z"}}}),
+    )];
+    let plan = run(&s, &f, &[], true);
+    assert!(plan.promote.is_empty(), "not available yet");
+    assert_eq!(plan.requeue_after, Some(Duration::from_secs(40 * 60 + 1)));
+    assert_eq!(run(&s, &f, &[], false).requeue_after, None, "nothing would act on it");
+}
+
+#[test]
+fn a_running_promotion_is_current_and_the_stage_not_ready() {
+    let status = json!({"freightHistory": [{"id": "c1", "items": {"Warehouse/w": {"name": "f1", "origin": {"kind": "Warehouse", "name": "w"}}},
+        "verificationHistory": [{"id": "v1", "phase": "Successful"}]}]});
+    let s = stage(direct_spec(), status, json!({}));
+    let plan = run(&s, &[], &[promotion("dev.01.f2", "f2", "Running", json!({}))], false);
+    assert_eq!(plan.status.current_promotion.as_ref().unwrap().name, "dev.01.f2");
+    assert_eq!(condition(&plan, "Promoting"), ("True", "Running"));
+    assert_eq!(condition(&plan, "Ready"), ("False", "NotReady"));
+}
