@@ -257,21 +257,57 @@ fn conditions(stage: &Stage, status: &mut StageStatus, promotions: &[Promotion],
         ),
     };
     pipeline::set_condition(&mut status.conditions, "Verified", verified, reason, &message, &now);
-    let ready = running.is_none() && verified == "True";
-    let (reason, message) = if ready {
-        ("Ready", "the Stage holds verified Freight and is idle")
-    } else {
-        ("NotReady", "promoting, verifying, or without verified Freight")
-    };
-    pipeline::set_condition(
-        &mut status.conditions,
-        "Ready",
-        if ready { "True" } else { "False" },
-        reason,
-        message,
-        &now,
-    );
+    let (ready, reason, message) = readiness(stage, status, running, latest.as_ref());
+    pipeline::set_condition(&mut status.conditions, "Ready", ready, reason, &message, &now);
     status.health = (!status.freight_history.is_empty()).then(|| json!({"status": "NotApplicable"}));
+}
+
+/// Kargo's `Ready`: its reason names the most important thing true of the Stage, in this
+/// order: a Promotion running (`ActivePromotion`); the last one not succeeding
+/// (`LastPromotionFailed`, `...Errored`, `...Aborted`); no Freight (`NoFreight`); the current
+/// Freight's verification (`Verification<Phase>`); else `Verified`, the one `True`.
+fn readiness(
+    stage: &Stage,
+    status: &StageStatus,
+    running: Option<&Promotion>,
+    latest_verification: Option<&Value>,
+) -> (&'static str, &'static str, String) {
+    if let Some(p) = running {
+        return ("False", "ActivePromotion", format!("Promotion {} is running", p.metadata.name()));
+    }
+    if let Some(last) = &status.last_promotion {
+        let phase = last.status.as_ref().and_then(|s| s["phase"].as_str()).and_then(Phase::parse);
+        let message = last.status.as_ref().and_then(|s| s["message"].as_str()).unwrap_or("");
+        let reason = match phase {
+            Some(Phase::Failed) => Some(("LastPromotionFailed", "failed")),
+            Some(Phase::Errored) => Some(("LastPromotionErrored", "errored")),
+            Some(Phase::Aborted) => Some(("LastPromotionAborted", "was aborted")),
+            _ => None,
+        };
+        if let Some((reason, what)) = reason {
+            let detail = if message.is_empty() { String::new() } else { format!(": {message}") };
+            return ("False", reason, format!("Promotion {} {what}{detail}", last.name));
+        }
+    }
+    if stage.is_control_flow() {
+        return ("True", "ControlFlow", "a control-flow Stage passes Freight on as it arrives".to_owned());
+    }
+    if status.freight_history.is_empty() {
+        return ("False", "NoFreight", "no Freight has been promoted yet".to_owned());
+    }
+    let phase = latest_verification.and_then(|v| v["phase"].as_str()).unwrap_or("Pending");
+    let message = latest_verification.and_then(|v| v["message"].as_str()).unwrap_or("");
+    let with = |text: &str| if message.is_empty() { text.to_owned() } else { format!("{text}: {message}") };
+    match phase {
+        "Successful" => ("True", "Verified", "the current Freight is verified".to_owned()),
+        "Running" => ("False", "VerificationRunning", "verification of the current Freight is running".to_owned()),
+        "Pending" => ("False", "VerificationPending", "verification of the current Freight has not started".to_owned()),
+        "Failed" => ("False", "VerificationFailed", with("verification failed")),
+        "Error" => ("False", "VerificationError", with("verification could not be completed")),
+        "Aborted" => ("False", "VerificationAborted", with("verification was aborted")),
+        "Inconclusive" => ("False", "VerificationInconclusive", with("verification was inconclusive")),
+        _ => ("False", "VerificationError", format!("verification ended in an unknown phase {phase:?}")),
+    }
 }
 
 /// Per requested origin without a hold: the candidate, unless Kargo's rules skip it (§5.5).

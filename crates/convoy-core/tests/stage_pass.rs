@@ -79,7 +79,7 @@ fn a_succeeded_promotion_becomes_the_current_collection_verified_on_arrival_with
     assert_eq!(current.verification_history[0]["id"], "id-1");
     assert_eq!(plan.freight, vec![FreightChange { name: "f1".into(), currently_in: Some(true), verified: true }]);
     assert_eq!(plan.status.freight_summary.as_deref(), Some("f1"), "one request: the Freight's name");
-    assert_eq!(condition(&plan, "Ready"), ("True", "Ready"));
+    assert_eq!(condition(&plan, "Ready"), ("True", "Verified"));
     assert_eq!(plan.verify, None);
     assert!(plan.promote.is_empty() && plan.requeue_after.is_none());
 }
@@ -94,7 +94,7 @@ fn with_verification_the_record_runs_and_the_freight_is_not_verified_yet() {
     assert_eq!(plan.verify.as_deref(), Some("id-1"));
     assert_eq!(plan.freight, vec![FreightChange { name: "f1".into(), currently_in: Some(true), verified: false }]);
     assert_eq!(condition(&plan, "Verified"), ("Unknown", "Verifying"));
-    assert_eq!(condition(&plan, "Ready").0, "False");
+    assert_eq!(condition(&plan, "Ready"), ("False", "VerificationRunning"));
 }
 
 #[test]
@@ -110,6 +110,43 @@ fn failed_and_already_recorded_promotions_change_no_freight() {
     assert_eq!(last.name, "dev.03.f2");
     assert_eq!(last.status.as_ref().unwrap()["phase"], "Failed");
     assert!(plan.status.freight_history.is_empty() && plan.freight.is_empty());
+    assert_eq!(condition(&plan, "Ready"), ("False", "LastPromotionFailed"), "no Freight, but the failure matters more");
+}
+
+/// Kargo's Ready reasons: the most important thing true of the Stage.
+#[test]
+fn ready_says_why_in_kargos_words() {
+    let with = |last_phase: &str, verification: &str| {
+        json!({"lastPromotion": {"name": "dev.01.f1", "status": {"phase": last_phase, "message": "step 2 errored"}},
+            "freightHistory": [{"id": "c1", "items": {"Warehouse/w": {"name": "f1", "origin": {"kind": "Warehouse", "name": "w"}}},
+            "verificationHistory": [{"id": "v1", "phase": verification, "message": "error rate 7%"}]}]})
+    };
+    let cases = [
+        ("Succeeded", "Successful", "True", "Verified", "the current Freight is verified"),
+        ("Errored", "Successful", "False", "LastPromotionErrored", "Promotion dev.01.f1 errored: step 2 errored"),
+        ("Aborted", "Successful", "False", "LastPromotionAborted", "Promotion dev.01.f1 was aborted: step 2 errored"),
+        ("Succeeded", "Failed", "False", "VerificationFailed", "verification failed: error rate 7%"),
+        ("Succeeded", "Error", "False", "VerificationError", "verification could not be completed: error rate 7%"),
+        (
+            "Succeeded",
+            "Inconclusive",
+            "False",
+            "VerificationInconclusive",
+            "verification was inconclusive: error rate 7%",
+        ),
+        ("Succeeded", "Aborted", "False", "VerificationAborted", "verification was aborted: error rate 7%"),
+    ];
+    for (last, verification, status, reason, message) in cases {
+        let plan = run(&stage(direct_spec(), with(last, verification), json!({})), &[], &[], false);
+        let ready = plan.status.conditions.iter().find(|c| c.type_ == "Ready").unwrap();
+        assert_eq!(
+            (ready.status.as_str(), ready.reason.as_str(), ready.message.as_str()),
+            (status, reason, message),
+            "{last}/{verification}"
+        );
+    }
+    let plan = run(&stage(direct_spec(), json!({}), json!({})), &[], &[], false);
+    assert_eq!(condition(&plan, "Ready"), ("False", "NoFreight"));
 }
 
 #[test]
@@ -223,5 +260,5 @@ fn a_running_promotion_is_current_and_the_stage_not_ready() {
     let plan = run(&s, &[], &[promotion("dev.01.f2", "f2", "Running", json!({}))], false);
     assert_eq!(plan.status.current_promotion.as_ref().unwrap().name, "dev.01.f2");
     assert_eq!(condition(&plan, "Promoting"), ("True", "Running"));
-    assert_eq!(condition(&plan, "Ready"), ("False", "NotReady"));
+    assert_eq!(condition(&plan, "Ready"), ("False", "ActivePromotion"));
 }

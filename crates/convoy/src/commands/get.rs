@@ -175,7 +175,8 @@ fn headers(kind: Kind, wide: bool, all_projects: bool) -> Vec<&'static str> {
     }
     h.push("NAME");
     h.extend(match kind {
-        Kind::Stage => vec!["SHARD", "CURRENT FREIGHT", "HEALTH", "READY", "STATUS", "AGE"],
+        // Kargo's printer columns, and the last promotion (its phase, how long ago it ended).
+        Kind::Stage => vec!["SHARD", "CURRENT FREIGHT", "HEALTH", "READY", "STATUS", "LAST PROMOTION", "AGE"],
         Kind::Freight => vec!["ALIAS", "ORIGIN (KIND)", "ORIGIN (NAME)", "AGE"],
         Kind::Promotion => vec!["SHARD", "STAGE", "FREIGHT", "PHASE", "AGE"],
         Kind::Warehouse => vec!["SHARD", "AGE"],
@@ -205,7 +206,19 @@ fn row(kind: Kind, object: &Value, wide: bool, all_projects: bool) -> Vec<String
     match kind {
         Kind::Stage => {
             let (status, message) = ready();
-            r.extend([s("/spec/shard"), s("/status/freightSummary"), s("/status/health/status"), status, message]);
+            let last = match (s("/status/lastPromotion/status/phase"), s("/status/lastPromotion/finishedAt")) {
+                (phase, _) if phase.is_empty() => String::new(),
+                (phase, finished) if finished.is_empty() => phase,
+                (phase, finished) => format!("{phase} {} ago", age(&finished)),
+            };
+            r.extend([
+                s("/spec/shard"),
+                s("/status/freightSummary"),
+                s("/status/health/status"),
+                status,
+                message,
+                last,
+            ]);
         }
         Kind::Freight => r.extend([s("/metadata/labels/kargo.akuity.io~1alias"), s("/origin/kind"), s("/origin/name")]),
         Kind::Promotion => r.extend([

@@ -378,3 +378,43 @@ fn quickstart_beside_a_running_server_changes_nothing() {
     assert!(stderr.contains("another convoy server is using the data directory"), "{stderr}");
     assert!(!server.data.join("quickstart").exists(), "no repository was made or changed");
 }
+
+/// After a promotion that ends badly the Stage is not Ready, and says why in Kargo's words
+/// (`LastPromotionErrored`), with the last promotion in the table.
+#[test]
+fn a_stage_after_an_errored_promotion_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, manifests) = setup(dir.path());
+    let text = std::fs::read_to_string(&manifests).unwrap();
+    // The clone of a repository that does not exist errors.
+    let missing = format!("file://{}/missing.git", dir.path().display());
+    let text = text
+        .replace(&format!("value: \"file://{}/config.git\"", dir.path().display()), &format!("value: \"{missing}\""));
+    std::fs::write(&manifests, text).unwrap();
+    let server = Server::start(dir.path());
+    server.login();
+    let out = server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = promote_first_light(&server);
+    assert_ne!(out.status.code(), Some(0), "{}", stdout(&out));
+    let ready = || {
+        let out = server.convoy().args(["-p", "demo", "get", "stage", "dev", "-o", "json"]).output().unwrap();
+        let stage: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let conditions = stage["status"]["conditions"].as_array().cloned().unwrap_or_default();
+        conditions.into_iter().find(|c| c["type"] == "Ready")
+    };
+    let mut condition = None;
+    for _ in 0..100 {
+        condition = ready().filter(|c| c["reason"] == "LastPromotionErrored");
+        if condition.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let condition = condition.unwrap_or_else(|| panic!("Ready: {:?}", ready()));
+    assert_eq!(condition["status"], "False");
+    assert!(condition["message"].as_str().unwrap().contains("errored"), "{condition}");
+    let table = stdout(&server.convoy().args(["-p", "demo", "get", "stages"]).output().unwrap());
+    let row = table.lines().find(|l| l.starts_with("dev")).unwrap();
+    assert!(row.contains("False") && row.contains("Errored") && row.contains("ago"), "{table}");
+}

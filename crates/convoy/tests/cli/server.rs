@@ -179,7 +179,10 @@ fn apply_get_every_kind_and_format_then_restart() {
     check_all(&server);
     let out = server.convoy().args(["-p", "guestbook", "get", "stages"]).output().unwrap();
     let header = stdout(&out).lines().next().unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
-    assert_eq!(header, "NAME SHARD CURRENT FREIGHT HEALTH READY STATUS AGE", "Kargo's Stage columns");
+    assert_eq!(
+        header, "NAME SHARD CURRENT FREIGHT HEALTH READY STATUS LAST PROMOTION AGE",
+        "Kargo's Stage columns, and the last promotion"
+    );
     server.restart();
     check_all(&server);
 }
