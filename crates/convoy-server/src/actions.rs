@@ -67,6 +67,17 @@ pub async fn promote(
         let write = outcome.write.ok_or_else(|| ApiError::bad_request("nothing to write"))?;
         let stored = state.store.apply(vec![write]).await?.remove(0).object;
         promotion_created(&state, &project, &outcome.name, &stage, &freight, identity.name()).await;
+        if let Some(serde_json::Value::String(origin)) =
+            stored.pointer("/metadata/annotations/kargo.akuity.io~1auto-promotion-hold")
+        {
+            // Beyond Kargo: the hold is announced, not only recorded in the Stage's status.
+            let about = convoy_controllers::events::Involved { kind: "Stage", project: &project, name: &stage };
+            let message = format!(
+                "auto-promotion of {origin} is held: {} promoted Freight {freight:?}, not the one auto-promotion would choose; promoting that one resumes it",
+                identity.name()
+            );
+            convoy_controllers::events::record(&*state.store, about, "AutoPromotionHeld", &message, false).await;
+        }
         return Ok((StatusCode::CREATED, Json(stored)).into_response());
     }
     let (Some(data_dir), Some(mirrors)) = (&state.data_dir, &state.mirrors) else {

@@ -183,6 +183,9 @@ fn headers(kind: Kind, wide: bool, all_projects: bool) -> Vec<&'static str> {
         _ => vec!["AGE"],
     });
     if wide {
+        if kind == Kind::Stage {
+            h.push("HOLD");
+        }
         h.push("RESOURCE VERSION");
     }
     h
@@ -232,6 +235,11 @@ fn row(kind: Kind, object: &Value, wide: bool, all_projects: bool) -> Vec<String
     }
     r.push(age(&s("/metadata/creationTimestamp")));
     if wide {
+        if kind == Kind::Stage {
+            // The origins whose auto-promotion a manual promotion holds.
+            let holds = object.pointer("/status/effectiveAutoPromotionHolds").and_then(Value::as_object);
+            r.push(holds.map(|h| h.keys().cloned().collect::<Vec<_>>().join(",")).unwrap_or_default());
+        }
         r.push(s("/metadata/resourceVersion"));
     }
     r

@@ -55,6 +55,7 @@ pub fn run(client: Client, args: &PromoteArgs) -> anyhow::Result<ExitCode> {
         }
         let name = created["metadata"]["name"].as_str().unwrap_or_default().to_owned();
         println!("Promotion/{name} created");
+        announce_hold(&created, &project, &stage);
         if !args.wait {
             return Ok(ExitCode::SUCCESS);
         }
@@ -91,6 +92,18 @@ async fn downstream(client: &Client, project: &str, upstream: &str, args: &Promo
 }
 
 /// Prints a dry run's steps and the diffs its commits would have made; exit 1 unless it succeeded.
+/// Promoting other than the Freight auto-promotion would choose holds auto-promotion of that
+/// origin (Kargo §5.6): say so, and how to resume.
+fn announce_hold(promotion: &Value, project: &str, stage: &str) {
+    let annotation = promotion.pointer("/metadata/annotations/kargo.akuity.io~1auto-promotion-hold");
+    let Some(origin) = annotation.and_then(Value::as_str) else { return };
+    let warehouse = origin.strip_prefix("Warehouse/").unwrap_or(origin);
+    eprintln!(
+        "note: auto-promotion of {origin} into {stage} is held from now on: this is not the Freight it would choose\n  \
+         to resume, promote the one it would: convoy -p {project} promote --warehouse {warehouse} --stage {stage}"
+    );
+}
+
 fn print_dry_run(report: &Value) -> ExitCode {
     let text = |v: &Value| v.as_str().unwrap_or("").to_owned();
     println!(

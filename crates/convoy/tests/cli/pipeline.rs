@@ -402,10 +402,23 @@ fn a_manual_rollback_holds_auto_promotion_until_resumed() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    // Announced: on the terminal with the way back, as an event, in the wide table.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("note: auto-promotion of Warehouse/app into dev is held"), "{stderr}");
+    assert!(stderr.contains("convoy -p demo promote --warehouse app --stage dev"), "{stderr}");
+    let events =
+        String::from_utf8_lossy(&server.convoy().args(["-p", "demo", "events"]).output().unwrap().stdout).into_owned();
+    assert!(events.contains("AutoPromotionHeld"), "{events}");
     wait_until(&server, "the hold to be recorded", || {
         get(&server, "stage", "dev").pointer("/status/autoPromotionHolds/Warehouse~1app/freightName")
             == Some(&Value::String(first.clone()))
     });
+    let wide = String::from_utf8_lossy(
+        &server.convoy().args(["-p", "demo", "get", "stages", "-o", "wide"]).output().unwrap().stdout,
+    )
+    .into_owned();
+    assert!(wide.lines().next().unwrap().contains("HOLD"), "{wide}");
+    assert!(wide.lines().any(|l| l.starts_with("dev") && l.contains("Warehouse/app")), "{wide}");
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(summary("dev"), first, "still rolled back: the hold stops auto-promotion");
 
