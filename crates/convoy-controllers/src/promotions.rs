@@ -19,7 +19,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use convoy_api::time::Timestamp;
 use convoy_api::{Freight, Kind, Promotion, Resource, Stage, Warehouse};
-use convoy_engine::{Clock, Journal, Orchestrator, Outcome, Phase, Progress, PromotionContext, Registry};
+use convoy_engine::{Clock, Journal, JournalError, Orchestrator, Outcome, Phase, Progress, PromotionContext, Registry};
 use convoy_expr::context::StaticData;
 use convoy_store::{CachedStore, Key, LabelSelector, Store, StoreExt, WatchEvent};
 use serde_json::{Value, json};
@@ -405,9 +405,9 @@ struct StatusJournal {
 
 #[async_trait]
 impl Journal for StatusJournal {
-    async fn record(&mut self, progress: &Progress) -> Result<(), String> {
-        let metas = serde_json::to_value(&progress.step_execution_metadata).map_err(|e| e.to_string())?;
-        let health = serde_json::to_value(&progress.health_checks).map_err(|e| e.to_string())?;
+    async fn record(&mut self, progress: &Progress) -> Result<(), JournalError> {
+        let metas = serde_json::to_value(&progress.step_execution_metadata).map_err(|e| JournalError(e.to_string()))?;
+        let health = serde_json::to_value(&progress.health_checks).map_err(|e| JournalError(e.to_string()))?;
         update_status(&*self.store, &self.key, |status| {
             status["currentStep"] = json!(progress.current_step);
             status["stepExecutionMetadata"] = metas.clone();
@@ -417,6 +417,7 @@ impl Journal for StatusJournal {
             }
         })
         .await
+        .map_err(JournalError)
     }
 
     /// Kargo's abort request: the `kargo.akuity.io/abort` annotation (any value; Kargo's is a

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use convoy_api::{Kind, Resource};
-use convoy_engine::{RepoCredentials, Resources};
+use convoy_engine::{RepoCredentials, ResourceError, Resources};
 use convoy_store::{Key, LabelSelector, Store, StoreError};
 use serde_json::{Map, Value, json};
 
@@ -18,27 +18,32 @@ pub struct StoreResources {
 
 #[async_trait]
 impl Resources for StoreResources {
-    async fn set_freight_alias(&self, project: &str, freight: &str, alias: &str) -> Result<(), String> {
+    async fn set_freight_alias(&self, project: &str, freight: &str, alias: &str) -> Result<(), ResourceError> {
         let key = Key::new(Kind::Freight, project, freight);
         for _ in 0..10 {
-            let stored = self.store.get(&key).await.map_err(|e| e.to_string())?;
-            let stored = stored.ok_or_else(|| format!("Freight {freight:?} not found in project {project:?}"))?;
+            let stored = self.store.get(&key).await.map_err(unavailable)?;
+            let stored = stored.ok_or_else(|| {
+                ResourceError::Refused(format!("Freight {freight:?} not found in project {project:?}"))
+            })?;
             let Ok(Some(Resource::Freight(mut object))) = Resource::decode(&stored.object) else {
-                return Err(format!("the stored Freight {freight:?} does not decode"));
+                return Err(ResourceError::Refused(format!("the stored Freight {freight:?} does not decode")));
             };
             object.alias = Some(alias.to_owned());
             let outcome =
-                plan(&*self.store, vec![Resource::Freight(object)], Mode::Apply).await.map_err(|e| e.to_string())?;
+                plan(&*self.store, vec![Resource::Freight(object)], Mode::Apply).await.map_err(|e| match e {
+                    crate::writes::WriteError::Store(e) => unavailable(e),
+                    refused => ResourceError::Refused(refused.to_string()),
+                })?;
             let Some(write) = outcome.into_iter().next().and_then(|o| o.write) else {
                 return Ok(()); // already has this alias
             };
             match self.store.apply(vec![write]).await {
                 Ok(_) => return Ok(()),
                 Err(StoreError::Conflict { .. }) => continue,
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(unavailable(e)),
             }
         }
-        Err(format!("Freight {freight:?} kept changing under us"))
+        Err(ResourceError::Unavailable(format!("Freight {freight:?} kept changing under us")))
     }
 
     async fn set_metadata(
@@ -47,10 +52,10 @@ impl Resources for StoreResources {
         kind: Kind,
         name: &str,
         values: &Map<String, Value>,
-    ) -> Result<(), String> {
+    ) -> Result<(), ResourceError> {
         let key = Key::new(kind, project, name);
-        if self.store.get(&key).await.map_err(|e| e.to_string())?.is_none() {
-            return Err(format!("{kind} {name:?} not found in project {project:?}"));
+        if self.store.get(&key).await.map_err(unavailable)?.is_none() {
+            return Err(ResourceError::Refused(format!("{kind} {name:?} not found in project {project:?}")));
         }
         update_status(&*self.store, &key, |status| {
             if !status.get("metadata").is_some_and(Value::is_object) {
@@ -61,10 +66,11 @@ impl Resources for StoreResources {
             }
         })
         .await
+        .map_err(ResourceError::Unavailable)
     }
 
-    async fn git_credentials(&self, project: &str, repo_url: &str) -> Result<Option<RepoCredentials>, String> {
-        credentials_of_kind(&*self.store, project, "git", repo_url).await
+    async fn git_credentials(&self, project: &str, repo_url: &str) -> Result<Option<RepoCredentials>, ResourceError> {
+        credentials_of_kind(&*self.store, project, "git", repo_url).await.map_err(ResourceError::Unavailable)
     }
 
     async fn source_credentials(
@@ -72,12 +78,12 @@ impl Resources for StoreResources {
         project: &str,
         kind: &str,
         url: &str,
-    ) -> Result<Option<RepoCredentials>, String> {
-        credentials_of_kind(&*self.store, project, kind, url).await
+    ) -> Result<Option<RepoCredentials>, ResourceError> {
+        credentials_of_kind(&*self.store, project, kind, url).await.map_err(ResourceError::Unavailable)
     }
 
-    async fn exclusive(&self, name: &str) -> Result<Box<dyn Send + Sync>, String> {
-        let lease = self.store.lead(name).await.map_err(|e| e.to_string())?;
+    async fn exclusive(&self, name: &str) -> Result<Box<dyn Send + Sync>, ResourceError> {
+        let lease = self.store.lead(name).await.map_err(unavailable)?;
         Ok(Box::new(lease))
     }
 
@@ -87,6 +93,10 @@ impl Resources for StoreResources {
         let field = |name: &str| client.get(name).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
         Some((field("name")?, field("email")?))
     }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> ResourceError {
+    ResourceError::Unavailable(e.to_string())
 }
 
 /// Credentials of `kind` (`git`, `image`, `helm`) for `url` from the project's Secrets, else

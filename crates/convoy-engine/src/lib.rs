@@ -17,12 +17,19 @@ mod runner;
 
 pub use orchestrator::{Clock, Orchestrator, Outcome, PromotionContext};
 pub use progress::{Phase, Progress, StepMeta, StepStatus};
-pub use runner::{NoResources, Registry, RepoCredentials, Resources, StepContext, StepError, StepResult, StepRunner};
+pub use runner::{
+    NoResources, Registry, RepoCredentials, ResourceError, Resources, StepContext, StepError, StepResult, StepRunner,
+};
 
 /// Where progress is persisted between steps (the Promotion's status, in the server).
+/// The journal could not be written; the promotion does not advance until it can.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct JournalError(pub String);
+
 #[async_trait::async_trait]
 pub trait Journal: Send {
-    async fn record(&mut self, progress: &Progress) -> Result<(), String>;
+    async fn record(&mut self, progress: &Progress) -> Result<(), JournalError>;
 
     /// Called when a step is about to run, after its start is recorded.
     async fn starting(&mut self, _alias: &str) {}
@@ -38,7 +45,7 @@ pub struct NoJournal;
 
 #[async_trait::async_trait]
 impl Journal for NoJournal {
-    async fn record(&mut self, _progress: &Progress) -> Result<(), String> {
+    async fn record(&mut self, _progress: &Progress) -> Result<(), JournalError> {
         Ok(())
     }
 }

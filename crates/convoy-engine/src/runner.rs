@@ -105,12 +105,33 @@ pub trait StepRunner: Send + Sync {
     async fn run(&self, context: &StepContext) -> Result<StepResult, StepError>;
 }
 
+/// Why a change or look-up through [`Resources`] failed: steps branch on it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResourceError {
+    /// Refused for good: the object is missing, or admission said no (an alias taken).
+    #[error("{0}")]
+    Refused(String),
+    /// The store failed or the object kept changing: trying again may succeed.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl ResourceError {
+    /// A step's error of the same kind: terminal when refused, retryable otherwise.
+    pub fn into_step_error(self, doing: &str) -> StepError {
+        match self {
+            ResourceError::Refused(why) => StepError::terminal(format!("{doing}: {why}")),
+            ResourceError::Unavailable(why) => StepError::retryable(format!("{doing}: {why}")),
+        }
+    }
+}
+
 /// Changes to stored resources that steps may make (`set-metadata`, `set-freight-alias`), through
 /// the same admission as every other write. The server implements it over its store.
 #[async_trait]
 pub trait Resources: Send + Sync {
     /// Sets a Freight's alias (field and label); refused when another Freight of the project has it.
-    async fn set_freight_alias(&self, project: &str, freight: &str, alias: &str) -> Result<(), String>;
+    async fn set_freight_alias(&self, project: &str, freight: &str, alias: &str) -> Result<(), ResourceError>;
 
     /// Sets keys of `status.metadata` of a Stage or Freight, leaving other keys alone.
     async fn set_metadata(
@@ -119,11 +140,11 @@ pub trait Resources: Send + Sync {
         kind: convoy_api::Kind,
         name: &str,
         values: &Map<String, Json>,
-    ) -> Result<(), String>;
+    ) -> Result<(), ResourceError>;
 
     /// Credentials for a git repository from the project's Secrets (Kargo's
     /// `kargo.akuity.io/cred-type: git`); none when no Secret matches.
-    async fn git_credentials(&self, _project: &str, _repo_url: &str) -> Result<Option<RepoCredentials>, String> {
+    async fn git_credentials(&self, _project: &str, _repo_url: &str) -> Result<Option<RepoCredentials>, ResourceError> {
         Ok(None)
     }
 
@@ -133,7 +154,7 @@ pub trait Resources: Send + Sync {
         _project: &str,
         _kind: &str,
         _url: &str,
-    ) -> Result<Option<RepoCredentials>, String> {
+    ) -> Result<Option<RepoCredentials>, ResourceError> {
         Ok(None)
     }
 
@@ -145,7 +166,7 @@ pub trait Resources: Send + Sync {
     /// Holds the lock `name` among every replica sharing the store until the guard is dropped
     /// (at once when one process is all there is). `git-push` serialises pushes to a branch
     /// across replicas and shards with it.
-    async fn exclusive(&self, _name: &str) -> Result<Box<dyn Send + Sync>, String> {
+    async fn exclusive(&self, _name: &str) -> Result<Box<dyn Send + Sync>, ResourceError> {
         Ok(Box::new(()))
     }
 }
@@ -168,8 +189,8 @@ pub struct NoResources;
 
 #[async_trait]
 impl Resources for NoResources {
-    async fn set_freight_alias(&self, _project: &str, _freight: &str, _alias: &str) -> Result<(), String> {
-        Err("this run has no access to stored resources".into())
+    async fn set_freight_alias(&self, _project: &str, _freight: &str, _alias: &str) -> Result<(), ResourceError> {
+        Err(ResourceError::Refused("this run has no access to stored resources".into()))
     }
 
     async fn set_metadata(
@@ -178,8 +199,8 @@ impl Resources for NoResources {
         _kind: convoy_api::Kind,
         _name: &str,
         _values: &Map<String, Json>,
-    ) -> Result<(), String> {
-        Err("this run has no access to stored resources".into())
+    ) -> Result<(), ResourceError> {
+        Err(ResourceError::Refused("this run has no access to stored resources".into()))
     }
 }
 
@@ -202,5 +223,22 @@ impl Registry {
         let mut kinds: Vec<_> = self.runners.keys().copied().collect();
         kinds.sort_unstable();
         kinds
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A refusal ends the step; an unavailable store is worth another attempt.
+    #[test]
+    fn resource_errors_become_step_errors_of_their_kind() {
+        let refused = ResourceError::Refused("alias \"x\" is taken".into()).into_step_error("cannot set the alias");
+        assert!(refused.terminal && !refused.failed);
+        assert_eq!(refused.message, "cannot set the alias: alias \"x\" is taken");
+        let unavailable =
+            ResourceError::Unavailable("database is locked".into()).into_step_error("cannot set metadata");
+        assert!(!unavailable.terminal);
+        assert_eq!(unavailable.message, "cannot set metadata: database is locked");
     }
 }

@@ -219,7 +219,7 @@ struct AbortAfterFirst(usize);
 
 #[async_trait]
 impl convoy_engine::Journal for AbortAfterFirst {
-    async fn record(&mut self, _: &Progress) -> Result<(), String> {
+    async fn record(&mut self, _: &Progress) -> Result<(), convoy_engine::JournalError> {
         Ok(())
     }
     async fn abort_requested(&mut self) -> Option<String> {
@@ -402,10 +402,10 @@ struct FlakyJournal {
 
 #[async_trait]
 impl convoy_engine::Journal for FlakyJournal {
-    async fn record(&mut self, progress: &Progress) -> Result<(), String> {
+    async fn record(&mut self, progress: &Progress) -> Result<(), convoy_engine::JournalError> {
         self.writes += 1;
         if (self.fails_from..self.heals_at).contains(&self.writes) {
-            return Err("database is locked".into());
+            return Err(convoy_engine::JournalError("database is locked".into()));
         }
         self.recorded.push(statuses(progress));
         Ok(())

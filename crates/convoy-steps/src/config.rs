@@ -66,7 +66,10 @@ pub(crate) async fn source_credentials(
     kind: &str,
     url: &str,
 ) -> Result<Option<convoy_git::Credentials>, StepError> {
-    let found = resources.source_credentials(project, kind, url).await.map_err(StepError::retryable)?;
+    let found = resources
+        .source_credentials(project, kind, url)
+        .await
+        .map_err(|e| e.into_step_error("cannot look up credentials"))?;
     Ok(found.map(|c| convoy_git::Credentials { username: c.username, password: c.password }))
 }
 

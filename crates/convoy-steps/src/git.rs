@@ -35,7 +35,7 @@ async fn credentials(
     let found = resources
         .git_credentials(&context.project, url)
         .await
-        .map_err(|e| StepError::retryable(format!("cannot look up credentials: {e}")))?;
+        .map_err(|e| e.into_step_error("cannot look up credentials"))?;
     Ok(found.map(|c| Credentials { username: c.username, password: c.password }))
 }
 
@@ -340,7 +340,8 @@ impl StepRunner for GitPush {
             None => tree.current_branch().await.map_err(git_error)?,
         };
         let lock = push_lock_name(&tree.url, &target);
-        let _turn = self.resources.exclusive(&lock).await.map_err(StepError::retryable)?;
+        let _turn =
+            self.resources.exclusive(&lock).await.map_err(|e| e.into_step_error("cannot take the push lock"))?;
         let pushed = tree
             .push(&self.mirrors, Some(&target), config.force, config.max_attempts.unwrap_or(50))
             .await

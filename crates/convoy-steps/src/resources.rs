@@ -61,7 +61,7 @@ impl StepRunner for SetMetadata {
             self.0
                 .set_metadata(&context.project, kind, &update.name, &update.values)
                 .await
-                .map_err(|e| StepError::retryable(format!("cannot set metadata of {kind} {:?}: {e}", update.name)))?;
+                .map_err(|e| e.into_step_error(&format!("cannot set metadata of {kind} {:?}", update.name)))?;
         }
         Ok(StepResult::succeeded(Map::new()))
     }
@@ -94,7 +94,7 @@ impl StepRunner for SetFreightAlias {
         self.0
             .set_freight_alias(&context.project, &config.name, &config.alias)
             .await
-            .map_err(|e| StepError::terminal(format!("cannot set the alias of Freight {:?}: {e}", config.name)))?;
+            .map_err(|e| e.into_step_error(&format!("cannot set the alias of Freight {:?}", config.name)))?;
         Ok(StepResult::succeeded(Map::new()))
     }
 }

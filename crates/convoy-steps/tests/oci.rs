@@ -9,7 +9,9 @@ use std::sync::Arc;
 use common::Now;
 use convoy_api::PromotionStep;
 use convoy_discovery::testing::{Pusher, sha, start_registry};
-use convoy_engine::{NoJournal, Orchestrator, Outcome, Phase, Progress, PromotionContext, RepoCredentials, Resources};
+use convoy_engine::{
+    NoJournal, Orchestrator, Outcome, Phase, Progress, PromotionContext, RepoCredentials, ResourceError, Resources,
+};
 use convoy_git::Mirrors;
 use serde_json::{Map, Value, json};
 
@@ -18,13 +20,24 @@ struct RegistryLogin(String);
 
 #[async_trait::async_trait]
 impl Resources for RegistryLogin {
-    async fn set_freight_alias(&self, _: &str, _: &str, _: &str) -> Result<(), String> {
+    async fn set_freight_alias(&self, _: &str, _: &str, _: &str) -> Result<(), ResourceError> {
         unreachable!()
     }
-    async fn set_metadata(&self, _: &str, _: convoy_api::Kind, _: &str, _: &Map<String, Value>) -> Result<(), String> {
+    async fn set_metadata(
+        &self,
+        _: &str,
+        _: convoy_api::Kind,
+        _: &str,
+        _: &Map<String, Value>,
+    ) -> Result<(), ResourceError> {
         unreachable!()
     }
-    async fn source_credentials(&self, _: &str, kind: &str, url: &str) -> Result<Option<RepoCredentials>, String> {
+    async fn source_credentials(
+        &self,
+        _: &str,
+        kind: &str,
+        url: &str,
+    ) -> Result<Option<RepoCredentials>, ResourceError> {
         Ok((kind == "image" && url.starts_with(&self.0))
             .then(|| RepoCredentials { username: "alice".into(), password: "s3cret".into() }))
     }
