@@ -12,21 +12,22 @@ use convoy_controllers::shard::Shard;
 use convoy_controllers::stages::StageController;
 use convoy_controllers::warehouses::WarehouseController;
 use convoy_store::{CachedStore, EventType, Key, MemoryStore, StoreExt, WatchEvent};
+use convoy_test_support::objects;
 use serde_json::{Value, json};
 
 fn object(yaml: &str) -> Value {
     convoy_api::yaml::parse_documents(yaml).unwrap().remove(0).value
 }
 
-fn stage(name: &str, warehouse: &str, upstream: &[&str]) -> String {
-    let sources = if upstream.is_empty() {
-        "{direct: true}".to_owned()
-    } else {
-        format!("{{stages: [{}]}}", upstream.join(", "))
-    };
-    format!(
-        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\nmetadata: {{name: {name}, namespace: p}}\nspec:\n  requestedFreight:\n  - origin: {{kind: Warehouse, name: {warehouse}}}\n    sources: {sources}\n  promotionTemplate:\n    spec:\n      steps:\n      - uses: compose-output\n        config: {{a: b}}\n"
-    )
+/// Stage `name` of project p taking `warehouse`'s Freight directly, or from `upstream` Stages.
+fn stage_builder(name: &str, warehouse: &str, upstream: &[&str]) -> objects::Builder {
+    let stage = objects::stage(name);
+    let stage = if upstream.is_empty() { stage.direct(warehouse) } else { stage.upstream(warehouse, upstream) };
+    stage.steps(json!([{"uses": "compose-output", "config": {"a": "b"}}]))
+}
+
+fn stage(name: &str, warehouse: &str, upstream: &[&str]) -> Value {
+    stage_builder(name, warehouse, upstream).json()
 }
 
 /// Two pipelines in project p (w1: dev → test → prod-a, prod-b; w2: other), and a Stage of the
@@ -40,15 +41,19 @@ async fn pipeline() -> Arc<CachedStore> {
         stage("prod-b", "w1", &["test"]),
         stage("other", "w2", &[]),
     ];
-    documents.push(stage("dev", "w1", &[]).replace("namespace: p", "namespace: q"));
+    documents.push(stage_builder("dev", "w1", &[]).project("q").json());
     for document in documents {
-        cache.create(object(&document)).await.unwrap();
+        cache.create(document).await.unwrap();
     }
     cache
 }
 
 fn event(event_type: EventType, yaml: &str) -> WatchEvent {
-    WatchEvent { revision: 1_000, event_type, object: object(yaml) }
+    event_of(event_type, object(yaml))
+}
+
+fn event_of(event_type: EventType, object: Value) -> WatchEvent {
+    WatchEvent { revision: 1_000, event_type, object }
 }
 
 fn names(keys: Vec<Key>) -> BTreeSet<String> {
@@ -69,7 +74,7 @@ const WAREHOUSE_W1: &str = "apiVersion: kargo.akuity.io/v1alpha1\nkind: Warehous
 async fn stage_relations_queue_exactly_the_related_stages() {
     let cache = pipeline().await;
     let controller = StageController::new(cache.clone(), Shard::default());
-    let stage_event = |name: &str| event(EventType::Modified, &stage(name, "w1", &[]));
+    let stage_event = |name: &str| event_of(EventType::Modified, stage(name, "w1", &[]));
     // A Stage: itself and the Stages downstream of it, one level (they queue theirs in turn).
     assert_eq!(names(controller.keys_for(&stage_event("test"))), set(&["p/test", "p/prod-a", "p/prod-b"]));
     assert_eq!(names(controller.keys_for(&stage_event("prod-a"))), set(&["p/prod-a"]));
@@ -111,7 +116,7 @@ async fn promotion_and_warehouse_relations() {
     let promotions = PromotionController::new(cache.clone(), registry, dir.path().join("work"));
     // Promotions are run per Stage: a Promotion queues its Stage's lane, a Stage its own.
     assert_eq!(names(promotions.keys_for(&event(EventType::Added, PROMOTION_TO_TEST))), set(&["p/test"]));
-    assert_eq!(names(promotions.keys_for(&event(EventType::Modified, &stage("dev", "w1", &[])))), set(&["p/dev"]));
+    assert_eq!(names(promotions.keys_for(&event_of(EventType::Modified, stage("dev", "w1", &[])))), set(&["p/dev"]));
     assert!(promotions.keys_for(&event(EventType::Modified, FREIGHT_W1_IN_OTHER)).is_empty());
     assert!(promotions.all_keys().is_empty(), "no Promotion waits");
     let warehouses = WarehouseController::new(cache.clone(), mirrors, Shard::default());
@@ -124,8 +129,7 @@ async fn promotion_and_warehouse_relations() {
 #[tokio::test]
 async fn a_stage_with_soaking_freight_asks_to_be_run_when_the_soak_ends() {
     let cache = pipeline().await;
-    let soaking = stage("test", "w1", &["dev"]).replace("{stages: [dev]}", "{stages: [dev], requiredSoakTime: 1h}");
-    let mut stage_object = object(&soaking);
+    let mut stage_object = stage_builder("test", "w1", &["dev"]).sources("requiredSoakTime", json!("1h")).json();
     let stored = cache.get_now(&Key::new(Kind::Stage, "p", "test")).unwrap();
     stage_object["metadata"]["resourceVersion"] = stored.object["metadata"]["resourceVersion"].clone();
     cache.put(stage_object, None).await.unwrap();

@@ -4,54 +4,30 @@
 
 use std::time::Duration;
 
-use convoy_api::time::Timestamp;
 use convoy_api::{Freight, Promotion, Stage};
 use convoy_core::stage_pass::{FreightChange, StagePass, StagePlan, plan};
+use convoy_test_support::clock::START as NOW;
+use convoy_test_support::objects;
 use serde_json::{Value, json};
 
-/// 2024-05-01T12:00:00Z
-const NOW: Timestamp = Timestamp(1_714_564_800);
-
+/// Stage `dev` of project `p` with this spec, status and annotations.
 fn stage(spec: Value, status: Value, annotations: Value) -> Stage {
-    serde_json::from_value(json!({
-        "apiVersion": "kargo.akuity.io/v1alpha1", "kind": "Stage",
-        "metadata": {"name": "dev", "namespace": "p", "annotations": annotations},
-        "spec": spec, "status": status,
-    }))
-    .unwrap()
+    objects::stage("dev").set(&["spec"], spec).status(status).set(&["metadata", "annotations"], annotations).typed()
 }
 
-const TEMPLATE: &str = r#"{"spec": {"steps": [{"uses": "fail"}]}}"#;
-
+/// Requests Warehouse `w`'s Freight directly; one step.
 fn direct_spec() -> Value {
-    json!({
-        "requestedFreight": [{"origin": {"kind": "Warehouse", "name": "w"}, "sources": {"direct": true}}],
-        "promotionTemplate": serde_json::from_str::<Value>(TEMPLATE).unwrap(),
-    })
+    objects::stage("dev").direct("w").steps(json!([{"uses": "fail"}])).json()["spec"].clone()
 }
 
 fn freight(name: &str, discovered: &str, status: Value) -> Freight {
-    serde_json::from_value(json!({
-        "apiVersion": "kargo.akuity.io/v1alpha1", "kind": "Freight",
-        "metadata": {"name": name, "namespace": "p"},
-        "origin": {"kind": "Warehouse", "name": "w"},
-        "images": [{"repoURL": "ghcr.io/a/b", "tag": name}],
-        "discoveredAt": discovered,
-        "status": status,
-    }))
-    .unwrap()
+    objects::freight(name, "w").image("ghcr.io/a/b", name).discovered(discovered).status(status).typed()
 }
 
+/// A Promotion into `dev`; `phase` "" is one not started.
 fn promotion(name: &str, freight: &str, phase: &str, annotations: Value) -> Promotion {
-    let mut value = json!({
-        "apiVersion": "kargo.akuity.io/v1alpha1", "kind": "Promotion",
-        "metadata": {"name": name, "namespace": "p", "annotations": annotations, "creationTimestamp": "2024-05-01T11:00:00Z"},
-        "spec": {"stage": "dev", "freight": freight, "steps": [{"uses": "fail"}]},
-    });
-    if !phase.is_empty() {
-        value["status"] = json!({"phase": phase, "freight": {"name": freight, "origin": {"kind": "Warehouse", "name": "w"}}, "finishedAt": "2024-05-01T11:30:00Z"});
-    }
-    serde_json::from_value(value).unwrap()
+    let promotion = objects::promotion(name, "dev", freight).set(&["metadata", "annotations"], annotations);
+    if phase.is_empty() { promotion.typed() } else { promotion.phase(phase).typed() }
 }
 
 fn run(stage: &Stage, freight: &[Freight], promotions: &[Promotion], auto: bool) -> StagePlan {
@@ -235,10 +211,11 @@ fn auto_promotion_takes_the_newest_unless_held_or_in_flight() {
 
 #[test]
 fn soaking_freight_asks_for_a_pass_when_its_soak_ends() {
-    let spec = json!({
-        "requestedFreight": [{"origin": {"kind": "Warehouse", "name": "w"}, "sources": {"stages": ["up"], "requiredSoakTime": "1h"}}],
-        "promotionTemplate": serde_json::from_str::<Value>(TEMPLATE).unwrap(),
-    });
+    let spec = objects::stage("dev")
+        .upstream("w", &["up"])
+        .sources("requiredSoakTime", json!("1h"))
+        .steps(json!([{"uses": "fail"}]));
+    let spec = spec.json()["spec"].clone();
     let s = stage(spec, json!({}), json!({}));
     // In `up` for 20 minutes: 40 minutes of soak left.
     let f = [freight(

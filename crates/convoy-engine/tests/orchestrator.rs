@@ -2,17 +2,17 @@
 
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use convoy_api::time::Timestamp;
 use convoy_api::{ExpressionVariable, PromotionStep};
 use convoy_engine::{
-    Clock, NoJournal, Orchestrator, Outcome, Phase, Progress, PromotionContext, Registry, StepContext, StepError,
-    StepResult, StepRunner, StepStatus,
+    NoJournal, Orchestrator, Outcome, Phase, Progress, PromotionContext, Registry, StepContext, StepError, StepResult,
+    StepRunner, StepStatus,
 };
 use convoy_expr::NoData;
+use convoy_test_support::clock::ManualClock;
 use serde_json::{Map, Value, json};
 
 /// A runner whose behaviour is a function of how often it has been called.
@@ -49,14 +49,6 @@ fn ok_with_config(_: usize, c: &StepContext) -> Result<StepResult, StepError> {
     Ok(StepResult::succeeded(output))
 }
 
-struct ManualClock(AtomicI64);
-
-impl Clock for ManualClock {
-    fn now(&self) -> Timestamp {
-        Timestamp(self.0.load(Ordering::SeqCst))
-    }
-}
-
 struct World {
     registry: Registry,
     ok: Arc<Fake>,
@@ -91,7 +83,7 @@ fn world() -> World {
         behave: ok_with_config,
         propagates: true,
     }));
-    World { registry, ok, clock: ManualClock(AtomicI64::new(1_714_564_800)) }
+    World { registry, ok, clock: ManualClock::default() }
 }
 
 fn step(alias: &str, uses: &str) -> PromotionStep {
@@ -290,7 +282,7 @@ async fn running_steps_are_polled_and_time_out() {
     bounded.retry = Some(convoy_api::PromotionStepRetry { timeout: Some("5m".into()), error_threshold: None });
     let mut p = Progress::default();
     assert!(matches!(run(&w, std::slice::from_ref(&bounded), &mut p).await, Outcome::Running { .. }));
-    w.clock.0.fetch_add(301, Ordering::SeqCst);
+    w.clock.advance(std::time::Duration::from_secs(301));
     assert_eq!(run(&w, &[bounded], &mut p).await, Outcome::Finished { phase: Phase::Errored });
     assert_eq!(p.meta("a").unwrap().message.as_deref(), Some("step \"a\" timed out after 5m0s"));
 }

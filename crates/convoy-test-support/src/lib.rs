@@ -1,0 +1,7 @@
+//! What Convoy's tests repeat, in one place: builders for Kargo objects
+//! ([`objects`]), a clock a test moves by hand ([`clock`]), and git repositories built from a
+//! short script ([`repo`]). A dev-dependency only; nothing here ships.
+
+pub mod clock;
+pub mod objects;
+pub mod repo;
