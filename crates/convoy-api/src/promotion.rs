@@ -20,7 +20,29 @@ pub struct Promotion {
     pub status: Option<PromotionStatus>,
 }
 
+/// Who created an object (Kargo's `kargo.akuity.io/create-actor` annotation).
+pub const CREATE_ACTOR_ANNOTATION: &str = "kargo.akuity.io/create-actor";
+
 impl Promotion {
+    /// A request to promote `freight` into `stage`, as people and controllers make one:
+    /// admission names it (`<stage>.<ULID>.<freight>`, from `generateName`) and builds its steps
+    /// from the Stage.
+    pub fn request(project: &str, stage: &str, freight: &str, actor: &str) -> Promotion {
+        let mut metadata = ObjectMeta {
+            generate_name: Some(format!("{stage}-")),
+            namespace: Some(project.to_owned()),
+            ..ObjectMeta::default()
+        };
+        metadata.annotations.insert(CREATE_ACTOR_ANNOTATION.to_owned(), actor.to_owned());
+        Promotion {
+            api_version: crate::KARGO_API_VERSION.to_owned(),
+            kind: "Promotion".to_owned(),
+            metadata,
+            spec: PromotionSpec { stage: stage.to_owned(), freight: freight.to_owned(), ..PromotionSpec::default() },
+            status: None,
+        }
+    }
+
     /// The phase: `Pending` until one is written; `None` for a word Kargo does not define (such
     /// a Promotion is neither run nor counted as finished).
     pub fn phase(&self) -> Option<Phase> {

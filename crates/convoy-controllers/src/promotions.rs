@@ -373,7 +373,12 @@ pub fn promotion_context(promotion: &Promotion, freight: &Freight, work_dir: Pat
         freight: freight.metadata.name().to_owned(),
         freight_alias: freight.alias.clone().unwrap_or_default(),
         origin: freight.origin.name.clone(),
-        actor: promotion.metadata.annotations.get("kargo.akuity.io/create-actor").cloned().unwrap_or_default(),
+        actor: promotion
+            .metadata
+            .annotations
+            .get(convoy_api::promotion::CREATE_ACTOR_ANNOTATION)
+            .cloned()
+            .unwrap_or_default(),
         work_dir,
         vars: promotion.spec.vars.clone(),
     }

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use crate::indexes;
 use crate::runtime::{Action, Reconciler};
 use crate::status::update_status;
-use crate::writes::{Mode, decode_values, plan};
+use crate::writes::{Mode, plan};
 
 use convoy_core::stage_pass::CONTROLLER_ACTOR;
 
@@ -187,17 +187,8 @@ impl StageController {
 
     /// Creates the Promotion of `chosen` into `stage`, through admission as any Promotion.
     async fn auto_promote(&self, stage: &Stage, chosen: &str) -> Result<(), String> {
-        let promotion = json!({
-            "apiVersion": "kargo.akuity.io/v1alpha1",
-            "kind": "Promotion",
-            "metadata": {
-                "generateName": format!("{}-", stage.metadata.name()),
-                "namespace": stage.metadata.namespace(),
-                "annotations": {"kargo.akuity.io/create-actor": CONTROLLER_ACTOR},
-            },
-            "spec": {"stage": stage.metadata.name(), "freight": chosen},
-        });
-        let resources = decode_values(&[promotion], None).map_err(|e| e.to_string())?.resources;
+        let promotion = Promotion::request(stage.metadata.namespace(), stage.metadata.name(), chosen, CONTROLLER_ACTOR);
+        let resources = vec![convoy_api::Resource::Promotion(promotion)];
         match plan(&*self.store, resources, Mode::Create).await {
             Ok(mut outcomes) => {
                 let outcome = outcomes.remove(0);

@@ -129,7 +129,7 @@ fn record_finished_promotions(
                 "freightName": promotion.spec.freight,
                 "origin": origin,
                 "promotionName": promotion.metadata.name(),
-                "actor": annotations.get("kargo.akuity.io/create-actor"),
+                "actor": annotations.get(convoy_api::promotion::CREATE_ACTOR_ANNOTATION),
                 "createdAt": promotion.metadata.creation_timestamp,
             });
             pipeline::apply_intent(&mut status.auto_promotion_holds, annotations, hold);

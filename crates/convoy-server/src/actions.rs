@@ -16,7 +16,7 @@ use crate::annotations::{annotate, refresh_token, request_refresh};
 use crate::auth::{Action, Identity};
 use crate::error::ApiError;
 use crate::routes::check;
-use convoy_controllers::writes::{Mode, decode_values, plan};
+use convoy_controllers::writes::{Mode, plan};
 
 /// The body of a promote request: the Freight by name or alias.
 #[derive(Debug, Deserialize)]
@@ -52,16 +52,11 @@ pub async fn promote(
         Some(_) => return Err(ApiError::bad_request("give one of freight, freightAlias and warehouse")),
         None => freight_name(&state, &project, &request).await?,
     };
-    let mut promotion = json!({
-        "apiVersion": "kargo.akuity.io/v1alpha1",
-        "kind": "Promotion",
-        "metadata": {"generateName": format!("{stage}-"), "namespace": project, "annotations": {"kargo.akuity.io/create-actor": identity.name()}},
-        "spec": {"stage": stage, "freight": freight},
-    });
+    let mut promotion = convoy_api::Promotion::request(&project, &stage, &freight, identity.name());
     if let Some((annotation, origin)) = hold_intent(&state, &project, &stage, &freight).await? {
-        promotion["metadata"]["annotations"][annotation] = json!(origin);
+        promotion.metadata.annotations.insert(annotation.to_owned(), origin);
     }
-    let resources = decode_values(std::slice::from_ref(&promotion), Some(&project))?.resources;
+    let resources = vec![Resource::Promotion(promotion)];
     let outcome = plan(&*state.store, resources, Mode::Create).await?.remove(0);
     if !request.dry_run {
         let write = outcome.write.ok_or_else(|| ApiError::bad_request("nothing to write"))?;
@@ -161,16 +156,11 @@ pub async fn promote_downstream(
     let mut created = Vec::new();
     let mut refused = Vec::new();
     for target in downstream {
-        let mut promotion = json!({
-            "apiVersion": "kargo.akuity.io/v1alpha1",
-            "kind": "Promotion",
-            "metadata": {"generateName": format!("{target}-"), "namespace": project, "annotations": {"kargo.akuity.io/create-actor": identity.name()}},
-            "spec": {"stage": target, "freight": freight},
-        });
+        let mut promotion = convoy_api::Promotion::request(&project, &target, &freight, identity.name());
         if let Some((annotation, origin)) = hold_intent(&state, &project, &target, &freight).await? {
-            promotion["metadata"]["annotations"][annotation] = json!(origin);
+            promotion.metadata.annotations.insert(annotation.to_owned(), origin);
         }
-        let resources = decode_values(std::slice::from_ref(&promotion), Some(&project))?.resources;
+        let resources = vec![Resource::Promotion(promotion)];
         match plan(&*state.store, resources, Mode::Create).await {
             Ok(mut outcomes) => {
                 let outcome = outcomes.remove(0);
