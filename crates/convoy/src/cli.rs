@@ -386,6 +386,12 @@ pub struct EventsArgs {
     /// Keep printing events as they happen.
     #[arg(short = 'w', long)]
     pub watch: bool,
+    /// Only the events about this object, e.g. `stage/dev` or `promotion/dev.01h…`.
+    #[arg(long = "for", value_name = "KIND/NAME")]
+    pub about: Option<String>,
+    /// Output format: a line per event (with its age), or one JSON object per line.
+    #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+    pub format: LintFormat,
 }
 
 #[derive(Debug, Args)]

@@ -1,17 +1,18 @@
-//! `convoy events [-w]`: the project's event log, oldest first.
+//! `convoy events [-w] [--for KIND/NAME] [-o text|json]`: the project's event log, oldest first.
 
 use std::process::ExitCode;
 
 use serde_json::Value;
 
-use crate::cli::EventsArgs;
+use crate::cli::{EventsArgs, LintFormat};
 use crate::client::{Client, Events};
 
+/// `AGE  TYPE  REASON  Kind/name  message`, the age relative to now.
 fn line(event: &Value) -> String {
     let text = |p: &str| event.pointer(p).and_then(Value::as_str).unwrap_or("").to_owned();
     format!(
-        "{}  {:<7}  {:<30}  {}/{}  {}",
-        text("/lastTimestamp"),
+        "{:>4}  {:<7}  {:<30}  {}/{}  {}",
+        super::get::age(&text("/lastTimestamp")),
         text("/type"),
         text("/reason"),
         text("/involvedObject/kind"),
@@ -20,10 +21,35 @@ fn line(event: &Value) -> String {
     )
 }
 
+fn print(event: &Value, format: LintFormat) {
+    match format {
+        LintFormat::Text => println!("{}", line(event)),
+        LintFormat::Json => println!("{event}"),
+    }
+}
+
+/// `--for KIND/NAME`: the kind as the command line names kinds (`stage`, `promo`, ...).
+fn about_filter(about: Option<&str>) -> anyhow::Result<Option<(String, String)>> {
+    let Some(about) = about else { return Ok(None) };
+    let (kind, name) = about.split_once('/').ok_or_else(|| anyhow::anyhow!("--for takes KIND/NAME, e.g. stage/dev"))?;
+    let kind = convoy_api::Kind::from_cli(kind).ok_or_else(|| {
+        anyhow::anyhow!("--for {about}: unknown kind {kind:?}; e.g. stage, promotion, freight, warehouse")
+    })?;
+    Ok(Some((kind.name().to_owned(), name.to_owned())))
+}
+
+fn concerns(event: &Value, about: Option<&(String, String)>) -> bool {
+    about.is_none_or(|(kind, name)| {
+        event.pointer("/involvedObject/kind").and_then(Value::as_str) == Some(kind.as_str())
+            && event.pointer("/involvedObject/name").and_then(Value::as_str) == Some(name.as_str())
+    })
+}
+
 pub fn run(client: Client, args: &EventsArgs) -> anyhow::Result<ExitCode> {
     let Some(project) = client.settings.project.clone() else {
         anyhow::bail!("events belong to a project: pass -p PROJECT (or set CONVOY_PROJECT)");
     };
+    let about = about_filter(args.about.as_deref())?;
     let path = format!("/v1/projects/{project}/events");
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
@@ -37,8 +63,8 @@ pub fn run(client: Client, args: &EventsArgs) -> anyhow::Result<ExitCode> {
             };
             while let Some(event) = events.next().await {
                 let (kind, object) = event?;
-                if kind == "ADDED" {
-                    println!("{}", line(&object));
+                if kind == "ADDED" && concerns(&object, about.as_ref()) {
+                    print(&object, args.format);
                 }
             }
             return Ok(ExitCode::SUCCESS);
@@ -50,17 +76,21 @@ pub fn run(client: Client, args: &EventsArgs) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(e.exit_code()));
             }
         };
-        let mut items = list["items"].as_array().cloned().unwrap_or_default();
+        let mut items: Vec<Value> =
+            list["items"].as_array().into_iter().flatten().filter(|e| concerns(e, about.as_ref())).cloned().collect();
         items.sort_by(|a, b| {
             let time = |v: &Value| v["lastTimestamp"].as_str().unwrap_or("").to_owned();
             (time(a), a["metadata"]["name"].as_str().unwrap_or("").to_owned())
                 .cmp(&(time(b), b["metadata"]["name"].as_str().unwrap_or("").to_owned()))
         });
         if items.is_empty() {
-            eprintln!("no events in project {project:?}");
+            match &args.about {
+                Some(about) => eprintln!("no events about {about} in project {project:?}"),
+                None => eprintln!("no events in project {project:?}"),
+            }
         }
         for event in &items {
-            println!("{}", line(event));
+            print(event, args.format);
         }
         Ok(ExitCode::SUCCESS)
     })

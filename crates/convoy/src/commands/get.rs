@@ -246,7 +246,7 @@ fn row(kind: Kind, object: &Value, wide: bool, all_projects: bool) -> Vec<String
 }
 
 /// `45s`, `12m`, `3h`, `5d` since an RFC 3339 time.
-fn age(timestamp: &str) -> String {
+pub fn age(timestamp: &str) -> String {
     use convoy_api::time::Timestamp;
     let Ok(then) = Timestamp::parse(timestamp) else { return String::new() };
     let secs = (Timestamp::now().seconds() - then.seconds()).max(0);

@@ -204,6 +204,23 @@ fn auto_promotion_flows_to_staging_and_prod_needs_approval() {
     assert!(position("PromotionCreated") < position("PromotionSucceeded"), "{log}");
     assert!(position("FreightApproved") < reasons.iter().rposition(|r| *r == "PromotionSucceeded").unwrap(), "{log}");
     assert!(log.contains("by controller:convoy"), "auto-promotions name their actor: {log}");
+    assert!(
+        log.lines().all(|l| l.trim_start().chars().next().is_some_and(|c| c.is_ascii_digit())),
+        "ages first: {log}"
+    );
+    // One object's events, as JSON lines.
+    let out = server.convoy().args(["-p", "demo", "events", "--for", "freight/", "-o", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = server
+        .convoy()
+        .args(["-p", "demo", "events", "--for", &format!("freight/{freight}"), "-o", "json"])
+        .output()
+        .unwrap();
+    let about: Vec<Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(!about.is_empty() && about.len() < reasons.len(), "{about:?}");
+    assert!(about.iter().all(|e| e["involvedObject"]["name"] == freight.as_str()), "{about:?}");
+    let out = server.convoy().args(["-p", "demo", "events", "--for", "nonsense"]).output().unwrap();
+    assert_ne!(out.status.code(), Some(0));
 
     let out = server.convoy().args(["-p", "demo", "refresh", "stage", "prod", "--wait"]).output().unwrap();
     assert!(stdout(&out).contains("Stage/prod refreshed"), "{}", String::from_utf8_lossy(&out.stderr));
