@@ -81,6 +81,8 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Print the client version.
     Version(VersionArgs),
+    /// Print a shell completion script, e.g. `source <(convoy completion bash)`.
+    Completion(CompletionArgs),
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +121,13 @@ pub struct LintArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
     pub format: LintFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -47,6 +47,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Render(args) => render::run(args, cli.global.project.as_deref()),
         Command::Eval(args) => eval::run(args),
         Command::Version(args) => version::run(client()?, args),
+        Command::Completion(args) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut command, "convoy", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Doctor(args) => doctor::run(client()?, args.format),
     }
 }

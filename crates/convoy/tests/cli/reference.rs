@@ -27,6 +27,7 @@ const COMMANDS: &[&str] = &[
     "eval",
     "doctor",
     "version",
+    "completion",
 ];
 
 fn help(args: &[&str]) -> String {
@@ -72,4 +73,26 @@ fn cli_reference_is_generated_from_the_clap_definitions() {
         current == text,
         "docs/cli-reference.md is out of date: run CONVOY_UPDATE_DOCS=1 cargo nextest run -p convoy reference"
     );
+}
+
+/// `convoy completion SHELL`: a script the shell itself accepts, offering every command.
+#[test]
+fn completion_scripts_parse_and_offer_every_command() {
+    let out = convoy().args(["completion", "bash"]).output().unwrap();
+    assert!(out.status.success());
+    let script = String::from_utf8_lossy(&out.stdout).into_owned();
+    for command in COMMANDS {
+        assert!(script.contains(command), "{command} missing from the bash completion");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("convoy.bash");
+    std::fs::write(&file, &script).unwrap();
+    let check = std::process::Command::new("bash").arg("-n").arg(&file).output().unwrap();
+    assert!(check.status.success(), "bash -n: {}", String::from_utf8_lossy(&check.stderr));
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = convoy().args(["completion", shell]).output().unwrap();
+        assert!(out.status.success() && out.stdout.len() > 1000, "{shell}");
+    }
+    let out = convoy().args(["completion", "tcsh"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "an unknown shell is a usage error");
 }
