@@ -424,17 +424,35 @@ fn same_content(stored: &Value, submitted: &Value) -> bool {
     strip(stored) == strip(submitted)
 }
 
-/// What a client may see of an object: Secret values never leave the server.
+/// Keys of a credentials Secret (`kargo.akuity.io/cred-type`) that say which repository and
+/// account it is for, not how to log in: shown, as Kargo's UI shows them.
+const NOT_SECRET: &[&str] = &["repoURL", "repoURLIsRegex", "username"];
+
+/// What a client may see of an object: Secret values never leave the server, but for the
+/// repository and user name of a credentials Secret (unless the URL carries credentials).
 pub fn redact(mut object: Value) -> Value {
+    let credentials = object.pointer("/metadata/labels/kargo.akuity.io~1cred-type").is_some();
     if object.get("kind").and_then(Value::as_str) == Some("Secret")
         && let Value::Object(map) = &mut object
     {
         map.remove("stringData");
         if let Some(Value::Object(data)) = map.get_mut("data") {
-            for value in data.values_mut() {
-                *value = Value::String(REDACTED.to_owned());
+            for (key, value) in data.iter_mut() {
+                let shown = credentials
+                    && NOT_SECRET.contains(&key.as_str())
+                    && value.as_str().and_then(crate::base64::decode).is_some_and(|text| !carries_credentials(&text));
+                if !shown {
+                    *value = Value::String(REDACTED.to_owned());
+                }
             }
         }
     }
     object
+}
+
+/// `https://user:token@host/...`: a URL with user information is itself a secret.
+fn carries_credentials(text: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(text);
+    let rest = text.split_once("://").map_or(text.as_ref(), |(_, rest)| rest);
+    rest.split('/').next().is_some_and(|authority| authority.contains('@'))
 }

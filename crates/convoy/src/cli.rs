@@ -62,8 +62,8 @@ pub enum Command {
     Update(UpdateArgs),
     /// The project's event log (Promotions created and finished, Freight created, approved, verified).
     Events(EventsArgs),
-    /// Show a Promotion's steps as a timeline.
-    Logs(LogsArgs),
+    /// Show a Promotion's steps as a timeline (`stage NAME`: its latest); -f follows it to the end.
+    Logs(FollowLogsArgs),
     /// Abort a running or waiting Promotion.
     Abort(LogsArgs),
     /// Check manifests offline: defaulting, task expansion and validation over the whole set.
@@ -408,4 +408,14 @@ pub struct LogsArgs {
     /// `promotion`
     pub kind: String,
     pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct FollowLogsArgs {
+    /// `promotion`, or `stage` for the Stage's latest Promotion.
+    pub kind: String,
+    pub name: String,
+    /// Keep following the Promotion until it ends (exit 1 unless it succeeds).
+    #[arg(short = 'f', long)]
+    pub follow: bool,
 }

@@ -180,6 +180,7 @@ fn headers(kind: Kind, wide: bool, all_projects: bool) -> Vec<&'static str> {
         Kind::Freight => vec!["ALIAS", "ORIGIN (KIND)", "ORIGIN (NAME)", "AGE"],
         Kind::Promotion => vec!["SHARD", "STAGE", "FREIGHT", "PHASE", "AGE"],
         Kind::Warehouse => vec!["SHARD", "AGE"],
+        Kind::Secret => vec!["TYPE", "REPO URL", "USERNAME", "AGE"],
         _ => vec!["AGE"],
     });
     if wide {
@@ -231,6 +232,17 @@ fn row(kind: Kind, object: &Value, wide: bool, all_projects: bool) -> Vec<String
             s("/status/phase"),
         ]),
         Kind::Warehouse => r.push(s("/spec/shard")),
+        Kind::Secret => {
+            // The server shows a credentials Secret's repository and user, never the rest.
+            let shown = |key: &str| {
+                let value = s(&format!("/data/{key}"));
+                convoy_controllers::base64::decode(&value)
+                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                    .unwrap_or(value)
+            };
+            let kind = object.pointer("/metadata/labels/kargo.akuity.io~1cred-type").and_then(Value::as_str);
+            r.extend([kind.map_or_else(|| s("/type"), str::to_owned), shown("repoURL"), shown("username")]);
+        }
         _ => {}
     }
     r.push(age(&s("/metadata/creationTimestamp")));

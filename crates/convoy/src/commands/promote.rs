@@ -4,10 +4,11 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use convoy_api::time::Timestamp;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::cli::{LogsArgs, PromoteArgs};
+use crate::cli::{FollowLogsArgs, LogsArgs, PromoteArgs};
 use crate::client::{Client, ClientError, Events};
 
 fn project(client: &Client) -> anyhow::Result<String> {
@@ -228,39 +229,90 @@ impl Display {
     }
 }
 
-pub fn logs(client: Client, args: &LogsArgs) -> anyhow::Result<ExitCode> {
-    if !matches!(args.kind.as_str(), "promotion" | "promotions" | "promo" | "promos") {
-        eprintln!("error: logs are kept for promotions: convoy logs promotion NAME");
+pub fn logs(client: Client, args: &FollowLogsArgs) -> anyhow::Result<ExitCode> {
+    let by_stage = matches!(args.kind.as_str(), "stage" | "stages");
+    if !by_stage && !matches!(args.kind.as_str(), "promotion" | "promotions" | "promo" | "promos") {
+        eprintln!(
+            "error: logs are kept for promotions: convoy logs promotion NAME, or convoy logs stage NAME (its latest)"
+        );
         return Ok(ExitCode::from(2));
     }
     let project = project(&client)?;
     let runtime = tokio::runtime::Runtime::new()?;
-    let promotion = match runtime.block_on(client.get(&format!("/v1/projects/{project}/promotions/{}", args.name))) {
-        Ok(p) => p,
-        Err(e) => return Ok(fail(&e)),
-    };
+    runtime.block_on(async {
+        let name = if by_stage {
+            match latest_promotion(&client, &project, &args.name).await {
+                Ok(Some(name)) => name,
+                Ok(None) => {
+                    eprintln!("error: Stage {:?} has no Promotion yet", args.name);
+                    return Ok(ExitCode::from(1));
+                }
+                Err(e) => return Ok(fail(&e)),
+            }
+        } else {
+            args.name.clone()
+        };
+        let promotion = match client.get(&format!("/v1/projects/{project}/promotions/{name}")).await {
+            Ok(p) => p,
+            Err(e) => return Ok(fail(&e)),
+        };
+        print_log(&name, &promotion);
+        let phase = promotion.pointer("/status/phase").and_then(Value::as_str).unwrap_or("Pending");
+        if args.follow && !matches!(phase, "Succeeded" | "Failed" | "Errored" | "Aborted") {
+            println!();
+            return wait(&client, &project, &name).await;
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// The newest Promotion into `stage` (names sort in creation order).
+async fn latest_promotion(client: &Client, project: &str, stage: &str) -> Result<Option<String>, ClientError> {
+    let list = client.list(&format!("/v1/projects/{project}/promotions")).await?;
+    Ok(list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p.pointer("/spec/stage").and_then(Value::as_str) == Some(stage))
+        .filter_map(|p| p.pointer("/metadata/name").and_then(Value::as_str))
+        .max()
+        .map(str::to_owned))
+}
+
+/// The Promotion's header and one line per step: times, status, alias, kind, duration, message.
+fn print_log(name: &str, promotion: &Value) {
     let s = |p: &str| promotion.pointer(p).and_then(Value::as_str).unwrap_or("").to_owned();
-    println!("Promotion {} -> Stage {} (Freight {})", args.name, s("/spec/stage"), s("/spec/freight"));
+    println!("Promotion {name} -> Stage {} (Freight {})", s("/spec/stage"), s("/spec/freight"));
     println!(
         "phase: {}  started: {}  finished: {}",
         s("/status/phase"),
         s("/status/startedAt"),
         s("/status/finishedAt")
     );
-    for meta in promotion.pointer("/status/stepExecutionMetadata").and_then(Value::as_array).into_iter().flatten() {
+    if !s("/status/message").is_empty() {
+        println!("message: {}", s("/status/message"));
+    }
+    let steps = promotion.pointer("/spec/steps").and_then(Value::as_array);
+    for (i, meta) in
+        promotion.pointer("/status/stepExecutionMetadata").and_then(Value::as_array).into_iter().flatten().enumerate()
+    {
         let field = |k: &str| meta[k].as_str().unwrap_or("-").to_owned();
+        let uses = steps.and_then(|s| s.get(i)).and_then(|s| s["uses"].as_str()).unwrap_or("?");
         let errors = meta["errorCount"].as_u64().unwrap_or(0);
         let retries = if errors > 0 { format!(" ({errors} errors)") } else { String::new() };
+        let took = match (Timestamp::parse(&field("startedAt")), Timestamp::parse(&field("finishedAt"))) {
+            (Ok(start), Ok(end)) => format!(" {}s", (end.0 - start.0).max(0)),
+            _ => String::new(),
+        };
         let message = meta["message"].as_str().map(|m| format!("  {m}")).unwrap_or_default();
         println!(
-            "{} .. {}  {:<9} {}{retries}{message}",
+            "{} .. {}  {:<9} {} ({uses}){took}{retries}{message}",
             field("startedAt"),
             field("finishedAt"),
             field("status"),
             field("alias")
         );
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// `convoy abort promotion NAME`: sets Kargo's abort annotation; the engine stops before the

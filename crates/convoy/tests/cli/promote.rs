@@ -142,7 +142,14 @@ fn promote_wait_updates_the_repository() {
     assert_eq!(git(&bare, &["log", "-1", "--format=%an <%ae>", "main"]), "Convoy <no-reply@convoy.invalid>");
     let name = text.lines().next().unwrap().trim_start_matches("Promotion/").trim_end_matches(" created").to_owned();
     let out = server.convoy().args(["-p", "demo", "logs", "promotion", &name]).output().unwrap();
-    assert!(stdout(&out).contains("Succeeded task-1::push"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("Succeeded task-1::push (git-push)"), "{}", stdout(&out));
+    // A Stage's logs are its latest Promotion's; each step says its kind and how long it took.
+    let by_stage = stdout(&server.convoy().args(["-p", "demo", "logs", "stage", "dev", "--follow"]).output().unwrap());
+    assert!(by_stage.starts_with(&format!("Promotion {name} -> Stage dev")), "{by_stage}");
+    let clone = by_stage.lines().find(|l| l.contains("task-1::clone (git-clone)")).expect(&by_stage);
+    assert!(clone.split_whitespace().any(|w| w.ends_with('s') && w[..w.len() - 1].parse::<u64>().is_ok()), "{clone}");
+    let out = server.convoy().args(["-p", "demo", "logs", "stage", "nosuch"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
     let out = server.convoy().args(["-p", "demo", "get", "promotion", &name, "-o", "yaml"]).output().unwrap();
     assert!(stdout(&out).contains("stepExecutionMetadata"), "the journal is part of the Promotion");
 }

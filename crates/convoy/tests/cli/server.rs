@@ -280,6 +280,20 @@ fn secrets_are_write_only() {
         );
     }
     assert!(!server.log().contains("hunter2"), "the server log never holds secret values");
+    // Which repository and account a credentials Secret is for is shown; how to log in is not.
+    let table = stdout(&server.convoy().args(["-p", "p", "get", "secrets"]).output().unwrap());
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["NAME", "TYPE", "REPO", "URL", "USERNAME", "AGE"], "{table}");
+    let row = table.lines().find(|l| l.starts_with("creds")).unwrap();
+    assert!(row.contains("git") && row.contains("https://github.com/example/repo"), "{table}");
+    // A URL carrying credentials is itself secret.
+    std::fs::write(&file, "apiVersion: v1\nkind: Secret\nmetadata:\n  name: inline\n  namespace: p\n  labels: {kargo.akuity.io/cred-type: git}\nstringData:\n  repoURL: https://bot:tok3n@github.com/example/repo\n  username: bot\n").unwrap();
+    assert!(server.convoy().args(["apply", "-f"]).arg(&file).output().unwrap().status.success());
+    let out = server.convoy().args(["-p", "p", "get", "secret", "inline", "-o", "json"]).output().unwrap();
+    assert!(!stdout(&out).contains("tok3n") && !stdout(&out).contains("dG9rM"), "{}", stdout(&out));
+    let secret: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(secret["data"]["repoURL"], "<redacted>");
+    assert_eq!(secret["data"]["username"], "Ym90", "base64 of bot: shown");
 }
 
 #[test]
