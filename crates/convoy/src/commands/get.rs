@@ -7,7 +7,7 @@ use comfy_table::{Cell, Table};
 use convoy_api::Kind;
 use serde_json::{Value, json};
 
-use crate::cli::{DescribeArgs, GetArgs, OutputFormat};
+use crate::cli::{GetArgs, OutputFormat};
 use crate::client::{Client, ClientError, Events};
 
 pub fn parse_kind(word: &str) -> anyhow::Result<Kind> {
@@ -268,34 +268,4 @@ pub fn age(timestamp: &str) -> String {
         s if s < 172_800 => format!("{}h", s / 3600),
         s => format!("{}d", s / 86_400),
     }
-}
-
-pub fn describe(client: Client, args: &DescribeArgs) -> anyhow::Result<ExitCode> {
-    let kind = parse_kind(&args.kind)?;
-    let path = object_path(&client, kind, &args.name)?;
-    let runtime = tokio::runtime::Runtime::new()?;
-    Ok(match runtime.block_on(client.get(&path)) {
-        Ok(object) => {
-            let s = |p: &str| object.pointer(p).and_then(Value::as_str).unwrap_or("").to_owned();
-            println!("Name:             {}", s("/metadata/name"));
-            if !kind.is_cluster_scoped() {
-                println!("Project:          {}", s("/metadata/namespace"));
-            }
-            println!("Kind:             {kind}");
-            println!(
-                "Created:          {} ({} ago)",
-                s("/metadata/creationTimestamp"),
-                age(&s("/metadata/creationTimestamp"))
-            );
-            println!("Resource version: {}", s("/metadata/resourceVersion"));
-            println!(
-                "Generation:       {}",
-                object.pointer("/metadata/generation").map(Value::to_string).unwrap_or_default()
-            );
-            println!("---");
-            print!("{}", serde_yaml::to_string(&object)?);
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(&e),
-    })
 }

@@ -1,6 +1,7 @@
 //! One module per command; each returns the process exit code.
 
 mod apply;
+mod describe;
 mod doctor;
 mod eval;
 mod events;
@@ -33,7 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         },
         Command::Delete(args) => apply::delete(client()?, args),
         Command::Get(args) => get::run(client()?, args),
-        Command::Describe(args) => get::describe(client()?, args),
+        Command::Describe(args) => describe::run(client()?, args),
         Command::Promote(args) => promote::run(client()?, args),
         Command::Approve(args) => refresh::approve(client()?, args),
         Command::Refresh(args) => refresh::run(client()?, args),

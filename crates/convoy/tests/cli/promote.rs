@@ -424,4 +424,29 @@ fn a_stage_after_an_errored_promotion_says_so() {
     let table = stdout(&server.convoy().args(["-p", "demo", "get", "stages"]).output().unwrap());
     let row = table.lines().find(|l| l.starts_with("dev")).unwrap();
     assert!(row.contains("False") && row.contains("Errored") && row.contains("ago"), "{table}");
+    // describe reads as sections, not a YAML dump.
+    let described = stdout(&server.convoy().args(["-p", "demo", "describe", "stage", "dev"]).output().unwrap());
+    for expected in [
+        "Ready:            False (LastPromotionErrored): Promotion ",
+        "Auto-promotion:   off",
+        "Requested Freight:\n  Warehouse/app            directly",
+        "Promotions (newest first):",
+        "Events:",
+    ] {
+        assert!(described.contains(expected), "{expected:?} in\n{described}");
+    }
+    assert!(!described.contains("apiVersion"), "{described}");
+    let name = described
+        .lines()
+        .skip_while(|l| !l.starts_with("Promotions"))
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let described = stdout(&server.convoy().args(["-p", "demo", "describe", "promotion", &name]).output().unwrap());
+    assert!(described.contains("Phase:            Errored"), "{described}");
+    assert!(described.contains("task-1::clone (git-clone)"), "{described}");
+    assert!(described.contains("PromotionCreated") && described.contains("PromotionErrored"), "{described}");
 }
