@@ -252,33 +252,22 @@ pub fn rewrite_deprecated_tag_filters(value: &mut Value) -> Vec<DecodeError> {
     let Some(Value::Array(subscriptions)) = value.pointer_mut("/spec/subscriptions") else { return warnings };
     for (i, subscription) in subscriptions.iter_mut().enumerate() {
         let Some(Value::Object(image)) = subscription.get_mut("image") else { continue };
-        let path = format!("spec.subscriptions[{i}].image");
-        if let Some(Value::String(pattern)) = image.get("allowTags").cloned() {
-            image.remove("allowTags");
-            push_to(image, "allowTagsRegexes", Value::String(pattern.clone()));
-            warnings.push(DecodeError {
-                path: format!("{path}.allowTags"),
-                message: format!(
-                    "deprecated, and Kargo v1.11 fails discovery on it; read as allowTagsRegexes: [{pattern:?}]"
-                ),
-                hint: Some(format!("write allowTagsRegexes: [{pattern:?}]")),
-            });
-        }
-        if let Some(Value::Array(tags)) = image.get("ignoreTags").cloned()
-            && tags.iter().all(Value::is_string)
-        {
-            image.remove("ignoreTags");
-            let patterns: Vec<String> =
-                tags.iter().filter_map(Value::as_str).map(|t| format!("^{}$", escape_regex(t))).collect();
+        // Read both before rewriting either.
+        let allow = image.get("allowTags").and_then(Value::as_str).map(|p| vec![p.to_owned()]);
+        let ignore = image.get("ignoreTags").and_then(Value::as_array).and_then(|tags| {
+            tags.iter().map(|t| t.as_str().map(|t| format!("^{}$", escape_regex(t)))).collect::<Option<Vec<String>>>()
+        });
+        let rewrites = [("allowTags", "allowTagsRegexes", allow), ("ignoreTags", "ignoreTagsRegexes", ignore)];
+        for (field, into, patterns) in rewrites {
+            let Some(patterns) = patterns else { continue };
+            image.remove(field);
             for pattern in &patterns {
-                push_to(image, "ignoreTagsRegexes", Value::String(pattern.clone()));
+                push_to(image, into, Value::String(pattern.clone()));
             }
             warnings.push(DecodeError {
-                path: format!("{path}.ignoreTags"),
-                message: format!(
-                    "deprecated, and Kargo v1.11 fails discovery on it; read as ignoreTagsRegexes: {patterns:?}"
-                ),
-                hint: Some(format!("write ignoreTagsRegexes: {patterns:?}")),
+                path: format!("spec.subscriptions[{i}].image.{field}"),
+                message: format!("deprecated, and Kargo v1.11 fails discovery on it; read as {into}: {patterns:?}"),
+                hint: Some(format!("write {into}: {patterns:?}")),
             });
         }
     }

@@ -77,6 +77,20 @@ fn send_files(
         return Ok(ExitCode::from(1));
     }
     let texts: Vec<String> = sent.iter().map(|d| d.source.value.to_string()).collect();
+    // An object no request can carry is refused here, not by a server that may cut the
+    // connection before its answer arrives.
+    if let Some((doc, text)) = sent.iter().zip(&texts).find(|(_, t)| t.len() > convoy_server::MAX_REQUEST_BYTES) {
+        eprintln!(
+            "error: {}:{}: {}: the request is larger than the server accepts ({} MiB): this one object is {:.1} MiB; keep large content out of it (--batch-size splits sets, not objects)",
+            doc.file,
+            doc.source.start.line,
+            doc.label(),
+            convoy_server::MAX_REQUEST_BYTES >> 20,
+            text.len() as f64 / (1024.0 * 1024.0)
+        );
+        eprintln!("nothing was sent to the server");
+        return Ok(ExitCode::from(1));
+    }
     let batches = batches(&sent, &texts, batch_size);
     if batches.len() > 1 {
         let bytes: usize = texts.iter().map(String::len).sum();

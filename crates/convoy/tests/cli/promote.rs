@@ -104,6 +104,18 @@ spec:
     (bare, manifests)
 }
 
+/// `setup`'s manifests, edited, applied to a server of their own: the config repository and the server.
+fn serve_edited(dir: &Path, edit: impl FnOnce(String) -> String) -> (PathBuf, Server) {
+    let (bare, manifests) = setup(dir);
+    let text = edit(std::fs::read_to_string(&manifests).unwrap());
+    std::fs::write(&manifests, text).unwrap();
+    let server = Server::start(dir);
+    server.login();
+    let out = server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (bare, server)
+}
+
 /// `convoy promote` of the Freight `setup` made (alias first-light) to `dev`, waiting for the end.
 pub fn promote_first_light(server: &Server) -> std::process::Output {
     server
@@ -336,14 +348,9 @@ spec:
 #[test]
 fn cluster_config_sets_the_commit_author() {
     let dir = tempfile::tempdir().unwrap();
-    let (bare, manifests) = setup(dir.path());
-    let mut text = std::fs::read_to_string(&manifests).unwrap();
-    text.push_str("---\napiVersion: kargo.akuity.io/v1alpha1\nkind: ClusterConfig\nmetadata: {name: cluster}\nspec:\n  gitClient: {name: Release Bot, email: release-bot@example.com}\n");
-    std::fs::write(&manifests, text).unwrap();
-    let server = Server::start(dir.path());
-    server.login();
-    let out = server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (bare, server) = serve_edited(dir.path(), |text| {
+        text + "---\napiVersion: kargo.akuity.io/v1alpha1\nkind: ClusterConfig\nmetadata: {name: cluster}\nspec:\n  gitClient: {name: Release Bot, email: release-bot@example.com}\n"
+    });
     let out = promote_first_light(&server);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert_eq!(git(&bare, &["log", "-1", "--format=%an <%ae>", "main"]), "Release Bot <release-bot@example.com>");
@@ -391,17 +398,12 @@ fn quickstart_beside_a_running_server_changes_nothing() {
 #[test]
 fn a_stage_after_an_errored_promotion_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, manifests) = setup(dir.path());
-    let text = std::fs::read_to_string(&manifests).unwrap();
     // The clone of a repository that does not exist errors.
-    let missing = format!("file://{}/missing.git", dir.path().display());
-    let text = text
-        .replace(&format!("value: \"file://{}/config.git\"", dir.path().display()), &format!("value: \"{missing}\""));
-    std::fs::write(&manifests, text).unwrap();
-    let server = Server::start(dir.path());
-    server.login();
-    let out = server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (config, missing) =
+        (format!("file://{}/config.git", dir.path().display()), format!("file://{}/missing.git", dir.path().display()));
+    let (_, server) = serve_edited(dir.path(), |text| {
+        text.replace(&format!("value: \"{config}\""), &format!("value: \"{missing}\""))
+    });
     let out = promote_first_light(&server);
     assert_ne!(out.status.code(), Some(0), "{}", stdout(&out));
     let ready = || {
