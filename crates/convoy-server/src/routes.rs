@@ -199,7 +199,25 @@ pub async fn get_project(
 ) -> Result<Json<Value>, ApiError> {
     let kind = project_kind(&plural)?;
     check(&identity, Action::Read, &project)?;
-    get(state, key_for(kind, &project, &name)).await
+    let key = key_for(kind, &project, &name);
+    if kind == Kind::Freight
+        && state.store.get(&key).await?.is_none()
+        && let Some(named) = freight_by_alias(&state, &project, &name).await?
+    {
+        // Freight is addressed by its alias wherever its name is, as in Kargo's API.
+        return get(state, named).await;
+    }
+    get(state, key).await
+}
+
+/// The Freight of `project` whose alias is `alias`, if one has it (aliases are unique).
+async fn freight_by_alias(state: &AppState, project: &str, alias: &str) -> Result<Option<Key>, ApiError> {
+    let Ok(selector) = LabelSelector::parse(&format!("{}={alias}", convoy_api::ALIAS_LABEL)) else { return Ok(None) };
+    let (found, _) = state.store.list(Kind::Freight, Some(project), &selector).await?;
+    Ok(match found.as_slice() {
+        [only] => Some(only.key.clone()),
+        _ => None,
+    })
 }
 
 async fn get(state: Arc<AppState>, key: Key) -> Result<Json<Value>, ApiError> {

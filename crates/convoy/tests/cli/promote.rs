@@ -164,6 +164,19 @@ fn promote_wait_updates_the_repository() {
     assert_eq!(out.status.code(), Some(1));
     let out = server.convoy().args(["-p", "demo", "get", "promotion", &name, "-o", "yaml"]).output().unwrap();
     assert!(stdout(&out).contains("stepExecutionMetadata"), "the journal is part of the Promotion");
+    // Freight answers to its alias wherever its name is taken.
+    let out = server.convoy().args(["-p", "demo", "get", "freight", "first-light", "-o", "json"]).output().unwrap();
+    let freight: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(freight["alias"], "first-light");
+    assert_eq!(freight["metadata"]["name"].as_str().map(str::len), Some(40));
+    let described =
+        stdout(&server.convoy().args(["-p", "demo", "describe", "freight", "first-light"]).output().unwrap());
+    assert!(
+        described.contains("Alias:            first-light") && described.contains("In Stages:        dev"),
+        "{described}"
+    );
+    let out = server.convoy().args(["-p", "demo", "get", "freight", "no-such-alias"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
 }
 
 /// The server dies while each step runs in turn; after a restart the promotion completes and
