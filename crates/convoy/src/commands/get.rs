@@ -106,6 +106,32 @@ async fn watch(
         Ok(events) => events,
         Err(e) => return Ok(fail(&e)),
     };
+    let wide = output == OutputFormat::Wide;
+    let mut columns = vec!["EVENT"];
+    columns.extend(headers(kind, wide, all_projects));
+    // Fixed widths (a stream cannot be measured first), wide enough for what each column holds:
+    // Promotion names (<stage>.<ULID>.<7>), Freight names (40 hex), a running phase with its step.
+    let widths: Vec<usize> = columns
+        .iter()
+        .map(|c| match *c {
+            "NAME" if kind == Kind::Promotion => 44,
+            "NAME" if kind == Kind::Freight => 40,
+            "FREIGHT" | "CURRENT FREIGHT" => 40,
+            "PHASE" => 28,
+            "NAME" | "STAGE" | "STATUS" => 20,
+            other => other.len().max(12),
+        })
+        .collect();
+    let aligned = |cells: &[String]| {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        padded.join("  ").trim_end().to_owned()
+    };
+    if matches!(output, OutputFormat::Table | OutputFormat::Wide) {
+        println!("{}", aligned(&columns.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>()));
+    }
+    // What each object last showed: a change of its age alone is not news.
+    let mut last_shown: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    let age_column = columns.iter().position(|c| *c == "AGE");
     while let Some(event) = events.next().await {
         let (event_type, object) = event?;
         let event_type = event_type.as_str();
@@ -119,8 +145,19 @@ async fn watch(
                 print!("---\n{}", serde_yaml::to_string(&json!({"type": event_type, "object": object}))?)
             }
             _ => {
-                let row = row(kind, &object, output == OutputFormat::Wide, all_projects);
-                println!("{event_type:<9} {}", row.join("  "));
+                let mut cells = vec![event_type.to_owned()];
+                cells.extend(row(kind, &object, wide, all_projects));
+                let text = |p: &str| object.pointer(p).and_then(Value::as_str).unwrap_or("").to_owned();
+                let identity = format!("{}/{}", text("/metadata/namespace"), text("/metadata/name"));
+                let mut compared = cells.clone();
+                if let Some(i) = age_column.filter(|i| *i < compared.len()) {
+                    compared.remove(i);
+                }
+                if event_type == "MODIFIED" && last_shown.get(&identity) == Some(&compared) {
+                    continue;
+                }
+                last_shown.insert(identity, compared);
+                println!("{}", aligned(&cells));
             }
         }
     }
@@ -229,7 +266,7 @@ fn row(kind: Kind, object: &Value, wide: bool, all_projects: bool) -> Vec<String
             s("/metadata/labels/kargo.akuity.io~1shard"),
             s("/spec/stage"),
             s("/spec/freight"),
-            s("/status/phase"),
+            promotion_phase(object),
         ]),
         Kind::Warehouse => r.push(s("/spec/shard")),
         Kind::Secret => {
@@ -255,6 +292,22 @@ fn row(kind: Kind, object: &Value, wide: bool, all_projects: bool) -> Vec<String
         r.push(s("/metadata/resourceVersion"));
     }
     r
+}
+
+/// The phase; a running Promotion also says which step it is at (`Running 2/4 update-image`).
+fn promotion_phase(promotion: &Value) -> String {
+    let phase = promotion.pointer("/status/phase").and_then(Value::as_str).unwrap_or("").to_owned();
+    if phase != "Running" {
+        return phase;
+    }
+    let steps = promotion.pointer("/spec/steps").and_then(Value::as_array).map_or(0, Vec::len);
+    let Some(current) = promotion.pointer("/status/currentStep").and_then(Value::as_u64) else { return phase };
+    let index = usize::try_from(current).unwrap_or(usize::MAX);
+    let alias = promotion
+        .pointer(&format!("/status/stepExecutionMetadata/{index}/alias"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    format!("Running {}/{steps} {alias}", index.saturating_add(1)).trim_end().to_owned()
 }
 
 /// `45s`, `12m`, `3h`, `5d` since an RFC 3339 time.

@@ -465,3 +465,40 @@ fn a_stage_after_an_errored_promotion_says_so() {
     assert!(described.contains("task-1::clone (git-clone)"), "{described}");
     assert!(described.contains("PromotionCreated") && described.contains("PromotionErrored"), "{described}");
 }
+
+/// `get promotions -w`: a header, aligned columns, and a line only when something shown changed.
+#[test]
+fn watching_promotions_prints_a_header_and_only_changes() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, server) = serve_edited(dir.path(), |text| text);
+    let mut watch = std::process::Command::new(assert_cmd::cargo::cargo_bin!("convoy"))
+        .env("CONVOY_CONFIG", &server.config)
+        .env_remove("CONVOY_PROJECT")
+        .args(["-p", "demo", "get", "promotions", "-w"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(watch.stdout.take().unwrap()).lines();
+    let header = lines.next().unwrap().unwrap();
+    assert!(header.starts_with("EVENT") && header.contains("PHASE"), "{header}");
+    let out = promote_first_light(&server);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let done = line.contains("Succeeded");
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    watch.kill().unwrap();
+    let _ = watch.wait();
+    assert!(seen[0].starts_with("ADDED"), "{seen:#?}");
+    assert!(seen.windows(2).all(|w| w[0] != w[1]), "no line twice in a row: {seen:#?}");
+    // Columns line up under the header.
+    let phase_at = header.find("PHASE").unwrap();
+    let last = seen.last().unwrap();
+    assert_eq!(last.get(phase_at..phase_at + 9), Some("Succeeded"), "{header}\n{last}");
+}
