@@ -64,6 +64,8 @@ pub enum Mode {
     Apply,
     /// Only create; an existing object is a conflict (`convoy create`).
     Create,
+    /// As `Create`, for a dry run that stores nothing (`convoy_core::Operation::Preview`).
+    Preview,
 }
 
 /// The outcome for one submitted object.
@@ -274,7 +276,7 @@ pub async fn plan(store: &dyn Store, mut resources: Vec<Resource>, mode: Mode) -
         } else {
             store.get(&key_of(&resource)).await?
         };
-        if mode == Mode::Create && current.is_some() {
+        if mode != Mode::Apply && current.is_some() {
             details.push(Detail {
                 path: format!("documents[{i}]"),
                 message: format!("{label} already exists"),
@@ -286,6 +288,7 @@ pub async fn plan(store: &dyn Store, mut resources: Vec<Resource>, mode: Mode) -
         let old = current.as_ref().and_then(|c| Resource::decode(&c.object).ok().flatten());
         let operation = match &old {
             Some(old) => Operation::Update { old },
+            None if mode == Mode::Preview => Operation::Preview,
             None => Operation::Create,
         };
         let submitted_rv = resource.metadata().resource_version.clone();

@@ -25,7 +25,12 @@ pub trait Env {
 #[derive(Debug, Clone, Copy)]
 pub enum Operation<'a> {
     Create,
-    Update { old: &'a Resource },
+    /// A creation that will not be stored (a dry run): Freight not available yet is admitted
+    /// with a warning, so the run can show what the promotion would do.
+    Preview,
+    Update {
+        old: &'a Resource,
+    },
 }
 
 /// An object that passed admission, as it will be stored, with its warnings.
@@ -45,7 +50,8 @@ pub fn admit(
 ) -> Result<Admitted, Vec<Problem>> {
     let mut problems = Problems::default();
     let kind = resource.kind();
-    let creating = matches!(operation, Operation::Create);
+    let creating = matches!(operation, Operation::Create | Operation::Preview);
+    let preview = matches!(operation, Operation::Preview);
     let now = Timestamp((env.now_millis() / 1000) as i64);
     match (&mut resource, operation) {
         (Resource::Warehouse(w), _) => {
@@ -63,9 +69,9 @@ pub fn admit(
                 freight::check_immutable(old, f, &mut problems);
             }
         }
-        (Resource::Promotion(p), Operation::Create) => {
+        (Resource::Promotion(p), Operation::Create | Operation::Preview) => {
             if promotion::build(p, view, env, &mut problems).is_some() {
-                promotion::validate(p, view, now, &mut problems);
+                promotion::validate(p, view, now, preview, &mut problems);
             }
         }
         (Resource::Promotion(p), Operation::Update { old }) => {

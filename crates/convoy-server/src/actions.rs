@@ -57,7 +57,8 @@ pub async fn promote(
         promotion.metadata.annotations.insert(annotation.to_owned(), origin);
     }
     let resources = vec![Resource::Promotion(promotion)];
-    let outcome = plan(&*state.store, resources, Mode::Create).await?.remove(0);
+    let mode = if request.dry_run { Mode::Preview } else { Mode::Create };
+    let outcome = plan(&*state.store, resources, mode).await?.remove(0);
     if !request.dry_run {
         let write = outcome.write.ok_or_else(|| ApiError::bad_request("nothing to write"))?;
         let stored = state.store.apply(vec![write]).await?.remove(0).object;
@@ -85,9 +86,11 @@ pub async fn promote(
     let Ok(Some(Resource::Promotion(admitted))) = Resource::decode(&outcome.object) else {
         return Err(ApiError::bad_request("the admitted Promotion does not decode"));
     };
-    let report = convoy_controllers::dry_run::dry_run(&*state.store, mirrors.clone(), data_dir, &admitted)
+    let mut report = convoy_controllers::dry_run::dry_run(&*state.store, mirrors.clone(), data_dir, &admitted)
         .await
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "DryRunFailed", e))?;
+    // What admission noted (Freight not available yet, so a real promotion would be refused).
+    report["warnings"] = serde_json::to_value(&outcome.warnings).unwrap_or_default();
     Ok(Json(report).into_response())
 }
 

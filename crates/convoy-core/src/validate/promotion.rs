@@ -116,8 +116,9 @@ fn label_and_own(promotion: &mut Promotion, stage: &Stage) {
     }];
 }
 
-/// The built Promotion's steps and its Freight's availability.
-pub(crate) fn validate(promotion: &Promotion, view: &dyn View, now: Timestamp, problems: &mut Problems) {
+/// The built Promotion's steps and its Freight's availability (in a preview, not being
+/// available yet is a warning: nothing will wait).
+pub(crate) fn validate(promotion: &Promotion, view: &dyn View, now: Timestamp, preview: bool, problems: &mut Problems) {
     check_steps(&FieldPath::root("spec").child("steps"), &promotion.spec.steps, StepList::Promotion, problems);
     let project = promotion.metadata.namespace();
     let Some(stage) = view.stage(project, &promotion.spec.stage) else { return };
@@ -132,7 +133,15 @@ pub(crate) fn validate(promotion: &Promotion, view: &dyn View, now: Timestamp, p
             .with_hint("list Freight with `convoy get freight`");
         return;
     };
-    if let Err(why) = availability(stage, freight, now) {
-        problems.error("spec.freight", "Freight is not available to this Stage").with_hint(why.to_string());
+    match availability(stage, freight, now) {
+        Err(why) if preview => {
+            problems
+                .warning("spec.freight", format!("Freight is not available to this Stage yet: {why}"))
+                .with_hint("a real promotion is refused until it is; this dry run shows what it would do then");
+        }
+        Err(why) => {
+            problems.error("spec.freight", "Freight is not available to this Stage").with_hint(why.to_string());
+        }
+        Ok(_) => {}
     }
 }

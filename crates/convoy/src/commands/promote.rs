@@ -112,6 +112,10 @@ fn print_dry_run(report: &Value) -> ExitCode {
         text(&report["freight"]),
         text(&report["stage"])
     );
+    for warning in report["warnings"].as_array().into_iter().flatten() {
+        let hint = warning["hint"].as_str().map(|h| format!(" ({h})")).unwrap_or_default();
+        eprintln!("note: {}{hint}", text(&warning["message"]));
+    }
     for step in report["steps"].as_array().into_iter().flatten() {
         let message = step["message"].as_str().map(|m| format!(": {m}")).unwrap_or_default();
         println!("  {:<9} {} ({}){message}", text(&step["status"]), text(&step["alias"]), text(&step["uses"]));

@@ -155,6 +155,16 @@ fn auto_promotion_flows_to_staging_and_prod_needs_approval() {
     assert_eq!(out.status.code(), Some(1));
     let refusal = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(refusal.contains("not available") && refusal.contains("soak"), "{refusal}");
+    // A dry run previews it anyway, saying the real promotion would be refused for now.
+    let out = server
+        .convoy()
+        .args(["-p", "demo", "promote", "--freight", &freight, "--stage", "prod", "--dry-run"])
+        .output()
+        .unwrap();
+    let note = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(stdout(&out).contains(&format!("Dry run of {freight} -> Stage prod")), "{}\n{note}", stdout(&out));
+    assert!(note.contains("note: Freight is not available to this Stage yet") && note.contains("soak"), "{note}");
+    assert_eq!(promote_prod().status.code(), Some(1), "the dry run changed nothing");
 
     let out = server
         .convoy()
