@@ -79,6 +79,13 @@ pub fn check(manifests: &Manifests, strict: bool) -> Vec<Finding> {
             }
         }
     }
+    // A missing project is said once, at its first document; then file order, line order.
+    let mut missing_projects = std::collections::HashSet::new();
+    findings.retain(|f| {
+        let missing = f.path == "metadata.namespace" && f.message.ends_with("does not exist among the given files");
+        !missing || missing_projects.insert(f.message.clone())
+    });
+    findings.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     findings
 }
 

@@ -181,3 +181,26 @@ fn lint_path(path: &str) -> (Option<i32>, String) {
     let out = convoy().args(["lint", "-f", path]).output().unwrap();
     (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
 }
+
+/// A project missing from the set is said once, and findings come in file and line order.
+#[test]
+fn a_missing_project_is_reported_once_and_findings_are_in_line_order() {
+    let text = (0..3)
+        // The last one misspells a field: its error comes after the project's warning.
+        .map(|i| {
+            let interval = if i == 2 { "intervall" } else { "interval" };
+            format!("apiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\nmetadata: {{name: w{i}, namespace: ghost}}\nspec:\n  {interval}: 1m\n  subscriptions:\n  - image: {{repoURL: ghcr.io/a/b}}\n")
+        })
+        .collect::<Vec<_>>()
+        .join("---\n");
+    let out = convoy().args(["lint", "-f", "-"]).write_stdin(text).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.matches("project \"ghost\" does not exist").count(), 1, "{stdout}");
+    let lines: Vec<usize> = stdout
+        .lines()
+        .filter(|l| l.starts_with("<stdin>:"))
+        .map(|l| l.split(':').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "one missing project, one unknown field: {stdout}");
+    assert!(lines.windows(2).all(|w| w[0] <= w[1]), "{lines:?}");
+}
