@@ -237,6 +237,13 @@ fn whole(chunk: &str, value: &Value) -> String {
 /// A unified diff of two texts, whole lines, three lines of context.
 fn diff(name: &str, old: &str, new: &str) -> String {
     let (a, b): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
+    // The table below is |a|·|b| cells: beyond a few million (files of thousands of lines) the
+    // whole new text is shown instead of spending gigabytes on a diff.
+    if a.len().saturating_mul(b.len()) > 4_000_000 {
+        let mut out = format!("--- {name}\n+++ {name} (migrated; too long for a line diff, the whole new text)\n");
+        b.iter().for_each(|line| out.push_str(&format!("+{line}\n")));
+        return out;
+    }
     // Longest common subsequence table; manifests are small.
     let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
     for i in (0..a.len()).rev() {

@@ -204,3 +204,19 @@ fn a_missing_project_is_reported_once_and_findings_are_in_line_order() {
     assert_eq!(lines.len(), 2, "one missing project, one unknown field: {stdout}");
     assert!(lines.windows(2).all(|w| w[0] <= w[1]), "{lines:?}");
 }
+
+/// A file of thousands of pre-v1 Stages migrates; its diff is not a table of |old|·|new| cells.
+#[test]
+fn migrating_a_large_file_stays_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("many.yaml");
+    let stages: Vec<String> = (0..2_000)
+        .map(|i| format!("apiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\nmetadata:\n  name: s{i}\n  namespace: p\nspec:\n  subscriptions:\n    warehouse: w\n"))
+        .collect();
+    std::fs::write(&file, stages.join("---\n")).unwrap();
+    let out = convoy().args(["migrate", "-f"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let diff = String::from_utf8_lossy(&out.stdout);
+    assert!(diff.lines().nth(1).unwrap().contains("too long for a line diff"), "{}", &diff[..200]);
+    assert_eq!(diff.matches("+  requestedFreight:").count(), 2_000);
+}
