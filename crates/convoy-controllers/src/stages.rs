@@ -10,16 +10,17 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use convoy_api::freight::{CurrentStage, FreightStatus};
 use convoy_api::time::Timestamp;
 use convoy_api::{Freight, Kind, ProjectConfig, Promotion, Stage};
 use convoy_core::pipeline;
 use convoy_core::stage_pass::{self, StagePass};
 use convoy_store::{CachedStore, Key, Store, WatchEvent};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::indexes;
 use crate::runtime::{Action, Reconciler};
-use crate::status::update_status;
+use crate::status::{update_status, update_typed_status};
 use crate::writes::{Mode, plan};
 
 use convoy_core::stage_pass::CONTROLLER_ACTOR;
@@ -134,24 +135,21 @@ impl StageController {
         let since = pass.now.to_string();
         for change in &plan.freight {
             let key = Key::new(Kind::Freight, project, &change.name);
-            update_status(&*self.store, &key, |s| {
-                if !s["currentlyIn"].is_object() {
-                    s["currentlyIn"] = json!({});
-                }
+            update_typed_status(&*self.store, &key, |s: &mut FreightStatus| {
                 match change.currently_in {
-                    Some(true) => s["currentlyIn"][name] = json!({"since": since}),
+                    Some(true) => {
+                        s.currently_in.insert(name.to_owned(), CurrentStage { since: Some(since.clone()) });
+                    }
                     Some(false) => {
-                        if let Some(map) = s["currentlyIn"].as_object_mut() {
-                            map.remove(name);
-                        }
+                        s.currently_in.remove(name);
                     }
                     None => {}
                 }
                 if change.verified {
-                    if !s["verifiedIn"].is_object() {
-                        s["verifiedIn"] = json!({});
-                    }
-                    s["verifiedIn"][name] = json!({"verifiedAt": since});
+                    s.verified_in.entry(name.to_owned()).or_default().verified_at = Some(since.clone());
+                }
+                if let (Some(soak), Some(verified)) = (change.longest_soak, s.verified_in.get_mut(name)) {
+                    verified.longest_soak = Some(convoy_core::duration::format(soak));
                 }
             })
             .await?;

@@ -31,6 +31,33 @@ pub async fn update_status(store: &dyn Store, key: &Key, change: impl Fn(&mut Va
     Err(format!("the status of {key} kept changing under us"))
 }
 
+/// [`update_status`] through a typed status: read as `T`, changed, written back whole.
+pub async fn update_typed_status<T>(store: &dyn Store, key: &Key, change: impl Fn(&mut T)) -> Result<(), String>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Default,
+{
+    let failed = std::sync::Mutex::new(None);
+    update_status(store, key, |status| {
+        let mut typed: T = match serde_json::from_value(status.clone()) {
+            Ok(typed) => typed,
+            Err(e) => {
+                *failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e.to_string());
+                return;
+            }
+        };
+        change(&mut typed);
+        match serde_json::to_value(&typed) {
+            Ok(value) => *status = value,
+            Err(e) => *failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e.to_string()),
+        }
+    })
+    .await?;
+    match failed.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
+        Some(e) => Err(format!("the status of {key} does not read as its type: {e}")),
+        None => Ok(()),
+    }
+}
+
 /// A stored Promotion's phase, read without decoding the whole Promotion: as
 /// [`convoy_api::Promotion::phase`] reads it.
 pub fn promotion_phase(object: &Value) -> Option<Phase> {

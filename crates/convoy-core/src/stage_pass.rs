@@ -40,6 +40,9 @@ pub struct FreightChange {
     pub currently_in: Option<bool>,
     /// Newly verified in the Stage (`verifiedIn`).
     pub verified: bool,
+    /// Leaving the Stage it was verified in: the longest soak it completed there
+    /// (`verifiedIn[stage].longestSoak`), which downstream soak requirements count.
+    pub longest_soak: Option<Duration>,
 }
 
 /// What a pass decided.
@@ -192,13 +195,26 @@ fn freight_changes(pass: &StagePass<'_>, status: &StageStatus) -> Vec<FreightCha
             let was_in = f.status.currently_in.contains_key(stage_name);
             let verify = (in_current && verified) || (control_flow && availability(pass.stage, f, pass.now).is_ok());
             let newly_verified = verify && !f.status.verified_in.contains_key(stage_name);
+            let leaving = was_in && !in_current;
             (in_current != was_in || newly_verified).then(|| FreightChange {
                 name: f.metadata.name().to_owned(),
                 currently_in: (in_current != was_in).then_some(in_current),
                 verified: newly_verified,
+                longest_soak: leaving.then(|| longest_soak(f, stage_name, pass.now)).flatten(),
             })
         })
         .collect()
+}
+
+/// The soak Freight completed in `stage` as it leaves it (now − `currentlyIn.since`), or the
+/// longer one recorded before; none unless it was verified there.
+fn longest_soak(freight: &Freight, stage: &str, now: Timestamp) -> Option<Duration> {
+    let verified = freight.status.verified_in.get(stage)?;
+    let since = freight.status.currently_in.get(stage)?.since.as_deref()?;
+    let since = Timestamp::parse(since).ok()?;
+    let this = Duration::from_secs(u64::try_from(now.0 - since.0).unwrap_or(0));
+    let before = verified.longest_soak.as_deref().and_then(|d| crate::duration::parse(d).ok()).unwrap_or_default();
+    Some(this.max(before))
 }
 
 /// Without `spec.verification` Freight is verified on arrival; otherwise a `Running` record

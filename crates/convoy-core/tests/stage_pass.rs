@@ -53,7 +53,10 @@ fn a_succeeded_promotion_becomes_the_current_collection_verified_on_arrival_with
     assert_eq!(current.items["Warehouse/w"].name, "f1");
     assert_eq!(current.verification_history[0]["phase"], "Successful");
     assert_eq!(current.verification_history[0]["id"], "id-1");
-    assert_eq!(plan.freight, vec![FreightChange { name: "f1".into(), currently_in: Some(true), verified: true }]);
+    assert_eq!(
+        plan.freight,
+        vec![FreightChange { name: "f1".into(), currently_in: Some(true), verified: true, longest_soak: None }]
+    );
     assert_eq!(plan.status.freight_summary.as_deref(), Some("f1"), "one request: the Freight's name");
     assert_eq!(condition(&plan, "Ready"), ("True", "Verified"));
     assert_eq!(plan.verify, None);
@@ -68,7 +71,10 @@ fn with_verification_the_record_runs_and_the_freight_is_not_verified_yet() {
     let f = [freight("f1", "2024-05-01T10:00:00Z", json!({}))];
     let plan = run(&s, &f, &[promotion("dev.01.f1", "f1", "Succeeded", json!({}))], false);
     assert_eq!(plan.verify.as_deref(), Some("id-1"));
-    assert_eq!(plan.freight, vec![FreightChange { name: "f1".into(), currently_in: Some(true), verified: false }]);
+    assert_eq!(
+        plan.freight,
+        vec![FreightChange { name: "f1".into(), currently_in: Some(true), verified: false, longest_soak: None }]
+    );
     assert_eq!(condition(&plan, "Verified"), ("Unknown", "Verifying"));
     assert_eq!(condition(&plan, "Ready"), ("False", "VerificationRunning"));
 }
@@ -125,6 +131,38 @@ fn ready_says_why_in_kargos_words() {
     assert_eq!(condition(&plan, "Ready"), ("False", "NoFreight"));
 }
 
+/// Leaving a Stage it was verified in, Freight keeps the longest soak it completed there, so a
+/// downstream soak requirement still counts it (reference §5.3).
+#[test]
+fn freight_leaving_a_stage_records_the_soak_it_completed() {
+    let status = json!({"freightHistory": [{"id": "c1", "items": {"Warehouse/w": {"name": "f2", "origin": {"kind": "Warehouse", "name": "w"}}},
+        "verificationHistory": [{"id": "v1", "phase": "Successful"}]}]});
+    let s = stage(direct_spec(), status, json!({}));
+    let in_dev_since =
+        |since: &str, verified: Value| json!({"currentlyIn": {"dev": {"since": since}}, "verifiedIn": verified});
+    let f = [
+        // An hour in dev, 20 minutes recorded before: the hour counts.
+        freight(
+            "f1",
+            "2024-05-01T10:00:00Z",
+            in_dev_since("2024-05-01T11:00:00Z", json!({"dev": {"longestSoak": "20m0s"}})),
+        ),
+        // Five minutes now, two hours before: the two hours stay.
+        freight(
+            "f3",
+            "2024-05-01T10:00:00Z",
+            in_dev_since("2024-05-01T11:55:00Z", json!({"dev": {"longestSoak": "2h0m0s"}})),
+        ),
+        // Never verified here: nothing to record.
+        freight("f4", "2024-05-01T10:00:00Z", in_dev_since("2024-05-01T11:00:00Z", json!({}))),
+    ];
+    let plan = run(&s, &f, &[], false);
+    let soak = |name: &str| plan.freight.iter().find(|c| c.name == name).unwrap().longest_soak;
+    assert_eq!(soak("f1"), Some(Duration::from_secs(3600)));
+    assert_eq!(soak("f3"), Some(Duration::from_secs(7200)));
+    assert_eq!(soak("f4"), None);
+}
+
 #[test]
 fn freight_leaving_the_current_collection_leaves_the_stage() {
     let status = json!({"freightHistory": [{"id": "c1", "items": {"Warehouse/w": {"name": "f2", "origin": {"kind": "Warehouse", "name": "w"}}},
@@ -143,7 +181,15 @@ fn freight_leaving_the_current_collection_leaves_the_stage() {
         ),
     ];
     let plan = run(&s, &f, &[], false);
-    assert_eq!(plan.freight, vec![FreightChange { name: "f1".into(), currently_in: Some(false), verified: false }]);
+    assert_eq!(
+        plan.freight,
+        vec![FreightChange {
+            name: "f1".into(),
+            currently_in: Some(false),
+            verified: false,
+            longest_soak: Some(Duration::from_secs(3 * 3600))
+        }]
+    );
 }
 
 #[test]
@@ -185,7 +231,10 @@ fn a_control_flow_stage_verifies_what_is_available_to_it() {
         freight("f2", "2024-05-01T10:00:00Z", json!({})),
     ];
     let plan = run(&s, &f, &[], true);
-    assert_eq!(plan.freight, vec![FreightChange { name: "f1".into(), currently_in: None, verified: true }]);
+    assert_eq!(
+        plan.freight,
+        vec![FreightChange { name: "f1".into(), currently_in: None, verified: true, longest_soak: None }]
+    );
     assert_eq!(plan.status.auto_promotion_enabled, Some(false), "control flow never promotes");
     assert_eq!(condition(&plan, "Verified"), ("True", "ControlFlow"));
 }
