@@ -307,6 +307,12 @@ pub struct GetArgs {
     /// Only Freight that came from this Warehouse (`get freight`).
     #[arg(long)]
     pub warehouse: Option<String>,
+    /// Only Promotions into this Stage (`get promotions`).
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// Only the newest one (`get promotions --stage S --latest`).
+    #[arg(long, requires = "stage")]
+    pub latest: bool,
 }
 
 #[derive(Debug, Args)]

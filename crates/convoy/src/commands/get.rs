@@ -78,16 +78,30 @@ pub fn run(client: Client, args: &GetArgs) -> anyhow::Result<ExitCode> {
         eprintln!("error: --warehouse applies to freight only");
         return Ok(ExitCode::from(2));
     }
+    if args.stage.is_some() && kind != Kind::Promotion {
+        eprintln!("error: --stage applies to promotions only");
+        return Ok(ExitCode::from(2));
+    }
     Ok(match runtime.block_on(client.list(&path)) {
         Ok(list) => {
             let mut items = list["items"].as_array().cloned().unwrap_or_default();
             if let Some(warehouse) = &args.warehouse {
                 items.retain(|f| f.pointer("/origin/name").and_then(Value::as_str) == Some(warehouse.as_str()));
             }
+            if let Some(stage) = &args.stage {
+                items.retain(|p| p.pointer("/spec/stage").and_then(Value::as_str) == Some(stage.as_str()));
+                if args.latest {
+                    // Promotion names carry a ULID: the greatest is the newest.
+                    let name = |p: &Value| p.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_owned();
+                    items = items.into_iter().max_by_key(name).into_iter().collect();
+                }
+            }
             if items.is_empty() && matches!(args.output, OutputFormat::Table | OutputFormat::Wide) {
                 eprintln!("no {} found", kind.plural());
             } else {
-                print_objects(kind, &items, args.output, None, all_projects)?;
+                // `--latest` names one object: printed as a named get prints it.
+                let single = if args.latest { items.first() } else { None };
+                print_objects(kind, &items, args.output, single, all_projects)?;
             }
             ExitCode::SUCCESS
         }

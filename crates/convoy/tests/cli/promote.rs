@@ -162,6 +162,16 @@ fn promote_wait_updates_the_repository() {
     assert!(clone.split_whitespace().any(|w| w.ends_with('s') && w[..w.len() - 1].parse::<u64>().is_ok()), "{clone}");
     let out = server.convoy().args(["-p", "demo", "logs", "stage", "nosuch"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
+    // The newest Promotion into a Stage, as one object.
+    let out = server
+        .convoy()
+        .args(["-p", "demo", "get", "promotions", "--stage", "dev", "--latest", "-o", "json"])
+        .output()
+        .unwrap();
+    let latest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(latest["metadata"]["name"].as_str(), Some(name.as_str()));
+    let out = server.convoy().args(["-p", "demo", "get", "promotions", "--stage", "nosuch"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no promotions found"));
     let out = server.convoy().args(["-p", "demo", "get", "promotion", &name, "-o", "yaml"]).output().unwrap();
     assert!(stdout(&out).contains("stepExecutionMetadata"), "the journal is part of the Promotion");
     // Freight answers to its alias wherever its name is taken.
