@@ -206,8 +206,15 @@ fn print_objects(
             let mut table = Table::new();
             table.load_style(NOTHING);
             table.set_header(headers(kind, wide, all_projects).into_iter().map(Cell::new));
+            let colour = colours_wanted();
             for item in items {
-                table.add_row(row(kind, item, wide, all_projects));
+                table.add_row(row(kind, item, wide, all_projects).into_iter().map(|text| {
+                    let cell = Cell::new(&text);
+                    match colour.then(|| colour_of(&text)).flatten() {
+                        Some(c) => cell.fg(c),
+                        None => cell,
+                    }
+                }));
             }
             // The preset pads every cell by one space on each side; drop the leading one.
             let text = table.to_string();
@@ -216,6 +223,25 @@ fn print_objects(
         }
     }
     Ok(())
+}
+
+/// Colours on a terminal, unless `NO_COLOR` is set (no-color.org); never when piped.
+fn colours_wanted() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Phases, health and readiness by how they end: green for done and well, red for failed,
+/// yellow for under way.
+fn colour_of(text: &str) -> Option<comfy_table::Color> {
+    use comfy_table::Color;
+    let word = text.split_whitespace().next()?;
+    match word {
+        "Succeeded" | "Healthy" | "True" | "Successful" | "Verified" => Some(Color::Green),
+        "Failed" | "Errored" | "Error" | "Unhealthy" | "Degraded" | "False" => Some(Color::Red),
+        "Running" | "Pending" | "Progressing" | "Aborted" | "Unknown" => Some(Color::Yellow),
+        _ => None,
+    }
 }
 
 /// Kargo's printer columns (reference §1.0), plus PROJECT when listing every project.
@@ -334,5 +360,21 @@ pub fn age(timestamp: &str) -> String {
         s if s < 7200 => format!("{}m", s / 60),
         s if s < 172_800 => format!("{}h", s / 3600),
         s => format!("{}d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use comfy_table::Color;
+
+    #[test]
+    fn cells_are_coloured_by_how_things_end() {
+        assert_eq!(colour_of("Succeeded 3m ago"), Some(Color::Green));
+        assert_eq!(colour_of("Running 2/4 task-1::push"), Some(Color::Yellow));
+        assert_eq!(colour_of("Errored"), Some(Color::Red));
+        assert_eq!(colour_of("False"), Some(Color::Red));
+        assert_eq!(colour_of("dev"), None);
+        assert_eq!(colour_of(""), None);
     }
 }

@@ -449,6 +449,7 @@ fn a_stage_after_an_errored_promotion_says_so() {
     let table = stdout(&server.convoy().args(["-p", "demo", "get", "stages"]).output().unwrap());
     let row = table.lines().find(|l| l.starts_with("dev")).unwrap();
     assert!(row.contains("False") && row.contains("Errored") && row.contains("ago"), "{table}");
+    assert!(!table.contains('\u{1b}'), "no colours when piped: {table:?}");
     // describe reads as sections, not a YAML dump.
     let described = stdout(&server.convoy().args(["-p", "demo", "describe", "stage", "dev"]).output().unwrap());
     for expected in [
