@@ -40,6 +40,9 @@ pub enum Command {
     /// Save the server address and a token in the client configuration file.
     Login(LoginArgs),
     /// Create or update the objects of files, all in one transaction.
+    #[command(
+        after_help = "Examples:\n  convoy apply -f kargo/ -R\n  convoy apply -f pipeline.yaml --dry-run\n  convoy -p shop apply -f stages.yaml   # documents without a namespace go to shop"
+    )]
     Apply(ApplyArgs),
     /// Create the objects of files (existing ones are an error), all in one transaction; or
     /// `create credentials NAME` for a source's credentials Secret.
@@ -47,10 +50,19 @@ pub enum Command {
     /// Delete the objects of files, or one object by kind and name.
     Delete(DeleteArgs),
     /// List objects of a kind, or show one.
+    #[command(
+        after_help = "Examples:\n  convoy -p shop get stages\n  convoy -p shop get freight --warehouse app -o wide\n  convoy -p shop get promotions --stage prod --latest -o yaml\n  convoy -p shop get stages -w"
+    )]
     Get(GetArgs),
     /// Show one object in detail.
+    #[command(
+        after_help = "Examples:\n  convoy -p shop describe stage prod\n  convoy -p shop describe freight tired-sloth   # by alias"
+    )]
     Describe(DescribeArgs),
     /// Promote Freight into a Stage.
+    #[command(
+        after_help = "Examples:\n  convoy -p shop promote --freight-alias tired-sloth --stage dev --wait\n  convoy -p shop promote --warehouse app --stage dev   # what auto-promotion would choose\n  convoy -p shop promote --freight-alias tired-sloth --downstream-from dev\n  convoy -p shop promote --freight-alias tired-sloth --stage prod --dry-run"
+    )]
     Promote(PromoteArgs),
     /// Approve Freight for a Stage (it may then be promoted there, skipping upstream verification and soak).
     Approve(ApproveArgs),
@@ -61,18 +73,27 @@ pub enum Command {
     /// Change a Freight's alias.
     Update(UpdateArgs),
     /// The project's event log (Promotions created and finished, Freight created, approved, verified).
+    #[command(after_help = "Examples:\n  convoy -p shop events --for stage/prod\n  convoy -p shop events -w -o json")]
     Events(EventsArgs),
     /// Show a Promotion's steps as a timeline (`stage NAME`: its latest); -f follows it to the end.
+    #[command(
+        after_help = "Examples:\n  convoy -p shop logs stage prod\n  convoy -p shop logs promotion prod.01hw3k9x2v7yq8j5n4m6r0t1ab.3f2a9c1 -f"
+    )]
     Logs(FollowLogsArgs),
     /// Abort a running or waiting Promotion.
     Abort(LogsArgs),
     /// Check manifests offline: defaulting, task expansion and validation over the whole set.
+    #[command(after_help = "Examples:\n  convoy lint -f kargo/ -R\n  convoy lint -f pipeline.yaml --strict -o json")]
     Lint(LintArgs),
     /// Rewrite pre-v1.0 Kargo manifests (Stage subscriptions and promotionMechanisms, Project
     /// promotionPolicies, allowTags) to v1, keeping the rest of the text; prints a diff unless
     /// --write.
+    #[command(
+        after_help = "Examples:\n  convoy migrate -f kargo/ -R            # print the diff\n  convoy migrate -f kargo/ -R --write    # change the files"
+    )]
     Migrate(MigrateArgs),
     /// Print the steps and vars a promotion of a Stage would run, after task expansion.
+    #[command(after_help = "Examples:\n  convoy render --stage prod -f kargo/ -R")]
     Render(RenderArgs),
     /// Evaluate one template (`${{ }}` expressions) and print the result as JSON.
     Eval(EvalArgs),
@@ -424,4 +445,28 @@ pub struct FollowLogsArgs {
     /// Keep following the Promotion until it ends (exit 1 unless it succeeds).
     #[arg(short = 'f', long)]
     pub follow: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::Cli;
+
+    /// Every example in a command's help parses as written (comments after `#` aside).
+    #[test]
+    fn help_examples_parse() {
+        let mut checked = 0;
+        for command in Cli::command().get_subcommands() {
+            let Some(help) = command.get_after_help() else { continue };
+            for line in help.to_string().lines().map(str::trim).filter(|l| l.starts_with("convoy ")) {
+                let words: Vec<&str> = line.split('#').next().unwrap_or("").split_whitespace().collect();
+                if let Err(e) = Cli::try_parse_from(&words) {
+                    panic!("{line:?} does not parse: {e}");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 20, "only {checked} examples");
+    }
 }
