@@ -19,16 +19,28 @@ use crate::status::update_status;
 /// Largest response a metric reads.
 const MAX_BODY: usize = 1 << 20;
 
+/// Where a metric's measurements come from: the providers' services (`web`, `prometheus`) in
+/// production; a test may answer without a network, so its timers are the only waits.
+#[async_trait::async_trait]
+pub trait Measurer: Send + Sync {
+    /// One measurement: the value conditions see as `result`.
+    async fn take(&self, metric: &Metric) -> Result<Value, String>;
+}
+
 pub struct Verifier {
     store: Arc<dyn Store>,
-    client: reqwest::Client,
+    measurer: Arc<dyn Measurer>,
     in_flight: Mutex<HashSet<String>>,
 }
 
 impl Verifier {
     pub fn new(store: Arc<dyn Store>) -> Arc<Verifier> {
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap_or_default();
-        Arc::new(Verifier { store, client, in_flight: Mutex::default() })
+        Verifier::with_measurer(store, Arc::new(Providers { client }))
+    }
+
+    pub fn with_measurer(store: Arc<dyn Store>, measurer: Arc<dyn Measurer>) -> Arc<Verifier> {
+        Arc::new(Verifier { store, measurer, in_flight: Mutex::default() })
     }
 
     /// Starts verification `id` of `stage` unless it is already being run.
@@ -159,7 +171,7 @@ impl Verifier {
                 return (Phase::Error, "stopped: the verification is no longer running".into());
             }
             let last;
-            let outcome = match self.take(metric).await {
+            let outcome = match self.measurer.take(metric).await {
                 Ok(result) => match evaluate(metric, &result) {
                     Ok(phase) => {
                         last = format!("result {result}");
@@ -183,8 +195,15 @@ impl Verifier {
             tokio::time::sleep(metric.interval.unwrap_or(Duration::from_secs(1))).await;
         }
     }
+}
 
-    /// One measurement: the value conditions see as `result`.
+/// The `web` and `prometheus` providers, over HTTP.
+struct Providers {
+    client: reqwest::Client,
+}
+
+#[async_trait::async_trait]
+impl Measurer for Providers {
     async fn take(&self, metric: &Metric) -> Result<Value, String> {
         if let Some(web) = metric.provider.get("web") {
             let url = web["url"].as_str().ok_or("web provider: url is required")?;
@@ -240,7 +259,9 @@ impl Verifier {
             "metric provider {provider:?} is not supported by Convoy's native verification (web and prometheus are)"
         ))
     }
+}
 
+impl Verifier {
     /// Whether the record `id` is still `Running` (an abort ends it).
     async fn still_running(&self, stage: &Stage, id: &str) -> bool {
         let key = Key::new(Kind::Stage, stage.metadata.namespace(), stage.metadata.name());
@@ -331,8 +352,7 @@ mod tests {
     #[tokio::test]
     async fn prometheus_vectors_are_measured_and_judged() {
         let address = prometheus().await;
-        let store: Arc<dyn Store> = Arc::new(convoy_store::MemoryStore::default());
-        let verifier = Verifier::new(store);
+        let verifier = Providers { client: reqwest::Client::new() };
         let metric = |condition: &str| {
             Metric::from_spec(&json!({
                 "name": "success-rate",
