@@ -40,6 +40,15 @@ async fn world() -> (Arc<dyn Store>, Stage) {
     (store, stage.typed())
 }
 
+/// Verification `v1` of Stage dev, started, one second in.
+async fn started() -> (Arc<dyn Store>, Arc<Constant>) {
+    let (store, stage) = world().await;
+    let measurer = Arc::new(Constant(AtomicUsize::new(0)));
+    Verifier::with_measurer(store.clone(), measurer.clone()).ensure(&stage, "v1");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    (store, measurer)
+}
+
 async fn phase(store: &Arc<dyn Store>) -> String {
     let stored = store.get(&Key::new(Kind::Stage, "p", "dev")).await.unwrap().unwrap();
     stored
@@ -52,11 +61,7 @@ async fn phase(store: &Arc<dyn Store>) -> String {
 
 #[tokio::test(start_paused = true)]
 async fn measurements_follow_the_metric_interval() {
-    let (store, stage) = world().await;
-    let measurer = Arc::new(Constant(AtomicUsize::new(0)));
-    let verifier = Verifier::with_measurer(store.clone(), measurer.clone());
-    verifier.ensure(&stage, "v1");
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (store, measurer) = started().await;
     assert_eq!(measurer.0.load(Ordering::SeqCst), 1, "the first measurement at once");
     tokio::time::sleep(Duration::from_secs(30)).await;
     assert_eq!(measurer.0.load(Ordering::SeqCst), 2, "the second after one interval");
@@ -70,11 +75,7 @@ async fn measurements_follow_the_metric_interval() {
 
 #[tokio::test(start_paused = true)]
 async fn an_aborted_verification_stops_at_its_next_measurement() {
-    let (store, stage) = world().await;
-    let measurer = Arc::new(Constant(AtomicUsize::new(0)));
-    let verifier = Verifier::with_measurer(store.clone(), measurer.clone());
-    verifier.ensure(&stage, "v1");
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (store, measurer) = started().await;
     let key = Key::new(Kind::Stage, "p", "dev");
     let status = json!({"freightHistory": [{"id": "c1", "items": {}, "verificationHistory": [{"id": "v1", "phase": "Aborted"}]}]});
     store.put_status(key, status, None).await.unwrap();
