@@ -32,6 +32,14 @@ async fn run_to_the_end(store: &Arc<dyn Store>, dir: &std::path::Path, name: &st
     }
 }
 
+/// Project p, Warehouse w of one image, Freight f1 of it, Stage dev taking it directly.
+const PIPELINE: [&str; 4] = [
+    "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {name: p}\n",
+    "apiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\nmetadata: {name: w, namespace: p}\nspec:\n  subscriptions:\n  - image: {repoURL: ghcr.io/example/app}\n",
+    "apiVersion: kargo.akuity.io/v1alpha1\nkind: Freight\nmetadata: {name: f1, namespace: p}\norigin: {kind: Warehouse, name: w}\nimages:\n- {repoURL: ghcr.io/example/app, tag: 1.2.0}\n",
+    "apiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\nmetadata: {name: dev, namespace: p}\nspec:\n  requestedFreight:\n  - origin: {kind: Warehouse, name: w}\n    sources: {direct: true}\n",
+];
+
 /// A Promotion stored without admission still has its `task:` step; the engine expands it
 /// (Kargo's minimal-install failure, "Promotion step must have uses set and must not reference
 /// a task", never happens) and runs the task's steps under their expanded aliases.
@@ -39,14 +47,10 @@ async fn run_to_the_end(store: &Arc<dyn Store>, dir: &std::path::Path, name: &st
 async fn unexpanded_task_references_are_expanded_not_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
-    for yaml in [
-        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {name: p}\n",
-        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\nmetadata: {name: w, namespace: p}\nspec:\n  subscriptions:\n  - image: {repoURL: ghcr.io/example/app}\n",
-        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Freight\nmetadata: {name: f1, namespace: p}\norigin: {kind: Warehouse, name: w}\nimages:\n- {repoURL: ghcr.io/example/app, tag: 1.2.0}\n",
-        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\nmetadata: {name: dev, namespace: p}\nspec:\n  requestedFreight:\n  - origin: {kind: Warehouse, name: w}\n    sources: {direct: true}\n",
+    for yaml in PIPELINE.iter().chain(&[
         "apiVersion: kargo.akuity.io/v1alpha1\nkind: PromotionTask\nmetadata: {name: write, namespace: p}\nspec:\n  vars:\n  - name: file\n  steps:\n  - uses: file-write\n    as: note\n    config:\n      path: ${{ vars.file }}\n      contents: ${{ imageFrom('ghcr.io/example/app').Tag }}\n",
         "apiVersion: kargo.akuity.io/v1alpha1\nkind: Promotion\nmetadata: {name: dev.raw, namespace: p}\nspec:\n  stage: dev\n  freight: f1\n  steps:\n  - task: {name: write}\n    vars:\n    - {name: file, value: out.txt}\n",
-    ] {
+    ]) {
         store.create(object(yaml)).await.unwrap();
     }
     let promotion = run_to_the_end(&store, dir.path(), "dev.raw").await;
@@ -62,18 +66,14 @@ async fn expressions_read_config_maps_and_secrets_of_the_project_and_the_shared_
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
     // Secret values are base64 in `data`: "t0ken", "sh4red", "hidden" (encoded with base64(1)).
-    for yaml in [
-        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {name: p}\n",
-        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\nmetadata: {name: w, namespace: p}\nspec:\n  subscriptions:\n  - image: {repoURL: ghcr.io/example/app}\n",
-        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Freight\nmetadata: {name: f1, namespace: p}\norigin: {kind: Warehouse, name: w}\nimages:\n- {repoURL: ghcr.io/example/app, tag: 1.2.0}\n",
-        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\nmetadata: {name: dev, namespace: p}\nspec:\n  requestedFreight:\n  - origin: {kind: Warehouse, name: w}\n    sources: {direct: true}\n",
+    for yaml in PIPELINE.iter().chain(&[
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: p}\ndata: {region: eu-west-1}\n",
         "apiVersion: v1\nkind: Secret\nmetadata: {name: api, namespace: p}\ndata: {token: dDBrZW4=}\n",
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: org, namespace: kargo-shared-resources}\ndata: {team: platform}\n",
         "apiVersion: v1\nkind: Secret\nmetadata: {name: shared, namespace: kargo-shared-resources, labels: {kargo.akuity.io/cred-type: generic}}\ndata: {value: c2g0cmVk}\n",
         "apiVersion: v1\nkind: Secret\nmetadata: {name: private, namespace: kargo-shared-resources}\ndata: {value: aGlkZGVu}\n",
         "apiVersion: kargo.akuity.io/v1alpha1\nkind: Promotion\nmetadata: {name: dev.look, namespace: p}\nspec:\n  stage: dev\n  freight: f1\n  steps:\n  - uses: compose-output\n    as: look\n    config:\n      region: ${{ configMap('settings').region }}\n      token: ${{ secret('api').token }}\n      team: ${{ sharedConfigMap('org').team }}\n      shared: ${{ sharedSecret('shared').value }}\n      private: ${{ sharedSecret('private').value ?? 'none' }}\n      missing: ${{ secret('nope').token ?? 'none' }}\n",
-    ] {
+    ]) {
         store.create(object(yaml)).await.unwrap();
     }
     let promotion = run_to_the_end(&store, dir.path(), "dev.look").await;

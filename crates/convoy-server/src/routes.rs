@@ -212,6 +212,10 @@ pub async fn get_project(
 
 /// The Freight of `project` whose alias is `alias`, if one has it (aliases are unique).
 async fn freight_by_alias(state: &AppState, project: &str, alias: &str) -> Result<Option<Key>, ApiError> {
+    // Only a word can be an alias: anything else must not become more of the selector.
+    if alias.is_empty() || !alias.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Ok(None);
+    }
     let Ok(selector) = LabelSelector::parse(&format!("{}={alias}", convoy_api::ALIAS_LABEL)) else { return Ok(None) };
     let (found, _) = state.store.list(Kind::Freight, Some(project), &selector).await?;
     Ok(match found.as_slice() {

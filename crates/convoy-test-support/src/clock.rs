@@ -28,10 +28,6 @@ impl ManualClock {
         self.0.fetch_add(i64::try_from(by.as_secs()).unwrap_or(i64::MAX), Ordering::SeqCst);
     }
 
-    pub fn set(&self, now: Timestamp) {
-        self.0.store(now.0, Ordering::SeqCst);
-    }
-
     pub fn now(&self) -> Timestamp {
         Timestamp(self.0.load(Ordering::SeqCst))
     }

@@ -31,24 +31,15 @@ impl Builder {
         self
     }
 
-    pub fn annotation(mut self, key: &str, value: &str) -> Builder {
-        self.0["metadata"]["annotations"][key] = json!(value);
-        self
-    }
-
-    pub fn label(mut self, key: &str, value: &str) -> Builder {
-        self.0["metadata"]["labels"][key] = json!(value);
-        self
-    }
-
     /// Sets any field by JSON pointer-like path segments, e.g. `set(&["spec", "shard"], json!("a"))`.
     pub fn set(mut self, path: &[&str], value: Value) -> Builder {
-        let mut node = &mut self.0;
-        for segment in path {
-            node = &mut node[*segment];
-        }
-        *node = value;
+        *self.at(path) = value;
         self
+    }
+
+    /// The value at `path`, made (as `null`) where it is missing.
+    fn at(&mut self, path: &[&str]) -> &mut Value {
+        path.iter().fold(&mut self.0, |node, segment| &mut node[*segment])
     }
 
     pub fn status(self, status: Value) -> Builder {
@@ -56,11 +47,7 @@ impl Builder {
     }
 
     fn push(mut self, path: &[&str], item: Value) -> Builder {
-        let mut node = &mut self.0;
-        for segment in path {
-            node = &mut node[*segment];
-        }
-        match node {
+        match self.at(path) {
             Value::Array(items) => items.push(item),
             other => *other = json!([item]),
         }
@@ -112,10 +99,6 @@ impl Builder {
         self.push(&["images"], json!({"repoURL": repo, "tag": tag}))
     }
 
-    pub fn commit(self, repo: &str, id: &str) -> Builder {
-        self.push(&["commits"], json!({"repoURL": repo, "id": id}))
-    }
-
     pub fn discovered(self, at: &str) -> Builder {
         self.set(&["discoveredAt"], json!(at))
     }
@@ -133,16 +116,6 @@ impl Builder {
         }
         self
     }
-
-    // ---- Warehouse -----------------------------------------------------------------------
-
-    pub fn subscribe_image(self, repo: &str) -> Builder {
-        self.push(&["spec", "subscriptions"], json!({"image": {"repoURL": repo}}))
-    }
-
-    pub fn subscribe_git(self, repo: &str) -> Builder {
-        self.push(&["spec", "subscriptions"], json!({"git": {"repoURL": repo}}))
-    }
 }
 
 /// A Stage with nothing requested yet (add [`Builder::direct`] or [`Builder::upstream`]).
@@ -150,7 +123,7 @@ pub fn stage(name: &str) -> Builder {
     Builder::new("Stage", name).set(&["spec"], json!({}))
 }
 
-/// Freight of Warehouse `warehouse` (add artifacts with [`Builder::image`] / [`Builder::commit`]).
+/// Freight of Warehouse `warehouse` (add artifacts with [`Builder::image`]).
 pub fn freight(name: &str, warehouse: &str) -> Builder {
     Builder::new("Freight", name).set(&["origin"], json!({"kind": "Warehouse", "name": warehouse}))
 }
@@ -160,14 +133,4 @@ pub fn promotion(name: &str, stage: &str, freight: &str) -> Builder {
     Builder::new("Promotion", name)
         .set(&["spec"], json!({"stage": stage, "freight": freight, "steps": [{"uses": "fail"}]}))
         .set(&["metadata", "creationTimestamp"], json!("2024-05-01T11:00:00Z"))
-}
-
-/// A Warehouse without subscriptions yet.
-pub fn warehouse(name: &str) -> Builder {
-    Builder::new("Warehouse", name).set(&["spec"], json!({"subscriptions": []}))
-}
-
-/// A Project.
-pub fn project(name: &str) -> Builder {
-    Builder(json!({"apiVersion": convoy_api::KARGO_API_VERSION, "kind": "Project", "metadata": {"name": name}}))
 }

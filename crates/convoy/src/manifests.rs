@@ -117,7 +117,7 @@ fn file_error(file: &str, message: String) -> FileError {
 
 /// A file given by name is read whatever its extension; in directories only `.yaml`, `.yml`
 /// and `.json` count, and sub-directories only with `-R`.
-fn collect(path: &Path, recursive: bool, explicit: bool, out: &mut Vec<PathBuf>) -> Result<(), String> {
+pub fn collect(path: &Path, recursive: bool, explicit: bool, out: &mut Vec<PathBuf>) -> Result<(), String> {
     let meta = std::fs::metadata(path)
         .map_err(|e| format!("cannot read {}: {}", path.display(), crate::output::plain_io(&e)))?;
     if meta.is_file() {

@@ -6,7 +6,6 @@
 //! fields' lines are replaced); the result is read back and must equal the migrated value, or
 //! the document is written out whole instead (its leading comments kept) with a note.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use convoy_api::yaml::parse_documents;
@@ -18,7 +17,11 @@ use crate::cli::MigrateArgs;
 pub fn run(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
     let mut files = Vec::new();
     for path in &args.files.files {
-        collect(path, args.files.recursive, true, &mut files)?;
+        let mut found = Vec::new();
+        crate::manifests::collect(path, args.files.recursive, true, &mut found).map_err(anyhow::Error::msg)?;
+        // Found in a directory, JSON stays as it is: a rewrite writes YAML.
+        found.retain(|f| f == path || f.extension().is_none_or(|e| e != "json"));
+        files.extend(found);
     }
     // One set across files: a Stage's Warehouse may be in another file.
     let mut chunks: Vec<(usize, String)> = Vec::new();
@@ -100,25 +103,6 @@ fn write_atomically(file: &std::path::Path, text: &str) -> anyhow::Result<()> {
         std::fs::set_permissions(&temporary, meta.permissions())?;
     }
     std::fs::rename(&temporary, file)?;
-    Ok(())
-}
-
-fn collect(path: &std::path::Path, recursive: bool, explicit: bool, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    let meta = std::fs::metadata(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    if meta.is_file() {
-        if explicit || path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(path.to_owned());
-        }
-        return Ok(());
-    }
-    if !explicit && !recursive {
-        return Ok(());
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for entry in entries {
-        collect(&entry, recursive, false, out)?;
-    }
     Ok(())
 }
 
