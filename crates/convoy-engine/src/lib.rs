@@ -19,6 +19,7 @@ pub use orchestrator::{Clock, Orchestrator, Outcome, PromotionContext};
 pub use progress::{Phase, Progress, StepMeta, StepStatus};
 pub use runner::{
     NoResources, Registry, RepoCredentials, ResourceError, Resources, StepContext, StepError, StepResult, StepRunner,
+    decode_config,
 };
 
 /// Where progress is persisted between steps (the Promotion's status, in the server).

@@ -163,6 +163,8 @@ impl Orchestrator<'_> {
                 promotion: context.promotion.clone(),
                 work_dir: context.work_dir.clone(),
                 freight: self.data.freight_collection(),
+                actor: context.actor.clone(),
+                previous_output: progress.state.get(&alias).cloned(),
             };
             let timeout = timeout_of(step).or_else(|| runner.default_timeout());
             // Nothing runs that the journal does not know has started.
@@ -173,6 +175,10 @@ impl Orchestrator<'_> {
             match runner.run(&step_context).await {
                 Ok(result) if result.status == StepStatus::Running => {
                     progress.meta_mut(&alias, step.continue_on_error).message = result.message.clone();
+                    // A step that looks again compares with what it saw (`argocd-wait`).
+                    if !result.output.is_empty() {
+                        self.store_output(progress, &alias, result.output, false);
+                    }
                     if let Some(message) = timed_out(progress, &alias, timeout, self.clock.now()) {
                         if let Err(outcome) =
                             self.finish(progress, &alias, StepStatus::Errored, Some(message), journal).await

@@ -19,6 +19,21 @@ pub struct StepContext {
     pub work_dir: std::path::PathBuf,
     /// The Freight being promoted, one per requested origin.
     pub freight: Vec<convoy_api::FreightReference>,
+    /// Who asked for the promotion (the `create-actor` annotation), empty for auto-promotion.
+    pub actor: String,
+    /// This step's output from its previous call, for a step that runs more than once
+    /// (`argocd-wait` compares health with what it saw before).
+    pub previous_output: Option<Json>,
+}
+
+/// Decodes a step's evaluated config into its typed form, with Kargo's error text:
+/// `invalid <kind> config: <field path>: <reason>`.
+pub fn decode_config<T: serde::de::DeserializeOwned>(kind: &str, config: &Json) -> Result<T, StepError> {
+    serde_path_to_error::deserialize(config).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { format!("{path}: ") };
+        StepError::terminal(format!("invalid {kind} config: {path}{}", e.inner()))
+    })
 }
 
 /// What a runner reports.

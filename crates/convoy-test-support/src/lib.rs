@@ -2,6 +2,8 @@
 //! ([`objects`]), a clock a test moves by hand ([`clock`]), and git repositories built from a
 //! short script ([`repo`]). A dev-dependency only; nothing here ships.
 
+pub mod argocd;
 pub mod clock;
+pub mod kube_api;
 pub mod objects;
 pub mod repo;
