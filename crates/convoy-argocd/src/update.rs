@@ -424,8 +424,9 @@ pub(crate) fn operation(app: App<'_>, promotion: &str, actor: &str) -> Value {
             retry.insert(field.into(), value.clone());
         }
     }
+    // Auto-promotions are the controller's (`controller:...`): no person asked for them.
     let person = match actor.split(':').collect::<Vec<_>>().as_slice() {
-        _ if actor.is_empty() || actor == "unknown actor" => None,
+        _ if actor.is_empty() || actor == "unknown actor" || actor.starts_with("controller:") => None,
         [_, who] => Some(*who),
         _ => Some(actor),
     };

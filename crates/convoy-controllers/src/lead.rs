@@ -18,6 +18,7 @@ pub async fn lead(
     collection: gc::Settings,
     shard: shard::Shard,
     leading: Arc<AtomicBool>,
+    argocd: Option<Arc<convoy_argocd::ArgoCd>>,
 ) {
     let store: Arc<dyn Store> = cache.clone();
     let lease_name = shard.lease();
@@ -44,13 +45,27 @@ pub async fn lead(
         shard = shard.name().unwrap_or("(default)"),
         "this replica runs the controllers (Warehouses, Stages, Promotions)"
     );
-    promotions::start(cache.clone(), mirrors.clone(), &data_dir, shard.clone());
+    // Application changes in the cluster wake the Promotions waiting on them and the Stages
+    // whose health reads them.
+    let (to_promotions, from_cluster_p) = tokio::sync::mpsc::unbounded_channel();
+    let (to_stages, from_cluster_s) = tokio::sync::mpsc::unbounded_channel();
+    let promotions = promotions::start(
+        cache.clone(),
+        mirrors.clone(),
+        &data_dir,
+        shard.clone(),
+        argocd.clone().map(|a| (a, from_cluster_p)),
+    );
+    if let Some(argocd) = &argocd {
+        crate::argocd::follow(argocd, promotions.waiting_on_argocd.clone(), to_promotions, to_stages);
+    }
     if shard.is_default() {
         tokio::spawn(gc::run(store.clone(), collection));
         // Receiver paths belong to projects, not to a shard: the default shard publishes them.
         tokio::spawn(warehouses::ReceiverPublisher::new(cache.clone()).run());
     }
-    tokio::spawn(stages::StageController::new(cache.clone(), shard.clone()).run());
+    let stage_controller = stages::StageController::with_argocd(cache.clone(), shard.clone(), argocd.clone());
+    tokio::spawn(stage_controller.run_with(argocd.is_some().then_some(from_cluster_s)));
     tokio::spawn(warehouses::WarehouseController::new(cache, mirrors, shard).run());
     let reason = lease.lost().await;
     tracing::error!(%reason, "lost the controllers' lease; exiting so that no two replicas promote at once");

@@ -8,10 +8,11 @@
 //! ```
 //!
 //! Layers, lowest first; a module imports only modules below it: `base64`, `env`, `events`,
-//! `receivers`, `writes`, `indexes`, `shard`, `heartbeat`, `status`, `runtime`, then the
+//! `receivers`, `writes`, `indexes`, `shard`, `heartbeat`, `status`, `runtime`, `argocd` (cluster changes that wake controllers), then the
 //! controllers (`resources`, `verification`, `promotions`, `dry_run`, `stages`, `warehouses`,
 //! `gc`) and `lead`, which starts them.
 
+pub mod argocd;
 pub mod base64;
 pub mod dry_run;
 mod env;

@@ -46,6 +46,9 @@ pub struct PromotionController {
     pub registry: Registry,
     pub work_root: PathBuf,
     shard: crate::shard::Shard,
+    /// Stages whose running Promotion waits in an `argocd-*` step: an Application change
+    /// wakes them.
+    pub waiting_on_argocd: crate::argocd::Waiting,
 }
 
 /// Stages whose Promotions may run at once (each Stage runs one at a time).
@@ -63,13 +66,25 @@ impl PromotionController {
         work_root: PathBuf,
         shard: crate::shard::Shard,
     ) -> Arc<PromotionController> {
-        Arc::new(PromotionController { store: cache.clone(), cache, registry, work_root, shard })
+        Arc::new(PromotionController {
+            store: cache.clone(),
+            cache,
+            registry,
+            work_root,
+            shard,
+            waiting_on_argocd: crate::argocd::Waiting::default(),
+        })
     }
 
     /// Runs until the process ends, woken by changes to Promotions and their Stages.
     pub async fn run(self: Arc<Self>) {
+        self.run_with(None).await;
+    }
+
+    /// As [`run`](Self::run), also woken for the Stages sent on `outside`.
+    pub async fn run_with(self: Arc<Self>, outside: Option<tokio::sync::mpsc::UnboundedReceiver<Key>>) {
         let cache = self.cache.clone();
-        crate::runtime::run(self, cache, CONCURRENT_STAGES).await;
+        crate::runtime::run_with(self, cache, CONCURRENT_STAGES, outside).await;
     }
 
     /// The Stage's Running Promotion, else its oldest Pending one, run until it finishes or
@@ -165,7 +180,15 @@ impl PromotionController {
         let context = promotion_context(&promotion, &freight, work_dir.clone());
         let orchestrator = Orchestrator { registry: &self.registry, data: &data, clock: &WallClock };
         let mut journal = StatusJournal { store: self.store.clone(), key: key.clone() };
-        match orchestrator.run(&context, &promotion.spec.steps, &mut progress, &mut journal).await {
+        let outcome = orchestrator.run(&context, &promotion.spec.steps, &mut progress, &mut journal).await;
+        let in_argocd_step = matches!(outcome, Outcome::Running { .. })
+            && promotion
+                .spec
+                .steps
+                .get(progress.current_step)
+                .is_some_and(|s| s.uses.as_deref().is_some_and(|u| u.starts_with("argocd-")));
+        self.waiting_on_argocd.set(Key::new(Kind::Stage, project, &promotion.spec.stage), in_argocd_step);
+        match outcome {
             Outcome::Running { retry_after, message } => {
                 let message = message.unwrap_or_default();
                 self.update_status(&key, |status| {
@@ -446,15 +469,20 @@ impl Journal for StatusJournal {
     }
 }
 
-/// The controller over a store, with the built-in steps sharing `mirrors`.
+/// Starts the controller over a store, with the built-in steps sharing `mirrors`, and the Argo
+/// CD steps on `argocd`'s cluster (woken for the Stages its receiver names) when there is one.
 pub fn start(
     cache: Arc<CachedStore>,
     mirrors: Arc<convoy_git::Mirrors>,
     data_dir: &std::path::Path,
     shard: crate::shard::Shard,
-) -> tokio::task::JoinHandle<()> {
+    argocd: Option<(Arc<convoy_argocd::ArgoCd>, tokio::sync::mpsc::UnboundedReceiver<Key>)>,
+) -> Arc<PromotionController> {
     let resources = Arc::new(crate::resources::StoreResources { store: cache.clone() });
-    let registry = convoy_steps::builtin(mirrors, resources);
+    let mut registry = convoy_steps::builtin(mirrors, resources);
+    let (client, outside) = argocd.map_or((None, None), |(client, outside)| (Some(client), Some(outside)));
+    convoy_argocd::register(&mut registry, client);
     let controller = PromotionController::for_shard(cache, registry, data_dir.join("work"), shard);
-    tokio::spawn(controller.run())
+    tokio::spawn(controller.clone().run_with(outside));
+    controller
 }

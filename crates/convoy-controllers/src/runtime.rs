@@ -162,6 +162,17 @@ impl Queue {
 
 /// Runs `reconciler` over `cache`'s changes until the process ends.
 pub async fn run<R: Reconciler>(reconciler: Arc<R>, cache: Arc<CachedStore>, concurrency: usize) {
+    run_with(reconciler, cache, concurrency, None).await;
+}
+
+/// As [`run`], also reconciling the keys sent on `outside`: changes the store does not see
+/// (Argo CD Applications in a cluster).
+pub async fn run_with<R: Reconciler>(
+    reconciler: Arc<R>,
+    cache: Arc<CachedStore>,
+    concurrency: usize,
+    mut outside: Option<tokio::sync::mpsc::UnboundedReceiver<Key>>,
+) {
     let queue = Arc::new(Queue::default());
     let mut changes = cache.subscribe();
     for key in reconciler.all_keys() {
@@ -199,9 +210,24 @@ pub async fn run<R: Reconciler>(reconciler: Arc<R>, cache: Arc<CachedStore>, con
                     enqueue(&*reconciler, &queue, Ok(change));
                 }
             }
+            Some(key) = next_outside(&mut outside) => queue.add(key),
             () = queue.wake.notified() => {}
             () = tokio::time::sleep_until(wake_at) => {}
         }
+    }
+}
+
+/// The next key from outside the store; never, when there is no outside or it has closed.
+async fn next_outside(outside: &mut Option<tokio::sync::mpsc::UnboundedReceiver<Key>>) -> Option<Key> {
+    match outside {
+        Some(receiver) => match receiver.recv().await {
+            Some(key) => Some(key),
+            None => {
+                *outside = None;
+                std::future::pending().await
+            }
+        },
+        None => std::future::pending().await,
     }
 }
 

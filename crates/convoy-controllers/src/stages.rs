@@ -4,17 +4,20 @@
 //! policy allows it. Decisions are `convoy_core::pipeline`'s pure functions.
 //!
 //! Verification through AnalysisTemplates runs natively (`verification.rs`); Freight is marked
-//! verified when the current collection's latest verification is `Successful`.
+//! verified when the current collection's latest verification is `Successful` and the Stage is
+//! healthy (the last Promotion's Argo CD health checks, run on every pass).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use convoy_api::freight::{CurrentStage, FreightStatus};
+use convoy_api::promotion::Phase;
 use convoy_api::time::Timestamp;
 use convoy_api::{Freight, Kind, ProjectConfig, Promotion, Stage};
 use convoy_core::pipeline;
-use convoy_core::stage_pass::{self, StagePass};
+use convoy_core::stage_pass::{self, AssessedHealth, StagePass};
 use convoy_store::{CachedStore, Key, Store, WatchEvent};
 use serde_json::Value;
 
@@ -46,14 +49,30 @@ pub struct StageController {
     /// The Stages whose passes read every Freight of their origins (see `StageData`), as their
     /// last pass found: a Freight change queues these, not every Stage requesting its origin.
     watching: std::sync::Mutex<std::collections::HashSet<Key>>,
+    /// The cluster whose Argo CD Applications the health checks read.
+    argocd: Option<Arc<convoy_argocd::ArgoCd>>,
 }
+
+/// How often health checks run again when no Application change comes first: Kargo's 5
+/// minutes once healthy; sooner while the Stage is on its way there.
+const HEALTHY_RECHECK: Duration = Duration::from_secs(300);
+const UNSETTLED_RECHECK: Duration = Duration::from_secs(10);
 
 impl StageController {
     /// A controller for the Stages of `shard`.
     pub fn new(cache: Arc<CachedStore>, shard: crate::shard::Shard) -> Arc<StageController> {
+        StageController::with_argocd(cache, shard, None)
+    }
+
+    /// A controller whose health checks read Applications on `argocd`'s cluster.
+    pub fn with_argocd(
+        cache: Arc<CachedStore>,
+        shard: crate::shard::Shard,
+        argocd: Option<Arc<convoy_argocd::ArgoCd>>,
+    ) -> Arc<StageController> {
         let store: Arc<dyn Store> = cache.clone();
         let verifier = crate::verification::Verifier::new(store.clone());
-        Arc::new(StageController { store, cache, verifier, shard, watching: Default::default() })
+        Arc::new(StageController { store, cache, verifier, shard, watching: Default::default(), argocd })
     }
 
     fn lock_watching(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<Key>> {
@@ -61,8 +80,34 @@ impl StageController {
     }
 
     pub async fn run(self: Arc<Self>) {
+        self.run_with(None).await;
+    }
+
+    /// As [`run`](Self::run), also woken for the Stages sent on `outside`.
+    pub async fn run_with(self: Arc<Self>, outside: Option<tokio::sync::mpsc::UnboundedReceiver<Key>>) {
         let cache = self.cache.clone();
-        crate::runtime::run(self, cache, CONCURRENT_STAGES).await;
+        crate::runtime::run_with(self, cache, CONCURRENT_STAGES, outside).await;
+    }
+
+    /// Runs the health checks of the Promotion that will be the Stage's last after this pass,
+    /// when it succeeded and nothing runs (otherwise the pass knows health is unknown).
+    async fn health(&self, promotions: &[Promotion]) -> Option<AssessedHealth> {
+        if promotions.iter().any(|p| p.phase() == Some(Phase::Running)) {
+            return None;
+        }
+        let last =
+            promotions.iter().filter(|p| p.is_finished()).max_by(|a, b| a.metadata.name().cmp(b.metadata.name()))?;
+        let checks = &last.status.as_ref()?.health_checks;
+        if last.phase() != Some(Phase::Succeeded) || checks.is_empty() {
+            return None;
+        }
+        let health = convoy_argocd::health::assess(self.argocd.as_deref(), checks).await;
+        let (word, reason, message) = health.condition();
+        Some(AssessedHealth {
+            status: health.status(),
+            healthy: health.state == convoy_argocd::health::State::Healthy,
+            condition: (word.to_owned(), reason.to_owned(), message),
+        })
     }
 
     /// The Freight a pass over `stage` may read or change: what its new Promotions promoted, its
@@ -121,6 +166,8 @@ impl StageController {
         let project = stage.metadata.namespace();
         let name = stage.metadata.name();
         let freight: Vec<&Freight> = data.freight.iter().map(|f| &**f).collect();
+        let health = self.health(&data.promotions).await;
+        let recheck = health.as_ref().map(|h| if h.healthy { HEALTHY_RECHECK } else { UNSETTLED_RECHECK });
         let pass = StagePass {
             stage,
             freight: &freight,
@@ -129,6 +176,7 @@ impl StageController {
                 .config
                 .as_ref()
                 .is_some_and(|c| pipeline::auto_promotion_enabled(&c.spec.promotion_policies, stage)),
+            health,
             now: Timestamp::now(),
         };
         let plan = stage_pass::plan(&pass, &mut || uuid::Uuid::new_v4().to_string());
@@ -180,7 +228,11 @@ impl StageController {
         for chosen in &plan.promote {
             self.auto_promote(stage, chosen).await?;
         }
-        Ok(plan.requeue_after.map_or(Action::Done, Action::RequeueAfter))
+        let requeue = match (plan.requeue_after, recheck) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Ok(requeue.map_or(Action::Done, Action::RequeueAfter))
     }
 
     /// Creates the Promotion of `chosen` into `stage`, through admission as any Promotion.

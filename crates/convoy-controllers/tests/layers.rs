@@ -12,6 +12,7 @@ const LAYERS: &[&str] = &[
     "heartbeat",
     "status",
     "runtime",
+    "argocd",
     "resources",
     "verification",
     "promotions",

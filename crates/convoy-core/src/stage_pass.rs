@@ -29,7 +29,20 @@ pub struct StagePass<'a> {
     pub promotions: &'a [Promotion],
     /// Whether a ProjectConfig policy lets this Stage auto-promote.
     pub policy_allows_auto_promotion: bool,
+    /// The health checks of the last successful Promotion, run by the controller (`None`:
+    /// none were run; a Stage whose last Promotion succeeded without checks is healthy).
+    pub health: Option<AssessedHealth>,
     pub now: Timestamp,
+}
+
+/// The outcome of a Stage's health checks (Argo CD's, `convoy_argocd::health`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssessedHealth {
+    /// `status.health`: `{status, issues, output}`.
+    pub status: Value,
+    pub healthy: bool,
+    /// The `Healthy` condition: status, reason, message.
+    pub condition: (String, String, String),
 }
 
 /// A change to one Freight's status for this Stage.
@@ -66,8 +79,10 @@ pub fn plan(pass: &StagePass<'_>, new_id: &mut dyn FnMut() -> String) -> StagePl
     let requested: Vec<String> = stage.spec.requested_freight.iter().map(|r| r.origin.key()).collect();
     record_finished_promotions(pass, &mut status, &requested, new_id);
     handle_requests(stage, &mut status, now, new_id);
+    // Verification, and Freight counting as verified, wait for a healthy Stage.
+    let healthy = assess_health(pass, &mut status);
 
-    let freight = freight_changes(pass, &status);
+    let freight = freight_changes(pass, &status, healthy);
     status.freight_summary = Some(summary(&status.freight_history, requested.len()));
     conditions(stage, &mut status, pass.promotions, now);
 
@@ -89,7 +104,7 @@ pub fn plan(pass: &StagePass<'_>, new_id: &mut dyn FnMut() -> String) -> StagePl
         .freight_history
         .first()
         .and_then(|c| c.verification_history.first())
-        .filter(|record| record["phase"] == "Running")
+        .filter(|record| healthy && record["phase"] == "Running")
         .and_then(|record| record["id"].as_str().map(str::to_owned));
     let promote = if enabled { auto_promotions(pass, &status) } else { Vec::new() };
     // Freight soaking upstream becomes available at a known time: look again a second after.
@@ -178,7 +193,7 @@ fn handle_requests(stage: &Stage, status: &mut StageStatus, now: Timestamp, new_
 
 /// `currentlyIn` follows the current collection; `verifiedIn` once it is verified (or, in a
 /// control-flow Stage, as soon as the Freight is available to it).
-fn freight_changes(pass: &StagePass<'_>, status: &StageStatus) -> Vec<FreightChange> {
+fn freight_changes(pass: &StagePass<'_>, status: &StageStatus, healthy: bool) -> Vec<FreightChange> {
     let stage_name = pass.stage.metadata.name();
     let current: Vec<&str> =
         status.freight_history.first().map(|c| c.items.values().map(|f| f.name.as_str()).collect()).unwrap_or_default();
@@ -186,7 +201,7 @@ fn freight_changes(pass: &StagePass<'_>, status: &StageStatus) -> Vec<FreightCha
         .freight_history
         .first()
         .and_then(|c| c.verification_history.first())
-        .is_some_and(|v| v["phase"] == "Successful");
+        .is_some_and(|v| healthy && v["phase"] == "Successful");
     let control_flow = pass.stage.is_control_flow();
     pass.freight
         .iter()
@@ -239,8 +254,44 @@ fn summary(history: &[FreightCollection], requested: usize) -> String {
     }
 }
 
-/// `Promoting`, `Verified` and `Ready` conditions, `currentPromotion`, and `health`
-/// (`NotApplicable`: no health checks run without Argo CD steps).
+/// `status.health` and the `Healthy` condition (Kargo's `assessHealth`, reference `argocd.md`
+/// §4.1); whether the Stage is healthy.
+fn assess_health(pass: &StagePass<'_>, status: &mut StageStatus) -> bool {
+    let now = pass.now.to_string();
+    let unknown = |issue: &str| Some(json!({"status": "Unknown", "issues": [issue]}));
+    let running = pass.promotions.iter().any(|p| p.phase() == Some(Phase::Running));
+    let last_phase = status
+        .last_promotion
+        .as_ref()
+        .map(|p| p.status.as_ref().and_then(|s| s["phase"].as_str()).and_then(Phase::parse));
+    let (health, condition) = match (running, last_phase) {
+        (true, _) => (
+            unknown("Cannot assess health because a Promotion is currently in progress"),
+            ("Unknown".to_owned(), "ActivePromotion".to_owned(), "Stage has a Promotion in progress".to_owned()),
+        ),
+        (false, None) => (None, ("Unknown".into(), "NoFreight".into(), "Stage has no current Freight".into())),
+        (false, Some(phase)) if phase != Some(Phase::Succeeded) => {
+            let word = phase.map_or("Unknown", Phase::as_str);
+            let message = "Cannot assess health because last Promotion did not succeed";
+            (unknown(message), ("Unknown".into(), format!("LastPromotion{word}"), message.to_owned()))
+        }
+        (false, Some(_)) => match &pass.health {
+            Some(assessed) => (Some(assessed.status.clone()), assessed.condition.clone()),
+            None => (
+                Some(json!({"status": "Healthy"})),
+                ("True".into(), "Healthy".into(), "Stage is healthy (performed 0 health checks)".into()),
+            ),
+        },
+    };
+    // No health at all (nothing promoted yet) does not hold verification back, as in Kargo.
+    let healthy = health.as_ref().is_none_or(|h| h["status"] == "Healthy");
+    status.health = health;
+    let (word, reason, message) = condition;
+    pipeline::set_condition(&mut status.conditions, "Healthy", &word, &reason, &message, &now);
+    healthy
+}
+
+/// `Promoting`, `Verified` and `Ready` conditions, and `currentPromotion`.
 fn conditions(stage: &Stage, status: &mut StageStatus, promotions: &[Promotion], now: Timestamp) {
     let now = now.to_string();
     let running = promotions.iter().find(|p| p.phase() == Some(Phase::Running));
@@ -273,9 +324,21 @@ fn conditions(stage: &Stage, status: &mut StageStatus, promotions: &[Promotion],
         ),
     };
     pipeline::set_condition(&mut status.conditions, "Verified", verified, reason, &message, &now);
-    let (ready, reason, message) = readiness(stage, status, running, latest.as_ref());
+    let (mut ready, mut reason, mut message) = readiness(stage, status, running, latest.as_ref());
+    // A verified Stage whose Applications are not healthy is not ready: health says why.
+    let health = status.health.as_ref().and_then(|h| h["status"].as_str()).unwrap_or("Healthy");
+    if ready == "True" && health != "Healthy" {
+        ready = if health == "Unhealthy" { "False" } else { "Unknown" };
+        reason = match health {
+            "Unhealthy" => "Unhealthy",
+            "Progressing" => "Progressing",
+            _ => "Unknown",
+        };
+        let issues = status.health.as_ref().and_then(|h| h["issues"].as_array());
+        let issues: Vec<&str> = issues.into_iter().flatten().filter_map(Value::as_str).collect();
+        message = format!("Stage health is {health}: {}", issues.join("; "));
+    }
     pipeline::set_condition(&mut status.conditions, "Ready", ready, reason, &message, &now);
-    status.health = (!status.freight_history.is_empty()).then(|| json!({"status": "NotApplicable"}));
 }
 
 /// Kargo's `Ready`: its reason names the most important thing true of the Stage, in this

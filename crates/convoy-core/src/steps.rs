@@ -41,6 +41,8 @@ pub const KARGO_STEP_KINDS: &[&str] = &[
 /// Step kinds this build of Convoy can execute (the registry of `convoy-steps`; a test there
 /// keeps the two lists equal). Lint warns about the other known kinds.
 pub const CONVOY_RUNS: &[&str] = &[
+    "argocd-update",
+    "argocd-wait",
     "compose-output",
     "copy",
     "delete",
@@ -141,7 +143,7 @@ mod tests {
         assert_eq!(support("snow-create-ticket"), StepSupport::AkuityPlatform);
         assert_eq!(support("tf-plan"), StepSupport::AkuityPlatform);
         assert!(matches!(support("helm-update-image"), StepSupport::Removed(why) if why.contains("yaml-update")));
-        assert_eq!(support("argocd-update"), StepSupport::NotYet);
+        assert_eq!(support("git-open-pr"), StepSupport::NotYet);
         assert_eq!(support("snow"), StepSupport::Unknown);
         assert_eq!(support("git-clonee"), StepSupport::Unknown);
     }

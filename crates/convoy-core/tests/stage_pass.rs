@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use convoy_api::{Freight, Promotion, Stage};
-use convoy_core::stage_pass::{FreightChange, StagePass, StagePlan, plan};
+use convoy_core::stage_pass::{AssessedHealth, FreightChange, StagePass, StagePlan, plan};
 use convoy_test_support::clock::START as NOW;
 use convoy_test_support::objects;
 use serde_json::{Value, json};
@@ -31,11 +31,21 @@ fn promotion(name: &str, freight: &str, phase: &str, annotations: Value) -> Prom
 }
 
 fn run(stage: &Stage, freight: &[Freight], promotions: &[Promotion], auto: bool) -> StagePlan {
+    run_assessed(stage, freight, promotions, auto, None)
+}
+
+/// A pass whose controller ran the last Promotion's health checks with this outcome.
+fn run_assessed(
+    stage: &Stage,
+    freight: &[Freight],
+    promotions: &[Promotion],
+    auto: bool,
+    health: Option<AssessedHealth>,
+) -> StagePlan {
     let refs: Vec<&Freight> = freight.iter().collect();
     let mut ids = (1..).map(|n| format!("id-{n}"));
-    plan(&StagePass { stage, freight: &refs, promotions, policy_allows_auto_promotion: auto, now: NOW }, &mut || {
-        ids.next().unwrap()
-    })
+    let pass = StagePass { stage, freight: &refs, promotions, policy_allows_auto_promotion: auto, health, now: NOW };
+    plan(&pass, &mut || ids.next().unwrap())
 }
 
 fn condition<'a>(plan: &'a StagePlan, kind: &str) -> (&'a str, &'a str) {
@@ -287,4 +297,41 @@ fn a_running_promotion_is_current_and_the_stage_not_ready() {
     assert_eq!(plan.status.current_promotion.as_ref().unwrap().name, "dev.01.f2");
     assert_eq!(condition(&plan, "Promoting"), ("True", "Running"));
     assert_eq!(condition(&plan, "Ready"), ("False", "ActivePromotion"));
+}
+
+/// Kargo's health states (reference `argocd.md` §4.1), and health gating verification: Freight
+/// counts as verified in a Stage only once the Stage is healthy.
+#[test]
+fn health_follows_the_last_promotion_and_holds_verification_back() {
+    let s = stage(direct_spec(), json!({}), json!({}));
+    let f = [freight("f1", "2024-05-01T10:00:00Z", json!({}))];
+    // Nothing promoted: no health, nothing held back.
+    let plan = run(&s, &f, &[], false);
+    assert_eq!((plan.status.health.clone(), condition(&plan, "Healthy")), (None, ("Unknown", "NoFreight")));
+    // A promotion running: unknown.
+    let plan = run(&s, &f, &[promotion("dev.01.f1", "f1", "Running", json!({}))], false);
+    assert_eq!(plan.status.health.as_ref().unwrap()["status"], "Unknown");
+    assert_eq!(condition(&plan, "Healthy"), ("Unknown", "ActivePromotion"));
+    // The last one failed: unknown, naming its phase.
+    let plan = run(&s, &f, &[promotion("dev.01.f1", "f1", "Failed", json!({}))], false);
+    assert_eq!(condition(&plan, "Healthy"), ("Unknown", "LastPromotionFailed"));
+    // Succeeded without health checks: healthy, verified on arrival.
+    let done = [promotion("dev.01.f1", "f1", "Succeeded", json!({}))];
+    let plan = run(&s, &f, &done, false);
+    assert_eq!(condition(&plan, "Healthy"), ("True", "Healthy"));
+    assert!(plan.freight[0].verified);
+    // Succeeded, but its Application is degraded: unhealthy, not verified, not ready.
+    let unhealthy = AssessedHealth {
+        status: json!({"status": "Unhealthy", "issues": ["Argo CD Application \"a\" in namespace \"argocd\" has health state \"Degraded\""]}),
+        healthy: false,
+        condition: ("False".into(), "Unhealthy".into(), "Stage is unhealthy (1 issues in 1 health checks)".into()),
+    };
+    let plan = run_assessed(&s, &f, &done, false, Some(unhealthy));
+    assert_eq!(plan.status.health.as_ref().unwrap()["status"], "Unhealthy");
+    assert_eq!(condition(&plan, "Healthy"), ("False", "Unhealthy"));
+    assert_eq!(condition(&plan, "Ready"), ("False", "Unhealthy"));
+    assert_eq!(
+        plan.freight,
+        vec![FreightChange { name: "f1".into(), currently_in: Some(true), verified: false, longest_soak: None }]
+    );
 }

@@ -71,6 +71,8 @@ mod tests {
             std::sync::Arc::new(convoy_git::Mirrors::new("/nonexistent")),
             std::sync::Arc::new(convoy_engine::NoResources),
         );
-        assert_eq!(registry.kinds(), super::KINDS, "lint's list of running kinds is the registry");
+        // The Argo CD steps are registered next to these by `convoy_argocd::register`.
+        let listed: Vec<&str> = super::KINDS.iter().copied().filter(|k| !k.starts_with("argocd-")).collect();
+        assert_eq!(registry.kinds(), listed, "lint's list of running kinds is the registry");
     }
 }

@@ -210,6 +210,14 @@ pub struct ServerArgs {
     /// host, Convoy's own mirrors included. For trials and tests.
     #[arg(long, env = "CONVOY_ALLOW_FILE_REMOTES")]
     pub allow_file_remotes: bool,
+    /// Kubeconfig of the cluster running Argo CD, for the argocd-update and argocd-wait steps
+    /// and Stage health [default: $KUBECONFIG, ~/.kube/config, then the in-cluster service
+    /// account; without any, the Argo CD steps fail saying how to connect one].
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Where Argo CD's Applications live when a step names none.
+    #[arg(long, env = "ARGOCD_NAMESPACE", value_name = "NS", default_value = convoy_argocd::DEFAULT_NAMESPACE)]
+    pub argocd_namespace: String,
     /// Start even where the SQLite data directory cannot be locked (some network filesystems):
     /// then nothing stops a second server from corrupting the database.
     #[arg(long)]

@@ -22,6 +22,10 @@ pub struct ServerConfig {
     pub allow_file_remotes: bool,
     /// Refuse to start when the SQLite data dir cannot be locked (off: `--no-data-dir-lock`).
     pub require_data_dir_lock: bool,
+    /// The cluster running Argo CD (`--kubeconfig`); `None`: found as kubectl finds one, if any.
+    pub kubeconfig: Option<PathBuf>,
+    /// Where Applications are looked for by default (`--argocd-namespace`).
+    pub argocd_namespace: String,
 }
 
 impl ServerConfig {
@@ -34,6 +38,8 @@ impl ServerConfig {
             shard: None,
             allow_file_remotes: false,
             require_data_dir_lock: true,
+            kubeconfig: None,
+            argocd_namespace: convoy_argocd::DEFAULT_NAMESPACE.to_owned(),
         }
     }
 }
@@ -98,6 +104,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
             .map_err(|e| e.to_string())?
             .with_data_dir(config.data_dir.clone(), mirrors.clone()),
     );
+    let argocd = connect_argocd(config.kubeconfig.as_deref(), &config.argocd_namespace).await?;
     tokio::spawn(convoy_controllers::lead(
         cache,
         mirrors,
@@ -105,6 +112,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
         collection,
         shard,
         state.leading.clone(),
+        argocd,
     ));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -114,6 +122,44 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(convoy_server::serve_on(listener, state, stopped));
     Ok(Running { address, stop, server, _data_dir_lock: data_dir_lock })
+}
+
+/// The cluster running Argo CD: the kubeconfig given (an error when it cannot be used), else
+/// one found as kubectl finds it. A cluster without Argo CD's Applications is not used (Kargo's
+/// start-up probe); one that cannot be reached now is, the steps saying what fails.
+async fn connect_argocd(
+    kubeconfig: Option<&Path>,
+    namespace: &str,
+) -> Result<Option<Arc<convoy_argocd::ArgoCd>>, String> {
+    let found = kubeconfig.is_some()
+        || std::env::var_os("KUBECONFIG").is_some()
+        || std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
+        || std::env::home_dir().is_some_and(|home| home.join(".kube/config").exists());
+    if !found {
+        tracing::info!("no Kubernetes cluster configured (--kubeconfig): the Argo CD steps and health checks are off");
+        return Ok(None);
+    }
+    let argocd = match convoy_argocd::ArgoCd::connect(kubeconfig, namespace).await {
+        Ok(argocd) => argocd,
+        Err(e) if kubeconfig.is_some() => return Err(e),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot use the Kubernetes configuration found: the Argo CD steps and health checks are off");
+            return Ok(None);
+        }
+    };
+    match argocd.probe().await {
+        Ok(()) => tracing::info!(namespace, "Argo CD integration on"),
+        Err(convoy_argocd::KubeError::NotFound) => {
+            tracing::info!(
+                "the cluster has no Argo CD Applications (CRD not found): the Argo CD steps and health checks are off"
+            );
+            return Ok(None);
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list Argo CD Applications yet; the Argo CD steps will report what fails")
+        }
+    }
+    Ok(Some(Arc::new(argocd)))
 }
 
 async fn ensure_admin_token(store: &dyn Store, data_dir: &Path) -> Result<(), String> {

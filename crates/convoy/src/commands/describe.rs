@@ -97,6 +97,12 @@ async fn stage(out: &mut String, client: &Client, stage: &Value) -> Result<(), C
             &format!("{} ({}): {}", text(ready, "/status"), text(ready, "/reason"), text(ready, "/message")),
         );
     }
+    if let Some(health) = stage.pointer("/status/health").filter(|h| h.is_object()) {
+        let issues: Vec<&str> = items(health, "/issues").filter_map(Value::as_str).collect();
+        let state = text(health, "/status");
+        let shown = if issues.is_empty() { state.to_string() } else { format!("{state}: {}", issues.join("; ")) };
+        line(out, "Health", &shown);
+    }
     let auto = stage.pointer("/status/autoPromotionEnabled").and_then(Value::as_bool).unwrap_or(false);
     let holds: Vec<String> = stage
         .pointer("/status/effectiveAutoPromotionHolds")

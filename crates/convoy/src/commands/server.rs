@@ -14,6 +14,8 @@ pub fn run(args: &ServerArgs) -> anyhow::Result<ExitCode> {
         shard: args.shard.clone(),
         allow_file_remotes: args.allow_file_remotes,
         require_data_dir_lock: !args.no_data_dir_lock,
+        kubeconfig: args.kubeconfig.clone(),
+        argocd_namespace: args.argocd_namespace.clone(),
     };
     let runtime = tokio::runtime::Runtime::new()?;
     match runtime.block_on(crate::serve::serve(config)) {

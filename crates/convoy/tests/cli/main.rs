@@ -1,5 +1,6 @@
 //! The `convoy` binary, end to end: exit codes and output of lint, render and version.
 
+mod argocd;
 mod compat;
 mod discovery;
 mod doctor;
