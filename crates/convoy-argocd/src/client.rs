@@ -138,6 +138,27 @@ impl ArgoCd {
         Ok(())
     }
 
+    /// Whether this client may `verb` Applications in the Argo CD namespace (a
+    /// SelfSubjectAccessReview, what `kubectl auth can-i` asks).
+    pub async fn can(&self, verb: &str) -> Result<bool, KubeError> {
+        let reviews = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("authorization.k8s.io", "v1", "SelfSubjectAccessReview"),
+            "selfsubjectaccessreviews",
+        );
+        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &reviews);
+        let review: DynamicObject = serde_json::from_value(serde_json::json!({
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "metadata": {},
+            "spec": {"resourceAttributes": {
+                "group": "argoproj.io", "resource": "applications", "verb": verb, "namespace": self.namespace,
+            }},
+        }))
+        .map_err(|e| KubeError::Other(e.to_string()))?;
+        let answer = to_json(api.create(&PostParams::default(), &review).await?);
+        Ok(answer.pointer("/status/allowed").and_then(Value::as_bool).unwrap_or(false))
+    }
+
     /// Changes to Applications in every namespace, each with the Application before and after
     /// (`None` when created or deleted). Lists, then watches from the list's version, and
     /// starts over after an error; ends when the receiver is dropped.

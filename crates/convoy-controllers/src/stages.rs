@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use crate::indexes;
 use crate::runtime::{Action, Reconciler};
-use crate::status::{update_status, update_typed_status};
+use crate::status::{set_annotation, update_status, update_typed_status};
 use crate::writes::{Mode, plan};
 
 use convoy_core::stage_pass::CONTROLLER_ACTOR;
@@ -36,6 +36,15 @@ struct StageData {
     freight: Vec<Arc<Freight>>,
     promotions: Vec<Promotion>,
     config: Option<ProjectConfig>,
+}
+
+/// The Stage annotation naming the Argo CD Applications of its last successful Promotion.
+pub const ARGOCD_CONTEXT_ANNOTATION: &str = "kargo.akuity.io/argocd-context";
+
+/// The health checks of the newest finished Promotion, when it succeeded.
+fn last_success_checks(promotions: &[Promotion]) -> Option<&[Value]> {
+    let last = promotions.iter().filter(|p| p.is_finished()).max_by(|a, b| a.metadata.name().cmp(b.metadata.name()))?;
+    (last.phase() == Some(Phase::Succeeded)).then(|| last.status.as_ref().map(|s| s.health_checks.as_slice())).flatten()
 }
 
 /// Stages reconciled at once.
@@ -95,12 +104,7 @@ impl StageController {
         if promotions.iter().any(|p| p.phase() == Some(Phase::Running)) {
             return None;
         }
-        let last =
-            promotions.iter().filter(|p| p.is_finished()).max_by(|a, b| a.metadata.name().cmp(b.metadata.name()))?;
-        let checks = &last.status.as_ref()?.health_checks;
-        if last.phase() != Some(Phase::Succeeded) || checks.is_empty() {
-            return None;
-        }
+        let checks = last_success_checks(promotions).filter(|c| !c.is_empty())?;
         let health = convoy_argocd::health::assess(self.argocd.as_deref(), checks).await;
         let (word, reason, message) = health.condition();
         Some(AssessedHealth {
@@ -220,6 +224,13 @@ impl StageController {
                 }
             })
             .await?;
+        }
+        // Kargo's deep link for UIs: the Applications the last successful Promotion synced.
+        if let Some(checks) = last_success_checks(&data.promotions) {
+            let apps = convoy_argocd::health::context(checks);
+            let value = (!apps.is_empty()).then(|| Value::Array(apps).to_string());
+            let key = Key::new(Kind::Stage, project, name);
+            set_annotation(&*self.store, &key, ARGOCD_CONTEXT_ANNOTATION, value.as_deref()).await?;
         }
         // A verification left Running (just started, or interrupted by a restart) is run.
         if let Some(id) = &plan.verify {

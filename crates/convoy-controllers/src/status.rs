@@ -69,6 +69,33 @@ pub fn promotion_phase(object: &Value) -> Option<Phase> {
     }
 }
 
+/// Sets (or, with `None`, removes) one annotation of a stored object; nothing is written when it
+/// already reads so.
+pub async fn set_annotation(store: &dyn Store, key: &Key, name: &str, value: Option<&str>) -> Result<(), String> {
+    for _ in 0..10 {
+        let Some(stored) = store.get(key).await.map_err(|e| e.to_string())? else { return Ok(()) };
+        let current = stored.object.pointer("/metadata/annotations").and_then(|a| a.get(name)).and_then(Value::as_str);
+        if current == value {
+            return Ok(());
+        }
+        let mut object = stored.object.clone();
+        if !object["metadata"]["annotations"].is_object() {
+            object["metadata"]["annotations"] = json!({});
+        }
+        let annotations = object["metadata"]["annotations"].as_object_mut().expect("just made an object");
+        match value {
+            Some(value) => annotations.insert(name.to_owned(), json!(value)),
+            None => annotations.remove(name),
+        };
+        match store.put(object, Some(stored.revision)).await {
+            Ok(_) => return Ok(()),
+            Err(convoy_store::StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Err(format!("{key} kept changing under us"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -190,7 +190,13 @@ impl Orchestrator<'_> {
                     if let Err(outcome) = record(journal, progress).await {
                         return outcome;
                     }
-                    return Outcome::Running { retry_after: result.retry_after, message: result.message };
+                    // Asked again no later than when the step would time out (Kargo's requeue).
+                    let retry_after = match (result.retry_after, time_left(progress, &alias, timeout, self.clock.now()))
+                    {
+                        (Some(after), Some(left)) => Some(after.min(left)),
+                        (after, left) => after.or(left),
+                    };
+                    return Outcome::Running { retry_after, message: result.message };
                 }
                 Ok(result) => {
                     self.store_output(progress, &alias, result.output, runner.propagates_task_output());
@@ -355,6 +361,14 @@ fn timeout_of(step: &PromotionStep) -> Option<Duration> {
 }
 
 /// Checked after the step ran (it may run once past the deadline), as Kargo does.
+/// How long until the step times out, plus a second (timestamps have seconds).
+fn time_left(progress: &Progress, alias: &str, timeout: Option<Duration>, now: Timestamp) -> Option<Duration> {
+    let timeout = timeout?;
+    let started = progress.meta(alias)?.started_at.as_deref().and_then(|s| Timestamp::parse(s).ok())?;
+    let elapsed = Duration::from_secs(u64::try_from(now.seconds() - started.seconds()).unwrap_or(0));
+    Some(timeout.saturating_sub(elapsed) + Duration::from_secs(1))
+}
+
 fn timed_out(progress: &Progress, alias: &str, timeout: Option<Duration>, now: Timestamp) -> Option<String> {
     let timeout = timeout?;
     let started = progress.meta(alias)?.started_at.as_deref().and_then(|s| Timestamp::parse(s).ok())?;

@@ -67,6 +67,16 @@ pub async fn diagnostics(
         warehouses.into_iter().filter_map(|stored| serde_json::from_value(stored.object).ok()).collect();
     checks.extend(sources(&state, &warehouses).await);
     let (stages, _) = state.store.list(Kind::Stage, None, &everything).await?;
+    let (tasks, _) = state.store.list(Kind::PromotionTask, None, &everything).await?;
+    let uses_argocd = stages.iter().chain(tasks.iter()).any(|s| {
+        let steps = s.object.pointer("/spec/promotionTemplate/spec/steps").or_else(|| s.object.pointer("/spec/steps"));
+        steps
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|step| step["uses"].as_str().is_some_and(|u| u.starts_with("argocd-")))
+    });
+    checks.extend(argocd(&state, uses_argocd).await);
     for stored in stages {
         let Ok(stage) = serde_json::from_value::<Stage>(stored.object) else { continue };
         checks.extend(references(&state, &stage).await?);
@@ -85,6 +95,54 @@ pub async fn diagnostics(
         checks.extend(receivers(&state, "cluster", secrets, &config.spec.webhook_receivers).await?);
     }
     Ok(Json(json!({"checks": checks})))
+}
+
+/// The Argo CD cluster: reachable, serving Applications, and letting Convoy read, watch and
+/// patch them. Without one, a check only when some Stage or task uses an `argocd-*` step.
+async fn argocd(state: &AppState, used: bool) -> Option<Value> {
+    const RBAC: &str = "grant the service account get, list, watch and patch on applications.argoproj.io (docs/argocd.md has the ClusterRole)";
+    let Some(argocd) = &state.argocd else {
+        return used.then(|| {
+            check(
+                "argocd".into(),
+                "fail",
+                "Stages use argocd-update or argocd-wait, but no Kubernetes cluster is configured",
+                "start the server with --kubeconfig FILE (or KUBECONFIG, or in a Pod) pointing at the cluster running Argo CD",
+            )
+        });
+    };
+    match tokio::time::timeout(PROBE_TIMEOUT, argocd.probe()).await {
+        Err(_) => {
+            let fix = "check the cluster address in the kubeconfig";
+            return Some(check("argocd".into(), "fail", "the Kubernetes API did not answer in 20 s", fix));
+        }
+        Ok(Err(convoy_argocd::KubeError::NotFound)) => {
+            return Some(check(
+                "argocd".into(),
+                "fail",
+                "the cluster does not serve argoproj.io/v1alpha1 Applications",
+                "install Argo CD in this cluster, or point --kubeconfig at the one that runs it",
+            ));
+        }
+        Ok(Err(e)) => return Some(check("argocd".into(), "fail", format!("cannot list Applications: {e}"), RBAC)),
+        Ok(Ok(())) => {}
+    }
+    let mut missing = Vec::new();
+    for verb in ["get", "list", "watch", "patch"] {
+        match argocd.can(verb).await {
+            Ok(true) => {}
+            Ok(false) => missing.push(verb),
+            Err(e) => return Some(check("argocd".into(), "warn", format!("cannot ask what Convoy may do: {e}"), RBAC)),
+        }
+    }
+    Some(if missing.is_empty() {
+        let message = format!("Applications in namespace {:?} can be read, watched and patched", argocd.namespace());
+        check("argocd".into(), "ok", message, "")
+    } else {
+        let message =
+            format!("Convoy may not {} Applications in namespace {:?}", missing.join(", "), argocd.namespace());
+        check("argocd".into(), "fail", message, RBAC)
+    })
 }
 
 fn store_fix(message: &str) -> &'static str {

@@ -59,6 +59,8 @@ pub struct AppState {
     /// Webhook receivers by path, in memory.
     receivers: convoy_controllers::receivers::ReceiverTable,
     limits: limits::Limits,
+    /// The cluster running Argo CD, when one is configured (`convoy doctor` checks it).
+    pub argocd: Option<Arc<convoy_argocd::ArgoCd>>,
 }
 
 impl AppState {
@@ -73,11 +75,16 @@ impl AppState {
             leading: Arc::default(),
             receivers: convoy_controllers::receivers::ReceiverTable::default(),
             limits: limits::Limits::default(),
+            argocd: None,
         })
     }
 
     pub fn with_data_dir(self, data_dir: PathBuf, mirrors: Arc<convoy_git::Mirrors>) -> AppState {
         AppState { data_dir: Some(data_dir), mirrors: Some(mirrors), ..self }
+    }
+
+    pub fn with_argocd(self, argocd: Option<Arc<convoy_argocd::ArgoCd>>) -> AppState {
+        AppState { argocd, ..self }
     }
 }
 

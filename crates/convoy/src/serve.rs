@@ -98,13 +98,14 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
     let store: Arc<dyn Store> = cache.clone();
     // One set of mirrors: discovery and promotions share fetches and per-repository locks.
     let mirrors = Arc::new(convoy_git::Mirrors::new(config.data_dir.join("git")));
+    let argocd = connect_argocd(config.kubeconfig.as_deref(), &config.argocd_namespace).await?;
     let state = Arc::new(
         convoy_server::AppState::new(store.clone())
             .await
             .map_err(|e| e.to_string())?
-            .with_data_dir(config.data_dir.clone(), mirrors.clone()),
+            .with_data_dir(config.data_dir.clone(), mirrors.clone())
+            .with_argocd(argocd.clone()),
     );
-    let argocd = connect_argocd(config.kubeconfig.as_deref(), &config.argocd_namespace).await?;
     tokio::spawn(convoy_controllers::lead(
         cache,
         mirrors,

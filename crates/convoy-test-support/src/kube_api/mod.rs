@@ -218,7 +218,7 @@ impl KubeApi {
             )
             .route("/apis/{group}/{version}/namespaces/{namespace}/{plural}", get(collection).post(create))
             .route("/apis/{group}/{version}/namespaces/{namespace}/{plural}/{name}", get(one).patch(patch))
-            .route("/apis/{group}/{version}/{plural}", get(cluster_collection))
+            .route("/apis/{group}/{version}/{plural}", get(cluster_collection).post(review))
             .route("/api/{version}/namespaces/{namespace}/{plural}", get(core_collection).post(core_create))
             .route("/api/{version}/namespaces/{namespace}/{plural}/{name}", get(core_one).patch(core_patch))
             .layer(axum::middleware::from_fn_with_state(self.clone(), record))
@@ -282,6 +282,28 @@ async fn core_collection(
     Query(params): Params,
 ) -> Response {
     list_or_watch(&api, resource("", &version, &plural), Some(namespace), params)
+}
+
+/// `SelfSubjectAccessReview`: allowed unless the verb was denied on the resource.
+async fn review(
+    State(api): State<KubeApi>,
+    Path((group, _, plural)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Response {
+    if group != "authorization.k8s.io" || plural != "selfsubjectaccessreviews" {
+        return Failure::bad_request(format!("{plural}.{group} cannot be created at the cluster scope here"))
+            .into_response();
+    }
+    let mut review: Value = match serde_json::from_slice(&body) {
+        Ok(review) => review,
+        Err(e) => return Failure::bad_request(format!("cannot decode the body: {e}")).into_response(),
+    };
+    let attributes = &review["spec"]["resourceAttributes"];
+    let verb = attributes["verb"].as_str().unwrap_or("").to_owned();
+    let resource = attributes["resource"].as_str().unwrap_or("").to_owned();
+    let allowed = !api.state().denied.contains(&(verb, resource));
+    review["status"] = json!({"allowed": allowed});
+    (StatusCode::CREATED, axum::Json(review)).into_response()
 }
 
 async fn one(
