@@ -15,8 +15,8 @@ use crate::client::{ArgoCd, KubeError};
 use crate::select::{AppRef, resolve};
 
 pub const KIND: &str = "argocd-update";
-const DISABLED: &str =
-    "Argo CD integration is disabled on this controller; cannot update Argo CD Application resources";
+/// Kargo's words, then how to turn the integration on.
+const DISABLED: &str = "Argo CD integration is disabled on this controller; cannot update Argo CD Application resources (start convoy server with --kubeconfig FILE for the cluster running Argo CD; see docs/argocd.md)";
 /// How long a waiting step sleeps when no Application change wakes it first.
 pub(crate) const LOOK_AGAIN: Duration = Duration::from_secs(10);
 

@@ -14,8 +14,8 @@ use crate::client::ArgoCd;
 use crate::select::{AppRef, resolve};
 
 pub const KIND: &str = "argocd-wait";
-const DISABLED: &str =
-    "Argo CD integration is disabled on this controller; cannot wait for Argo CD Application resources";
+/// Kargo's words, then how to turn the integration on.
+const DISABLED: &str = "Argo CD integration is disabled on this controller; cannot wait for Argo CD Application resources (start convoy server with --kubeconfig FILE for the cluster running Argo CD; see docs/argocd.md)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -371,6 +371,22 @@ fn kargos_quickstart_runs_against_argo_cd() {
         health_of(&server, "prod").as_deref() == Some("Healthy")
     });
 
+    // A new tag: new Freight, test and uat take it on their own and Argo CD syncs them to it.
+    runtime.block_on(pusher.image("nginx/nginx", "1.26.2", "amd64", "2024-02-01T00:00:00Z"));
+    let out =
+        server.convoy().args(["-p", "kargo-demo", "refresh", "warehouse", "kargo-demo", "--wait"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for stage in ["test", "uat"] {
+        let branch = format!("stage/{stage}");
+        wait_for(&server, &format!("1.26.2 synced in {stage}"), Duration::from_secs(60), || {
+            let synced = api.object(&applications(), "argocd", &format!("kargo-demo-{stage}")).unwrap();
+            git(&bare, &["grep", "-h", "image:", &branch]).contains(&format!("{image}:1.26.2"))
+                && synced.pointer("/status/sync/revision") == Some(&json!(git(&bare, &["rev-parse", &branch])))
+                && health_of(&server, stage).as_deref() == Some("Healthy")
+        });
+    }
+    assert!(git(&bare, &["grep", "-h", "image:", "stage/prod"]).contains(&format!("{image}:1.26.1")), "prod is manual");
+
     // test's Application degrades; the Stage follows, and still does after a restart, back to
     // healthy when the Application recovers.
     api.modify(&applications(), "argocd", "kargo-demo-test", |a| a["status"]["health"]["status"] = json!("Degraded"));
