@@ -90,6 +90,7 @@ impl ArgoCd {
 
     /// One Application, read live; `None` when it does not exist.
     pub async fn get(&self, namespace: &str, name: &str) -> Result<Option<Value>, KubeError> {
+        check_names(namespace, Some(name))?;
         match self.api(namespace).get(name).await {
             Ok(object) => Ok(Some(to_json(object))),
             Err(e) => match KubeError::from(e) {
@@ -101,12 +102,14 @@ impl ArgoCd {
 
     /// The Applications of `namespace` matching `selector` (a `labelSelector` query).
     pub async fn list(&self, namespace: &str, selector: &str) -> Result<Vec<Value>, KubeError> {
+        check_names(namespace, None)?;
         let list = self.api(namespace).list(&ListParams::default().labels(selector)).await?;
         Ok(list.items.into_iter().map(to_json).collect())
     }
 
     /// Applies a JSON merge patch; a `metadata.resourceVersion` in it is a precondition.
     pub async fn merge_patch(&self, namespace: &str, name: &str, patch: &Value) -> Result<Value, KubeError> {
+        check_names(namespace, Some(name))?;
         let patched = self.api(namespace).patch(name, &PatchParams::default(), &Patch::Merge(patch)).await?;
         Ok(to_json(patched))
     }
@@ -248,6 +251,34 @@ async fn follow(
             }
         }
     }
+}
+
+/// Names come from step configs anyone who can write a Stage controls, and end up in request
+/// paths: only what Kubernetes allows (a DNS subdomain, a DNS label for namespaces) gets there,
+/// so no `/` or `..` can point a request at another resource.
+fn check_names(namespace: &str, name: Option<&str>) -> Result<(), KubeError> {
+    let dns = |text: &str, max: usize, dots: bool| {
+        !text.is_empty()
+            && text.len() <= max
+            && text.split('.').all(|label| {
+                !label.is_empty()
+                    && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+            })
+            && (dots || !text.contains('.'))
+    };
+    if !dns(namespace, 63, false) {
+        return Err(KubeError::Other(format!(
+            "invalid namespace {namespace:?}: must be a DNS label (lowercase letters, digits and '-')"
+        )));
+    }
+    if let Some(name) = name.filter(|n| !dns(n, 253, true)) {
+        return Err(KubeError::Other(format!(
+            "invalid Application name {name:?}: must be a DNS subdomain (lowercase letters, digits, '-' and '.')"
+        )));
+    }
+    Ok(())
 }
 
 fn to_json(object: DynamicObject) -> Value {

@@ -243,3 +243,26 @@ async fn health_follows_the_application() {
     assert_eq!(stale.state, health::State::Unknown);
     assert!(stale.issues[0].ends_with("Application health status not trusted"), "{:?}", stale.issues);
 }
+
+/// A name or namespace from a Stage's step config ends up in a request path: nothing that is not
+/// a Kubernetes name gets there, so no request reaches another resource.
+#[tokio::test]
+async fn hostile_names_never_reach_the_api() {
+    let (api, _sim, argocd) = world();
+    let update = ArgoCdUpdate { argocd: Some(argocd.clone()) };
+    let wait = ArgoCdWait { argocd: Some(argocd) };
+    let hostile = [
+        json!({"apps": [{"name": "x/../../../../api/v1/namespaces/kube-system/secrets/token"}]}),
+        json!({"apps": [{"name": "..", "namespace": "argocd"}]}),
+        json!({"apps": [{"name": "guestbook", "namespace": "kube-system/secrets"}]}),
+        json!({"apps": [{"name": "guestbook%2F..%2Fsecrets"}]}),
+        json!({"apps": [{"selector": {"matchLabels": {"a": "b"}}, "namespace": "../../api/v1"}]}),
+    ];
+    for config in hostile {
+        let error = update.run(&context(config.clone())).await.unwrap_err();
+        assert!(error.message.contains("invalid"), "{config}: {}", error.message);
+        let error = wait.run(&context(config.clone())).await.unwrap_err();
+        assert!(error.message.contains("invalid"), "{config}: {}", error.message);
+    }
+    assert_eq!(api.requests(), Vec::<String>::new(), "not one request was sent");
+}
