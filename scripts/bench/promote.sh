@@ -8,8 +8,8 @@
 #   fresh:   a fresh clone per promotion, edit, commit, push
 # The variants alternate, RUNS rounds after one warm-up round; medians go to stdout.
 # Then the two-checkout pipeline (as pipelines built on Kargo's examples do: the source at main
-# and the env branch env/dev, render by copy, commit and push the env branch), Convoy against a
-# script keeping its two checkouts. Git processes per Convoy promotion are counted through a
+# and the env branch env/dev, render by copy, commit and push the env branch), Convoy against
+# scripts keeping their two checkouts, making two on the warm mirror, and cloning twice. Git processes per Convoy promotion are counted through a
 # wrapper on the server's PATH.
 # Usage: scripts/bench/promote.sh [RUNS] [COMMITS] [FILES]
 set -euo pipefail
@@ -173,6 +173,42 @@ kept_two_round() {
   echo "$(now) - $t0" | bc
 }
 
+# The two-checkout pipeline done by hand without kept checkouts: on the warm mirror (two shared
+# clones), and from scratch (two fresh clones).
+two_by_hand() {
+  local TAG=$1 s=$2 o=$3
+  sed -i "s/newTag: .*/newTag: 1.0.$TAG/" "$s/env/dev/kustomization.yaml"
+  mkdir -p "$o/rendered"; cp -r "$s/env/dev/." "$o/rendered/"
+  git -C "$o" add -A
+  git -C "$o" -c user.name=b -c user.email=b@e commit -q -m "bump $TAG"
+  git -C "$o" push -q origin HEAD:env/dev
+}
+
+warm_two_round() {
+  local TAG=$1
+  local t0 s o; t0=$(now); s="$W/script/warm-src-$TAG"; o="$W/script/warm-out-$TAG"
+  git -C "$W/script/mirror.git" fetch -q --prune origin
+  for d in "$s" "$o"; do
+    git clone -q --shared --no-checkout "$W/script/mirror.git" "$d"
+    git -C "$d" remote set-url origin "$URL"
+  done
+  git -C "$s" checkout -q -B main origin/main
+  git -C "$o" checkout -q -B env/dev origin/env/dev
+  two_by_hand "$TAG" "$s" "$o"
+  echo "$(now) - $t0" | bc
+  rm -rf "$s" "$o"
+}
+
+fresh_two_round() {
+  local TAG=$1
+  local t0 s o; t0=$(now); s="$W/script/fresh-src-$TAG"; o="$W/script/fresh-out-$TAG"
+  git clone -q --branch main "$URL" "$s"
+  git clone -q --branch env/dev "$URL" "$o"
+  two_by_hand "$TAG" "$s" "$o"
+  echo "$(now) - $t0" | bc
+  rm -rf "$s" "$o"
+}
+
 fresh_round() {
   local TAG=$1
   local t0 d; t0=$(now); d="$W/script/fresh-$TAG"
@@ -190,10 +226,12 @@ for i in $(seq "$RUNS"); do
   C+=("$(convoy_round $((4 * i + 1)))"); M+=("$(warm_round $((4 * i + 2)))")
   K+=("$(kept_round $((4 * i + 3)))"); F+=("$(fresh_round $((4 * i + 4)))")
 done
-T=(); KT=()
+T=(); KT=(); WT=(); FT=()
 convoy_round 900 two > /dev/null; kept_two_round 901 > /dev/null   # warm-up
+warm_two_round 902 > /dev/null; fresh_two_round 903 > /dev/null
 for i in $(seq "$RUNS"); do
-  T+=("$(convoy_round $((1000 + 2 * i)) two)"); KT+=("$(kept_two_round $((1001 + 2 * i)))")
+  T+=("$(convoy_round $((1000 + 4 * i)) two)"); KT+=("$(kept_two_round $((1001 + 4 * i)))")
+  WT+=("$(warm_two_round $((1002 + 4 * i)))"); FT+=("$(fresh_two_round $((1003 + 4 * i)))")
 done
 # Every round must have landed exactly one commit: 1 seed commit per file set + 4 * (RUNS + 1).
 landed=$(git -C "$W/config.git" rev-list --count main)
@@ -201,9 +239,9 @@ expected=$((COMMITS + 4 * (RUNS + 1)))
 [ "$landed" -eq "$expected" ] || { echo "expected $expected commits on main, found $landed" >&2; exit 1; }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 two_landed=$(git -C "$W/config.git" rev-list --count main..env/dev)
-[ "$two_landed" -eq $((2 * (RUNS + 1))) ] || { echo "expected $((2 * (RUNS + 1))) commits on env/dev, found $two_landed" >&2; exit 1; }
+[ "$two_landed" -eq $((4 * (RUNS + 1))) ] || { echo "expected $((4 * (RUNS + 1))) commits on env/dev, found $two_landed" >&2; exit 1; }
 mc=$(median "${C[@]}"); mm=$(median "${M[@]}"); mk=$(median "${K[@]}"); mf=$(median "${F[@]}")
-mt=$(median "${T[@]}"); mkt=$(median "${KT[@]}")
+mt=$(median "${T[@]}"); mkt=$(median "${KT[@]}"); mwt=$(median "${WT[@]}"); mft=$(median "${FT[@]}")
 gd=$(median $(cat "$W/git-counts-dev")); gt=$(median $(cat "$W/git-counts-two"))
 fd=$(median $(cat "$W/files-dev")); ft=$(median $(cat "$W/files-two"))
 echo "runs: $RUNS  commits: $COMMITS  files: $FILES"
@@ -213,6 +251,7 @@ echo "kept checkout script   median ${mk}s  (${K[*]})"
 echo "fresh clone script     median ${mf}s  (${F[*]})"
 echo "ratio convoy/warm: $(echo "scale=2; $mc / $mm" | bc)   convoy/kept: $(echo "scale=2; $mc / $mk" | bc)   convoy/fresh: $(echo "scale=2; $mc / $mf" | bc)"
 echo "two checkouts: convoy median ${mt}s  (${T[*]})   kept-checkouts script median ${mkt}s  (${KT[*]})"
-echo "ratio two-checkout convoy/kept: $(echo "scale=2; $mt / $mkt" | bc)"
+echo "two checkouts by hand: warm-mirror script median ${mwt}s  (${WT[*]})   fresh-clones script median ${mft}s  (${FT[*]})"
+echo "ratio two-checkout convoy/kept: $(echo "scale=2; $mt / $mkt" | bc)   convoy/warm: $(echo "scale=2; $mt / $mwt" | bc)   convoy/fresh: $(echo "scale=2; $mt / $mft" | bc)"
 echo "git processes per convoy promotion (median): one checkout $gd, two checkouts $gt (the kept-checkout scripts: 6 and 10)"
 echo "work-tree files written per convoy promotion (median, of $FILES): one checkout $fd, two checkouts $ft"

@@ -17,16 +17,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use convoy_api::promotion::PromotionStatus;
 use convoy_api::time::Timestamp;
 use convoy_api::{Freight, Kind, Promotion, Resource, Stage, Warehouse};
 use convoy_engine::{Clock, Journal, JournalError, Orchestrator, Outcome, Phase, Progress, PromotionContext, Registry};
 use convoy_expr::context::StaticData;
 use convoy_store::{CachedStore, Key, LabelSelector, Store, StoreExt, WatchEvent};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::indexes;
 use crate::runtime::{Action, Reconciler};
-use crate::status::{load, promotion_phase, update_status};
+use crate::status::{load, promotion_phase, update_typed_status};
 
 /// Environment variable that makes the server stop dead when a step of this alias starts
 /// (crash tests only: builds with the `test-hooks` feature).
@@ -115,7 +116,7 @@ impl PromotionController {
             // Stage's status change queues this Stage again.
             let key = Key::new(Kind::Promotion, project, name(&next));
             if next.pointer("/status/message").and_then(Value::as_str) != Some(reason.as_str()) {
-                self.update_status(&key, |status| status["message"] = json!(reason)).await?;
+                self.update_status(&key, |s| s.message = Some(reason.clone())).await?;
             }
             return Ok(Action::Done);
         }
@@ -191,10 +192,7 @@ impl PromotionController {
         match outcome {
             Outcome::Running { retry_after, message } => {
                 let message = message.unwrap_or_default();
-                self.update_status(&key, |status| {
-                    status["message"] = json!(message);
-                })
-                .await?;
+                self.update_status(&key, |s| s.message = Some(message.clone())).await?;
                 Ok(Some(retry_after.unwrap_or(Duration::from_secs(5)).max(Duration::from_millis(200))))
             }
             Outcome::Finished { phase } => {
@@ -238,26 +236,29 @@ impl PromotionController {
     }
 
     async fn mark_running(&self, key: &Key, freight: &Freight) -> Result<(), String> {
-        let reference = json!({"name": freight.metadata.name(), "origin": freight.origin});
-        self.update_status(key, |status| {
-            if status.get("phase").and_then(Value::as_str) != Some("Running") {
-                status["phase"] = json!(Phase::Running);
-                status["startedAt"] = json!(Timestamp::now().to_string());
+        let reference = convoy_api::FreightReference {
+            name: freight.metadata.name().to_owned(),
+            origin: freight.origin.clone(),
+            ..convoy_api::FreightReference::default()
+        };
+        self.update_status(key, |s| {
+            if s.phase.as_deref() != Some(Phase::Running.as_str()) {
+                s.phase = Some(Phase::Running.as_str().to_owned());
+                s.started_at = Some(Timestamp::now().to_string());
             }
-            status["freight"] = reference.clone();
+            s.freight = Some(reference.clone());
         })
         .await
     }
 
     async fn finish(&self, key: &Key, phase: Phase, message: &str) -> Result<(), String> {
-        let phase_value = serde_json::to_value(phase).map_err(|e| e.to_string())?;
-        self.update_status(key, |status| {
-            status["phase"] = phase_value.clone();
-            status["finishedAt"] = json!(Timestamp::now().to_string());
-            status["message"] = json!(message);
+        self.update_status(key, |s| {
+            s.phase = Some(phase.as_str().to_owned());
+            s.finished_at = Some(Timestamp::now().to_string());
+            s.message = Some(message.to_owned());
         })
         .await?;
-        let phase_name = phase_value.as_str().unwrap_or("");
+        let phase_name = phase.as_str();
         let about = crate::events::Involved { kind: "Promotion", project: &key.project, name: &key.name };
         let text = if message.is_empty() { phase_name.to_owned() } else { format!("{phase_name}: {message}") };
         crate::events::record(&*self.store, about, &format!("Promotion{phase_name}"), &text, phase != Phase::Succeeded)
@@ -265,8 +266,8 @@ impl PromotionController {
         Ok(())
     }
 
-    async fn update_status(&self, key: &Key, change: impl Fn(&mut Value)) -> Result<(), String> {
-        update_status(&*self.store, key, change).await
+    async fn update_status(&self, key: &Key, change: impl Fn(&mut PromotionStatus)) -> Result<(), String> {
+        update_typed_status(&*self.store, key, change).await
     }
 }
 
@@ -411,17 +412,17 @@ fn name(object: &Value) -> &str {
     object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("")
 }
 
+/// The journaled progress in a stored Promotion's status (empty when it has none or it does not
+/// read: the steps then run from the start, as after a lost work dir).
 fn progress_of(object: &Value) -> Progress {
-    let status = object.get("status").cloned().unwrap_or(Value::Null);
+    let status: PromotionStatus =
+        object.get("status").cloned().and_then(|s| serde_json::from_value(s).ok()).unwrap_or_default();
     Progress {
-        current_step: status.get("currentStep").and_then(Value::as_u64).unwrap_or(0) as usize,
-        step_execution_metadata: serde_json::from_value(
-            status.get("stepExecutionMetadata").cloned().unwrap_or(json!([])),
-        )
-        .unwrap_or_default(),
-        state: status.get("state").and_then(Value::as_object).cloned().unwrap_or_default(),
-        health_checks: serde_json::from_value(status.get("healthChecks").cloned().unwrap_or(json!([])))
+        current_step: status.current_step.and_then(|s| usize::try_from(s).ok()).unwrap_or(0),
+        step_execution_metadata: serde_json::from_value(Value::Array(status.step_execution_metadata))
             .unwrap_or_default(),
+        state: status.state.and_then(|s| s.as_object().cloned()).unwrap_or_default(),
+        health_checks: status.health_checks,
     }
 }
 
@@ -434,14 +435,19 @@ struct StatusJournal {
 #[async_trait]
 impl Journal for StatusJournal {
     async fn record(&mut self, progress: &Progress) -> Result<(), JournalError> {
-        let metas = serde_json::to_value(&progress.step_execution_metadata).map_err(|e| JournalError(e.to_string()))?;
-        let health = serde_json::to_value(&progress.health_checks).map_err(|e| JournalError(e.to_string()))?;
-        update_status(&*self.store, &self.key, |status| {
-            status["currentStep"] = json!(progress.current_step);
-            status["stepExecutionMetadata"] = metas.clone();
-            status["state"] = Value::Object(progress.state.clone());
-            if health.as_array().is_some_and(|h| !h.is_empty()) {
-                status["healthChecks"] = health.clone();
+        let metas: Vec<Value> = progress
+            .step_execution_metadata
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<_, _>>()
+            .map_err(|e| JournalError(e.to_string()))?;
+        let current_step = i64::try_from(progress.current_step).map_err(|e| JournalError(e.to_string()))?;
+        update_typed_status(&*self.store, &self.key, |s: &mut PromotionStatus| {
+            s.current_step = Some(current_step);
+            s.step_execution_metadata = metas.clone();
+            s.state = Some(Value::Object(progress.state.clone()));
+            if !progress.health_checks.is_empty() {
+                s.health_checks = progress.health_checks.clone();
             }
         })
         .await

@@ -7,9 +7,9 @@ use async_trait::async_trait;
 use convoy_api::{Kind, Resource};
 use convoy_engine::{RepoCredentials, ResourceError, Resources};
 use convoy_store::{Key, LabelSelector, Store, StoreError};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use crate::status::update_status;
+use crate::status::update_typed_status;
 use crate::writes::{Mode, plan};
 
 pub struct StoreResources {
@@ -57,16 +57,23 @@ impl Resources for StoreResources {
         if self.store.get(&key).await.map_err(unavailable)?.is_none() {
             return Err(ResourceError::Refused(format!("{kind} {name:?} not found in project {project:?}")));
         }
-        update_status(&*self.store, &key, |status| {
-            if !status.get("metadata").is_some_and(Value::is_object) {
-                status["metadata"] = json!({});
+        let set = |metadata: &mut std::collections::BTreeMap<String, Value>| {
+            metadata.extend(values.iter().map(|(k, v)| (k.clone(), v.clone())));
+        };
+        let written = match kind {
+            Kind::Stage => {
+                update_typed_status(&*self.store, &key, |s: &mut convoy_api::stage::StageStatus| set(&mut s.metadata))
+                    .await
             }
-            for (k, v) in values {
-                status["metadata"][k] = v.clone();
+            Kind::Freight => {
+                update_typed_status(&*self.store, &key, |s: &mut convoy_api::freight::FreightStatus| {
+                    set(&mut s.metadata)
+                })
+                .await
             }
-        })
-        .await
-        .map_err(ResourceError::Unavailable)
+            other => return Err(ResourceError::Refused(format!("{other} has no status metadata"))),
+        };
+        written.map_err(ResourceError::Unavailable)
     }
 
     async fn git_credentials(&self, project: &str, repo_url: &str) -> Result<Option<RepoCredentials>, ResourceError> {
@@ -162,6 +169,7 @@ fn match_credentials<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn secret(name: &str, data: &[(&str, &str)]) -> Value {
         let data: Map<String, Value> =

@@ -8,13 +8,14 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use convoy_api::stage::StageStatus;
 use convoy_api::time::Timestamp;
 use convoy_api::{Kind, Stage};
 use convoy_core::analysis::{Metric, Phase, json_path, measurement, metric_phase, run_phase, substitute};
 use convoy_store::{Key, Store};
 use serde_json::{Value, json};
 
-use crate::status::update_status;
+use crate::status::update_typed_status;
 
 /// Largest response a metric reads.
 const MAX_BODY: usize = 1 << 20;
@@ -278,9 +279,9 @@ impl Verifier {
     async fn record(&self, stage: &Stage, id: &str, phase: Phase, message: &str) -> Result<(), String> {
         let key = Key::new(Kind::Stage, stage.metadata.namespace(), stage.metadata.name());
         let now = Timestamp::now().to_string();
-        update_status(&*self.store, &key, |status| {
-            for collection in status["freightHistory"].as_array_mut().into_iter().flatten() {
-                for record in collection["verificationHistory"].as_array_mut().into_iter().flatten() {
+        update_typed_status(&*self.store, &key, |status: &mut StageStatus| {
+            for collection in &mut status.freight_history {
+                for record in &mut collection.verification_history {
                     if record["id"] == id && record["phase"] == "Running" {
                         record["phase"] = json!(phase.as_str());
                         record["finishTime"] = json!(now);

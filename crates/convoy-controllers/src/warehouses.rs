@@ -25,8 +25,10 @@ use serde_json::{Value, json};
 
 use crate::resources::credentials_of_kind;
 use crate::runtime::{Action, Reconciler};
-use crate::status::update_status;
+use crate::status::update_typed_status;
 use crate::writes::{Mode, decode_values, plan};
+use convoy_api::warehouse::{DiscoveredArtifacts, WarehouseStatus};
+use convoy_core::pipeline::set_condition;
 
 /// Discoveries at once (each may clone or fetch).
 const DISCOVERIES: usize = 8;
@@ -70,7 +72,7 @@ impl WarehouseController {
             return Err("the stored Warehouse does not decode".into());
         };
         let token = refresh_token(&stored.object);
-        let generation = stored.object.pointer("/metadata/generation").cloned().unwrap_or(Value::Null);
+        let generation = stored.object.pointer("/metadata/generation").and_then(Value::as_i64);
         let credentials = ProjectCredentials { store: self.store.clone(), project: key.project.clone() };
         let recheck = token.is_some() && token != handled_refresh(&stored.object);
         let result = convoy_discovery::discover(&self.sources, &warehouse, &credentials, recheck).await;
@@ -80,12 +82,12 @@ impl WarehouseController {
                 let retry = interval(&stored.object).min(RETRY_AFTER_FAILURE);
                 self.lock_backoff().insert(key.clone(), Instant::now() + retry);
                 tracing::warn!(warehouse = %key, error = %e, "discovery failed");
-                update_status(&*self.store, key, |status| {
-                    status["observedGeneration"] = generation.clone();
+                update_typed_status(&*self.store, key, |status: &mut WarehouseStatus| {
+                    status.observed_generation = generation;
                     if let Some(t) = &token {
-                        status["lastHandledRefresh"] = json!(t);
+                        status.last_handled_refresh = Some(t.clone());
                     }
-                    set_condition(status, "Ready", false, "DiscoveryFailed", &e.message, &now);
+                    set_condition(&mut status.conditions, "Ready", "False", "DiscoveryFailed", &e.message, &now);
                 })
                 .await
             }
@@ -93,40 +95,54 @@ impl WarehouseController {
                 self.lock_backoff().remove(key);
                 discovered["discoveredAt"] = json!(now);
                 let freight = self.create_freight(&warehouse, &discovered).await;
-                update_status(&*self.store, key, |status| {
-                    status["discoveredArtifacts"] = discovered.clone();
-                    status["observedGeneration"] = generation.clone();
+                let artifacts: DiscoveredArtifacts =
+                    serde_json::from_value(discovered).map_err(|e| format!("discovered artifacts do not read: {e}"))?;
+                update_typed_status(&*self.store, key, |status: &mut WarehouseStatus| {
+                    status.discovered_artifacts = Some(artifacts.clone());
+                    status.observed_generation = generation;
                     if let Some(t) = &token {
-                        status["lastHandledRefresh"] = json!(t);
+                        status.last_handled_refresh = Some(t.clone());
                     }
-                    set_condition(status, "Ready", true, "Discovered", "artifacts discovered", &now);
+                    let conditions = &mut status.conditions;
+                    set_condition(conditions, "Ready", "True", "Discovered", "artifacts discovered", &now);
                     match &freight {
                         Ok(FreightOutcome::Created(name)) => {
-                            status["lastFreightID"] = json!(name);
+                            status.last_freight_id = Some(name.clone());
+                            let message = format!("created Freight {name}");
                             set_condition(
-                                status,
+                                &mut status.conditions,
                                 "FreightCreated",
-                                true,
+                                "True",
                                 "NewFreight",
-                                &format!("created Freight {name}"),
+                                &message,
                                 &now,
                             );
                         }
                         Ok(FreightOutcome::Exists(name)) => {
-                            status["lastFreightID"] = json!(name);
+                            status.last_freight_id = Some(name.clone());
+                            let message = format!("Freight {name} already exists");
                             set_condition(
-                                status,
+                                &mut status.conditions,
                                 "FreightCreated",
-                                false,
+                                "False",
                                 "AlreadyExists",
-                                &format!("Freight {name} already exists"),
+                                &message,
                                 &now,
                             );
                         }
                         Ok(FreightOutcome::NotWanted(reason)) => {
-                            set_condition(status, "FreightCreated", false, "NotCreated", reason, &now);
+                            set_condition(
+                                &mut status.conditions,
+                                "FreightCreated",
+                                "False",
+                                "NotCreated",
+                                reason,
+                                &now,
+                            );
                         }
-                        Err(e) => set_condition(status, "FreightCreated", false, "CreationFailed", e, &now),
+                        Err(e) => {
+                            set_condition(&mut status.conditions, "FreightCreated", "False", "CreationFailed", e, &now)
+                        }
                     }
                 })
                 .await
@@ -269,7 +285,12 @@ impl Reconciler for ReceiverPublisher {
             };
             let Some(stored) = self.cache.get_now(&key) else { continue };
             if stored.object.pointer("/status/webhookReceivers") != Some(&receivers) {
-                update_status(&*self.store, &key, |status| status["webhookReceivers"] = receivers.clone()).await?;
+                let published: Vec<convoy_api::project::WebhookReceiverStatus> =
+                    serde_json::from_value(receivers.clone()).map_err(|e| e.to_string())?;
+                update_typed_status(&*self.store, &key, |status: &mut convoy_api::project::ConfigStatus| {
+                    status.webhook_receivers = published.clone();
+                })
+                .await?;
             }
         }
         Ok(Action::Done)
@@ -312,24 +333,6 @@ fn handled_refresh(object: &Value) -> Option<String> {
 }
 
 /// Sets a Kubernetes-style condition, keeping `lastTransitionTime` when the status did not change.
-fn set_condition(status: &mut Value, kind: &str, ok: bool, reason: &str, message: &str, now: &str) {
-    if !status.get("conditions").is_some_and(Value::is_array) {
-        status["conditions"] = json!([]);
-    }
-    let value = if ok { "True" } else { "False" };
-    let conditions = status["conditions"].as_array_mut().expect("just made an array");
-    let since = conditions
-        .iter()
-        .find(|c| c["type"] == kind && c["status"] == value)
-        .and_then(|c| c["lastTransitionTime"].as_str())
-        .unwrap_or(now)
-        .to_owned();
-    conditions.retain(|c| c["type"] != kind);
-    conditions.push(
-        json!({"type": kind, "status": value, "reason": reason, "message": message, "lastTransitionTime": since}),
-    );
-}
-
 /// Credentials from the Warehouse's project, by Secret kind.
 struct ProjectCredentials {
     store: Arc<dyn Store>,

@@ -262,12 +262,14 @@ pub async fn approve_freight(
         return Err(ApiError::not_found(format!("Freight {freight:?} not found in project {project:?}")));
     }
     let now = convoy_api::time::Timestamp::now().to_string();
-    convoy_controllers::status::update_status(&*state.store, &key, |status| {
-        if !status["approvedFor"].is_object() {
-            status["approvedFor"] = json!({});
-        }
-        status["approvedFor"][&request.stage] = json!({"approvedAt": now});
-    })
+    convoy_controllers::status::update_typed_status(
+        &*state.store,
+        &key,
+        |status: &mut convoy_api::freight::FreightStatus| {
+            let approval = convoy_api::freight::ApprovedStage { approved_at: Some(now.clone()) };
+            status.approved_for.insert(request.stage.clone(), approval);
+        },
+    )
     .await
     .map_err(|e| ApiError::new(StatusCode::CONFLICT, "Conflict", e))?;
     let about = convoy_controllers::events::Involved { kind: "Freight", project: &project, name: &freight };
