@@ -12,21 +12,28 @@ pub fn closest<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -
         .map(|(c, _)| c)
 }
 
-/// Levenshtein distance over chars.
+/// Edit distance over chars counting a swap of two neighbours as one edit (optimal string
+/// alignment): `bmup` is one edit from `bump`, as a typist would count it.
 fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev_diag = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            let next = (row[j + 1] + 1).min(row[j] + 1).min(prev_diag + cost);
-            prev_diag = row[j + 1];
-            row[j + 1] = next;
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (rows[i - 1][j] + 1).min(rows[i][j - 1] + 1).min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = best;
         }
     }
-    row[b.len()]
+    rows[a.len()][b.len()]
 }
 
 #[cfg(test)]
@@ -39,5 +46,9 @@ mod tests {
         assert_eq!(closest("repoUrl", ["repoURL", "branch"]), Some("repoURL"));
         assert_eq!(closest("imge", ["image", "repo"]), Some("image"));
         assert_eq!(closest("zzzzzz", ["vars", "steps"]), None);
+        // Swapped neighbours are one slip of the fingers.
+        assert_eq!(closest("bmup", ["bump", "build"]), Some("bump"));
+        assert_eq!(closest("evn", ["env", "image"]), Some("env"));
+        assert_eq!(closest("stagign", ["staging", "prod"]), Some("staging"));
     }
 }

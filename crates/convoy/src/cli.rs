@@ -13,8 +13,39 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The commands that never talk to a server: their help does not list `--server` / `--token`.
+const OFFLINE_COMMANDS: &[&str] = &["server", "quickstart", "lint", "migrate", "render", "eval", "completion"];
+
+impl Cli {
+    /// The command line, as `--help` shows it: the global flags under their own heading, and
+    /// the server's flags hidden from the commands that work offline (still accepted there).
+    pub fn command() -> clap::Command {
+        use clap::CommandFactory;
+        let mut command = <Cli as CommandFactory>::command();
+        // A subcommand's own argument of a global's id takes the global's place there: hidden
+        // copies keep the flags accepted but out of the help.
+        let hidden: Vec<clap::Arg> = command
+            .get_arguments()
+            .filter(|a| ["server", "token"].contains(&a.get_id().as_str()))
+            .map(|a| a.clone().global(false).hide(true))
+            .collect();
+        for name in OFFLINE_COMMANDS {
+            command = command.mut_subcommand(name, |sub| sub.args(hidden.clone()));
+        }
+        command
+    }
+
+    /// Parses the process's arguments (exits with clap's message and code on bad ones).
+    pub fn parse_args() -> Cli {
+        use clap::FromArgMatches;
+        let matches = Cli::command().get_matches();
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+}
+
 /// Flags every command accepts.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Project for documents and commands that do not name one.
     #[arg(short = 'p', long, global = true, env = "CONVOY_PROJECT")]
@@ -457,7 +488,7 @@ pub struct FollowLogsArgs {
 
 #[cfg(test)]
 mod tests {
-    use clap::{CommandFactory, Parser};
+    use clap::Parser;
 
     use super::Cli;
 

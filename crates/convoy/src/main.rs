@@ -11,8 +11,6 @@ mod serve;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 /// mimalloc gives memory back to the system after a burst (a 10,000-object apply); glibc's
 /// allocator kept the burst's peak as resident memory (measured in docs/performance.md).
 #[global_allocator]
@@ -20,7 +18,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     quiet_expression_panics();
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::parse_args();
     match commands::run(cli) {
         Ok(code) => code,
         Err(error) => {

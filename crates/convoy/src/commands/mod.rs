@@ -49,7 +49,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval::run(args),
         Command::Version(args) => version::run(client()?, args),
         Command::Completion(args) => {
-            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut command = Cli::command();
             clap_complete::generate(args.shell, &mut command, "convoy", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }

@@ -96,3 +96,23 @@ fn completion_scripts_parse_and_offer_every_command() {
     let out = convoy().args(["completion", "tcsh"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "an unknown shell is a usage error");
 }
+
+/// Global flags are shown under their own heading; the commands that never talk to a server do
+/// not list `--server` / `--token` (and still accept them, so scripts keep working).
+#[test]
+fn offline_commands_do_not_offer_the_servers_flags() {
+    for offline in ["lint", "render", "eval", "migrate", "completion", "server", "quickstart"] {
+        let text = help(&[offline]);
+        assert!(text.contains("Global options:"), "{offline}: {text}");
+        assert!(!text.contains("--server") && !text.contains("--token"), "{offline} lists the server's flags:\n{text}");
+    }
+    for online in ["get", "promote", "apply", "logs", "doctor"] {
+        let text = help(&[online]);
+        let global = text.split("Global options:").nth(1).unwrap_or_else(|| panic!("{online}: {text}"));
+        assert!(global.contains("--server") && global.contains("--token"), "{online}: {text}");
+    }
+    let out =
+        convoy().args(["eval", "--server", "http://127.0.0.1:9", "--token", "t", "${{ 1 + 1 }}"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+}
