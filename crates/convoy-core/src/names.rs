@@ -55,9 +55,25 @@ pub fn promotion_name(stage: &str, freight: &str, unix_millis: u64, random: u128
     format!("{stage}.{id}.{short_freight}").to_lowercase()
 }
 
+/// The Stage a Promotion named by [`promotion_name`] belongs to (`None` for other names).
+pub fn stage_of_promotion(name: &str) -> Option<&str> {
+    let mut parts = name.rsplitn(3, '.');
+    let (short_freight, id, stage) = (parts.next()?, parts.next()?, parts.next()?);
+    let is_id = id.len() == 26 && id.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase());
+    (is_id && !short_freight.is_empty() && !stage.is_empty()).then_some(stage)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_promotion_name_gives_its_stage_back() {
+        let name = promotion_name("prod.eu-west", "abcdef0123", 1_469_918_176_385, 7);
+        assert_eq!(stage_of_promotion(&name), Some("prod.eu-west"));
+        assert_eq!(stage_of_promotion("prod.not-an-id.abcdef0"), None);
+        assert_eq!(stage_of_promotion("handmade"), None);
+    }
 
     #[test]
     fn ulid_layout() {

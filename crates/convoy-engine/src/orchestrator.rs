@@ -207,7 +207,8 @@ impl Orchestrator<'_> {
                         return outcome;
                     }
                 }
-                Err(error) => {
+                Err(mut error) => {
+                    error.message = from_work_dir(&error.message, &context.work_dir);
                     let output = error.output.clone();
                     self.store_output(progress, &alias, output, false);
                     if let Some(outcome) = self.on_error(progress, step, &alias, error, timeout, journal).await {
@@ -361,6 +362,16 @@ fn timeout_of(step: &PromotionStep) -> Option<Duration> {
 }
 
 /// Checked after the step ran (it may run once past the deadline), as Kargo does.
+/// A message with the promotion's working directory written as `.`, as step configs name paths:
+/// `cannot read ./chart`, not the server's own layout.
+fn from_work_dir(message: &str, work_dir: &std::path::Path) -> String {
+    let root = work_dir.display().to_string();
+    if root.is_empty() || root == "/" {
+        return message.to_owned();
+    }
+    message.replace(&format!("{root}/"), "./").replace(&root, ".")
+}
+
 /// How long until the step times out, plus a second (timestamps have seconds).
 fn time_left(progress: &Progress, alias: &str, timeout: Option<Duration>, now: Timestamp) -> Option<Duration> {
     let timeout = timeout?;

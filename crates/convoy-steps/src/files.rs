@@ -12,7 +12,10 @@ use crate::config::{NamedExpression, UpdateConfig, decode, key_parts};
 use crate::paths::{is_git_dir, resolve, resolve_leaf, within};
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> StepError {
-    StepError::terminal(format!("cannot {what} {}: {e}", path.display()))
+    // The OS's words without Rust's `(os error N)`; the engine shows the path from the work dir.
+    let text = e.to_string();
+    let words = text.rfind(" (os error ").map_or(text.as_str(), |at| &text[..at]).to_lowercase();
+    StepError::terminal(format!("cannot {what} {}: {words}", path.display()))
 }
 
 /// `*` matches any run of characters but `/`; `**` any run at all; `?` one character.

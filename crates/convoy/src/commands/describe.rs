@@ -256,9 +256,9 @@ async fn events(out: &mut String, client: &Client, project: &str, kind: Kind, na
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|e| text(e, "/involvedObject/kind") == kind.name() && text(e, "/involvedObject/name") == name)
+        .filter(|e| super::events::concerns(e, Some(&(kind.name().to_owned(), name.to_owned()))))
         .collect();
-    about.sort_by_key(|e| std::cmp::Reverse(text(e, "/lastTimestamp")));
+    about.sort_by_key(|e| std::cmp::Reverse(super::events::order_key(e)));
     out.push_str("Events:\n");
     if about.is_empty() {
         out.push_str("  <none>\n");

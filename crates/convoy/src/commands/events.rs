@@ -38,10 +38,24 @@ fn about_filter(about: Option<&str>) -> anyhow::Result<Option<(String, String)>>
     Ok(Some((kind.name().to_owned(), name.to_owned())))
 }
 
-fn concerns(event: &Value, about: Option<&(String, String)>) -> bool {
+/// Oldest first: by time, then by when it was recorded (the nanoseconds ending its name), so
+/// events of one second keep the order they happened in.
+pub fn order_key(event: &Value) -> (String, u128) {
+    let time = event["lastTimestamp"].as_str().unwrap_or("").to_owned();
+    let name = event["metadata"]["name"].as_str().unwrap_or("");
+    let recorded = name.rsplit('.').next().and_then(|n| u128::from_str_radix(n, 16).ok()).unwrap_or(0);
+    (time, recorded)
+}
+
+/// An event about the object, or (for a Stage) about one of its Promotions.
+pub fn concerns(event: &Value, about: Option<&(String, String)>) -> bool {
     about.is_none_or(|(kind, name)| {
-        event.pointer("/involvedObject/kind").and_then(Value::as_str) == Some(kind.as_str())
-            && event.pointer("/involvedObject/name").and_then(Value::as_str) == Some(name.as_str())
+        let involved_kind = event.pointer("/involvedObject/kind").and_then(Value::as_str).unwrap_or("");
+        let involved = event.pointer("/involvedObject/name").and_then(Value::as_str).unwrap_or("");
+        (involved_kind == kind && involved == name)
+            || (kind == "Stage"
+                && involved_kind == "Promotion"
+                && convoy_core::names::stage_of_promotion(involved) == Some(name.as_str()))
     })
 }
 
@@ -78,11 +92,7 @@ pub fn run(client: Client, args: &EventsArgs) -> anyhow::Result<ExitCode> {
         };
         let mut items: Vec<Value> =
             list["items"].as_array().into_iter().flatten().filter(|e| concerns(e, about.as_ref())).cloned().collect();
-        items.sort_by(|a, b| {
-            let time = |v: &Value| v["lastTimestamp"].as_str().unwrap_or("").to_owned();
-            (time(a), a["metadata"]["name"].as_str().unwrap_or("").to_owned())
-                .cmp(&(time(b), b["metadata"]["name"].as_str().unwrap_or("").to_owned()))
-        });
+        items.sort_by_key(order_key);
         if items.is_empty() {
             match &args.about {
                 Some(about) => eprintln!("no events about {about} in project {project:?}"),

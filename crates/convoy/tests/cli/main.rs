@@ -16,6 +16,7 @@ mod reference;
 mod render;
 mod replicas;
 mod server;
+mod snapshots;
 
 use std::path::{Path, PathBuf};
 
