@@ -47,6 +47,9 @@ impl From<kube::Error> for KubeError {
 pub struct ArgoCd {
     client: kube::Client,
     namespace: String,
+    /// Watch only the Argo CD namespace (Kargo's `ARGOCD_WATCH_ARGOCD_NAMESPACE_ONLY`), for a
+    /// service account bound by a namespaced Role.
+    namespace_only: bool,
 }
 
 fn applications() -> ApiResource {
@@ -60,7 +63,16 @@ fn events() -> ApiResource {
 impl ArgoCd {
     /// Over an existing client; `namespace` is where Applications are looked for by default.
     pub fn new(client: kube::Client, namespace: impl Into<String>) -> ArgoCd {
-        ArgoCd { client, namespace: namespace.into() }
+        ArgoCd { client, namespace: namespace.into(), namespace_only: false }
+    }
+
+    /// Watches Applications of the Argo CD namespace only, instead of every namespace.
+    pub fn watching_namespace_only(self) -> ArgoCd {
+        ArgoCd { namespace_only: true, ..self }
+    }
+
+    pub fn watches_namespace_only(&self) -> bool {
+        self.namespace_only
     }
 
     /// A client from `kubeconfig` (or `KUBECONFIG`, `~/.kube/config`, then the in-cluster
@@ -144,6 +156,9 @@ impl ArgoCd {
     /// Whether this client may `verb` Applications in the Argo CD namespace (a
     /// SelfSubjectAccessReview, what `kubectl auth can-i` asks).
     pub async fn can(&self, verb: &str) -> Result<bool, KubeError> {
+        // The watch (and its list) span every namespace unless told otherwise: ask at that scope.
+        let cluster_wide = matches!(verb, "list" | "watch") && !self.namespace_only;
+        let scope = if cluster_wide { "" } else { self.namespace.as_str() };
         let reviews = ApiResource::from_gvk_with_plural(
             &GroupVersionKind::gvk("authorization.k8s.io", "v1", "SelfSubjectAccessReview"),
             "selfsubjectaccessreviews",
@@ -154,7 +169,7 @@ impl ArgoCd {
             "kind": "SelfSubjectAccessReview",
             "metadata": {},
             "spec": {"resourceAttributes": {
-                "group": "argoproj.io", "resource": "applications", "verb": verb, "namespace": self.namespace,
+                "group": "argoproj.io", "resource": "applications", "verb": verb, "namespace": scope,
             }},
         }))
         .map_err(|e| KubeError::Other(e.to_string()))?;
@@ -162,12 +177,16 @@ impl ArgoCd {
         Ok(answer.pointer("/status/allowed").and_then(Value::as_bool).unwrap_or(false))
     }
 
-    /// Changes to Applications in every namespace, each with the Application before and after
+    /// Changes to Applications in every namespace (or the Argo CD one), each with the Application before and after
     /// (`None` when created or deleted). Lists, then watches from the list's version, and
     /// starts over after an error; ends when the receiver is dropped.
     pub fn watch(&self) -> tokio::sync::mpsc::Receiver<AppChange> {
         let (sender, receiver) = tokio::sync::mpsc::channel(256);
-        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &applications());
+        let api: Api<DynamicObject> = if self.namespace_only {
+            Api::namespaced_with(self.client.clone(), &self.namespace, &applications())
+        } else {
+            Api::all_with(self.client.clone(), &applications())
+        };
         tokio::spawn(async move {
             let mut known: HashMap<(String, String), Value> = HashMap::new();
             let mut backoff = Duration::from_millis(500);

@@ -266,3 +266,37 @@ async fn hostile_names_never_reach_the_api() {
     }
     assert_eq!(api.requests(), Vec::<String>::new(), "not one request was sent");
 }
+
+/// The next change's `namespace/name`, if one comes within 5 s.
+async fn next(changes: &mut tokio::sync::mpsc::Receiver<convoy_argocd::AppChange>) -> Option<String> {
+    let change = tokio::time::timeout(Duration::from_secs(5), changes.recv()).await.ok().flatten()?;
+    let app = change.new.or(change.old)?;
+    Some(format!("{}/{}", app["metadata"]["namespace"].as_str()?, app["metadata"]["name"].as_str()?))
+}
+
+/// The watch that wakes Promotions and Stages covers every namespace by default, or only the
+/// Argo CD namespace when asked (for a service account bound by a namespaced Role).
+#[tokio::test]
+async fn the_watch_covers_every_namespace_or_only_argo_cds() {
+    let api = KubeApi::new();
+    api.apply(&applications(), application("guestbook-dev", REPO, "stage/dev", "dev", ""));
+    let mut elsewhere = application("team-app", REPO, "main", ".", "");
+    elsewhere["metadata"]["namespace"] = json!("team-a");
+    api.apply(&applications(), elsewhere);
+    let mut everywhere = ArgoCd::new(api.client(), "argocd").watch();
+    let mut seen = vec![next(&mut everywhere).await.unwrap(), next(&mut everywhere).await.unwrap()];
+    seen.sort();
+    assert_eq!(seen, vec!["argocd/guestbook-dev", "team-a/team-app"]);
+
+    let mut only = ArgoCd::new(api.client(), "argocd").watching_namespace_only().watch();
+    assert_eq!(next(&mut only).await.as_deref(), Some("argocd/guestbook-dev"));
+    api.modify(&applications(), "team-a", "team-app", |a| a["status"] = json!({"health": {"status": "Degraded"}}));
+    api.modify(&applications(), "argocd", "guestbook-dev", |a| a["status"] = json!({"health": {"status": "Degraded"}}));
+    assert_eq!(next(&mut only).await.as_deref(), Some("argocd/guestbook-dev"), "team-a's change is not seen");
+    assert_eq!(next(&mut everywhere).await.as_deref(), Some("team-a/team-app"));
+    assert!(
+        api.requests().iter().any(|r| r.contains("/namespaces/argocd/applications?") && r.contains("watch=true")),
+        "{:?}",
+        api.requests()
+    );
+}

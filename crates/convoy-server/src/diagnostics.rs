@@ -136,7 +136,8 @@ async fn argocd(state: &AppState, used: bool) -> Option<Value> {
         }
     }
     Some(if missing.is_empty() {
-        let message = format!("Applications in namespace {:?} can be read, watched and patched", argocd.namespace());
+        let watched = if argocd.watches_namespace_only() { "watched there" } else { "watched in every namespace" };
+        let message = format!("Applications in namespace {:?} can be read and patched, {watched}", argocd.namespace());
         check("argocd".into(), "ok", message, "")
     } else {
         let message =

@@ -249,6 +249,10 @@ pub struct ServerArgs {
     /// Where Argo CD's Applications live when a step names none.
     #[arg(long, env = "ARGOCD_NAMESPACE", value_name = "NS", default_value = convoy_argocd::DEFAULT_NAMESPACE)]
     pub argocd_namespace: String,
+    /// Watch Argo CD Applications in --argocd-namespace only, not in every namespace (for a
+    /// service account bound by a namespaced Role there).
+    #[arg(long, env = "ARGOCD_WATCH_ARGOCD_NAMESPACE_ONLY")]
+    pub argocd_watch_namespace_only: bool,
     /// Start even where the SQLite data directory cannot be locked (some network filesystems):
     /// then nothing stops a second server from corrupting the database.
     #[arg(long)]

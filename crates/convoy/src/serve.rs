@@ -26,6 +26,8 @@ pub struct ServerConfig {
     pub kubeconfig: Option<PathBuf>,
     /// Where Applications are looked for by default (`--argocd-namespace`).
     pub argocd_namespace: String,
+    /// Watch Applications in that namespace only (`--argocd-watch-namespace-only`).
+    pub argocd_namespace_only: bool,
 }
 
 impl ServerConfig {
@@ -40,6 +42,7 @@ impl ServerConfig {
             require_data_dir_lock: true,
             kubeconfig: None,
             argocd_namespace: convoy_argocd::DEFAULT_NAMESPACE.to_owned(),
+            argocd_namespace_only: false,
         }
     }
 }
@@ -98,7 +101,9 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
     let store: Arc<dyn Store> = cache.clone();
     // One set of mirrors: discovery and promotions share fetches and per-repository locks.
     let mirrors = Arc::new(convoy_git::Mirrors::new(config.data_dir.join("git")));
-    let argocd = connect_argocd(config.kubeconfig.as_deref(), &config.argocd_namespace).await?;
+    let argocd = connect_argocd(config.kubeconfig.as_deref(), &config.argocd_namespace)
+        .await?
+        .map(|a| if config.argocd_namespace_only { Arc::new((*a).clone().watching_namespace_only()) } else { a });
     let state = Arc::new(
         convoy_server::AppState::new(store.clone())
             .await

@@ -16,6 +16,7 @@ pub fn run(args: &ServerArgs) -> anyhow::Result<ExitCode> {
         require_data_dir_lock: !args.no_data_dir_lock,
         kubeconfig: args.kubeconfig.clone(),
         argocd_namespace: args.argocd_namespace.clone(),
+        argocd_namespace_only: args.argocd_watch_namespace_only,
     };
     let runtime = tokio::runtime::Runtime::new()?;
     match runtime.block_on(crate::serve::serve(config)) {

@@ -250,7 +250,7 @@ fn a_quickstart_pipeline_syncs_argo_cd_and_follows_its_health() {
     let argocd_line = |report: &str| report.lines().find(|l| l.contains("argocd:")).unwrap_or("").to_owned();
     let (_, report) = doctor(&server);
     assert!(argocd_line(&report).starts_with("ok"), "{report}");
-    assert!(argocd_line(&report).contains("can be read, watched and patched"), "{report}");
+    assert!(argocd_line(&report).contains("can be read and patched, watched in every namespace"), "{report}");
     api.deny("patch", "applications");
     let (code, report) = doctor(&server);
     assert_eq!(code, Some(1), "{report}");
