@@ -8,7 +8,7 @@
 //! ```
 //!
 //! Layers, lowest first; a module imports only modules below it: `base64`, `env`, `events`,
-//! `receivers`, `writes`, `indexes`, `shard`, `heartbeat`, `status`, `runtime`, `argocd` (cluster changes that wake controllers), then the
+//! `receivers`, `writes`, `indexes`, `shard`, `heartbeat`, `status`, `runtime`, `argocd` (cluster changes that wake controllers), `metrics`, then the
 //! controllers (`resources`, `verification`, `promotions`, `dry_run`, `stages`, `warehouses`,
 //! `gc`) and `lead`, which starts them.
 
@@ -21,6 +21,7 @@ pub mod gc;
 pub mod heartbeat;
 pub mod indexes;
 mod lead;
+pub mod metrics;
 pub mod promotions;
 pub mod receivers;
 pub mod resources;

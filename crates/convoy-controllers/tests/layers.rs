@@ -13,6 +13,7 @@ const LAYERS: &[&str] = &[
     "status",
     "runtime",
     "argocd",
+    "metrics",
     "resources",
     "verification",
     "promotions",

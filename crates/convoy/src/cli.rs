@@ -241,6 +241,10 @@ pub struct ServerArgs {
     /// host, Convoy's own mirrors included. For trials and tests.
     #[arg(long, env = "CONVOY_ALLOW_FILE_REMOTES")]
     pub allow_file_remotes: bool,
+    /// Where Prometheus scrapes `/metrics` (no authentication there: keep it on loopback or a
+    /// private network); `off` serves none.
+    #[arg(long, env = "CONVOY_METRICS_LISTEN", value_name = "ADDR", default_value = "127.0.0.1:9090")]
+    pub metrics_listen: MetricsListen,
     /// Kubeconfig of the cluster running Argo CD, for the argocd-update and argocd-wait steps
     /// and Stage health [default: $KUBECONFIG, ~/.kube/config, then the in-cluster service
     /// account; without any, the Argo CD steps fail saying how to connect one].
@@ -260,6 +264,23 @@ pub struct ServerArgs {
     /// Log format.
     #[arg(long, env = "CONVOY_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
+}
+
+/// `--metrics-listen`: an address, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricsListen(pub Option<std::net::SocketAddr>);
+
+impl std::str::FromStr for MetricsListen {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<MetricsListen, String> {
+        if text == "off" {
+            return Ok(MetricsListen(None));
+        }
+        text.parse()
+            .map(|a| MetricsListen(Some(a)))
+            .map_err(|_| format!("{text:?} is not an address (HOST:PORT) or off"))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -28,6 +28,8 @@ pub struct ServerConfig {
     pub argocd_namespace: String,
     /// Watch Applications in that namespace only (`--argocd-watch-namespace-only`).
     pub argocd_namespace_only: bool,
+    /// Where `/metrics` is served (`--metrics-listen`); `None`: nowhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl ServerConfig {
@@ -43,6 +45,7 @@ impl ServerConfig {
             kubeconfig: None,
             argocd_namespace: convoy_argocd::DEFAULT_NAMESPACE.to_owned(),
             argocd_namespace_only: false,
+            metrics_listen: None,
         }
     }
 }
@@ -99,6 +102,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
     let cache =
         convoy_store::CachedStore::start(inner, convoy_controllers::indexes::all()).await.map_err(|e| e.to_string())?;
     let store: Arc<dyn Store> = cache.clone();
+    let cache_for_metrics = cache.clone();
     // One set of mirrors: discovery and promotions share fetches and per-repository locks.
     let mirrors = Arc::new(convoy_git::Mirrors::new(config.data_dir.join("git")));
     let argocd = connect_argocd(config.kubeconfig.as_deref(), &config.argocd_namespace)
@@ -120,6 +124,9 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
         state.leading.clone(),
         argocd,
     ));
+    if let Some(address) = config.metrics_listen {
+        serve_metrics(address, convoy_controllers::metrics::Metrics::start(cache_for_metrics)).await;
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -166,6 +173,28 @@ async fn connect_argocd(
         }
     }
     Ok(Some(Arc::new(argocd)))
+}
+
+/// `/metrics` on its own address, without authentication (Prometheus' way). A taken address is
+/// logged as an error and the server runs on without metrics.
+async fn serve_metrics(address: SocketAddr, metrics: Arc<convoy_controllers::metrics::Metrics>) {
+    let listener = match tokio::net::TcpListener::bind(address).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            tracing::error!(%address, error = %e, "cannot listen for metrics; serving none (set --metrics-listen ADDR or off)");
+            return;
+        }
+    };
+    let bound = listener.local_addr().map_or_else(|_| address.to_string(), |a| a.to_string());
+    tracing::info!(address = %bound, "metrics on http://{bound}/metrics");
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let metrics = metrics.clone();
+            async move { ([("content-type", "text/plain; version=0.0.4")], metrics.render()) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
 }
 
 async fn ensure_admin_token(store: &dyn Store, data_dir: &Path) -> Result<(), String> {

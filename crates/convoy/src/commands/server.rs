@@ -17,6 +17,7 @@ pub fn run(args: &ServerArgs) -> anyhow::Result<ExitCode> {
         kubeconfig: args.kubeconfig.clone(),
         argocd_namespace: args.argocd_namespace.clone(),
         argocd_namespace_only: args.argocd_watch_namespace_only,
+        metrics_listen: args.metrics_listen.0,
     };
     let runtime = tokio::runtime::Runtime::new()?;
     match runtime.block_on(crate::serve::serve(config)) {

@@ -157,7 +157,7 @@ fn a_data_dir_others_can_read_is_refused() {
     std::fs::create_dir(&data).unwrap();
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = super::convoy()
-        .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["server", "--listen", "127.0.0.1:0", "--metrics-listen", "off", "--data-dir"])
         .arg(&data)
         .env_remove("CONVOY_DATABASE_URL")
         .timeout(Duration::from_secs(20))

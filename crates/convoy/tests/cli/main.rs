@@ -9,6 +9,7 @@ mod eval;
 mod hostile;
 mod lint;
 mod manifests;
+mod metrics;
 mod pipeline;
 mod private_git;
 mod promote;

@@ -68,7 +68,7 @@ fn a_second_server_on_the_same_data_dir_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let out = super::convoy()
-        .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["server", "--listen", "127.0.0.1:0", "--metrics-listen", "off", "--data-dir"])
         .arg(&server.data)
         .env_remove("CONVOY_DATABASE_URL")
         .timeout(std::time::Duration::from_secs(20))

@@ -47,6 +47,8 @@ impl Server {
             .env_remove("CONVOY_DATABASE_URL")
             // The tests' repositories are local; a test may say "false" through `env`.
             .env("CONVOY_ALLOW_FILE_REMOTES", "true")
+            // Many servers run at once: metrics only where a test asks for them (through `env`).
+            .env("CONVOY_METRICS_LISTEN", "off")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(log)

@@ -1,0 +1,267 @@
+//! Prometheus metrics, derived from the store's changes (so every write path counts, the API's
+//! and the controllers' alike): Kargo v1.12's promotion metrics under a `convoy_` prefix, and
+//! lead time per Stage (Freight discovered → verified there). Rendered in Prometheus' text
+//! format by [`Metrics::render`]; gauges are sampled from the in-memory view at scrape.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write;
+use std::sync::{Arc, Mutex};
+
+use convoy_api::Kind;
+use convoy_api::time::Timestamp;
+use convoy_store::{CachedStore, Change, EventType, Key, WatchEvent};
+use serde_json::Value;
+
+/// Seconds: a promotion or step takes from well under a second to hours.
+const DURATION_BUCKETS: &[f64] = &[0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 14400.0];
+/// Seconds: Freight reaches a Stage within minutes (dev) to weeks (prod).
+const LEAD_TIME_BUCKETS: &[f64] = &[60.0, 300.0, 900.0, 3600.0, 14400.0, 86400.0, 259200.0, 604800.0, 2419200.0];
+
+#[derive(Debug, Clone)]
+struct Histogram {
+    bounds: &'static [f64],
+    counts: Vec<u64>,
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    fn new(bounds: &'static [f64]) -> Histogram {
+        Histogram { bounds, counts: vec![0; bounds.len()], sum: 0.0, count: 0 }
+    }
+
+    fn observe(&mut self, value: f64) {
+        for (bound, count) in self.bounds.iter().zip(self.counts.iter_mut()) {
+            if value <= *bound {
+                *count += 1;
+            }
+        }
+        self.sum += value;
+        self.count += 1;
+    }
+}
+
+#[derive(Default)]
+struct State {
+    created: BTreeMap<String, u64>,
+    errored: BTreeMap<String, u64>,
+    promotion_duration: BTreeMap<(String, String), Histogram>,
+    step_duration: BTreeMap<(String, String, String), Histogram>,
+    lead_time: BTreeMap<(String, String), Histogram>,
+    /// Promotions already counted as finished, and (Freight, Stage) pairs already counted as
+    /// verified: a later write to them is not a new event.
+    finished: HashSet<Key>,
+    verified: HashSet<(Key, String)>,
+}
+
+pub struct Metrics {
+    cache: Arc<CachedStore>,
+    state: Mutex<State>,
+}
+
+fn text_at<'a>(object: &'a Value, pointer: &str) -> &'a str {
+    object.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+}
+
+fn seconds_between(from: &str, to: &str) -> Option<f64> {
+    let (from, to) = (Timestamp::parse(from).ok()?, Timestamp::parse(to).ok()?);
+    Some((to.seconds() - from.seconds()).max(0) as f64)
+}
+
+fn is_terminal(phase: &str) -> bool {
+    matches!(phase, "Succeeded" | "Failed" | "Errored" | "Aborted")
+}
+
+/// Label values are quoted with `\`, `"` and newlines escaped (the exposition format's rules).
+fn label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+impl Metrics {
+    /// Starts counting from what the view holds now (nothing already finished counts again).
+    pub fn start(cache: Arc<CachedStore>) -> Arc<Metrics> {
+        let mut state = State::default();
+        for stored in cache.objects(Kind::Promotion, None) {
+            if is_terminal(text_at(&stored.object, "/status/phase")) {
+                state.finished.insert(stored.key.clone());
+            }
+        }
+        for stored in cache.objects(Kind::Freight, None) {
+            for stage in stored.object.pointer("/status/verifiedIn").and_then(Value::as_object).into_iter().flatten() {
+                state.verified.insert((stored.key.clone(), stage.0.clone()));
+            }
+        }
+        let metrics = Arc::new(Metrics { cache: cache.clone(), state: Mutex::new(state) });
+        let mut changes = cache.subscribe();
+        let observer = metrics.clone();
+        tokio::spawn(async move {
+            loop {
+                match changes.recv().await {
+                    Ok(Change::Event(event)) => observer.observe(&event),
+                    Ok(Change::Resynced) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        metrics
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Counts what one committed change means.
+    pub fn observe(&self, event: &WatchEvent) {
+        let Ok(key) = Key::of(&event.object) else { return };
+        let object = &event.object;
+        let mut state = self.lock();
+        match (key.kind, event.event_type) {
+            (Kind::Promotion, EventType::Added) => *state.created.entry(key.project.clone()).or_default() += 1,
+            (Kind::Promotion, EventType::Deleted) => {
+                state.finished.remove(&key);
+            }
+            (Kind::Promotion, EventType::Modified) => {
+                let phase = text_at(object, "/status/phase");
+                if !is_terminal(phase) || !state.finished.insert(key.clone()) {
+                    return;
+                }
+                if phase == "Errored" {
+                    *state.errored.entry(key.project.clone()).or_default() += 1;
+                }
+                let started = text_at(object, "/metadata/creationTimestamp");
+                if let Some(took) = seconds_between(started, text_at(object, "/status/finishedAt")) {
+                    let histogram = state
+                        .promotion_duration
+                        .entry((key.project.clone(), phase.to_owned()))
+                        .or_insert_with(|| Histogram::new(DURATION_BUCKETS));
+                    histogram.observe(took);
+                }
+                let steps = object.pointer("/spec/steps").and_then(Value::as_array).cloned().unwrap_or_default();
+                let metas = object.pointer("/status/stepExecutionMetadata").and_then(Value::as_array);
+                for (i, meta) in metas.into_iter().flatten().enumerate() {
+                    let kind = steps.get(i).and_then(|s| s["uses"].as_str()).unwrap_or("unknown").to_owned();
+                    let status = meta["status"].as_str().unwrap_or("Unknown").to_owned();
+                    let took = seconds_between(text_at(meta, "/startedAt"), text_at(meta, "/finishedAt"));
+                    if let Some(took) = took {
+                        let histogram = state
+                            .step_duration
+                            .entry((key.project.clone(), kind, status))
+                            .or_insert_with(|| Histogram::new(DURATION_BUCKETS));
+                        histogram.observe(took);
+                    }
+                }
+            }
+            (Kind::Freight, EventType::Deleted) => state.verified.retain(|(k, _)| *k != key),
+            (Kind::Freight, _) => {
+                let discovered = object
+                    .get("discoveredAt")
+                    .and_then(Value::as_str)
+                    .unwrap_or_else(|| text_at(object, "/metadata/creationTimestamp"));
+                let verified_in = object.pointer("/status/verifiedIn").and_then(Value::as_object);
+                for (stage, record) in verified_in.into_iter().flatten() {
+                    if !state.verified.insert((key.clone(), stage.clone())) {
+                        continue;
+                    }
+                    if let Some(lead) = seconds_between(discovered, text_at(record, "/verifiedAt")) {
+                        let histogram = state
+                            .lead_time
+                            .entry((key.project.clone(), stage.clone()))
+                            .or_insert_with(|| Histogram::new(LEAD_TIME_BUCKETS));
+                        histogram.observe(lead);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Every metric in Prometheus' text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let state = self.lock();
+        counter(&mut out, "convoy_promotions_created_total", "Promotions created, by project.", &state.created);
+        counter(
+            &mut out,
+            "convoy_promotions_errored_total",
+            "Promotions that ended Errored, by project.",
+            &state.errored,
+        );
+        let mut running: BTreeMap<String, u64> = BTreeMap::new();
+        for stored in self.cache.objects(Kind::Promotion, None) {
+            if !is_terminal(text_at(&stored.object, "/status/phase")) {
+                *running.entry(stored.key.project.clone()).or_default() += 1;
+            }
+        }
+        let _ = writeln!(out, "# HELP convoy_promotions_non_terminal Promotions pending or running, by project.");
+        let _ = writeln!(out, "# TYPE convoy_promotions_non_terminal gauge");
+        for (project, count) in &running {
+            let _ = writeln!(out, "convoy_promotions_non_terminal{{project=\"{}\"}} {count}", label(project));
+        }
+        let mut reasons: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for stored in self.cache.objects(Kind::Stage, None) {
+            let conditions = stored.object.pointer("/status/conditions").and_then(Value::as_array);
+            let ready = conditions.into_iter().flatten().find(|c| c["type"] == "Ready");
+            let reason = ready.and_then(|c| c["reason"].as_str()).unwrap_or("Unknown").to_owned();
+            *reasons.entry((stored.key.project.clone(), reason)).or_default() += 1;
+        }
+        let _ = writeln!(out, "# HELP convoy_stages_by_ready_reason Stages by the reason of their Ready condition.");
+        let _ = writeln!(out, "# TYPE convoy_stages_by_ready_reason gauge");
+        for ((project, reason), count) in &reasons {
+            let _ = writeln!(
+                out,
+                "convoy_stages_by_ready_reason{{project=\"{}\",reason=\"{}\"}} {count}",
+                label(project),
+                label(reason)
+            );
+        }
+        histograms(
+            &mut out,
+            "convoy_promotion_duration_seconds",
+            "From a Promotion's creation to its end, by project and terminal phase.",
+            state.promotion_duration.iter().map(|((p, phase), h)| (vec![("project", p), ("terminalPhase", phase)], h)),
+        );
+        histograms(
+            &mut out,
+            "convoy_promotion_step_duration_seconds",
+            "Each step's run, by project, step kind and terminal status.",
+            state.step_duration.iter().map(|((p, kind, status), h)| {
+                (vec![("project", p), ("stepKind", kind), ("terminalStatus", status)], h)
+            }),
+        );
+        histograms(
+            &mut out,
+            "convoy_stage_lead_time_seconds",
+            "From Freight's discovery to its verification in a Stage, by project and Stage.",
+            state.lead_time.iter().map(|((p, stage), h)| (vec![("project", p), ("stage", stage)], h)),
+        );
+        out
+    }
+}
+
+fn counter(out: &mut String, name: &str, help: &str, values: &BTreeMap<String, u64>) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} counter");
+    for (project, count) in values {
+        let _ = writeln!(out, "{name}{{project=\"{}\"}} {count}", label(project));
+    }
+}
+
+fn histograms<'a>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    series: impl Iterator<Item = (Vec<(&'static str, &'a String)>, &'a Histogram)>,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    for (labels, histogram) in series {
+        let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", label(v))).collect();
+        let labels = labels.join(",");
+        for (bound, count) in histogram.bounds.iter().zip(&histogram.counts) {
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {count}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", histogram.count);
+        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", histogram.sum);
+        let _ = writeln!(out, "{name}_count{{{labels}}} {}", histogram.count);
+    }
+}
