@@ -4,8 +4,6 @@
 //! hand, prod-b needs an hour of soak and is refused until approved. A new tag then flows to dev
 //! and staging on its own.
 
-use std::time::{Duration, Instant};
-
 use serde_json::Value;
 
 use super::pipeline::health_endpoint;
@@ -82,14 +80,6 @@ spec:
     text
 }
 
-fn wait_until(server: &Server, what: &str, check: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}\n{}", server.log());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn image_to_production_on_real_services() {
     let dir = tempfile::tempdir().unwrap();
@@ -132,7 +122,7 @@ fn image_to_production_on_real_services() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     // Discovery makes the Freight; dev (after its verification) and staging take it on their own.
-    wait_until(&server, "1.0.0 in staging", || deployed("staging").contains("newTag: 1.0.0"));
+    server.wait_until("1.0.0 in staging", || deployed("staging").contains("newTag: 1.0.0"));
     assert!(deployed("dev").contains("newTag: 1.0.0"));
     assert_eq!(
         std::fs::read_to_string(dir.path().join("requests.log")).unwrap().lines().count(),
@@ -148,7 +138,7 @@ fn image_to_production_on_real_services() {
             .output()
             .unwrap()
     };
-    wait_until(&server, "prod (control-flow) to verify the Freight", || {
+    server.wait_until("prod (control-flow) to verify the Freight", || {
         let out = server.convoy().args(["-p", "shop", "get", "freight", "-o", "json"]).output().unwrap();
         let list: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
         list["items"][0].pointer("/status/verifiedIn/prod").is_some()
@@ -177,7 +167,7 @@ fn image_to_production_on_real_services() {
     runtime.block_on(pusher.image("shop/app", "1.1.0", "amd64", "2024-02-01T00:00:00Z"));
     let out = server.convoy().args(["-p", "shop", "refresh", "warehouse", "app", "--wait"]).output().unwrap();
     assert!(stdout(&out).contains("newest 1.1.0"), "{}", stdout(&out));
-    wait_until(&server, "1.1.0 in staging", || deployed("staging").contains("newTag: 1.1.0"));
+    server.wait_until("1.1.0 in staging", || deployed("staging").contains("newTag: 1.1.0"));
     assert!(deployed("dev").contains("newTag: 1.1.0"));
     assert!(deployed("prod-a").contains("newTag: 1.0.0") && deployed("prod-b").contains("newTag: 1.0.0"));
     let _ = endpoint.kill();

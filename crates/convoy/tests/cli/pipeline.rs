@@ -89,14 +89,6 @@ fn get(server: &Server, kind: &str, name: &str) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
 }
 
-fn wait_until(server: &Server, what: &str, check: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}\n{}", server.log());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn auto_promotion_flows_to_staging_and_prod_needs_approval() {
     let dir = tempfile::tempdir().unwrap();
@@ -111,11 +103,11 @@ fn auto_promotion_flows_to_staging_and_prod_needs_approval() {
     let freight = list["items"][0]["metadata"]["name"].as_str().unwrap().to_owned();
 
     // dev takes it directly, staging once dev verified it: no one asked.
-    wait_until(&server, "the Freight verified in staging", || {
+    server.wait_until("the Freight verified in staging", || {
         let f = get(&server, "freight", &freight);
         f.pointer("/status/verifiedIn/staging").is_some() && f.pointer("/status/currentlyIn/staging").is_some()
     });
-    wait_until(&server, "staging to be Ready", || {
+    server.wait_until("staging to be Ready", || {
         let conditions = get(&server, "stage", "staging").pointer("/status/conditions").cloned().unwrap_or_default();
         conditions.as_array().into_iter().flatten().any(|c| c["type"] == "Ready" && c["status"] == "True")
     });
@@ -199,7 +191,7 @@ fn auto_promotion_flows_to_staging_and_prod_needs_approval() {
         .output()
         .unwrap();
     assert!(stdout(&out).contains(&format!("Dry run of {freight} -> Stage prod")), "{}", stdout(&out));
-    wait_until(&server, "prod to record the Freight", || {
+    server.wait_until("prod to record the Freight", || {
         get(&server, "freight", &freight).pointer("/status/currentlyIn/prod").is_some()
     });
     assert!(get(&server, "stage", "prod").pointer("/status/autoPromotionEnabled") == Some(&Value::Bool(false)));
@@ -313,7 +305,7 @@ spec:
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     let freight = list["items"][0]["metadata"]["name"].as_str().unwrap().to_owned();
 
-    wait_until(&server, "staging to take the Freight after dev verified it", || {
+    server.wait_until("staging to take the Freight after dev verified it", || {
         get(&server, "freight", &freight).pointer("/status/currentlyIn/staging").is_some()
     });
     let dev = get(&server, "stage", "dev");
@@ -332,7 +324,7 @@ spec:
     assert!(String::from_utf8_lossy(&out.stderr).contains("no verification is running"));
     let out = server.convoy().args(["-p", "demo", "verify", "stage", "dev"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    wait_until(&server, "the second verification", || {
+    server.wait_until("the second verification", || {
         let history = get(&server, "stage", "dev")
             .pointer("/status/freightHistory/0/verificationHistory")
             .cloned()
@@ -364,7 +356,7 @@ fn a_restart_mid_pipeline_loses_nothing_and_repeats_nothing() {
     server.login();
     let out = server.convoy().args(["apply", "-f"]).arg(&file).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    wait_until(&server, "dev's verification to start", || {
+    server.wait_until("dev's verification to start", || {
         get(&server, "stage", "dev").pointer("/status/freightHistory/0/verificationHistory/0/phase")
             == Some(&Value::String("Running".into()))
     });
@@ -373,7 +365,7 @@ fn a_restart_mid_pipeline_loses_nothing_and_repeats_nothing() {
     let out = server.convoy().args(["-p", "demo", "get", "freight", "-o", "json"]).output().unwrap();
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     let freight = list["items"][0]["metadata"]["name"].as_str().unwrap().to_owned();
-    wait_until(&server, "staging to take the Freight after the restart", || {
+    server.wait_until("staging to take the Freight after the restart", || {
         get(&server, "freight", &freight).pointer("/status/currentlyIn/staging").is_some()
     });
     let out = server.convoy().args(["-p", "demo", "get", "promotions", "-o", "json"]).output().unwrap();
@@ -420,7 +412,7 @@ fn a_manual_rollback_holds_auto_promotion_until_resumed() {
         list["items"][0]["metadata"]["name"].as_str().unwrap().to_owned()
     };
     let (first, second) = (name_of("first"), name_of("second"));
-    wait_until(&server, "dev to take the newest Freight", || summary("dev") == second);
+    server.wait_until("dev to take the newest Freight", || summary("dev") == second);
 
     // Roll dev back by hand: held, so auto-promotion leaves it there.
     let out = server
@@ -436,7 +428,7 @@ fn a_manual_rollback_holds_auto_promotion_until_resumed() {
     let events =
         String::from_utf8_lossy(&server.convoy().args(["-p", "demo", "events"]).output().unwrap().stdout).into_owned();
     assert!(events.contains("AutoPromotionHeld"), "{events}");
-    wait_until(&server, "the hold to be recorded", || {
+    server.wait_until("the hold to be recorded", || {
         get(&server, "stage", "dev").pointer("/status/autoPromotionHolds/Warehouse~1app/freightName")
             == Some(&Value::String(first.clone()))
     });
@@ -456,7 +448,7 @@ fn a_manual_rollback_holds_auto_promotion_until_resumed() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    wait_until(&server, "the hold to be lifted", || {
+    server.wait_until("the hold to be lifted", || {
         get(&server, "stage", "dev")
             .pointer("/status/autoPromotionHolds")
             .is_none_or(|h| h.as_object().is_none_or(|m| m.is_empty()))
@@ -549,7 +541,7 @@ spec:
         let out = s.convoy().args(["-p", "combo", "get", "stage", "dev", "-o", "json"]).output().unwrap();
         serde_json::from_slice::<Value>(&out.stdout).unwrap_or(Value::Null)
     };
-    wait_until(&server, "dev to record the app Freight", || {
+    server.wait_until("dev to record the app Freight", || {
         stage(&server).pointer("/status/freightSummary") == Some(&Value::String("1/2 Fulfilled".into()))
     });
     let second = promote("db-five");
@@ -558,7 +550,7 @@ spec:
         serde_json::json!({"app": "1.0.0", "db": "5.0.0"}),
         "the other origin's current Freight is in scope"
     );
-    wait_until(&server, "dev to hold both", || {
+    server.wait_until("dev to hold both", || {
         stage(&server).pointer("/status/freightSummary") == Some(&Value::String("2/2 Fulfilled".into()))
     });
 }
@@ -582,12 +574,12 @@ fn abort_stops_a_waiting_promotion() {
         server.convoy().args(["-p", "demo", "promote", "--freight-alias", "first", "--stage", "dev"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let name = stdout(&out).trim().trim_start_matches("Promotion/").trim_end_matches(" created").to_owned();
-    wait_until(&server, "the Promotion to wait on its http step", || {
+    server.wait_until("the Promotion to wait on its http step", || {
         get(&server, "promotion", &name).pointer("/status/phase") == Some(&Value::String("Running".into()))
     });
     let out = server.convoy().args(["-p", "demo", "abort", "promotion", &name]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    wait_until(&server, "the Promotion to be Aborted", || {
+    server.wait_until("the Promotion to be Aborted", || {
         get(&server, "promotion", &name).pointer("/status/phase") == Some(&Value::String("Aborted".into()))
     });
     let message =

@@ -82,6 +82,15 @@ impl Server {
         cmd
     }
 
+    /// Polls `check` until it holds; fails after 60 s, with the server's log.
+    pub fn wait_until(&self, what: &str, check: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !check() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     pub fn login(&self) {
         let out = self
             .convoy()

@@ -7,7 +7,7 @@
 //! an intended change (review the diff).
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use regex::Regex;
 use serde_json::Value;
@@ -148,14 +148,6 @@ fn stage(server: &Server, name: &str) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
 }
 
-fn wait_until(server: &Server, what: &str, check: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}\n{}", server.log());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn reading_commands_print_each_state_as_reviewed() {
     let dir = tempfile::tempdir().unwrap();
@@ -176,18 +168,18 @@ fn reading_commands_print_each_state_as_reviewed() {
     };
     // The health endpoint answers `false` to its first request only: the smoke test fails.
     assert!(promote("first", "verify-failed").status.success());
-    wait_until(&server, "verify-failed's verification to fail", || {
+    server.wait_until("verify-failed's verification to fail", || {
         stage(&server, "verify-failed").pointer("/status/freightHistory/0/verificationHistory/0/phase")
             == Some(&Value::from("Failed"))
     });
     assert!(promote("first", "errored").status.success());
-    wait_until(&server, "errored's promotion to end", || phase_of_last("errored").is_some());
+    server.wait_until("errored's promotion to end", || phase_of_last("errored").is_some());
     assert!(promote("first", "promoting").status.success());
-    wait_until(&server, "promoting's step to ask again", || {
+    server.wait_until("promoting's step to ask again", || {
         stage(&server, "promoting").pointer("/status/currentPromotion").is_some()
             && run(&server, &["logs", "stage", "promoting"]).contains("asking again")
     });
-    wait_until(&server, "held to take the newest Freight", || {
+    server.wait_until("held to take the newest Freight", || {
         stage(&server, "held").pointer("/status/lastPromotion/status/phase") == Some(&Value::from("Succeeded"))
     });
     let out = server
@@ -196,7 +188,7 @@ fn reading_commands_print_each_state_as_reviewed() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    wait_until(&server, "the hold to be recorded", || {
+    server.wait_until("the hold to be recorded", || {
         stage(&server, "held").pointer("/status/autoPromotionHolds/Warehouse~1app").is_some()
     });
 
