@@ -166,8 +166,10 @@ fn a_quickstart_pipeline_syncs_argo_cd_and_follows_its_health() {
     let promotion = app.pointer("/status/operationState/operation/info/1/value").and_then(Value::as_str).unwrap();
     assert!(promotion.starts_with("dev."), "the operation names the Promotion: {promotion}");
     assert_eq!(app.pointer("/status/operationState/operation/initiatedBy/automated"), None, "a person asked");
-    wait_for(&server, "dev to be healthy", Duration::from_secs(30), || {
-        stage_json(&server, "dev").pointer("/status/health/status") == Some(&json!("Healthy"))
+    wait_for(&server, "dev to be healthy, its Applications named", Duration::from_secs(30), || {
+        let dev = stage_json(&server, "dev");
+        dev.pointer("/status/health/status") == Some(&json!("Healthy"))
+            && dev.pointer("/metadata/annotations/kargo.akuity.io~1argocd-context").is_some()
     });
     let dev = stage_json(&server, "dev");
     let healthy =

@@ -192,6 +192,19 @@ fn reading_commands_print_each_state_as_reviewed() {
         stage(&server, "held").pointer("/status/autoPromotionHolds/Warehouse~1app").is_some()
     });
 
+    // Events are written just after the status a waiter sees: wait for them too.
+    for (stage, reason, count) in [
+        ("errored", "PromotionErrored", 1),
+        ("verify-failed", "PromotionSucceeded", 1),
+        ("verify-failed", "FreightVerificationFailed", 1),
+        ("held", "PromotionSucceeded", 2),
+        ("held", "AutoPromotionHeld", 1),
+    ] {
+        server.wait_until(&format!("{count} {reason} event(s) about {stage}"), || {
+            run(&server, &["events", "--for", &format!("stage/{stage}")]).matches(reason).count() >= count
+        });
+    }
+
     let reads: Vec<(&str, Vec<&str>)> = vec![
         ("get-stages", vec!["get", "stages"]),
         ("get-stages-wide", vec!["get", "stages", "-o", "wide"]),
