@@ -131,6 +131,9 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
+    if !address.ip().is_loopback() {
+        tracing::warn!(%address, "listening beyond this host without TLS: tokens and Secrets cross the network in clear text; put a TLS-terminating proxy in front");
+    }
     tracing::info!(%address, data_dir = %config.data_dir.display(), "convoy server listening on http://{address}");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(convoy_server::serve_on(listener, state, stopped));
@@ -185,6 +188,9 @@ async fn serve_metrics(address: SocketAddr, metrics: Arc<convoy_controllers::met
             return;
         }
     };
+    if !address.ip().is_loopback() {
+        tracing::warn!(%address, "metrics are served beyond this host without authentication; keep that address private");
+    }
     let bound = listener.local_addr().map_or_else(|_| address.to_string(), |a| a.to_string());
     tracing::info!(address = %bound, "metrics on http://{bound}/metrics");
     let app = axum::Router::new().route(

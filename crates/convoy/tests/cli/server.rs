@@ -430,3 +430,44 @@ fn large_sets_are_applied_in_batches() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("larger than the server accepts (8 MiB)") && stderr.contains("--batch-size"), "{stderr}");
 }
+
+/// A server reachable beyond this host without TLS says so, as does unauthenticated metrics
+/// there; on loopback neither warning is printed.
+#[test]
+fn listening_beyond_loopback_warns_about_clear_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = |listen: &str, metrics: &str, name: &str| {
+        let log_path = dir.path().join(format!("{name}.log"));
+        let log = std::fs::File::create(&log_path).unwrap();
+        let child = Command::new(assert_cmd::cargo::cargo_bin("convoy"))
+            .args(["server", "--listen", listen, "--metrics-listen", metrics, "--data-dir"])
+            .arg(dir.path().join(name))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        (child, log_path)
+    };
+    let wait_for_listening = |log_path: &Path| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = std::fs::read_to_string(log_path).unwrap_or_default();
+            if text.contains("convoy server listening") {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "the server did not start: {text}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let (mut open, open_log) = start("0.0.0.0:0", "0.0.0.0:0", "open");
+    let text = wait_for_listening(&open_log);
+    let _ = open.kill();
+    let _ = open.wait();
+    assert!(text.contains("without TLS: tokens and Secrets cross the network in clear text"), "{text}");
+    assert!(text.contains("metrics are served beyond this host without authentication"), "{text}");
+    let (mut private, private_log) = start("127.0.0.1:0", "127.0.0.1:0", "private");
+    let text = wait_for_listening(&private_log);
+    let _ = private.kill();
+    let _ = private.wait();
+    assert!(!text.contains("clear text") && !text.contains("without authentication"), "{text}");
+}
