@@ -48,6 +48,12 @@ struct State {
     promotion_duration: BTreeMap<(String, String), Histogram>,
     step_duration: BTreeMap<(String, String, String), Histogram>,
     lead_time: BTreeMap<(String, String), Histogram>,
+    /// Finished Promotions by (project, Stage, phase): deployment frequency per Stage.
+    promotions_by_stage: BTreeMap<(String, String, String), u64>,
+    /// Finished verifications by (project, Stage, phase): with the above, change failure rate.
+    verifications: BTreeMap<(String, String, String), u64>,
+    /// Verification records already counted (Stage, record id).
+    verifications_seen: HashSet<(Key, String)>,
     /// Promotions already counted as finished, and (Freight, Stage) pairs already counted as
     /// verified: a later write to them is not a new event.
     finished: HashSet<Key>,
@@ -91,6 +97,11 @@ impl Metrics {
                 state.verified.insert((stored.key.clone(), stage.0.clone()));
             }
         }
+        for stored in cache.objects(Kind::Stage, None) {
+            for (id, _) in finished_verifications(&stored.object) {
+                state.verifications_seen.insert((stored.key.clone(), id));
+            }
+        }
         let metrics = Arc::new(Metrics { cache: cache.clone(), state: Mutex::new(state) });
         let mut changes = cache.subscribe();
         let observer = metrics.clone();
@@ -128,6 +139,8 @@ impl Metrics {
                 if phase == "Errored" {
                     *state.errored.entry(key.project.clone()).or_default() += 1;
                 }
+                let stage = text_at(object, "/spec/stage").to_owned();
+                *state.promotions_by_stage.entry((key.project.clone(), stage, phase.to_owned())).or_default() += 1;
                 let started = text_at(object, "/metadata/creationTimestamp");
                 if let Some(took) = seconds_between(started, text_at(object, "/status/finishedAt")) {
                     let histogram = state
@@ -148,6 +161,15 @@ impl Metrics {
                             .entry((key.project.clone(), kind, status))
                             .or_insert_with(|| Histogram::new(DURATION_BUCKETS));
                         histogram.observe(took);
+                    }
+                }
+            }
+            (Kind::Stage, EventType::Deleted) => state.verifications_seen.retain(|(k, _)| *k != key),
+            (Kind::Stage, _) => {
+                for (id, phase) in finished_verifications(object) {
+                    if state.verifications_seen.insert((key.clone(), id)) {
+                        let counted = (key.project.clone(), key.name.clone(), phase);
+                        *state.verifications.entry(counted).or_default() += 1;
                     }
                 }
             }
@@ -186,6 +208,34 @@ impl Metrics {
             "Promotions that ended Errored, by project.",
             &state.errored,
         );
+        let _ = writeln!(
+            out,
+            "# HELP convoy_stage_promotions_total Finished Promotions by Stage and phase (deployment frequency)."
+        );
+        let _ = writeln!(out, "# TYPE convoy_stage_promotions_total counter");
+        for ((project, stage, phase), count) in &state.promotions_by_stage {
+            let _ = writeln!(
+                out,
+                "convoy_stage_promotions_total{{project=\"{}\",stage=\"{}\",phase=\"{}\"}} {count}",
+                label(project),
+                label(stage),
+                label(phase)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP convoy_stage_verifications_total Finished verifications by Stage and phase (change failure rate: failed over all)."
+        );
+        let _ = writeln!(out, "# TYPE convoy_stage_verifications_total counter");
+        for ((project, stage, phase), count) in &state.verifications {
+            let _ = writeln!(
+                out,
+                "convoy_stage_verifications_total{{project=\"{}\",stage=\"{}\",phase=\"{}\"}} {count}",
+                label(project),
+                label(stage),
+                label(phase)
+            );
+        }
         let mut running: BTreeMap<String, u64> = BTreeMap::new();
         for stored in self.cache.objects(Kind::Promotion, None) {
             if !is_terminal(text_at(&stored.object, "/status/phase")) {
@@ -236,6 +286,21 @@ impl Metrics {
         );
         out
     }
+}
+
+/// The (id, phase) of every verification record of a Stage that has finished.
+fn finished_verifications(stage: &Value) -> Vec<(String, String)> {
+    let history = stage.pointer("/status/freightHistory").and_then(Value::as_array);
+    history
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["verificationHistory"].as_array().into_iter().flatten())
+        .filter_map(|record| {
+            let phase = record["phase"].as_str()?;
+            let finished = !matches!(phase, "" | "Pending" | "Running");
+            finished.then(|| (record["id"].as_str().unwrap_or("").to_owned(), phase.to_owned()))
+        })
+        .collect()
 }
 
 fn counter(out: &mut String, name: &str, help: &str, values: &BTreeMap<String, u64>) {

@@ -80,6 +80,11 @@ fn a_promotion_is_counted_timed_and_its_lead_time_recorded() {
         "{after}"
     );
     assert_eq!(sample(&after, "convoy_promotions_non_terminal{project=\"demo\"}"), None, "nothing runs");
+    // Per Stage: one deployment, one verification (without a template: Successful on arrival).
+    let deployed = "convoy_stage_promotions_total{project=\"demo\",stage=\"dev\",phase=\"Succeeded\"}";
+    assert_eq!(sample(&after, deployed), Some(1.0), "{after}");
+    let verified = "convoy_stage_verifications_total{project=\"demo\",stage=\"dev\",phase=\"Successful\"}";
+    assert_eq!(sample(&after, verified), Some(1.0), "{after}");
 }
 
 /// A Prometheus server (Debian's `prometheus`) scraping `target` every second; stopped when dropped.
