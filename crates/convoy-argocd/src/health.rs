@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::application::App;
-use crate::client::{ArgoCd, KubeError};
+use crate::client::ArgoCd;
 
 /// Health states, least severe first (the merge keeps the most severe).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -122,7 +122,7 @@ pub async fn assess(argocd: Option<&ArgoCd>, checks: &[Value]) -> Health {
                     }
                     (state, issues, reported_status(App(&live)))
                 }
-                Ok(None) | Err(KubeError::NotFound) => (
+                Ok(None) => (
                     State::Unknown,
                     vec![format!("unable to find Argo CD Application {:?} in namespace {namespace:?}", app.name)],
                     json!({"health": {"status": "Unknown"}, "sync": {"status": "Unknown"}}),

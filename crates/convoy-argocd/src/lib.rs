@@ -20,6 +20,9 @@ use serde_json::Value;
 
 pub use client::{AppChange, ArgoCd, DEFAULT_NAMESPACE, KubeError};
 
+/// Kargo's default timeout of `argocd-update` and `argocd-wait`.
+const STEP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// Registers `argocd-update` and `argocd-wait`; without a cluster they fail saying so.
 pub fn register(registry: &mut Registry, argocd: Option<Arc<ArgoCd>>) {
     registry.register(Arc::new(update::ArgoCdUpdate { argocd: argocd.clone() }));

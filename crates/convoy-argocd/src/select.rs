@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::client::{ArgoCd, KubeError};
+use crate::client::ArgoCd;
 use crate::selector::LabelSelector;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -58,9 +58,7 @@ pub(crate) async fn resolve(argocd: &ArgoCd, target: &AppRef, namespace: &str) -
     if let Some(name) = &target.name {
         return match argocd.get(namespace, name).await {
             Ok(Some(app)) => Ok(vec![app]),
-            Ok(None) | Err(KubeError::NotFound) => {
-                Err(format!("unable to find Argo CD Application {name:?} in namespace {namespace:?}"))
-            }
+            Ok(None) => Err(format!("unable to find Argo CD Application {name:?} in namespace {namespace:?}")),
             Err(e) => Err(format!(
                 "error finding Argo CD Application {name:?} in namespace {namespace:?}: error getting Argo CD Application {name:?} in namespace {namespace:?}: {e}"
             )),

@@ -132,7 +132,7 @@ impl StepRunner for ArgoCdWait {
     }
 
     fn default_timeout(&self) -> Option<Duration> {
-        Some(Duration::from_secs(300))
+        Some(crate::STEP_TIMEOUT)
     }
 
     async fn run(&self, context: &StepContext) -> Result<StepResult, StepError> {

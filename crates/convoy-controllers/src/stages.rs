@@ -229,8 +229,11 @@ impl StageController {
         if let Some(checks) = last_success_checks(&data.promotions) {
             let apps = convoy_argocd::health::context(checks);
             let value = (!apps.is_empty()).then(|| Value::Array(apps).to_string());
-            let key = Key::new(Kind::Stage, project, name);
-            set_annotation(&*self.store, &key, ARGOCD_CONTEXT_ANNOTATION, value.as_deref()).await?;
+            // Written only when it changes: most passes find it as it should be.
+            if stage.metadata.annotations.get(ARGOCD_CONTEXT_ANNOTATION) != value.as_ref() {
+                let key = Key::new(Kind::Stage, project, name);
+                set_annotation(&*self.store, &key, ARGOCD_CONTEXT_ANNOTATION, value.as_deref()).await?;
+            }
         }
         // A verification left Running (just started, or interrupted by a restart) is run.
         if let Some(id) = &plan.verify {

@@ -206,13 +206,17 @@ fn a_quickstart_pipeline_syncs_argo_cd_and_follows_its_health() {
     let described = String::from_utf8_lossy(&described.stdout).into_owned();
     assert!(described.contains("has health state \"Degraded\""), "{described}");
 
+    let promote_prod = || {
+        let out = server
+            .convoy()
+            .args(["-p", "demo", "promote", "--freight-alias", "first-light", "--stage", "prod", "--wait"])
+            .output()
+            .unwrap();
+        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out, said)
+    };
     // prod's Application does not name prod: the promotion fails, saying so.
-    let out = server
-        .convoy()
-        .args(["-p", "demo", "promote", "--freight-alias", "first-light", "--stage", "prod", "--wait"])
-        .output()
-        .unwrap();
-    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let (out, said) = promote_prod();
     assert!(!out.status.success(), "{said}");
     assert!(
         said.contains("Argo CD Application \\\"demo-prod\\\" in namespace \\\"argocd\\\" is not authorized")
@@ -231,12 +235,7 @@ fn a_quickstart_pipeline_syncs_argo_cd_and_follows_its_health() {
     });
     sim.set_outcome("demo-prod", Outcome::Hang);
     let started = Instant::now();
-    let out = server
-        .convoy()
-        .args(["-p", "demo", "promote", "--freight-alias", "first-light", "--stage", "prod", "--wait"])
-        .output()
-        .unwrap();
-    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let (out, said) = promote_prod();
     assert!(!out.status.success(), "{said}");
     assert!(said.contains("timed out after 3s"), "{said}");
     assert!(started.elapsed() < Duration::from_secs(30), "asked again when the timeout falls, not minutes later");
