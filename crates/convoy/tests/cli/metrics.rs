@@ -39,9 +39,15 @@ fn a_promotion_is_counted_timed_and_its_lead_time_recorded() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let after = loop {
         let text = scrape(port);
-        // The Stage pass writes the Freight (lead time) before the Stage (its Ready reason).
-        let settled = sample(&text, "convoy_stage_lead_time_seconds_count{project=\"demo\",stage=\"dev\"}").is_some()
-            && sample(&text, "convoy_stages_by_ready_reason{project=\"demo\",reason=\"Verified\"}").is_some();
+        // Gauges are read from the view at scrape time; counters follow its change stream, a
+        // moment later: wait for both kinds.
+        let settled = [
+            "convoy_stage_lead_time_seconds_count{project=\"demo\",stage=\"dev\"}",
+            "convoy_stages_by_ready_reason{project=\"demo\",reason=\"Verified\"}",
+            "convoy_stage_verifications_total{project=\"demo\",stage=\"dev\",phase=\"Successful\"}",
+        ]
+        .iter()
+        .all(|series| sample(&text, series).is_some());
         if settled || std::time::Instant::now() > deadline {
             break text;
         }
