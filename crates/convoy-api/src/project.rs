@@ -52,9 +52,34 @@ pub struct ProjectConfigSpec {
     pub freight_links: Vec<DeepLink>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stage_links: Vec<DeepLink>,
-    /// Kargo Enterprise only; accepted and kept, not acted on.
+    /// When the project's Stages may be promoted (Kargo Enterprise's field, enforced here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub promotion_windows: Vec<PromotionWindow>,
+}
+
+/// A recurring or one-shot time window that allows or denies promotions of the Stages it
+/// selects (Kargo main's `PromotionWindow`; RFC 5545 recurrence).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PromotionWindow {
+    pub name: String,
+    /// Which Stages; all in scope when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub promotion_windows: Option<serde_json::Value>,
+    pub stage_selector: Option<PromotionPolicySelector>,
+    /// Which Projects (ClusterConfig only); all when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_selector: Option<PromotionPolicySelector>,
+    /// `Allow` or `Deny`.
+    pub kind: String,
+    /// An RFC 5545 recurrence rule (`FREQ=WEEKLY;BYDAY=MO,TU`); one-shot when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rrule: Option<String>,
+    /// Start, as an iCal date-time with an optional `TZID=Zone:` prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dtstart: Option<String>,
+    /// End of the first occurrence; with `rrule`, `dtend - dtstart` is every occurrence's length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dtend: Option<String>,
 }
 
 /// Which Stages auto-promote. The first matching policy wins.
@@ -245,8 +270,8 @@ pub struct ClusterConfigSpec {
     pub freight_links: Vec<DeepLink>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stage_links: Vec<DeepLink>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub promotion_windows: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub promotion_windows: Vec<PromotionWindow>,
 }
 
 /// The git author of promotion commits.

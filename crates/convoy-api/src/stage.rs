@@ -160,6 +160,24 @@ pub struct StageStatus {
     pub auto_promotion_holds: BTreeMap<String, serde_json::Value>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub effective_auto_promotion_holds: BTreeMap<String, serde_json::Value>,
+    /// The promotion windows gating the Stage, as of the last pass (advisory: admission decides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion_window_status: Option<PromotionWindowStatus>,
+}
+
+/// Kargo main's `PromotionWindowStatus`: whether promotions are frozen and until when.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PromotionWindowStatus {
+    pub closed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_open: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_close: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_close_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -165,6 +165,20 @@ impl StageController {
         StageData { watches_origins, freight: freight.into_values().collect(), promotions, config }
     }
 
+    /// The promotion windows of the project's and the cluster's config that select `stage`.
+    fn windows_of(&self, stage: &Stage, config: Option<&ProjectConfig>) -> Vec<convoy_core::windows::Window> {
+        let project = stage.metadata.namespace();
+        let cluster = self
+            .cache
+            .get_now(&Key::new(Kind::ClusterConfig, "", "cluster"))
+            .and_then(|s| serde_json::from_value::<convoy_api::ClusterConfig>(s.object).ok());
+        let project_object = self
+            .cache
+            .get_now(&Key::new(Kind::Project, "", project))
+            .and_then(|s| serde_json::from_value::<convoy_api::Project>(s.object).ok());
+        convoy_core::windows::for_stage(config, cluster.as_ref(), project_object.as_ref(), stage)
+    }
+
     /// One pass: `convoy_core::stage_pass::plan` decides, this writes what it decided.
     async fn reconcile_stage(&self, stage: &Stage, data: &StageData) -> Result<Action, String> {
         let project = stage.metadata.namespace();
@@ -172,6 +186,8 @@ impl StageController {
         let freight: Vec<&Freight> = data.freight.iter().map(|f| &**f).collect();
         let health = self.health(&data.promotions).await;
         let recheck = health.as_ref().map(|h| if h.healthy { HEALTHY_RECHECK } else { UNSETTLED_RECHECK });
+        let now = Timestamp::now();
+        let windows = self.windows_of(stage, data.config.as_ref());
         let pass = StagePass {
             stage,
             freight: &freight,
@@ -181,7 +197,8 @@ impl StageController {
                 .as_ref()
                 .is_some_and(|c| pipeline::auto_promotion_enabled(&c.spec.promotion_policies, stage)),
             health,
-            now: Timestamp::now(),
+            windows: (!windows.is_empty()).then(|| convoy_core::windows::state(&windows, now)),
+            now,
         };
         let plan = stage_pass::plan(&pass, &mut || uuid::Uuid::new_v4().to_string());
         let since = pass.now.to_string();
@@ -322,6 +339,8 @@ impl Reconciler for StageController {
                 keys
             }
             Kind::ProjectConfig => self.cache.keys(Kind::Stage, Some(&key.project)),
+            // Its promotion windows may select any Stage.
+            Kind::ClusterConfig => self.cache.keys(Kind::Stage, None),
             _ => Vec::new(),
         }
     }

@@ -205,7 +205,7 @@ async fn load_view_with(
             for stored in store.list(kind, None, &everything).await?.0 {
                 insert(&mut catalog, &stored.object);
             }
-        } else if matches!(kind, Kind::Stage | Kind::Warehouse | Kind::PromotionTask)
+        } else if matches!(kind, Kind::Stage | Kind::Warehouse | Kind::PromotionTask | Kind::ProjectConfig)
             || (kind == Kind::Freight && all_freight)
         {
             for project in projects {

@@ -31,6 +31,7 @@ pub use convoy_api::time;
 pub use convoy_api::urls;
 mod validate;
 pub mod view;
+pub mod windows;
 
 pub use admission::{Admitted, Env, Operation, admit};
 pub use problem::{Problem, Severity};

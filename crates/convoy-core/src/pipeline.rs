@@ -34,8 +34,13 @@ pub fn auto_promotion_enabled(policies: &[PromotionPolicy], stage: &Stage) -> bo
 }
 
 fn selects(selector: &PromotionPolicySelector, stage: &Stage) -> bool {
-    let name = stage.metadata.name();
-    let name_ok = match selector.name.as_deref() {
+    name_matches(selector.name.as_deref(), stage.metadata.name())
+        && convoy_api::meta::labels_match(&selector.match_labels, &selector.match_expressions, &stage.metadata.labels)
+}
+
+/// A selector's name: exact, `glob:`, `regex:` or `regexp:`; none selects every name.
+pub(crate) fn name_matches(pattern: Option<&str>, name: &str) -> bool {
+    match pattern {
         None | Some("") => true,
         Some(pattern) => {
             if let Some(glob) = pattern.strip_prefix("glob:") {
@@ -46,9 +51,7 @@ fn selects(selector: &PromotionPolicySelector, stage: &Stage) -> bool {
                 pattern == name
             }
         }
-    };
-    name_ok
-        && convoy_api::meta::labels_match(&selector.match_labels, &selector.match_expressions, &stage.metadata.labels)
+    }
 }
 
 fn glob_match(pattern: &str, text: &str) -> bool {

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::availability::{auto_promotion_candidate, availability, soonest_soak_end};
 use crate::pipeline::{self, PromotionView};
+use crate::windows::WindowState;
 
 /// Who the controller's own writes are attributed to (Kargo's `controller:` actor prefix).
 pub const CONTROLLER_ACTOR: &str = "controller:convoy";
@@ -32,6 +33,8 @@ pub struct StagePass<'a> {
     /// The health checks of the last successful Promotion, run by the controller (`None`:
     /// none were run; a Stage whose last Promotion succeeded without checks is healthy).
     pub health: Option<AssessedHealth>,
+    /// The promotion windows' schedule for the Stage (`None`: no window selects it).
+    pub windows: Option<WindowState>,
     pub now: Timestamp,
 }
 
@@ -106,12 +109,22 @@ pub fn plan(pass: &StagePass<'_>, new_id: &mut dyn FnMut() -> String) -> StagePl
         .and_then(|c| c.verification_history.first())
         .filter(|record| healthy && record["phase"] == "Running")
         .and_then(|record| record["id"].as_str().map(str::to_owned));
-    let promote = if enabled { auto_promotions(pass, &status) } else { Vec::new() };
-    // Freight soaking upstream becomes available at a known time: look again a second after.
-    let requeue_after = (enabled || control_flow)
-        .then(|| soonest_soak_end(stage, pass.freight, now))
-        .flatten()
-        .map(|d| d + Duration::from_secs(1));
+    status.promotion_window_status = pass.windows.as_ref().map(WindowState::to_status);
+    let frozen = pass.windows.as_ref().is_some_and(|w| w.closed);
+    let promote = if enabled && !frozen { auto_promotions(pass, &status) } else { Vec::new() };
+    // Freight soaking upstream becomes available at a known time, a window opens or closes at
+    // one: look again a second after.
+    let soaked = (enabled || control_flow).then(|| soonest_soak_end(stage, pass.freight, now)).flatten();
+    let window_change = pass
+        .windows
+        .as_ref()
+        .and_then(WindowState::next_change)
+        .map(|at| Duration::from_secs(at.0.saturating_sub(now.0).max(0) as u64));
+    let requeue_after = match (soaked, window_change) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+    .map(|d| d + Duration::from_secs(1));
     StagePlan { status, freight, verify, promote, requeue_after }
 }
 

@@ -44,7 +44,15 @@ fn run_assessed(
 ) -> StagePlan {
     let refs: Vec<&Freight> = freight.iter().collect();
     let mut ids = (1..).map(|n| format!("id-{n}"));
-    let pass = StagePass { stage, freight: &refs, promotions, policy_allows_auto_promotion: auto, health, now: NOW };
+    let pass = StagePass {
+        stage,
+        freight: &refs,
+        promotions,
+        policy_allows_auto_promotion: auto,
+        health,
+        windows: None,
+        now: NOW,
+    };
     plan(&pass, &mut || ids.next().unwrap())
 }
 
@@ -334,4 +342,41 @@ fn health_follows_the_last_promotion_and_holds_verification_back() {
         plan.freight,
         vec![FreightChange { name: "f1".into(), currently_in: Some(true), verified: false, longest_soak: None }]
     );
+}
+
+#[test]
+fn a_closed_promotion_window_holds_auto_promotion_and_says_until_when() {
+    use convoy_core::windows::WindowState;
+    let s = stage(direct_spec(), json!({}), json!({}));
+    let f = [freight("f1", "2024-05-01T10:00:00Z", json!({}))];
+    let refs: Vec<&Freight> = f.iter().collect();
+    let opens = convoy_api::time::Timestamp(NOW.0 + 3600);
+    let frozen = WindowState {
+        closed: true,
+        reason: Some("promotion window \"freeze\" (Deny) is active until then".into()),
+        next_open: Some(opens),
+        ..WindowState::default()
+    };
+    let pass = |windows| StagePass {
+        stage: &s,
+        freight: &refs,
+        promotions: &[],
+        policy_allows_auto_promotion: true,
+        health: None,
+        windows,
+        now: NOW,
+    };
+    let closed = plan(&pass(Some(frozen.clone())), &mut || "id".into());
+    assert!(closed.promote.is_empty(), "no auto-promotion while frozen");
+    let status = closed.status.promotion_window_status.as_ref().unwrap();
+    assert!(status.closed);
+    assert_eq!(status.next_open.as_deref(), Some(opens.to_string().as_str()));
+    assert_eq!(closed.requeue_after, Some(Duration::from_secs(3601)), "a pass a second after it opens");
+    // Open, with a freeze ahead: promotes now, looks again when it closes.
+    let open = WindowState { next_close: Some(opens), ..WindowState::default() };
+    let open_plan = plan(&pass(Some(open)), &mut || "id".into());
+    assert_eq!(open_plan.promote, vec!["f1".to_owned()]);
+    assert_eq!(open_plan.requeue_after, Some(Duration::from_secs(3601)));
+    // No window selects the Stage: no status.
+    assert_eq!(plan(&pass(None), &mut || "id".into()).status.promotion_window_status, None);
 }

@@ -32,6 +32,9 @@ pub struct PromoteRequest {
     /// Run the steps without effects outside a throwaway work tree and report the diff.
     #[serde(default)]
     pub dry_run: bool,
+    /// Promote through a closed promotion window; the reason is kept on the Promotion.
+    #[serde(default)]
+    pub override_window: Option<String>,
 }
 
 /// Creates a Promotion of the Freight into the Stage (201 with the Promotion), or for a dry run
@@ -55,6 +58,13 @@ pub async fn promote(
     let mut promotion = convoy_api::Promotion::request(&project, &stage, &freight, identity.name());
     if let Some((annotation, origin)) = hold_intent(&state, &project, &stage, &freight).await? {
         promotion.metadata.annotations.insert(annotation.to_owned(), origin);
+    }
+    if let Some(reason) = request.override_window.as_deref().map(str::trim) {
+        if reason.is_empty() {
+            return Err(ApiError::bad_request("overrideWindow needs a reason (it is recorded on the Promotion)"));
+        }
+        let annotation = convoy_core::windows::OVERRIDE_ANNOTATION.to_owned();
+        promotion.metadata.annotations.insert(annotation, format!("{}: {reason}", identity.name()));
     }
     let resources = vec![Resource::Promotion(promotion)];
     let mode = if request.dry_run { Mode::Preview } else { Mode::Create };

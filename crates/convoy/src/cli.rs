@@ -432,6 +432,10 @@ pub struct PromoteArgs {
     /// print the diff each commit would have made. Nothing is stored.
     #[arg(long)]
     pub dry_run: bool,
+    /// Promote although a promotion window freezes the Stage; the reason is recorded on the
+    /// Promotion.
+    #[arg(long, value_name = "REASON", conflicts_with = "downstream_from")]
+    pub override_window: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use convoy_api::project::WebhookReceiverConfig;
+use convoy_api::project::{PromotionWindow, WebhookReceiverConfig};
 use convoy_api::{ClusterConfig, FieldPath, ProjectConfig};
 
 use crate::problem::Problems;
@@ -40,6 +40,7 @@ pub(crate) fn validate_project_config(config: &ProjectConfig, problems: &mut Pro
         }
     }
     validate_receivers(&spec.child("webhookReceivers"), &config.spec.webhook_receivers, problems);
+    validate_windows(&spec.child("promotionWindows"), &config.spec.promotion_windows, false, problems);
 }
 
 fn check_pattern(path: &FieldPath, kind: &str, pattern: &str, problems: &mut Problems) {
@@ -69,7 +70,55 @@ pub(crate) fn validate_cluster_config(config: &ClusterConfig, problems: &mut Pro
             .error("metadata.name", format!("name {name:?} must be \"cluster\""))
             .with_hint("there is one ClusterConfig, named cluster");
     }
-    validate_receivers(&FieldPath::root("spec").child("webhookReceivers"), &config.spec.webhook_receivers, problems);
+    let spec = FieldPath::root("spec");
+    validate_receivers(&spec.child("webhookReceivers"), &config.spec.webhook_receivers, problems);
+    validate_windows(&spec.child("promotionWindows"), &config.spec.promotion_windows, true, problems);
+}
+
+/// Names unique and DNS-like, selectors readable, times and recurrence parseable.
+fn validate_windows(path: &FieldPath, windows: &[PromotionWindow], cluster: bool, problems: &mut Problems) {
+    let mut names: HashMap<&str, FieldPath> = HashMap::new();
+    for (i, window) in windows.iter().enumerate() {
+        let item = path.index(i);
+        let name_ok = !window.name.is_empty()
+            && window.name.len() <= 253
+            && window.name.split('.').all(|part| {
+                !part.is_empty()
+                    && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && !part.starts_with('-')
+                    && !part.ends_with('-')
+            });
+        if !name_ok {
+            problems
+                .error(item.child("name").to_string(), format!("window name {:?} is not a valid name", window.name))
+                .with_hint("lower-case letters, digits, '-' and '.', e.g. holiday-freeze");
+        } else if let Some(first) = names.get(window.name.as_str()) {
+            problems.error(item.child("name").to_string(), format!("window name already defined at {first}"));
+        } else {
+            names.insert(&window.name, item.child("name"));
+        }
+        if window.project_selector.is_some() && !cluster {
+            problems
+                .error(item.child("projectSelector").to_string(), "projectSelector is only allowed in a ClusterConfig")
+                .with_hint("a ProjectConfig's windows apply to its own project; remove projectSelector");
+        }
+        for (field, selector) in
+            [("stageSelector", &window.stage_selector), ("projectSelector", &window.project_selector)]
+        {
+            if let Some((kind, pattern)) =
+                selector.as_ref().and_then(|s| s.name.as_deref()).and_then(|n| n.split_once(':'))
+            {
+                check_pattern(&item.child(field).child("name"), kind, pattern, problems);
+            }
+        }
+        if let Err(e) = crate::windows::Window::compile(window) {
+            problems.error(item.child(e.field).to_string(), e.message).with_hint(match e.field {
+                "rrule" => "an RFC 5545 rule such as FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+                "kind" => "Deny freezes promotions while active; Allow permits them only while active",
+                _ => "an iCal time such as 20261224T000000Z or TZID=Europe/Berlin:20261224T000000",
+            });
+        }
+    }
 }
 
 fn validate_receivers(path: &FieldPath, receivers: &[WebhookReceiverConfig], problems: &mut Problems) {

@@ -133,6 +133,7 @@ pub(crate) fn validate(promotion: &Promotion, view: &dyn View, now: Timestamp, p
             .with_hint("list Freight with `convoy get freight`");
         return;
     };
+    check_windows(promotion, stage, view, now, preview, problems);
     match availability(stage, freight, now) {
         Err(why) if preview => {
             problems
@@ -143,5 +144,56 @@ pub(crate) fn validate(promotion: &Promotion, view: &dyn View, now: Timestamp, p
             problems.error("spec.freight", "Freight is not available to this Stage").with_hint(why.to_string());
         }
         Ok(_) => {}
+    }
+}
+
+/// A closed promotion-window schedule refuses the Promotion, unless it asks to override (the
+/// caller's permission to is checked where the request came in) or is a dry run.
+fn check_windows(
+    promotion: &Promotion,
+    stage: &Stage,
+    view: &dyn View,
+    now: Timestamp,
+    preview: bool,
+    problems: &mut Problems,
+) {
+    let project = promotion.metadata.namespace();
+    let project_config = match view.get(Kind::ProjectConfig, project, project) {
+        Some(Resource::ProjectConfig(c)) => Some(c),
+        _ => None,
+    };
+    let cluster_config = match view.get(Kind::ClusterConfig, "", "cluster") {
+        Some(Resource::ClusterConfig(c)) => Some(c),
+        _ => None,
+    };
+    let project_object = match view.get(Kind::Project, "", project) {
+        Some(Resource::Project(p)) => Some(p),
+        _ => None,
+    };
+    let windows = crate::windows::for_stage(project_config, cluster_config, project_object, stage);
+    let schedule = crate::windows::state(&windows, now);
+    if !schedule.closed {
+        return;
+    }
+    let reason = schedule.reason.unwrap_or_default();
+    let until = schedule.next_open.map(|t| format!(" (opens {t})")).unwrap_or_default();
+    let overridden =
+        promotion.metadata.annotations.get(crate::windows::OVERRIDE_ANNOTATION).filter(|r| !r.trim().is_empty());
+    if let Some(why) = overridden {
+        problems.warning(
+            "spec.stage",
+            format!("promotions of Stage {:?} are frozen: {reason}; overridden: {why}", stage.metadata.name()),
+        );
+    } else if preview {
+        problems
+            .warning(
+                "spec.stage",
+                format!("promotions of Stage {:?} are frozen: {reason}{until}", stage.metadata.name()),
+            )
+            .with_hint("a real promotion is refused until the window opens");
+    } else {
+        problems
+            .error("spec.stage", format!("promotions of Stage {:?} are frozen: {reason}{until}", stage.metadata.name()))
+            .with_hint("wait for the window, or override it with a reason: convoy promote --override-window REASON");
     }
 }

@@ -103,6 +103,20 @@ async fn stage(out: &mut String, client: &Client, stage: &Value) -> Result<(), C
         let shown = if issues.is_empty() { state.to_string() } else { format!("{state}: {}", issues.join("; ")) };
         line(out, "Health", &shown);
     }
+    if let Some(window) = stage.pointer("/status/promotionWindowStatus").filter(|w| w.is_object()) {
+        let when = |pointer: &str| Some(text(window, pointer)).filter(|t| !t.is_empty());
+        let shown = if window["closed"] == Value::Bool(true) {
+            let opens =
+                when("/nextOpen").map(|t| format!("; opens {t}")).unwrap_or_else(|| "; no reopening known".into());
+            format!("closed: {}{opens}", text(window, "/reason"))
+        } else {
+            match when("/nextClose") {
+                Some(t) => format!("open; closes {t}: {}", text(window, "/nextCloseReason")),
+                None => "open".to_owned(),
+            }
+        };
+        line(out, "Promotion window", &shown);
+    }
     let auto = stage.pointer("/status/autoPromotionEnabled").and_then(Value::as_bool).unwrap_or(false);
     let holds: Vec<String> = stage
         .pointer("/status/effectiveAutoPromotionHolds")

@@ -286,7 +286,14 @@ fn row(kind: Kind, object: &Value, wide: bool, all_projects: bool) -> Vec<String
     r.push(s("/metadata/name"));
     match kind {
         Kind::Stage => {
-            let (status, message) = ready();
+            let (status, mut message) = ready();
+            if object.pointer("/status/promotionWindowStatus/closed") == Some(&Value::Bool(true)) {
+                let frozen = match s("/status/promotionWindowStatus/nextOpen") {
+                    opens if opens.is_empty() => "promotions frozen".to_owned(),
+                    opens => format!("promotions frozen until {opens}"),
+                };
+                message = if message.is_empty() { frozen } else { format!("{message}; {frozen}") };
+            }
             let last = match (s("/status/lastPromotion/status/phase"), s("/status/lastPromotion/finishedAt")) {
                 (phase, _) if phase.is_empty() => String::new(),
                 (phase, finished) if finished.is_empty() => phase,

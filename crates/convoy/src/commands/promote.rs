@@ -45,6 +45,7 @@ pub fn run(client: Client, args: &PromoteArgs) -> anyhow::Result<ExitCode> {
             "freightAlias": args.freight_alias,
             "warehouse": args.warehouse,
             "dryRun": args.dry_run,
+            "overrideWindow": args.override_window,
         });
         let path = format!("/v1/projects/{project}/stages/{stage}/promote");
         let created = match client.send(Method::POST, &path, Some(request.to_string())).await {
