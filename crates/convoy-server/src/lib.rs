@@ -19,6 +19,7 @@ mod limits;
 mod openapi;
 mod paging;
 mod routes;
+pub mod tls;
 mod watch;
 pub mod webhooks;
 
@@ -195,12 +196,17 @@ pub fn older(a: &str, b: &str) -> bool {
     matches!((parse(a), parse(b)), (Some(a), Some(b)) if a < b)
 }
 
-/// Serves `router(state)` on `listener` until `stop` fires, then waits for requests in flight.
-pub async fn serve_on(
-    listener: tokio::net::TcpListener,
+/// Serves `router(state)` on `listener` (TCP, or [`tls::TlsListener`]) until `stop` fires,
+/// then waits for requests in flight.
+pub async fn serve_on<L>(
+    listener: L,
     state: Arc<AppState>,
     stop: tokio::sync::oneshot::Receiver<()>,
-) -> Result<(), String> {
+) -> Result<(), String>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async move {
             let _ = stop.await;

@@ -13,7 +13,8 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The commands that never talk to a server: their help does not list `--server` / `--token`.
+/// The commands that never talk to a server: their help does not list `--server`, `--token`
+/// and the TLS flags.
 const OFFLINE_COMMANDS: &[&str] = &["server", "quickstart", "lint", "migrate", "render", "eval", "completion"];
 
 impl Cli {
@@ -26,7 +27,9 @@ impl Cli {
         // copies keep the flags accepted but out of the help.
         let hidden: Vec<clap::Arg> = command
             .get_arguments()
-            .filter(|a| ["server", "token"].contains(&a.get_id().as_str()))
+            .filter(|a| {
+                ["server", "token", "certificate_authority", "insecure_skip_tls_verify"].contains(&a.get_id().as_str())
+            })
             .map(|a| a.clone().global(false).hide(true))
             .collect();
         for name in OFFLINE_COMMANDS {
@@ -56,6 +59,14 @@ pub struct GlobalArgs {
     /// Bearer token for the server.
     #[arg(long, global = true, env = "CONVOY_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// PEM file of the certificate authority that signed an https server's certificate
+    /// (instead of the system's roots); `convoy login` saves it for the server.
+    #[arg(long, global = true, env = "CONVOY_CERTIFICATE_AUTHORITY", value_name = "FILE")]
+    pub certificate_authority: Option<PathBuf>,
+    /// Do not verify an https server's certificate (test servers only: anyone on the path can
+    /// read the token).
+    #[arg(long, global = true, env = "CONVOY_INSECURE_SKIP_TLS_VERIFY")]
+    pub insecure_skip_tls_verify: bool,
     /// Client configuration file [default: $XDG_CONFIG_HOME/convoy/config.yaml].
     #[arg(long, global = true, env = "CONVOY_CONFIG")]
     pub config: Option<PathBuf>,
@@ -245,6 +256,13 @@ pub struct ServerArgs {
     /// private network); `off` serves none.
     #[arg(long, env = "CONVOY_METRICS_LISTEN", value_name = "ADDR", default_value = "127.0.0.1:9090")]
     pub metrics_listen: MetricsListen,
+    /// Serve the API over TLS with this PEM certificate (chain); read again when the file
+    /// changes, so a rotated certificate is used without a restart.
+    #[arg(long, env = "CONVOY_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "CONVOY_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Kubeconfig of the cluster running Argo CD, for the argocd-update and argocd-wait steps
     /// and Stage health [default: $KUBECONFIG, ~/.kube/config, then the in-cluster service
     /// account; without any, the Argo CD steps fail saying how to connect one].

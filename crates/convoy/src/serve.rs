@@ -30,6 +30,8 @@ pub struct ServerConfig {
     pub argocd_namespace_only: bool,
     /// Where `/metrics` is served (`--metrics-listen`); `None`: nowhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// The API's certificate and key (`--tls-cert`, `--tls-key`); plain HTTP when `None`.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl ServerConfig {
@@ -46,6 +48,7 @@ impl ServerConfig {
             argocd_namespace: convoy_argocd::DEFAULT_NAMESPACE.to_owned(),
             argocd_namespace_only: false,
             metrics_listen: None,
+            tls: None,
         }
     }
 }
@@ -79,6 +82,11 @@ impl Running {
 /// Opens the store, makes the admin token on first start, starts the controllers and serves the
 /// API in the background.
 pub async fn start(config: ServerConfig) -> Result<Running, String> {
+    // Read first: a certificate that does not load stops the start before anything is opened.
+    let certificate = match &config.tls {
+        Some((cert, key)) => Some(convoy_server::tls::ReloadingCertificate::load(cert, key)?),
+        None => None,
+    };
     let collection = convoy_controllers::gc::Settings::from_env()?;
     let shard = convoy_controllers::shard::Shard::new(config.shard.as_deref())?;
     convoy_git::allow_file_remotes(config.allow_file_remotes);
@@ -131,12 +139,21 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    if !address.ip().is_loopback() {
-        tracing::warn!(%address, "listening beyond this host without TLS: tokens and Secrets cross the network in clear text; put a TLS-terminating proxy in front");
-    }
-    tracing::info!(%address, data_dir = %config.data_dir.display(), "convoy server listening on http://{address}");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(convoy_server::serve_on(listener, state, stopped));
+    let server = match certificate {
+        Some(certificate) => {
+            let listener = convoy_server::tls::TlsListener::new(listener, certificate).map_err(|e| e.to_string())?;
+            tracing::info!(%address, data_dir = %config.data_dir.display(), "convoy server listening on https://{address}");
+            tokio::spawn(convoy_server::serve_on(listener, state, stopped))
+        }
+        None => {
+            if !address.ip().is_loopback() {
+                tracing::warn!(%address, "listening beyond this host without TLS: tokens and Secrets cross the network in clear text; give --tls-cert and --tls-key, or put a TLS-terminating proxy in front");
+            }
+            tracing::info!(%address, data_dir = %config.data_dir.display(), "convoy server listening on http://{address}");
+            tokio::spawn(convoy_server::serve_on(listener, state, stopped))
+        }
+    };
     Ok(Running { address, stop, server, _data_dir_lock: data_dir_lock })
 }
 

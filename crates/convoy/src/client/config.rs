@@ -24,6 +24,20 @@ pub struct ConfigFile {
     pub token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
+    /// How to verify each https server, by server URL.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tls: std::collections::BTreeMap<String, ServerTls>,
+}
+
+/// How one server's certificate is verified (kubeconfig's `certificate-authority` and
+/// `insecure-skip-tls-verify`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServerTls {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_authority: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_skip_tls_verify: bool,
 }
 
 impl ConfigFile {
@@ -37,9 +51,14 @@ impl ConfigFile {
         self.token.clone().filter(|_| saved_for == server)
     }
 
-    /// Saves `token` for `server` and makes it the default server.
-    pub fn save_login(&mut self, server: &str, token: String) {
+    /// Saves `token` and how to verify `server`, and makes it the default server.
+    pub fn save_login(&mut self, server: &str, token: String, tls: ServerTls) {
         let server = normalize_server(server);
+        if tls == ServerTls::default() {
+            self.tls.remove(&server);
+        } else {
+            self.tls.insert(server.clone(), tls);
+        }
         if let Some(legacy) = self.token.take() {
             let saved_for = normalize_server(self.server.as_deref().unwrap_or(DEFAULT_SERVER));
             self.tokens.entry(saved_for).or_insert(legacy);
@@ -69,6 +88,7 @@ pub struct Settings {
     pub token: Option<String>,
     pub project: Option<String>,
     pub config_path: PathBuf,
+    pub tls: ServerTls,
 }
 
 pub fn default_config_path() -> PathBuf {
@@ -130,11 +150,23 @@ impl Settings {
             .to_owned();
         Ok(Settings {
             token: global.token.clone().or_else(|| file.token_for(&server)),
+            tls: tls_for(global, &file, &server),
             server,
             project: global.project.clone().or(file.project),
             config_path,
         })
     }
+}
+
+/// The flags' TLS settings, else those saved for `server`.
+pub fn tls_for(global: &GlobalArgs, file: &ConfigFile, server: &str) -> ServerTls {
+    if global.certificate_authority.is_some() || global.insecure_skip_tls_verify {
+        return ServerTls {
+            certificate_authority: global.certificate_authority.clone(),
+            insecure_skip_tls_verify: global.insecure_skip_tls_verify,
+        };
+    }
+    file.tls.get(&normalize_server(server)).cloned().unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -144,11 +176,11 @@ mod token_tests {
     #[test]
     fn a_saved_token_goes_only_to_its_server() {
         let mut file = ConfigFile::default();
-        file.save_login("http://Convoy.example:7070/", "t1".into());
+        file.save_login("http://Convoy.example:7070/", "t1".into(), ServerTls::default());
         assert_eq!(file.token_for("http://convoy.example:7070"), Some("t1".into()));
         assert_eq!(file.token_for("http://evil.example:7070"), None);
         assert_eq!(file.token_for("https://convoy.example:7070"), None);
-        file.save_login("http://other:7070", "t2".into());
+        file.save_login("http://other:7070", "t2".into(), ServerTls::default());
         assert_eq!(file.token_for("http://convoy.example:7070"), Some("t1".into()));
         assert_eq!(file.server.as_deref(), Some("http://other:7070"));
     }
@@ -159,7 +191,7 @@ mod token_tests {
         assert_eq!(file.token_for("http://a:7070"), Some("old".into()));
         assert_eq!(file.token_for("http://b:7070"), None);
         let mut file = file;
-        file.save_login("http://b:7070", "new".into());
+        file.save_login("http://b:7070", "new".into(), ServerTls::default());
         let text = serde_yaml::to_string(&file).unwrap();
         assert!(!text.contains("\ntoken:") && text.contains("http://a:7070: old"), "{text}");
     }

@@ -60,12 +60,25 @@ fn query_encode(value: &str) -> String {
 }
 
 impl Client {
-    pub fn new(settings: Settings) -> Client {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("convoy/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("a client with default TLS settings builds");
-        Client { http, settings }
+    /// A client for `settings.server`, verifying an https server with the given certificate
+    /// authority (only it), the system's roots, or not at all when asked.
+    pub fn new(settings: Settings) -> anyhow::Result<Client> {
+        let mut builder = reqwest::Client::builder().user_agent(concat!("convoy/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = &settings.tls.certificate_authority {
+            let pem = std::fs::read(path).map_err(|e| {
+                anyhow::anyhow!("--certificate-authority {}: {}", path.display(), crate::output::plain_io(&e))
+            })?;
+            let certificates =
+                reqwest::Certificate::from_pem_bundle(&pem).ok().filter(|c| !c.is_empty()).ok_or_else(|| {
+                    anyhow::anyhow!("--certificate-authority {}: no PEM certificate in it", path.display())
+                })?;
+            builder = builder.tls_certs_only(certificates);
+        }
+        if settings.tls.insecure_skip_tls_verify {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        let http = builder.build().map_err(|e| anyhow::anyhow!("cannot set up the HTTP client: {e}"))?;
+        Ok(Client { http, settings })
     }
 
     fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
@@ -145,10 +158,27 @@ impl Client {
         }
     }
 
-    fn unreachable(&self, e: &reqwest::Error) -> ClientError {
-        ClientError::Unreachable(format!(
-            "cannot reach the Convoy server at {}: {e}; is `convoy server` running? (set --server or CONVOY_SERVER)",
-            self.settings.server
-        ))
+    /// The HTTP client, set up with this server's TLS settings.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// A failed request in words: the cause from reqwest's sources, and what to do.
+    pub fn unreachable(&self, e: &reqwest::Error) -> ClientError {
+        // reqwest's own words are generic ("error sending request"): the cause is in its sources.
+        let mut cause = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(inner) = source {
+            cause = format!("{cause}: {inner}");
+            source = inner.source();
+        }
+        let hint = if cause.contains("CaUsedAsEndEntity") {
+            "the server presents a CA certificate as its own: give it a server certificate (basicConstraints CA:FALSE) signed by that CA, and that CA to --certificate-authority"
+        } else if cause.contains("certificate") || cause.contains("UnknownIssuer") {
+            "the server's certificate is not trusted: pass --certificate-authority FILE (the CA that signed it), or --insecure-skip-tls-verify for a test server"
+        } else {
+            "is `convoy server` running? (set --server or CONVOY_SERVER)"
+        };
+        ClientError::Unreachable(format!("cannot reach the Convoy server at {}: {cause}; {hint}", self.settings.server))
     }
 }

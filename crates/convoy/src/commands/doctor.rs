@@ -85,17 +85,18 @@ fn kustomize() -> Check {
 
 async fn server(client: &Client) -> Vec<Check> {
     let address = client.settings.server.clone();
-    let response =
-        reqwest::Client::new().get(format!("{address}/version")).timeout(Duration::from_secs(10)).send().await;
+    // The client's own HTTP client: an https server is verified as every other command does.
+    let response = client.http().get(format!("{address}/version")).timeout(Duration::from_secs(10)).send().await;
     let response = match response {
         Ok(r) => r,
-        Err(_) => {
-            return vec![check(
-                "server",
-                "fail",
-                format!("cannot reach {address}"),
-                "start `convoy server`, or set --server / CONVOY_SERVER",
-            )];
+        Err(e) => {
+            let unreachable = client.unreachable(&e).to_string();
+            let fix = if unreachable.contains("certificate") {
+                "pass --certificate-authority FILE (the CA that signed the server's certificate)"
+            } else {
+                "start `convoy server`, or set --server / CONVOY_SERVER"
+            };
+            return vec![check("server", "fail", unreachable, fix)];
         }
     };
     let date = response.headers().get("date").and_then(|v| v.to_str().ok()).and_then(http_date);

@@ -25,14 +25,20 @@ pub fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<ExitCode> {
     let mut settings = Settings::resolve(global)?;
     settings.server = server.trim_end_matches('/').to_owned();
     settings.token = Some(token.clone());
-    let client = Client::new(settings.clone());
+    settings.tls = config::tls_for(global, &config::read(&settings.config_path)?, &settings.server);
+    let client = Client::new(settings.clone())?;
     let runtime = tokio::runtime::Runtime::new()?;
     if let Err(e) = runtime.block_on(client.get("/v1/projects")) {
         eprintln!("error: {e}");
         return Ok(ExitCode::from(e.exit_code()));
     }
     let mut file = config::read(&settings.config_path)?;
-    file.save_login(&settings.server, token);
+    // A relative CA path is saved as absolute: later commands run from anywhere.
+    let mut tls = settings.tls.clone();
+    if let Some(ca) = tls.certificate_authority.as_mut() {
+        *ca = std::path::absolute(&*ca).unwrap_or_else(|_| ca.clone());
+    }
+    file.save_login(&settings.server, token, tls);
     config::write(&settings.config_path, &file)?;
     eprintln!("logged in to {}; settings saved in {}", settings.server, settings.config_path.display());
     Ok(ExitCode::SUCCESS)

@@ -22,7 +22,7 @@ use crate::cli::{Cli, Command};
 use crate::client::{Client, Settings};
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let client = || -> anyhow::Result<Client> { Ok(Client::new(Settings::resolve(&cli.global)?)) };
+    let client = || -> anyhow::Result<Client> { Client::new(Settings::resolve(&cli.global)?) };
     match &cli.command {
         Command::Server(args) => server::run(args),
         Command::Quickstart(args) => quickstart::run(args),

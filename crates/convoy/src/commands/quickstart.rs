@@ -57,7 +57,8 @@ async fn quickstart(data_dir: &Path) -> anyhow::Result<ExitCode> {
         token: Some(token),
         project: Some(PROJECT.into()),
         config_path: PathBuf::from("/nonexistent"),
-    });
+        tls: Default::default(),
+    })?;
     println!(
         "2. Convoy runs in this process on the embedded store in {} (http://{})",
         data_dir.display(),

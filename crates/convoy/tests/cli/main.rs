@@ -18,6 +18,7 @@ mod render;
 mod replicas;
 mod server;
 mod snapshots;
+mod tls;
 mod windows;
 
 use std::path::{Path, PathBuf};
