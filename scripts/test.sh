@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests need beyond the machine image (git, PostgreSQL 15 and kubectl are
 # preinstalled). Installed only when missing and when running as root.
-packages=(postgresql-15 docker-registry apache2-utils openssl python3 prometheus)
+packages=(postgresql-15 docker-registry apache2-utils openssl python3 python3-venv prometheus sqlite3)
 missing=()
 for pkg in "${packages[@]+"${packages[@]}"}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -19,6 +19,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
     echo "missing packages (install as root): ${missing[*]}" >&2
   fi
 fi
+
+# The Kubernetes manifests render and validate (offline schemas).
+scripts/check-deploy.sh
 
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast "$@"

@@ -76,11 +76,38 @@ async fn quickstart(data_dir: &Path) -> anyhow::Result<ExitCode> {
     };
     let log = git(&repos.join("config.git"), &["log", "--oneline", "-3", "main"]).unwrap_or_default();
     println!("5. The config repository now records commit {} for both Stages:\n{}", &app_commit[..7], indent(&log));
+    let convoy = invocation();
+    let install = if convoy == "convoy" {
+        ""
+    } else {
+        "  (or put convoy on your PATH: cargo install --path crates/convoy --locked)\n"
+    };
     println!(
-        "\nNext:\n  convoy server --data-dir {dir} --allow-file-remotes   # the same data as a server (the quickstart's repositories are local)\n  convoy login --server http://127.0.0.1:7070 --token-file {dir}/admin-token\n  convoy -p {PROJECT} get stages\n  convoy -p {PROJECT} get freight\n  convoy -p {PROJECT} promote --freight {freight} --stage staging --wait\n  convoy -p {PROJECT} logs promotion NAME   # from convoy -p {PROJECT} get promotions",
+        "\nNext:\n{install}  {convoy} server --data-dir {dir} --allow-file-remotes   # the same data as a server (the quickstart's repositories are local)\n  {convoy} login --server http://127.0.0.1:7070 --token-file {dir}/admin-token\n  {convoy} -p {PROJECT} get stages\n  {convoy} -p {PROJECT} get freight\n  {convoy} -p {PROJECT} promote --freight {freight} --stage staging --wait\n  {convoy} -p {PROJECT} logs promotion NAME   # from {convoy} -p {PROJECT} get promotions",
         dir = data_dir.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// How to run this binary from here: `convoy` when that is what PATH finds, else its path
+/// (relative to the current directory when under it, as `cargo run` leaves it).
+fn invocation() -> String {
+    let Ok(exe) = std::env::current_exe().and_then(std::fs::canonicalize) else { return "convoy".into() };
+    let on_path = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path)
+            .any(|dir| std::fs::canonicalize(dir.join("convoy")).is_ok_and(|found| found == exe))
+    });
+    if on_path {
+        return "convoy".into();
+    }
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| std::fs::canonicalize(cwd).ok())
+        .and_then(|cwd| exe.strip_prefix(cwd).ok().map(std::path::Path::to_path_buf));
+    match relative {
+        Some(path) => path.display().to_string(),
+        None => exe.display().to_string(),
+    }
 }
 
 /// Applies the pipeline, waits for the Freight of `commit`, promotes it to dev and staging.

@@ -1,6 +1,7 @@
 //! The `convoy` binary, end to end: exit codes and output of lint, render and version.
 
 mod argocd;
+mod backup;
 mod compat;
 mod discovery;
 mod doctor;

@@ -391,6 +391,11 @@ fn quickstart_promotes_through_dev_and_staging() {
         let text = stdout(&out);
         assert_eq!(out.status.code(), Some(0), "run {run}: {text}\n{}", String::from_utf8_lossy(&out.stderr));
         assert!(text.contains("promoted to staging") && text.contains("convoy -p quickstart get stages"), "{text}");
+        // The "Next" commands run as printed: the binary is not on PATH here, so its path is given.
+        let server_line = text.lines().find(|l| l.contains(" server --data-dir")).unwrap_or_default();
+        let program = server_line.split_whitespace().next().unwrap_or_default();
+        assert!(std::path::Path::new(program).is_file(), "{program:?} from {server_line:?}");
+        assert!(text.contains("cargo install --path crates/convoy --locked"), "{text}");
     }
     // Both Stages record the app's newest commit in the config repository, comments kept.
     let app = git(&dir.path().join("quickstart/app"), &["rev-parse", "HEAD"]);
