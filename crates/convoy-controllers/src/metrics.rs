@@ -54,6 +54,10 @@ struct State {
     verifications: BTreeMap<(String, String, String), u64>,
     /// Verification records already counted (Stage, record id).
     verifications_seen: HashSet<(Key, String)>,
+    /// Since when a Stage has been failing (its last Promotion or verification failed), until
+    /// a verification succeeds there: time to restore.
+    failing_since: BTreeMap<(String, String), Timestamp>,
+    time_to_restore: BTreeMap<(String, String), Histogram>,
     /// Promotions already counted as finished, and (Freight, Stage) pairs already counted as
     /// verified: a later write to them is not a new event.
     finished: HashSet<Key>,
@@ -98,7 +102,7 @@ impl Metrics {
             }
         }
         for stored in cache.objects(Kind::Stage, None) {
-            for (id, _) in finished_verifications(&stored.object) {
+            for (id, _, _) in finished_verifications(&stored.object) {
                 state.verifications_seen.insert((stored.key.clone(), id));
             }
         }
@@ -140,6 +144,11 @@ impl Metrics {
                     *state.errored.entry(key.project.clone()).or_default() += 1;
                 }
                 let stage = text_at(object, "/spec/stage").to_owned();
+                if matches!(phase, "Failed" | "Errored")
+                    && let Ok(at) = Timestamp::parse(text_at(object, "/status/finishedAt"))
+                {
+                    state.failing_since.entry((key.project.clone(), stage.clone())).or_insert(at);
+                }
                 *state.promotions_by_stage.entry((key.project.clone(), stage, phase.to_owned())).or_default() += 1;
                 let started = text_at(object, "/metadata/creationTimestamp");
                 if let Some(took) = seconds_between(started, text_at(object, "/status/finishedAt")) {
@@ -164,12 +173,32 @@ impl Metrics {
                     }
                 }
             }
-            (Kind::Stage, EventType::Deleted) => state.verifications_seen.retain(|(k, _)| *k != key),
+            (Kind::Stage, EventType::Deleted) => {
+                state.verifications_seen.retain(|(k, _)| *k != key);
+                state.failing_since.remove(&(key.project.clone(), key.name.clone()));
+            }
             (Kind::Stage, _) => {
-                for (id, phase) in finished_verifications(object) {
-                    if state.verifications_seen.insert((key.clone(), id)) {
-                        let counted = (key.project.clone(), key.name.clone(), phase);
-                        *state.verifications.entry(counted).or_default() += 1;
+                let mut records = finished_verifications(object);
+                // Oldest first: a failure then a success in one write restores in order.
+                records.sort_by_key(|r| r.2);
+                for (id, phase, finished) in records {
+                    if !state.verifications_seen.insert((key.clone(), id)) {
+                        continue;
+                    }
+                    let stage = (key.project.clone(), key.name.clone());
+                    *state.verifications.entry((stage.0.clone(), stage.1.clone(), phase.clone())).or_default() += 1;
+                    let Some(finished) = finished else { continue };
+                    if phase == "Successful" {
+                        if let Some(since) = state.failing_since.remove(&stage) {
+                            let took = (finished.seconds() - since.seconds()).max(0) as f64;
+                            state
+                                .time_to_restore
+                                .entry(stage)
+                                .or_insert_with(|| Histogram::new(LEAD_TIME_BUCKETS))
+                                .observe(took);
+                        }
+                    } else if matches!(phase.as_str(), "Failed" | "Error") {
+                        state.failing_since.entry(stage).or_insert(finished);
                     }
                 }
             }
@@ -284,12 +313,18 @@ impl Metrics {
             "From Freight's discovery to its verification in a Stage, by project and Stage.",
             state.lead_time.iter().map(|((p, stage), h)| (vec![("project", p), ("stage", stage)], h)),
         );
+        histograms(
+            &mut out,
+            "convoy_stage_time_to_restore_seconds",
+            "From a Stage's failed Promotion or verification to its next successful verification, by project and Stage.",
+            state.time_to_restore.iter().map(|((p, stage), h)| (vec![("project", p), ("stage", stage)], h)),
+        );
         out
     }
 }
 
-/// The (id, phase) of every verification record of a Stage that has finished.
-fn finished_verifications(stage: &Value) -> Vec<(String, String)> {
+/// The (id, phase, finish time) of every verification record of a Stage that has finished.
+fn finished_verifications(stage: &Value) -> Vec<(String, String, Option<Timestamp>)> {
     let history = stage.pointer("/status/freightHistory").and_then(Value::as_array);
     history
         .into_iter()
@@ -298,7 +333,8 @@ fn finished_verifications(stage: &Value) -> Vec<(String, String)> {
         .filter_map(|record| {
             let phase = record["phase"].as_str()?;
             let finished = !matches!(phase, "" | "Pending" | "Running");
-            finished.then(|| (record["id"].as_str().unwrap_or("").to_owned(), phase.to_owned()))
+            let at = Timestamp::parse(record["finishTime"].as_str().unwrap_or("")).ok();
+            finished.then(|| (record["id"].as_str().unwrap_or("").to_owned(), phase.to_owned(), at))
         })
         .collect()
 }
@@ -328,5 +364,53 @@ fn histograms<'a>(
         let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", histogram.count);
         let _ = writeln!(out, "{name}_sum{{{labels}}} {}", histogram.sum);
         let _ = writeln!(out, "{name}_count{{{labels}}} {}", histogram.count);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use convoy_store::MemoryStore;
+    use serde_json::json;
+
+    use super::*;
+
+    fn stage_with(records: Value) -> WatchEvent {
+        let object = json!({
+            "apiVersion": "kargo.akuity.io/v1alpha1", "kind": "Stage",
+            "metadata": {"name": "prod", "namespace": "shop"},
+            "status": {"freightHistory": [{"id": "c1", "verificationHistory": records}]},
+        });
+        WatchEvent { revision: 1, event_type: EventType::Modified, object }
+    }
+
+    fn record(id: &str, phase: &str, finished: &str) -> Value {
+        json!({"id": id, "phase": phase, "finishTime": finished})
+    }
+
+    /// Time to restore: from the first failure to the next success, once per failing spell.
+    #[tokio::test]
+    async fn time_to_restore_runs_from_the_first_failure_to_the_next_success() {
+        let cache = CachedStore::start(Arc::new(MemoryStore::default()), vec![]).await.unwrap();
+        let metrics = Metrics::start(cache);
+        let failed = record("v1", "Failed", "2026-12-02T10:00:00Z");
+        let failed_again = record("v2", "Error", "2026-12-02T10:30:00Z");
+        let restored = record("v3", "Successful", "2026-12-02T11:00:00Z");
+        metrics.observe(&stage_with(json!([failed])));
+        metrics.observe(&stage_with(json!([failed_again, failed])));
+        metrics.observe(&stage_with(json!([restored, failed_again, failed])));
+        // The same records seen again change nothing.
+        metrics.observe(&stage_with(json!([restored, failed_again, failed])));
+        let text = metrics.render();
+        let labels = "{project=\"shop\",stage=\"prod\"}";
+        assert!(text.contains(&format!("convoy_stage_time_to_restore_seconds_count{labels} 1")), "{text}");
+        assert!(text.contains(&format!("convoy_stage_time_to_restore_seconds_sum{labels} 3600")), "{text}");
+        assert!(
+            text.contains("convoy_stage_verifications_total{project=\"shop\",stage=\"prod\",phase=\"Failed\"} 1"),
+            "{text}"
+        );
+        // A success without a failure before it is no restoration.
+        let healthy = record("v4", "Successful", "2026-12-02T12:00:00Z");
+        metrics.observe(&stage_with(json!([healthy, restored, failed_again, failed])));
+        assert!(metrics.render().contains(&format!("convoy_stage_time_to_restore_seconds_count{labels} 1")));
     }
 }

@@ -97,7 +97,30 @@ pub struct Queue {
     wake: Notify,
 }
 
+/// Passes per controller and outcome (`ok`, `error`).
+pub static RECONCILES: convoy_telemetry::Counter<2> = convoy_telemetry::Counter::new(
+    "convoy_controller_reconciles_total",
+    "Controller passes, by controller and result.",
+    ["controller", "result"],
+);
+pub static RECONCILE_DURATION: convoy_telemetry::Histogram<1> = convoy_telemetry::Histogram::new(
+    "convoy_controller_reconcile_duration_seconds",
+    "How long one controller pass took, by controller.",
+    ["controller"],
+    convoy_telemetry::LATENCY_BUCKETS,
+);
+pub static QUEUE_DEPTH: convoy_telemetry::Gauge<1> = convoy_telemetry::Gauge::new(
+    "convoy_controller_queue_depth",
+    "Objects waiting for a pass (ready now), by controller.",
+    ["controller"],
+);
+
 impl Queue {
+    /// Keys ready to run now.
+    fn depth(&self) -> usize {
+        self.lock().ready.len()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -190,10 +213,14 @@ pub async fn run_with<R: Reconciler>(
             let Some(key) = key else { break };
             let (reconciler, queue) = (reconciler.clone(), queue.clone());
             tokio::spawn(async move {
+                let started = Instant::now();
                 let outcome = std::panic::AssertUnwindSafe(reconciler.reconcile(&key))
                     .catch_unwind()
                     .await
                     .unwrap_or_else(|_| Err("the reconcile panicked".to_owned()));
+                let result = if outcome.is_ok() { "ok" } else { "error" };
+                RECONCILES.inc([reconciler.name(), result]);
+                RECONCILE_DURATION.observe([reconciler.name()], started.elapsed());
                 if let Err(e) = &outcome {
                     tracing::warn!(controller = reconciler.name(), object = %key, error = %e, "reconcile failed; backing off");
                 }
@@ -201,6 +228,7 @@ pub async fn run_with<R: Reconciler>(
                 queue.finish(key, &outcome, Instant::now());
             });
         }
+        QUEUE_DEPTH.set([reconciler.name()], queue.depth() as i64);
         let wake_at = next_timer.unwrap_or(now + tick).min(now + tick);
         tokio::select! {
             change = changes.recv() => {

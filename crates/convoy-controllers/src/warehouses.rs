@@ -30,6 +30,19 @@ use crate::writes::{Mode, decode_values, plan};
 use convoy_api::warehouse::{DiscoveredArtifacts, WarehouseStatus};
 use convoy_core::pipeline::set_condition;
 
+/// Discovery runs per Warehouse and result (`ok`, `error`).
+pub static DISCOVERY_RUNS: convoy_telemetry::Counter<3> = convoy_telemetry::Counter::new(
+    "convoy_discovery_runs_total",
+    "Discovery runs, by project, Warehouse and result.",
+    ["project", "warehouse", "result"],
+);
+pub static DISCOVERY_DURATION: convoy_telemetry::Histogram<2> = convoy_telemetry::Histogram::new(
+    "convoy_discovery_duration_seconds",
+    "How long one discovery of a Warehouse's subscriptions took.",
+    ["project", "warehouse"],
+    convoy_telemetry::LATENCY_BUCKETS,
+);
+
 /// Discoveries at once (each may clone or fetch).
 const DISCOVERIES: usize = 8;
 /// After a failure, try again this soon (or at the interval, if shorter).
@@ -75,7 +88,11 @@ impl WarehouseController {
         let generation = stored.object.pointer("/metadata/generation").and_then(Value::as_i64);
         let credentials = ProjectCredentials { store: self.store.clone(), project: key.project.clone() };
         let recheck = token.is_some() && token != handled_refresh(&stored.object);
+        let started = std::time::Instant::now();
         let result = convoy_discovery::discover(&self.sources, &warehouse, &credentials, recheck).await;
+        let labels = [key.project.as_str(), key.name.as_str()];
+        DISCOVERY_DURATION.observe(labels, started.elapsed());
+        DISCOVERY_RUNS.inc([labels[0], labels[1], if result.is_ok() { "ok" } else { "error" }]);
         let now = Timestamp::now().to_string();
         match result {
             Err(e) => {

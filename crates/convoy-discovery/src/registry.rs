@@ -13,6 +13,14 @@ use serde_json::Value;
 
 use crate::DiscoveryError;
 
+/// Registry API calls, by registry host and HTTP status (`429`: rate limited; `error`: no
+/// answer).
+pub static REQUESTS: convoy_telemetry::Counter<2> = convoy_telemetry::Counter::new(
+    "convoy_registry_requests_total",
+    "Container registry API requests, by registry and status code (429 = rate limited, error = no answer).",
+    ["registry", "code"],
+);
+
 /// Largest manifest, config or chart archive read.
 pub const MAX_DOCUMENT: usize = 32 << 20;
 /// Pages of a tag list followed at most.
@@ -207,7 +215,10 @@ impl Registries {
                 (None, None) => request,
             };
             let response = match request.send().await {
-                Ok(r) => r,
+                Ok(r) => {
+                    REQUESTS.inc([&name.registry, r.status().as_str()]);
+                    r
+                }
                 Err(e) if e.is_connect() || e.is_request() => {
                     // A loopback registry without TLS: try plain HTTP once. `scheme` is this
                     // request's: a concurrent request may have switched the registry already.
@@ -220,7 +231,10 @@ impl Registries {
                     }
                     return Err(unreachable(name, e));
                 }
-                Err(e) => return Err(unreachable(name, e)),
+                Err(e) => {
+                    REQUESTS.inc([&name.registry, "error"]);
+                    return Err(unreachable(name, e));
+                }
             };
             let status = response.status();
             let headers = response.headers().clone();

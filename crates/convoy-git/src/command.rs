@@ -168,9 +168,27 @@ pub(crate) fn origin_of(url: &str) -> String {
     format!("{}://{}", scheme.to_ascii_lowercase(), host.to_ascii_lowercase())
 }
 
+/// git commands run, by operation (`fetch`, `clone`, `push`, ...) and result.
+pub static OPERATIONS: convoy_telemetry::Counter<2> = convoy_telemetry::Counter::new(
+    "convoy_git_operations_total",
+    "git commands run, by operation and result.",
+    ["operation", "result"],
+);
+pub static DURATION: convoy_telemetry::Histogram<1> = convoy_telemetry::Histogram::new(
+    "convoy_git_operation_duration_seconds",
+    "How long git commands took, by operation.",
+    ["operation"],
+    convoy_telemetry::LATENCY_BUCKETS,
+);
+
 /// Runs git and returns its trimmed stdout.
 pub(crate) async fn run(mut command: Command, operation: &str) -> Result<String, GitError> {
-    let output = command.output().await.map_err(|e| GitError {
+    let started = std::time::Instant::now();
+    let output = command.output().await;
+    DURATION.observe([operation], started.elapsed());
+    let ok = output.as_ref().is_ok_and(|o| o.status.success());
+    OPERATIONS.inc([operation, if ok { "ok" } else { "error" }]);
+    let output = output.map_err(|e| GitError {
         operation: operation.to_owned(),
         message: format!("cannot run git: {e}; is git installed and on PATH?"),
     })?;

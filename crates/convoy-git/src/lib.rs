@@ -29,6 +29,8 @@ pub mod testing;
 mod worktree;
 
 pub use command::{Credentials, GitError, Signature};
+/// git commands run and their durations (Prometheus).
+pub use command::{DURATION as OPERATION_DURATION, OPERATIONS};
 pub use mirror::{Mirrors, TreeRequest};
 pub use pool::return_trees;
 pub use read::{CommitInfo, TagInfo, ls_remote, probe_push};

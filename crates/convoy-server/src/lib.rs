@@ -15,6 +15,7 @@ mod annotations;
 mod auth;
 mod diagnostics;
 mod error;
+pub mod http_metrics;
 mod limits;
 mod openapi;
 mod paging;
@@ -119,11 +120,13 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .delete(routes::delete_project)
                 .patch(routes::patch_project),
         )
+        .route_layer(middleware::from_fn(http_metrics::note_route))
         .fallback(|| async { ApiError::not_found("no such path; see /v1/openapi.json") })
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn_with_state(state.clone(), limits::limit))
-        .layer(middleware::from_fn(versions));
+        .layer(middleware::from_fn(versions))
+        .layer(middleware::from_fn(http_metrics::observe));
     api.with_state(state)
 }
 

@@ -15,4 +15,4 @@ mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use store::{Backend, SqlStore};
+pub use store::{Backend, SqlStore, WRITE_DURATION};

@@ -319,6 +319,49 @@ fn redact(url: &str) -> String {
     }
 }
 
+impl SqlStore {
+    /// Every write of one call in one transaction, under the write lock.
+    async fn apply_timed(&self, writes: Vec<Write>) -> Result<Vec<Stored>> {
+        let _guard = self.write_lock.lock().await;
+        let mut tx = self.pool.begin().await.map_err(backend_error)?;
+        match self.write_all(&mut tx, &writes).await {
+            Ok(results) => {
+                tx.commit().await.map_err(backend_error)?;
+                let last = results.last().map_or(0, |s| s.revision);
+                self.revision.send_if_modified(|r| {
+                    let newer = last > *r;
+                    if newer {
+                        *r = last;
+                    }
+                    newer
+                });
+                Ok(results)
+            }
+            Err(e) => {
+                // Roll back now: a dropped transaction only rolls back when its connection is
+                // next used, and would hold SQLite's write lock until then.
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    fn backend_label(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// How long the store's write transactions take, by backend and result.
+pub static WRITE_DURATION: convoy_telemetry::Histogram<2> = convoy_telemetry::Histogram::new(
+    "convoy_store_write_duration_seconds",
+    "How long one atomic write (a set of objects) took, lock wait included, by backend and result.",
+    ["backend", "result"],
+    convoy_telemetry::LATENCY_BUCKETS,
+);
+
 #[async_trait]
 impl Store for SqlStore {
     async fn get(&self, key: &Key) -> Result<Option<Stored>> {
@@ -375,28 +418,11 @@ impl Store for SqlStore {
     }
 
     async fn apply(&self, writes: Vec<Write>) -> Result<Vec<Stored>> {
-        let _guard = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await.map_err(backend_error)?;
-        match self.write_all(&mut tx, &writes).await {
-            Ok(results) => {
-                tx.commit().await.map_err(backend_error)?;
-                let last = results.last().map_or(0, |s| s.revision);
-                self.revision.send_if_modified(|r| {
-                    let newer = last > *r;
-                    if newer {
-                        *r = last;
-                    }
-                    newer
-                });
-                Ok(results)
-            }
-            Err(e) => {
-                // Roll back now: a dropped transaction only rolls back when its connection is
-                // next used, and would hold SQLite's write lock until then.
-                let _ = tx.rollback().await;
-                Err(e)
-            }
-        }
+        let started = std::time::Instant::now();
+        let outcome = self.apply_timed(writes).await;
+        let result = if outcome.is_ok() { "ok" } else { "error" };
+        WRITE_DURATION.observe([self.backend_label(), result], started.elapsed());
+        outcome
     }
 
     async fn events_since(&self, since: i64, limit: usize) -> Result<Vec<WatchEvent>> {

@@ -214,11 +214,30 @@ async fn serve_metrics(address: SocketAddr, metrics: Arc<convoy_controllers::met
         "/metrics",
         axum::routing::get(move || {
             let metrics = metrics.clone();
-            async move { ([("content-type", "text/plain; version=0.0.4")], metrics.render()) }
+            async move {
+                let mut text = metrics.render();
+                convoy_telemetry::render(&PROCESS_METRICS, &mut text);
+                ([("content-type", "text/plain; version=0.0.4")], text)
+            }
         }),
     );
     tokio::spawn(async move { axum::serve(listener, app).await.ok() });
 }
+
+/// The metrics measured where the work happens (beside those derived from the store's changes).
+static PROCESS_METRICS: [&dyn convoy_telemetry::Render; 11] = [
+    &convoy_server::http_metrics::REQUESTS,
+    &convoy_server::http_metrics::DURATION,
+    &convoy_controllers::runtime::RECONCILES,
+    &convoy_controllers::runtime::RECONCILE_DURATION,
+    &convoy_controllers::runtime::QUEUE_DEPTH,
+    &convoy_controllers::warehouses::DISCOVERY_RUNS,
+    &convoy_controllers::warehouses::DISCOVERY_DURATION,
+    &convoy_discovery::registry::REQUESTS,
+    &convoy_git::OPERATIONS,
+    &convoy_git::OPERATION_DURATION,
+    &convoy_store_sql::WRITE_DURATION,
+];
 
 async fn ensure_admin_token(store: &dyn Store, data_dir: &Path) -> Result<(), String> {
     let path = data_dir.join("admin-token");

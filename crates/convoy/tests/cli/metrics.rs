@@ -91,6 +91,18 @@ fn a_promotion_is_counted_timed_and_its_lead_time_recorded() {
     assert_eq!(sample(&after, deployed), Some(1.0), "{after}");
     let verified = "convoy_stage_verifications_total{project=\"demo\",stage=\"dev\",phase=\"Successful\"}";
     assert_eq!(sample(&after, verified), Some(1.0), "{after}");
+
+    // Measured where the work happens: the CLI's promote request by its route's template, the
+    // promotion's git push, the controllers' passes and the store's writes.
+    let promote = "convoy_http_requests_total{route=\"/v1/projects/{project}/stages/{stage}/promote\",method=\"POST\",code=\"201\"}";
+    assert_eq!(sample(&after, promote), Some(1.0), "{after}");
+    assert!(!after.contains("first-light"), "no alias or other value of a request in a label");
+    let pushes = sample(&after, "convoy_git_operations_total{operation=\"push\",result=\"ok\"}");
+    assert_eq!(pushes, Some(1.0), "one push for one promotion: {after}");
+    let passes = sample(&after, "convoy_controller_reconciles_total{controller=\"promotions\",result=\"ok\"}");
+    assert!(passes.is_some_and(|n| n >= 1.0), "{after}");
+    let writes = sample(&after, "convoy_store_write_duration_seconds_count{backend=\"sqlite\",result=\"ok\"}");
+    assert!(writes.is_some_and(|n| n >= 3.0), "apply, promote, status writes: {after}");
 }
 
 /// A Prometheus server (Debian's `prometheus`) scraping `target` every second; stopped when dropped.
