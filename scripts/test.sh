@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests need beyond the machine image (git, PostgreSQL 15 and kubectl are
 # preinstalled). Installed only when missing and when running as root.
-packages=(postgresql-15 docker-registry apache2-utils openssl python3 python3-venv prometheus sqlite3)
+packages=(postgresql-15 docker-registry apache2-utils openssl python3 python3-venv prometheus sqlite3 chromium chromium-driver)
 missing=()
 for pkg in "${packages[@]+"${packages[@]}"}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -55,7 +55,7 @@ pub struct AppState {
     pub data_dir: Option<PathBuf>,
     /// The git mirrors the controllers use (dry runs share them and their locks).
     pub mirrors: Option<Arc<convoy_git::Mirrors>>,
-    tokens: auth::Tokens,
+    tokens: Arc<auth::Tokens>,
     /// Whether this replica holds the controllers' lease (runs Warehouses, Stages, Promotions).
     pub leading: Arc<std::sync::atomic::AtomicBool>,
     /// Webhook receivers by path, in memory.
@@ -63,12 +63,13 @@ pub struct AppState {
     limits: limits::Limits,
     /// The cluster running Argo CD, when one is configured (`convoy doctor` checks it).
     pub argocd: Option<Arc<convoy_argocd::ArgoCd>>,
+    secure_cookies: bool,
 }
 
 impl AppState {
     /// State over a store; the accepted tokens are read from it.
     pub async fn new(store: Arc<dyn Store>) -> Result<AppState, convoy_store::StoreError> {
-        let tokens = auth::Tokens::from_hashes(store.token_hashes().await?);
+        let tokens = Arc::new(auth::Tokens::from_hashes(store.token_hashes().await?));
         Ok(AppState {
             store,
             data_dir: None,
@@ -78,7 +79,13 @@ impl AppState {
             receivers: convoy_controllers::receivers::ReceiverTable::default(),
             limits: limits::Limits::default(),
             argocd: None,
+            secure_cookies: false,
         })
+    }
+
+    /// The server speaks TLS: the UI's session cookie is `Secure`.
+    pub fn with_secure_cookies(self, secure_cookies: bool) -> AppState {
+        AppState { secure_cookies, ..self }
     }
 
     pub fn with_data_dir(self, data_dir: PathBuf, mirrors: Arc<convoy_git::Mirrors>) -> AppState {
@@ -125,9 +132,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn_with_state(state.clone(), limits::limit))
-        .layer(middleware::from_fn(versions))
-        .layer(middleware::from_fn(http_metrics::observe));
-    api.with_state(state)
+        .layer(middleware::from_fn(versions));
+    let tokens = state.tokens.clone();
+    let ui = convoy_ui::router(convoy_ui::Ui {
+        store: state.store.clone(),
+        accepts: Arc::new(move |token: &str| tokens.identify(Some(&format!("Bearer {token}"))).is_some()),
+        secure_cookies: state.secure_cookies,
+    });
+    // The UI's pages beside the API; both measured.
+    ui.merge(api.with_state(state)).layer(middleware::from_fn(http_metrics::observe))
 }
 
 /// Liveness: fails when a controller loop of this replica has stopped finishing passes.
@@ -164,8 +177,19 @@ async fn authenticate(State(state): State<Arc<AppState>>, mut request: Request, 
     if is_public(request.uri().path()) {
         return next.run(request).await;
     }
-    let header = request.headers().get("authorization").and_then(|v| v.to_str().ok());
-    match state.tokens.identify(header) {
+    let header = request.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    // A browser signed in to the UI: its cookie stands for the token, writes need the CSRF token.
+    let header = match header {
+        Some(header) => Some(header),
+        None => match convoy_ui::session::cookie_credentials(request.method(), request.headers()) {
+            Some(Ok(token)) => Some(format!("Bearer {token}")),
+            Some(Err(refusal)) => {
+                return ApiError::new(StatusCode::FORBIDDEN, "Forbidden", refusal.to_string()).into_response();
+            }
+            None => None,
+        },
+    };
+    match state.tokens.identify(header.as_deref()) {
         Some(identity) => {
             request.extensions_mut().insert(identity);
             next.run(request).await

@@ -121,7 +121,8 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
             .await
             .map_err(|e| e.to_string())?
             .with_data_dir(config.data_dir.clone(), mirrors.clone())
-            .with_argocd(argocd.clone()),
+            .with_argocd(argocd.clone())
+            .with_secure_cookies(config.tls.is_some()),
     );
     tokio::spawn(convoy_controllers::lead(
         cache,

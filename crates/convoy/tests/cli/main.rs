@@ -2,6 +2,7 @@
 
 mod argocd;
 mod backup;
+mod browser;
 mod compat;
 mod discovery;
 mod doctor;
@@ -20,6 +21,7 @@ mod replicas;
 mod server;
 mod snapshots;
 mod tls;
+mod ui;
 mod windows;
 
 use std::path::{Path, PathBuf};

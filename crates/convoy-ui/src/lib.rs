@@ -1,0 +1,54 @@
+//! Convoy's web UI, served by `convoy server` at `/`. Pages are rendered here from the store
+//! (maud, escaped by default) and follow it live: a page's `#live` region is fetched again when
+//! the project changes (`/p/{project}/live`, Server-Sent Events). Every write goes through the
+//! `/v1` API with the session cookie and its CSRF token: the UI has no write path of its own.
+//!
+//! ```text
+//!  browser ──GET /p/demo──▶ pages::* ──▶ Store (reads)         ┌─ POST /v1/... (cookie + X-CSRF-Token)
+//!     ▲  ◀── HTML ───────────┘                                 │   the API's auth and admission
+//!     └── EventSource /p/demo/live ◀── store changes ──┘       └─ app.js
+//! ```
+
+// Page functions answer `Err(response)` (a redirect to sign in, a 404) and handlers return it
+// as is: boxing every early answer would buy nothing on a request path.
+#![allow(clippy::result_large_err)]
+
+mod assets;
+mod graph;
+mod live;
+mod pages;
+pub mod session;
+mod view;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use convoy_store::Store;
+
+pub use graph::{crossings, layout};
+
+/// What the pages need: the store to read, how to check a token, and whether cookies must be
+/// `Secure` (the server speaks TLS).
+#[derive(Clone)]
+pub struct Ui {
+    pub store: Arc<dyn Store>,
+    pub accepts: Arc<dyn Fn(&str) -> bool + Send + Sync>,
+    pub secure_cookies: bool,
+}
+
+/// The UI's routes; merged beside the API's.
+pub fn router(ui: Ui) -> Router {
+    Router::new()
+        .route("/", get(pages::projects::page))
+        .route("/login", get(pages::login::form).post(pages::login::submit))
+        .route("/logout", post(pages::login::logout))
+        .route("/assets/{name}", get(assets::serve))
+        .route("/p/{project}", get(pages::pipeline::page))
+        .route("/p/{project}/live", get(live::stream))
+        .route("/p/{project}/freight", get(pages::freight::page))
+        .route("/p/{project}/freight/{name}", get(pages::freight::detail))
+        .route("/p/{project}/stages/{stage}", get(pages::stage::page))
+        .route("/p/{project}/promotions/{promotion}", get(pages::promotion::page))
+        .with_state(ui)
+}

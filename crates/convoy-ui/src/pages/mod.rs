@@ -1,0 +1,8 @@
+//! One module per page.
+
+pub mod freight;
+pub mod login;
+pub mod pipeline;
+pub mod projects;
+pub mod promotion;
+pub mod stage;

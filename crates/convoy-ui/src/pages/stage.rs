@@ -1,0 +1,184 @@
+//! `/p/{project}/stages/{stage}`: where the Stage is, its promotions and verifications, and the
+//! promote fragment (`?fragment=promote`): the Freight it may take, and why not the rest.
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use convoy_api::time::Timestamp;
+use convoy_api::{Freight, Kind, Promotion, Stage};
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::Ui;
+use crate::pages::pipeline::artifacts;
+use crate::view::{ago, badge, encode, fragment, get, list, not_found, shell, signed_in};
+
+#[derive(Deserialize, Default)]
+pub struct StageQuery {
+    #[serde(default)]
+    fragment: Option<String>,
+    /// The Freight to show first in the promote fragment (dropped onto the Stage).
+    #[serde(default)]
+    freight: Option<String>,
+}
+
+/// Freight the promote fragment lists per origin.
+const CANDIDATES: usize = 25;
+
+pub async fn page(
+    State(ui): State<Ui>,
+    headers: HeaderMap,
+    Path((project, name)): Path<(String, String)>,
+    Query(query): Query<StageQuery>,
+) -> Response {
+    render(&ui, &headers, &project, &name, &query).await.unwrap_or_else(|r| r)
+}
+
+async fn render(
+    ui: &Ui,
+    headers: &HeaderMap,
+    project: &str,
+    name: &str,
+    query: &StageQuery,
+) -> Result<Response, Response> {
+    let here = format!("/p/{}/stages/{}", encode(project), encode(name));
+    let session = signed_in(ui, headers, &here)?;
+    let Some(stage) = get::<Stage>(ui, Kind::Stage, project, name).await? else {
+        return Err(not_found(&format!("Stage {name:?} not found in project {project:?}")));
+    };
+    let now = Timestamp::now();
+    if query.fragment.as_deref() == Some("promote") {
+        let freight: Vec<Freight> = list(ui, Kind::Freight, project).await?;
+        return Ok(fragment(promote(project, &stage, freight, query.freight.as_deref(), now)));
+    }
+    let mut promotions: Vec<Promotion> = list(ui, Kind::Promotion, project).await?;
+    promotions.retain(|p| p.spec.stage == name);
+    promotions.sort_by(|a, b| b.metadata.name().cmp(a.metadata.name()));
+    let body = details(project, &stage, &promotions, now);
+    if query.fragment.as_deref() == Some("live") {
+        return Ok(fragment(body));
+    }
+    Ok(shell(
+        name,
+        Some(&session),
+        Some(project),
+        html! {
+            h1 { "Stage " (name) }
+            div.toolbar {
+                button.primary type="button" data-promote=(name) data-project=(project) { "Promote…" }
+                button type="button" data-api={ "POST /v1/projects/" (encode(project)) "/stages/" (encode(name)) "/verify" }
+                    data-body=(json!({}).to_string()) data-done="Verification started again." { "Reverify" }
+                button type="button" data-api={ "POST /v1/projects/" (encode(project)) "/stages/" (encode(name)) "/refresh" }
+                    data-done="Refresh requested." { "Refresh" }
+            }
+            div #live { (body) }
+        },
+    ))
+}
+
+fn details(project: &str, stage: &Stage, promotions: &[Promotion], now: Timestamp) -> Markup {
+    let status = stage.status.clone().unwrap_or_default();
+    let current = status.freight_history.first();
+    html! {
+        h2 { "Conditions" }
+        table {
+            tbody {
+                @for c in &status.conditions {
+                    tr { th { (c.type_) } td { (badge(&c.status)) } td { (c.reason) } td { (c.message) } }
+                }
+            }
+        }
+        @if let Some(window) = &status.promotion_window_status {
+            p { "Promotion window: "
+                @if window.closed { span.badge.bad { "closed" } " " (window.reason.clone().unwrap_or_default())
+                    @if let Some(at) = &window.next_open { " · opens " (at) } }
+                @else { span.badge.ok { "open" } @if let Some(at) = &window.next_close { " · closes " (at) } }
+            }
+        }
+        h2 { "Current Freight" }
+        @match current {
+            Some(collection) => {
+                table {
+                    tbody {
+                        @for (origin, reference) in &collection.items {
+                            tr { th { (origin) } td { a href={ "/p/" (encode(project)) "/freight/" (encode(&reference.name)) } { (reference.name) } } }
+                        }
+                    }
+                }
+                h2 { "Verifications" }
+                @if collection.verification_history.is_empty() { p.muted { "None." } }
+                ul {
+                    @for record in &collection.verification_history {
+                        li { (badge(record["phase"].as_str().unwrap_or(""))) " " (record["message"].as_str().unwrap_or(""))
+                            " " span.muted { (ago(record["finishTime"].as_str(), now)) } }
+                    }
+                }
+            }
+            None => p.muted { "No Freight yet." }
+        }
+        h2 { "Promotions" }
+        @if promotions.is_empty() { p.muted { "None yet." } }
+        table {
+            tbody {
+                @for p in promotions.iter().take(20) {
+                    @let phase = p.phase().map(|p| p.as_str()).unwrap_or("");
+                    tr {
+                        td { a href={ "/p/" (encode(project)) "/promotions/" (encode(p.metadata.name())) } { (p.metadata.name()) } }
+                        td { (badge(phase)) }
+                        td.muted { (ago(p.status.as_ref().and_then(|s| s.finished_at.as_deref()), now)) }
+                        td { (p.status.as_ref().and_then(|s| s.message.clone()).unwrap_or_default()) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The Freight of the Stage's origins, newest first, each available or with the reason it is not.
+fn promote(project: &str, stage: &Stage, mut freight: Vec<Freight>, first: Option<&str>, now: Timestamp) -> Markup {
+    let name = stage.metadata.name();
+    let origins: Vec<String> = stage.spec.requested_freight.iter().map(|r| r.origin.key()).collect();
+    freight.retain(|f| origins.contains(&f.origin.key()));
+    freight.sort_by(|a, b| {
+        let key = |f: &Freight| {
+            (
+                f.metadata.name() == first.unwrap_or(""),
+                f.discovered_at.clone().or(f.metadata.creation_timestamp.clone()),
+            )
+        };
+        key(b).cmp(&key(a))
+    });
+    let api = format!("/v1/projects/{}/stages/{}/promote", encode(project), encode(name));
+    html! {
+        h2 { "Promote to " (name) }
+        @if freight.is_empty() { p { "No Freight from this Stage's origins yet." } }
+        table {
+            thead { tr { th { "Freight" } th { "Artifacts" } th { "Available?" } th {} } }
+            tbody {
+                @for (i, f) in freight.iter().take(CANDIDATES).enumerate() {
+                    @let fname = f.metadata.name();
+                    @let available = convoy_core::availability::availability(stage, f, now);
+                    @let target = format!("dry-{i}");
+                    tr {
+                        td { strong { (f.alias.as_deref().unwrap_or(fname)) } br; span.muted { (fname.chars().take(12).collect::<String>()) } }
+                        td { (artifacts(f)) }
+                        td { @match &available { Ok(_) => span.badge.ok { "available" }, Err(why) => span.badge.warn { (why.to_string()) } } }
+                        td {
+                            button type="button" data-api={ "POST " (api) } data-body=(json!({"freight": fname, "dryRun": true}).to_string())
+                                data-show={ "#" (target) } { "Dry run" }
+                            " "
+                            @if available.is_ok() {
+                                button.primary type="button" data-api={ "POST " (api) } data-body=(json!({"freight": fname}).to_string()) { "Promote" }
+                            } @else {
+                                button type="button" data-api={ "POST /v1/projects/" (encode(project)) "/freight/" (encode(fname)) "/approve" }
+                                    data-body=(json!({"stage": name}).to_string()) data-done="Approved: it may be promoted now." { "Approve" }
+                            }
+                        }
+                    }
+                    tr { td colspan="4" { div id=(target) {} } }
+                }
+            }
+        }
+    }
+}

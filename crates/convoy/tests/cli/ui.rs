@@ -1,0 +1,173 @@
+//! The web UI in a real browser (headless Chromium over WebDriver) against a real server with a
+//! real git remote: sign in (a bad token first), the pipeline, the promote dialog with its
+//! dry-run diff, a promotion followed live to green, and the CSRF rules. Screenshots go to
+//! `docs/ui/` with `CONVOY_UPDATE_SCREENSHOTS=1`.
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use super::browser::Browser;
+use super::promote::setup;
+use super::server::Server;
+
+fn shots(dir: &std::path::Path) -> PathBuf {
+    if std::env::var("CONVOY_UPDATE_SCREENSHOTS").as_deref() == Ok("1") {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/ui")
+    } else {
+        dir.to_owned()
+    }
+}
+
+#[test]
+fn sign_in_see_the_pipeline_promote_with_a_dry_run_and_watch_it_go_green() {
+    let Some(browser) = Browser::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (bare, manifests) = setup(dir.path());
+    let server = Server::start(dir.path());
+    server.login();
+    let out = server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = std::fs::read_to_string(server.data.join("admin-token")).unwrap();
+    let shots = shots(dir.path());
+
+    // Not signed in: the pipeline sends to the sign-in page; a bad token is refused in words.
+    browser.goto(&format!("{}/p/demo", server.url()));
+    browser.find("form.login");
+    browser.type_into("#token", "cvy_not-a-token");
+    browser.click("form.login button[type=submit]");
+    browser.wait_for("the refusal", "document.querySelector('.error[role=alert]')");
+    assert!(browser.text(".error").contains("not valid"), "{}", browser.text("body"));
+    browser.type_into("#token", token.trim());
+    browser.click("form.login button[type=submit]");
+
+    // The pipeline: the Warehouse and the Stage, the Freight to promote.
+    browser.find(".node[data-stage=dev]");
+    assert!(browser.url().ends_with("/p/demo"), "back where the sign-in started: {}", browser.url());
+    assert!(browser.text(".strip").contains("first-light"), "{}", browser.text("body"));
+    browser.screenshot(&shots.join("pipeline.png"));
+
+    // A write without the CSRF token is refused, even from the signed-in page.
+    let refused = browser.run(
+        "const r = await fetch('/v1/projects/demo/stages/dev/refresh', {method: 'POST', credentials: 'same-origin'}); return r.status;",
+        json!([]),
+    );
+    assert_eq!(refused, json!(403));
+
+    // The promote dialog: the Freight is available; its dry run shows the diff it would push.
+    browser.click(".node[data-stage=dev] button[data-promote]");
+    browser.find("dialog[open] table");
+    assert!(browser.text("dialog").contains("available"), "{}", browser.text("dialog"));
+    browser.click("dialog button[data-show]");
+    browser.wait_for("the dry-run diff", "document.querySelector('dialog pre.diff')");
+    let diff = browser.text("dialog pre.diff");
+    assert!(diff.contains("+  newTag: 1.2.0") && diff.contains("-  newTag: 1.0.0"), "{diff}");
+    browser.screenshot(&shots.join("promote-dialog.png"));
+    let before = git_log(&bare);
+    assert_eq!(before, git_log(&bare), "the dry run pushed nothing");
+
+    // Promote: the promotion page follows the steps to green without a reload.
+    browser.click("dialog button.primary[data-api]");
+    browser.wait_for("the promotion page", "location.pathname.includes('/promotions/')");
+    browser.run("window.convoyMarker = 'same page'; return true;", json!([]));
+    browser.wait_for("every step green", "document.querySelectorAll('ol.steps li .badge.ok').length === 4");
+    assert_eq!(browser.run("return window.convoyMarker;", json!([])), Value::String("same page".into()), "no reload");
+    browser.screenshot(&shots.join("promotion.png"));
+    assert_ne!(git_log(&bare), before, "the promotion pushed");
+
+    // The Freight moved: the pipeline card shows it in dev.
+    browser.goto(&format!("{}/p/demo", server.url()));
+    browser.wait_for(
+        "dev holding first-light",
+        "document.querySelector('.node[data-stage=dev]').textContent.includes('first-light')",
+    );
+}
+
+#[test]
+fn a_cross_site_write_with_the_session_cookie_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    server.login();
+    let token = std::fs::read_to_string(server.data.join("admin-token")).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let url = server.url();
+    runtime.block_on(async {
+        let signed_in = client
+            .post(format!("{url}/login"))
+            .header("content-type", FORM)
+            .body(format!("token={}&next=/", token.trim()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_in.status(), 303);
+        let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+        let session = cookie.split(';').next().unwrap().to_owned();
+        // The API takes the cookie only with the session's CSRF token, reads included.
+        let read = client.get(format!("{url}/v1/projects")).header("cookie", &session).send().await.unwrap();
+        assert_eq!(read.status(), 403);
+        let page = client.get(format!("{url}/")).header("cookie", &session).send().await.unwrap().text().await.unwrap();
+        let csrf =
+            page.split("name=\"csrf-token\" content=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_owned();
+        let read = client
+            .get(format!("{url}/v1/projects"))
+            .header("cookie", &session)
+            .header("x-csrf-token", &csrf)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(read.status(), 200);
+        // A form posted from another site: no CSRF token, foreign Origin.
+        let forged = client
+            .post(format!("{url}/v1/apply"))
+            .header("cookie", &session)
+            .header("origin", "https://evil.example")
+            .body("apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {name: pwned}\n")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), 403);
+        let body = forged.text().await.unwrap();
+        assert!(body.contains("another site") || body.contains("CSRF"), "{body}");
+        let projects = client
+            .get(format!("{url}/v1/projects"))
+            .header("cookie", &session)
+            .header("x-csrf-token", &csrf)
+            .send()
+            .await
+            .unwrap();
+        assert!(!projects.text().await.unwrap().contains("pwned"), "nothing was written");
+        // Signing in from another site is refused too.
+        let login = client
+            .post(format!("{url}/login"))
+            .header("origin", "https://evil.example")
+            .header("content-type", FORM)
+            .body(format!("token={}", token.trim()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 403);
+        // And an open redirect after sign-in is not possible.
+        let away = client
+            .post(format!("{url}/login"))
+            .header("content-type", FORM)
+            .body(format!("token={}&next=%2F%2Fevil.example%2F", token.trim()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(away.headers()["location"].to_str().unwrap(), "/");
+    });
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+fn git_log(bare: &std::path::Path) -> String {
+    let out = std::process::Command::new("git")
+        .args(["--git-dir"])
+        .arg(bare)
+        .args(["log", "--oneline", "main"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
