@@ -20,6 +20,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
+# axe-core (npm) for the UI's accessibility checks, pinned, installed once into target/tools.
+axe=target/tools/axe-core-4.10.3
+if [ ! -f "$axe/node_modules/axe-core/axe.min.js" ] && command -v npm >/dev/null; then
+  mkdir -p "$axe"
+  npm install --prefix "$axe" --silent --no-audit --no-fund axe-core@4.10.3
+fi
+export CONVOY_AXE_JS="$PWD/$axe/node_modules/axe-core/axe.min.js"
+
 # The Kubernetes manifests render and validate (offline schemas).
 scripts/check-deploy.sh
 

@@ -200,7 +200,7 @@ fn graph(
                     @let style = format!("left:{x:.0}px;top:{y:.0}px");
                     @if let Some(name) = p.id.strip_prefix("w/") {
                         div.node.warehouse style=(style) data-search=(name.to_lowercase()) {
-                            h3 { "⛁ " a href={ "/p/" (encode(project)) "/freight" } { (name) } }
+                            h2 { "⛁ " a href={ "/p/" (encode(project)) "/freight" } { (name) } }
                             @if let Some(w) = warehouse_by.get(name) {
                                 div.row.muted { (w.spec.subscriptions.len()) " subscriptions" }
                             }
@@ -228,7 +228,7 @@ fn card(
     html! {
         div.node style=(style) data-stage=(name) data-project=(project) data-search=(search) tabindex="0"
             aria-label={ "Stage " (name) } {
-            h3 { a href={ "/p/" (encode(project)) "/stages/" (encode(name)) } { (name) } }
+            h2 { a href={ "/p/" (encode(project)) "/stages/" (encode(name)) } { (name) } }
             @for (origin, alias) in current(stage, aliases) { div.row { span.muted { (origin) } span { (alias) } } }
             div.row {
                 @if let Some(p) = running {

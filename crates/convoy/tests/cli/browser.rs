@@ -140,6 +140,32 @@ impl Browser {
         }
     }
 
+    /// The serious and critical accessibility violations axe-core finds on the page (`id: where`),
+    /// or `None` where axe-core is not installed (scripts/test.sh installs it; CI requires it).
+    pub fn accessibility_violations(&self) -> Option<Vec<String>> {
+        let path = std::env::var("CONVOY_AXE_JS").map(std::path::PathBuf::from).unwrap_or_else(|_| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/tools/axe-core-4.10.3/node_modules/axe-core/axe.min.js")
+        });
+        let Ok(source) = std::fs::read_to_string(&path) else {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "axe-core is required in CI: {}", path.display());
+            eprintln!("skipping the accessibility check: no {}", path.display());
+            return None;
+        };
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": format!("{source}; return true;"), "args": []})),
+        );
+        let found = self.run(
+            "const result = await axe.run(document, {resultTypes: ['violations']});
+             return result.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+               .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '));",
+            json!([]),
+        );
+        Some(found.as_array().into_iter().flatten().map(|v| v.as_str().unwrap_or("").to_owned()).collect())
+    }
+
     /// A PNG of the window.
     pub fn screenshot(&self, path: &std::path::Path) {
         let encoded = self.call(reqwest::Method::GET, "/screenshot", None);

@@ -11,6 +11,13 @@ use super::browser::Browser;
 use super::promote::setup;
 use super::server::Server;
 
+/// No serious or critical accessibility violation on the page now.
+fn accessible(browser: &Browser, page: &str) {
+    if let Some(violations) = browser.accessibility_violations() {
+        assert!(violations.is_empty(), "{page}: {violations:#?}");
+    }
+}
+
 fn shots(dir: &std::path::Path) -> PathBuf {
     if std::env::var("CONVOY_UPDATE_SCREENSHOTS").as_deref() == Ok("1") {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/ui")
@@ -34,6 +41,7 @@ fn sign_in_see_the_pipeline_promote_with_a_dry_run_and_watch_it_go_green() {
     // Not signed in: the pipeline sends to the sign-in page; a bad token is refused in words.
     browser.goto(&format!("{}/p/demo", server.url()));
     browser.find("form.login");
+    accessible(&browser, "sign-in");
     browser.type_into("#token", "cvy_not-a-token");
     browser.click("form.login button[type=submit]");
     browser.wait_for("the refusal", "document.querySelector('.error[role=alert]')");
@@ -46,6 +54,7 @@ fn sign_in_see_the_pipeline_promote_with_a_dry_run_and_watch_it_go_green() {
     assert!(browser.url().ends_with("/p/demo"), "back where the sign-in started: {}", browser.url());
     assert!(browser.text(".strip").contains("first-light"), "{}", browser.text("body"));
     browser.screenshot(&shots.join("pipeline.png"));
+    accessible(&browser, "pipeline");
 
     // A write without the CSRF token is refused, even from the signed-in page.
     let refused = browser.run(
@@ -63,6 +72,7 @@ fn sign_in_see_the_pipeline_promote_with_a_dry_run_and_watch_it_go_green() {
     let diff = browser.text("dialog pre.diff");
     assert!(diff.contains("+  newTag: 1.2.0") && diff.contains("-  newTag: 1.0.0"), "{diff}");
     browser.screenshot(&shots.join("promote-dialog.png"));
+    accessible(&browser, "promote dialog");
     let before = git_log(&bare);
     assert_eq!(before, git_log(&bare), "the dry run pushed nothing");
 
@@ -73,6 +83,7 @@ fn sign_in_see_the_pipeline_promote_with_a_dry_run_and_watch_it_go_green() {
     browser.wait_for("every step green", "document.querySelectorAll('ol.steps li .badge.ok').length === 4");
     assert_eq!(browser.run("return window.convoyMarker;", json!([])), Value::String("same page".into()), "no reload");
     browser.screenshot(&shots.join("promotion.png"));
+    accessible(&browser, "promotion");
     assert_ne!(git_log(&bare), before, "the promotion pushed");
 
     // The Freight moved: the pipeline card shows it in dev.
@@ -81,6 +92,11 @@ fn sign_in_see_the_pipeline_promote_with_a_dry_run_and_watch_it_go_green() {
         "dev holding first-light",
         "document.querySelector('.node[data-stage=dev]').textContent.includes('first-light')",
     );
+    for page in ["/", "/p/demo?view=list", "/p/demo/stages/dev", "/p/demo/freight", "/p/demo/freight/first-light"] {
+        browser.goto(&format!("{}{page}", server.url()));
+        browser.find("main h1");
+        accessible(&browser, page);
+    }
 }
 
 #[test]
@@ -170,4 +186,99 @@ fn git_log(bare: &std::path::Path) -> String {
         .output()
         .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `setup`'s project with three more Stages: `broken` (its overlay does not exist: the step
+/// fails), `prod` (takes Freight verified in dev: first-light needs approval), `waiting` (an
+/// http step that never succeeds: something to abort).
+fn more_stages(manifests: &std::path::Path, bare: &std::path::Path, wait_port: u16) {
+    let url = format!("file://{}", bare.display());
+    let stage = |name: &str, sources: &str, steps: &str| {
+        format!(
+            "---\napiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\nmetadata: {{name: {name}, namespace: demo}}\nspec:\n  requestedFreight:\n  - origin: {{kind: Warehouse, name: app}}\n    sources: {sources}\n  promotionTemplate:\n    spec:\n      steps:\n{steps}"
+        )
+    };
+    let task = format!(
+        "      - task: {{name: promote}}\n        vars:\n        - name: repoURL\n          value: \"{url}\"\n"
+    );
+    let wait = format!(
+        "      - uses: http\n        config: {{url: \"http://127.0.0.1:{wait_port}/wait\", pollInterval: 1s, successExpression: \"response.body.ok == 'never'\"}}\n"
+    );
+    let mut text = std::fs::read_to_string(manifests).unwrap();
+    text.push_str(&stage("broken", "{direct: true}", &task));
+    text.push_str(&stage("prod", "{stages: [dev]}", &task));
+    text.push_str(&stage("waiting", "{direct: true}", &wait));
+    std::fs::write(manifests, text).unwrap();
+}
+
+/// Opens the promote dialog of `stage` from its page and waits for its table.
+fn open_dialog(browser: &Browser, server: &Server, stage: &str) {
+    browser.goto(&format!("{}/p/demo/stages/{stage}", server.url()));
+    browser.click("button[data-promote]");
+    browser.find("dialog[open] table");
+}
+
+#[test]
+fn drag_to_promote_see_a_failing_step_approve_and_abort() {
+    let Some(browser) = Browser::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (bare, manifests) = setup(dir.path());
+    let (mut endpoint, port) = super::pipeline::health_endpoint(dir.path());
+    more_stages(&manifests, &bare, port);
+    let server = Server::start(dir.path());
+    server.login();
+    let out = server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = std::fs::read_to_string(server.data.join("admin-token")).unwrap();
+    browser.goto(&format!("{}/login?next=/p/demo", server.url()));
+    browser.type_into("#token", token.trim());
+    browser.click("form.login button[type=submit]");
+    browser.find(".node[data-stage=broken]");
+
+    // Drag the Freight chip onto `broken`: its dialog opens with that Freight; promote it.
+    browser.run(
+        "const chip = document.querySelector('.chip[data-freight]');
+         const node = document.querySelector('.node[data-stage=broken]');
+         const transfer = new DataTransfer();
+         chip.dispatchEvent(new DragEvent('dragstart', {bubbles: true, dataTransfer: transfer}));
+         node.dispatchEvent(new DragEvent('dragover', {bubbles: true, cancelable: true, dataTransfer: transfer}));
+         node.dispatchEvent(new DragEvent('drop', {bubbles: true, cancelable: true, dataTransfer: transfer}));
+         return true;",
+        json!([]),
+    );
+    browser.find("dialog[open] table");
+    assert!(browser.text("dialog h2").contains("broken"), "{}", browser.text("dialog"));
+    browser.click("dialog button.primary[data-api]");
+    // The failing step says why, in the engine's words.
+    browser.wait_for("the failed step", "document.querySelector('ol.steps .error')");
+    let error = browser.text("ol.steps .error");
+    assert!(error.contains("env/broken"), "{error}");
+    assert!(
+        browser.text("#live").contains("Errored") || browser.text("#live").contains("Failed"),
+        "{}",
+        browser.text("#live")
+    );
+
+    // prod takes Freight verified in dev: not available, with the reason; approve it there.
+    open_dialog(&browser, &server, "prod");
+    let dialog = browser.text("dialog");
+    assert!(dialog.contains("Approve") && !dialog.contains("✓ available"), "not available yet: {dialog}");
+    let reason = browser.text("dialog .badge.warn");
+    assert!(reason.contains("dev"), "the reason names the upstream Stage: {reason}");
+    browser.click("dialog button[data-api*=approve]");
+    browser.wait_for("the approval", "document.getElementById('status').textContent.includes('Approved')");
+    open_dialog(&browser, &server, "prod");
+    assert!(browser.text("dialog").contains("available"), "{}", browser.text("dialog"));
+    assert!(!browser.text("dialog").contains("Approve"), "nothing left to approve");
+
+    // A promotion waiting on its http step is aborted from its page.
+    open_dialog(&browser, &server, "waiting");
+    browser.click("dialog button.primary[data-api]");
+    browser.wait_for("the promotion page", "location.pathname.includes('/promotions/')");
+    browser.wait_for("the abort button", "document.querySelector('button[data-confirm]')");
+    browser.run("window.confirm = () => true; return true;", json!([]));
+    browser.click("button[data-confirm]");
+    browser.wait_for("the abort", "document.querySelector('#live').textContent.includes('Aborted')");
+    let _ = endpoint.kill();
+    let _ = endpoint.wait();
 }
