@@ -101,9 +101,18 @@ impl Browser {
         }
     }
 
+    /// Clicks the element; found again when a live update replaced it between the look-up and
+    /// the click (WebDriver's "stale element reference").
     pub fn click(&self, css: &str) {
-        let id = self.find(css);
-        self.call(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({})));
+        for _ in 0..20 {
+            let id = self.find(css);
+            let answer = self.call(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({})));
+            if answer.get("error").is_none() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("could not click {css:?} on {}", self.url());
     }
 
     pub fn type_into(&self, css: &str, text: &str) {

@@ -278,6 +278,7 @@ fn drag_to_promote_see_a_failing_step_approve_and_abort() {
     browser.wait_for("the abort button", "document.querySelector('button[data-confirm]')");
     browser.run("window.confirm = () => true; return true;", json!([]));
     browser.click("button[data-confirm]");
+    browser.wait_for("the abort request", "document.getElementById('status').textContent.includes('Abort requested')");
     browser.wait_for("the abort", "document.querySelector('#live').textContent.includes('Aborted')");
     let _ = endpoint.kill();
     let _ = endpoint.wait();
