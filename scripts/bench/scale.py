@@ -128,6 +128,9 @@ def main():
     result["freight_apply_per_call_s"] = [round(a, 2) for a in applies]
     settled = settle()
     result["settle_s"] = None if settled is None else round(settled, 1)
+    if os.environ.get("LOAD_ONLY"):  # scripts/bench/ui.sh: the project, nothing measured
+        print(json.dumps(result))
+        return
     before, start = cpu_seconds(), time.time()
     time.sleep(30)
     result["idle_cpu_pct"] = round(100 * (cpu_seconds() - before) / (time.time() - start), 2)

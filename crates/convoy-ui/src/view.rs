@@ -124,6 +124,36 @@ pub async fn list<T: DeserializeOwned>(ui: &Ui, kind: Kind, project: &str) -> Re
     Ok(stored.into_iter().filter_map(|s| serde_json::from_value(s.object).ok()).collect())
 }
 
+/// The project's Freight as stored, newest first (`discoveredAt`, else creation, then name).
+/// Decoding every Freight of a large project would be most of a page's time: pages decode only
+/// what they show, with [`decode`].
+pub async fn freight_newest_first(ui: &Ui, project: &str) -> Result<Vec<serde_json::Value>, Response> {
+    let (stored, _) =
+        ui.store.list(Kind::Freight, Some(project), &LabelSelector::everything()).await.map_err(store_error)?;
+    let mut values: Vec<serde_json::Value> = stored.into_iter().map(|s| s.object).collect();
+    values.sort_by_cached_key(|v| {
+        let text = |p: &str| v.pointer(p).and_then(serde_json::Value::as_str).unwrap_or("").to_owned();
+        let when = Some(text("/discoveredAt"))
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| text("/metadata/creationTimestamp"));
+        std::cmp::Reverse((when, text("/metadata/name")))
+    });
+    Ok(values)
+}
+
+/// A stored object as its type (`None` when it does not decode).
+pub fn decode<T: DeserializeOwned>(value: &serde_json::Value) -> Option<T> {
+    T::deserialize(value).ok()
+}
+
+/// A Freight's alias, else its name, from the stored object.
+pub fn alias_of(value: &serde_json::Value) -> &str {
+    value["alias"]
+        .as_str()
+        .or_else(|| value.pointer("/metadata/name").and_then(serde_json::Value::as_str))
+        .unwrap_or("")
+}
+
 pub async fn get<T: DeserializeOwned>(ui: &Ui, kind: Kind, project: &str, name: &str) -> Result<Option<T>, Response> {
     let stored = ui.store.get(&Key::new(kind, project, name)).await.map_err(store_error)?;
     Ok(stored.and_then(|s| serde_json::from_value(s.object).ok()))

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::Ui;
 use crate::pages::pipeline::artifacts;
-use crate::view::{ago, encode, fragment, list, shell, signed_in};
+use crate::view::{ago, decode, encode, fragment, freight_newest_first, list, shell, signed_in};
 
 #[derive(Deserialize, Default)]
 pub struct FreightQuery {
@@ -37,24 +37,19 @@ pub async fn page(
 async fn render(ui: &Ui, headers: &HeaderMap, project: &str, query: &FreightQuery) -> Result<Response, Response> {
     let here = format!("/p/{}/freight", encode(project));
     let session = signed_in(ui, headers, &here)?;
-    let mut freight: Vec<Freight> = list(ui, Kind::Freight, project).await?;
-    freight.sort_by(|a, b| {
-        let key = |f: &Freight| {
-            (f.discovered_at.clone().or(f.metadata.creation_timestamp.clone()), f.metadata.name().to_owned())
-        };
-        key(b).cmp(&key(a))
-    });
+    let stored = freight_newest_first(ui, project).await?;
     let now = Timestamp::now();
     let page_index = query.page.unwrap_or(0);
-    let pages = freight.len().div_ceil(PAGE).max(1);
+    let pages = stored.len().div_ceil(PAGE).max(1);
+    let shown: Vec<Freight> = stored.iter().skip(page_index * PAGE).take(PAGE).filter_map(decode).collect();
     let body = html! {
         @if let Some((a, b)) = query.compare.as_deref().and_then(|c| c.split_once(',')) {
-            (compare(&freight, a, b))
+            (compare(&stored, a, b))
         }
         table {
             thead { tr { th { "Freight" } th { "Origin" } th { "Artifacts" } th { "Discovered" } th { "In" } th { "Verified in" } th { "Approved for" } } }
             tbody {
-                @for f in freight.iter().skip(page_index * PAGE).take(PAGE) {
+                @for f in &shown {
                     @let status = &f.status;
                     tr {
                         td { strong { (f.alias.as_deref().unwrap_or("")) } br; span.muted { (f.metadata.name().chars().take(12).collect::<String>()) } }
@@ -70,7 +65,7 @@ async fn render(ui: &Ui, headers: &HeaderMap, project: &str, query: &FreightQuer
         }
         nav.toolbar aria-label="Pages" {
             @if page_index > 0 { a href={ (here) "?page=" (page_index - 1) } rel="prev" { "Newer" } }
-            span.muted { "page " (page_index + 1) " of " (pages) " · " (freight.len()) " Freight" }
+            span.muted { "page " (page_index + 1) " of " (pages) " · " (stored.len()) " Freight" }
             @if page_index + 1 < pages { a href={ (here) "?page=" (page_index + 1) } rel="next" { "Older" } }
         }
     };
@@ -93,9 +88,16 @@ async fn render(ui: &Ui, headers: &HeaderMap, project: &str, query: &FreightQuer
     ))
 }
 
-fn compare(freight: &[Freight], a: &str, b: &str) -> Markup {
-    let find =
-        |key: &str| freight.iter().find(|f| f.metadata.name() == key.trim() || f.alias.as_deref() == Some(key.trim()));
+fn compare(freight: &[serde_json::Value], a: &str, b: &str) -> Markup {
+    let find = |key: &str| {
+        let key = key.trim();
+        freight
+            .iter()
+            .find(|f| {
+                f.pointer("/metadata/name").and_then(|n| n.as_str()) == Some(key) || f["alias"].as_str() == Some(key)
+            })
+            .and_then(decode::<Freight>)
+    };
     let (Some(a), Some(b)) = (find(a), find(b)) else {
         return html! { p.error { "Both must name Freight of this project (name or alias)." } };
     };
@@ -123,7 +125,7 @@ fn compare(freight: &[Freight], a: &str, b: &str) -> Markup {
         out.extend(f.charts.iter().map(|c| format!("chart {} {} {}", c.repo_url, c.name, c.version)));
         out
     };
-    let (left, right) = (rows(a), rows(b));
+    let (left, right) = (rows(&a), rows(&b));
     html! {
         h2 { "Compare" }
         table {

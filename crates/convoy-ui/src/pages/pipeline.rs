@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::Ui;
 use crate::graph::{CARD_HEIGHT, CARD_WIDTH, COLUMN, ROW, layout};
-use crate::view::{ago, badge, encode, fragment, list, shell, signed_in};
+use crate::view::{ago, alias_of, badge, decode, encode, fragment, freight_newest_first, list, shell, signed_in};
 
 #[derive(Deserialize, Default)]
 pub struct PipelineQuery {
@@ -43,24 +43,25 @@ async fn render(ui: &Ui, headers: &HeaderMap, project: &str, query: &PipelineQue
     }
     let stages: Vec<Stage> = list(ui, Kind::Stage, project).await?;
     let warehouses: Vec<Warehouse> = list(ui, Kind::Warehouse, project).await?;
-    let mut freight: Vec<Freight> = list(ui, Kind::Freight, project).await?;
+    let stored_freight = freight_newest_first(ui, project).await?;
     let promotions: Vec<Promotion> = list(ui, Kind::Promotion, project).await?;
-    freight.sort_by_key(|f| std::cmp::Reverse(newest(f)));
     let aliases: HashMap<&str, &str> =
-        freight.iter().map(|f| (f.metadata.name(), f.alias.as_deref().unwrap_or(f.metadata.name()))).collect();
+        stored_freight.iter().filter_map(|f| Some((f.pointer("/metadata/name")?.as_str()?, alias_of(f)))).collect();
+    let freight: Vec<Freight> = stored_freight.iter().take(STRIP).filter_map(decode).collect();
+    let freight_count = stored_freight.len();
     let running: HashMap<&str, &Promotion> =
         promotions.iter().filter(|p| !p.is_finished()).map(|p| (p.spec.stage.as_str(), p)).collect();
     let now = Timestamp::now();
     let list_view = query.view.as_deref() == Some("list");
     let body = html! {
         div.strip aria-label="Newest Freight (drag onto a Stage, or select and press p on a Stage)" {
-            @for f in freight.iter().take(STRIP) {
+            @for f in &freight {
                 button.chip type="button" draggable="true" aria-pressed="false" data-freight=(f.metadata.name())
                     title={ (f.origin.name) ": " (artifacts(f)) } {
                     (f.alias.as_deref().unwrap_or(f.metadata.name()))
                 }
             }
-            @if freight.len() > STRIP { a href={ "/p/" (encode(project)) "/freight" } { "all " (freight.len()) " Freight" } }
+            @if freight_count > STRIP { a href={ "/p/" (encode(project)) "/freight" } { "all " (freight_count) " Freight" } }
         }
         @if list_view { (table(project, &stages, &aliases, &running, now)) }
         @else { (graph(project, &stages, &warehouses, &aliases, &running, now)) }
@@ -86,18 +87,11 @@ async fn render(ui: &Ui, headers: &HeaderMap, project: &str, query: &PipelineQue
                     button type="button" data-zoom="1.25" aria-label="Zoom in" { "+" }
                 }
                 (switch)
-                span.muted { (stages.len()) " Stages · " (warehouses.len()) " Warehouses · " (freight.len()) " Freight" }
+                span.muted { (stages.len()) " Stages · " (warehouses.len()) " Warehouses · " (freight_count) " Freight" }
             }
             div #live { (body) }
         },
     ))
-}
-
-fn newest(f: &Freight) -> (String, String) {
-    (
-        f.discovered_at.clone().or(f.metadata.creation_timestamp.clone()).unwrap_or_default(),
-        f.metadata.name().to_owned(),
-    )
 }
 
 pub fn artifacts(f: &Freight) -> String {

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::Ui;
 use crate::pages::pipeline::artifacts;
-use crate::view::{ago, badge, encode, fragment, get, list, not_found, shell, signed_in};
+use crate::view::{ago, badge, decode, encode, fragment, freight_newest_first, get, list, not_found, shell, signed_in};
 
 #[derive(Deserialize, Default)]
 pub struct StageQuery {
@@ -49,8 +49,8 @@ async fn render(
     };
     let now = Timestamp::now();
     if query.fragment.as_deref() == Some("promote") {
-        let freight: Vec<Freight> = list(ui, Kind::Freight, project).await?;
-        return Ok(fragment(promote(project, &stage, freight, query.freight.as_deref(), now)));
+        let freight = candidates(&stage, freight_newest_first(ui, project).await?, query.freight.as_deref());
+        return Ok(fragment(promote(project, &stage, freight, now)));
     }
     let mut promotions: Vec<Promotion> = list(ui, Kind::Promotion, project).await?;
     promotions.retain(|p| p.spec.stage == name);
@@ -135,20 +135,24 @@ fn details(project: &str, stage: &Stage, promotions: &[Promotion], now: Timestam
     }
 }
 
-/// The Freight of the Stage's origins, newest first, each available or with the reason it is not.
-fn promote(project: &str, stage: &Stage, mut freight: Vec<Freight>, first: Option<&str>, now: Timestamp) -> Markup {
-    let name = stage.metadata.name();
+/// The newest Freight of the Stage's origins (`first`, the one dropped on it, ahead), decoded.
+fn candidates(stage: &Stage, stored: Vec<serde_json::Value>, first: Option<&str>) -> Vec<Freight> {
     let origins: Vec<String> = stage.spec.requested_freight.iter().map(|r| r.origin.key()).collect();
-    freight.retain(|f| origins.contains(&f.origin.key()));
-    freight.sort_by(|a, b| {
-        let key = |f: &Freight| {
-            (
-                f.metadata.name() == first.unwrap_or(""),
-                f.discovered_at.clone().or(f.metadata.creation_timestamp.clone()),
-            )
-        };
-        key(b).cmp(&key(a))
-    });
+    let text = |f: &serde_json::Value, p: &str| f.pointer(p).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+    let mut ours: Vec<&serde_json::Value> = stored
+        .iter()
+        .filter(|f| origins.contains(&format!("{}/{}", text(f, "/origin/kind"), text(f, "/origin/name"))))
+        .collect();
+    if let Some(at) = ours.iter().position(|f| Some(text(f, "/metadata/name").as_str()) == first) {
+        let dropped = ours.remove(at);
+        ours.insert(0, dropped);
+    }
+    ours.into_iter().take(CANDIDATES).filter_map(decode).collect()
+}
+
+/// The candidates, each available or with the reason it is not.
+fn promote(project: &str, stage: &Stage, freight: Vec<Freight>, now: Timestamp) -> Markup {
+    let name = stage.metadata.name();
     let api = format!("/v1/projects/{}/stages/{}/promote", encode(project), encode(name));
     html! {
         h2 { "Promote to " (name) }
@@ -156,7 +160,7 @@ fn promote(project: &str, stage: &Stage, mut freight: Vec<Freight>, first: Optio
         table {
             thead { tr { th { "Freight" } th { "Artifacts" } th { "Available?" } th {} } }
             tbody {
-                @for (i, f) in freight.iter().take(CANDIDATES).enumerate() {
+                @for (i, f) in freight.iter().enumerate() {
                     @let fname = f.metadata.name();
                     @let available = convoy_core::availability::availability(stage, f, now);
                     @let target = format!("dry-{i}");
