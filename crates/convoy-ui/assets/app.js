@@ -112,6 +112,23 @@
     if (node && e.key === "p" && selected) openPromote(node.dataset.project, node.dataset.stage, selected);
   });
 
+  // The doctor page: the server's checks, through the API.
+  const doctor = document.querySelector("#doctor tbody");
+  if (doctor) {
+    api("GET", "/v1/diagnostics").then((report) => {
+      doctor.innerHTML = "";
+      for (const check of report.checks || []) {
+        const row = doctor.insertRow();
+        const word = check.status === "ok" ? "ok" : check.status === "warn" ? "warn" : "bad";
+        row.insertCell().textContent = check.name;
+        const status = row.insertCell().appendChild(document.createElement("span"));
+        status.className = `badge ${word}`; status.textContent = check.status;
+        row.insertCell().textContent = check.message;
+        row.insertCell().textContent = check.fix || "";
+      }
+    }).catch((e) => { doctor.innerHTML = ""; doctor.insertRow().insertCell().textContent = e.message; });
+  }
+
   // Filter and zoom on the pipeline.
   const filter = document.getElementById("filter");
   function applyFilter() {

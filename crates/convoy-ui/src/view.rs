@@ -58,7 +58,9 @@ pub fn shell(title: &str, session: Option<&Session>, live: Option<&str>, body: M
                         @if let Some(project) = live {
                             a href={ "/p/" (encode(project)) } { "Pipeline" }
                             a href={ "/p/" (encode(project)) "/freight" } { "Freight" }
+                            a href={ "/p/" (encode(project)) "/events" } { "Events" }
                         }
+                        @if session.is_some() { a href="/doctor" { "Doctor" } }
                     }
                     @if let Some(s) = session {
                         form method="post" action="/logout" {

@@ -194,7 +194,7 @@ fn graph(
                     @let style = format!("left:{x:.0}px;top:{y:.0}px");
                     @if let Some(name) = p.id.strip_prefix("w/") {
                         div.node.warehouse style=(style) data-search=(name.to_lowercase()) {
-                            h2 { "⛁ " a href={ "/p/" (encode(project)) "/freight" } { (name) } }
+                            h2 { "⛁ " a href={ "/p/" (encode(project)) "/warehouses/" (encode(name)) } { (name) } }
                             @if let Some(w) = warehouse_by.get(name) {
                                 div.row.muted { (w.spec.subscriptions.len()) " subscriptions" }
                             }

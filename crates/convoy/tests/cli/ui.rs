@@ -92,11 +92,40 @@ fn sign_in_see_the_pipeline_promote_with_a_dry_run_and_watch_it_go_green() {
         "dev holding first-light",
         "document.querySelector('.node[data-stage=dev]').textContent.includes('first-light')",
     );
-    for page in ["/", "/p/demo?view=list", "/p/demo/stages/dev", "/p/demo/freight", "/p/demo/freight/first-light"] {
+    let pages = [
+        "/",
+        "/p/demo?view=list",
+        "/p/demo/stages/dev",
+        "/p/demo/freight",
+        "/p/demo/freight/first-light",
+        "/p/demo/events",
+        "/p/demo/warehouses/app",
+    ];
+    for page in pages {
         browser.goto(&format!("{}{page}", server.url()));
         browser.find("main h1");
         accessible(&browser, page);
     }
+    // The event log names the promotion.
+    browser.goto(&format!("{}/p/demo/events", server.url()));
+    assert!(browser.text("#live").contains("PromotionSucceeded"), "{}", browser.text("#live"));
+}
+
+/// The doctor page shows the server's checks, read from /v1/diagnostics by the page with the
+/// session's CSRF token. (A server of its own: diagnostics try every source, and the other
+/// tests' image registry is not reachable from here.)
+#[test]
+fn the_doctor_page_shows_the_servers_checks() {
+    let Some(browser) = Browser::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let token = std::fs::read_to_string(server.data.join("admin-token")).unwrap();
+    browser.goto(&format!("{}/login?next=/doctor", server.url()));
+    browser.type_into("#token", token.trim());
+    browser.click("form.login button[type=submit]");
+    browser.wait_for("the checks", "document.querySelector('#doctor tbody .badge')");
+    assert!(browser.text("#doctor").contains("store"), "{}", browser.text("#doctor"));
+    accessible(&browser, "/doctor");
 }
 
 #[test]
@@ -253,10 +282,9 @@ fn drag_to_promote_see_a_failing_step_approve_and_abort() {
     browser.wait_for("the failed step", "document.querySelector('ol.steps .error')");
     let error = browser.text("ol.steps .error");
     assert!(error.contains("env/broken"), "{error}");
-    assert!(
-        browser.text("#live").contains("Errored") || browser.text("#live").contains("Failed"),
-        "{}",
-        browser.text("#live")
+    browser.wait_for(
+        "the promotion to end",
+        "['Errored', 'Failed'].some(w => document.querySelector('#live p .badge').textContent.includes(w))",
     );
 
     // prod takes Freight verified in dev: not available, with the reason; approve it there.
@@ -267,9 +295,17 @@ fn drag_to_promote_see_a_failing_step_approve_and_abort() {
     assert!(reason.contains("dev"), "the reason names the upstream Stage: {reason}");
     browser.click("dialog button[data-api*=approve]");
     browser.wait_for("the approval", "document.getElementById('status').textContent.includes('Approved')");
-    open_dialog(&browser, &server, "prod");
+    // The Freight is available now (as soon as the server's view has the approval).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        open_dialog(&browser, &server, "prod");
+        if !browser.text("dialog").contains("Approve") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still not available: {}", browser.text("dialog"));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     assert!(browser.text("dialog").contains("available"), "{}", browser.text("dialog"));
-    assert!(!browser.text("dialog").contains("Approve"), "nothing left to approve");
 
     // A promotion waiting on its http step is aborted from its page.
     open_dialog(&browser, &server, "waiting");
