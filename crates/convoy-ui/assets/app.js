@@ -112,6 +112,18 @@
     if (node && e.key === "p" && selected) openPromote(node.dataset.project, node.dataset.stage, selected);
   });
 
+  // Renaming Freight: Kargo keeps the alias in a field and a label.
+  document.addEventListener("submit", async (event) => {
+    const form = event.target.closest("form[data-alias]");
+    if (!form) return;
+    event.preventDefault();
+    const alias = form.querySelector("input[name=alias]").value.trim();
+    try {
+      await api("PATCH", form.dataset.alias, { alias, metadata: { labels: { "kargo.akuity.io/alias": alias } } });
+      say(`Renamed to ${alias}.`);
+    } catch (e) { say(e.message, true); }
+  });
+
   // The doctor page: the server's checks, through the API.
   const doctor = document.querySelector("#doctor tbody");
   if (doctor) {

@@ -167,6 +167,11 @@ pub async fn detail(
         html! {
             h1 { "Freight " (f.alias.as_deref().unwrap_or("")) " " span.muted { (f.metadata.name()) } }
             p { "From " (f.origin.kind) " " (f.origin.name) ", discovered " (ago(f.discovered_at.as_deref().or(f.metadata.creation_timestamp.as_deref()), now)) }
+            form.toolbar data-alias={ "/v1/projects/" (encode(&project)) "/freight/" (encode(f.metadata.name())) } {
+                label for="alias" { "Alias" }
+                input #alias type="text" name="alias" value=(f.alias.clone().unwrap_or_default()) required pattern="[a-z0-9]([-a-z0-9]*[a-z0-9])?";
+                button type="submit" { "Rename" }
+            }
             h2 { "Artifacts" }
             ul {
                 @for i in &f.images { li { "image " code { (i.repo_url) ":" (i.tag) } @if !i.digest.is_empty() { " " span.muted { (i.digest) } } } }

@@ -128,6 +128,8 @@ struct Summary {
     last_when: String,
     auto: bool,
     held: bool,
+    /// Why promotions are frozen (a closed promotion window), if they are.
+    frozen: Option<String>,
 }
 
 fn summary(stage: &Stage, now: Timestamp) -> Summary {
@@ -142,6 +144,10 @@ fn summary(stage: &Stage, now: Timestamp) -> Summary {
         last_when: ago(last.and_then(|p| p.finished_at.as_deref()), now),
         auto: status.auto_promotion_enabled == Some(true),
         held: !status.effective_auto_promotion_holds.is_empty(),
+        frozen: status.promotion_window_status.as_ref().filter(|w| w.closed).map(|w| {
+            let until = w.next_open.as_ref().map(|t| format!(" until {t}")).unwrap_or_default();
+            format!("{}{until}", w.reason.clone().unwrap_or_default())
+        }),
     }
 }
 
@@ -233,7 +239,10 @@ fn card(
                 span { (badge(&s.health)) }
             }
             div.row {
-                span.muted { @if s.auto { "auto" } @else { "manual" } @if s.held { " · held" } }
+                span.muted {
+                    @if s.auto { "auto" } @else { "manual" } @if s.held { " · held" }
+                    @if let Some(why) = &s.frozen { " · " span.badge.warn title=(why) { "frozen" } }
+                }
                 button type="button" data-promote=(name) data-project=(project) { "Promote" }
             }
             @if s.ready == "False" { div.row.muted title=(s.reason) { (s.reason) } }
@@ -261,7 +270,7 @@ fn table(
                         td { @if running.contains_key(name) { (badge("Running")) } @else { (badge(&s.last)) " " span.muted { (s.last_when) } } }
                         td { (badge(&s.health)) }
                         td { (s.reason) }
-                        td { @if s.auto { "on" } @else { "off" } @if s.held { " (held)" } }
+                        td { @if s.auto { "on" } @else { "off" } @if s.held { " (held)" } @if let Some(why) = &s.frozen { " · frozen: " (why) } }
                         td { button type="button" data-promote=(name) data-project=(project) { "Promote" } }
                     }
                 }

@@ -71,6 +71,13 @@ async fn render(
                     data-body=(json!({}).to_string()) data-done="Verification started again." { "Reverify" }
                 button type="button" data-api={ "POST /v1/projects/" (encode(project)) "/stages/" (encode(name)) "/refresh" }
                     data-done="Refresh requested." { "Refresh" }
+                @for reference in stage.status.iter().flat_map(|s| s.freight_history.first()).flat_map(|c| c.items.values()) {
+                    button type="button" data-api={ "POST /v1/projects/" (encode(project)) "/stages/" (encode(name)) "/promote-downstream" }
+                        data-body=(json!({"freight": reference.name}).to_string())
+                        data-done="Promotions created for the Stages downstream." {
+                        "Promote " (reference.name.chars().take(7).collect::<String>()) " downstream"
+                    }
+                }
             }
             div #live { (body) }
         },

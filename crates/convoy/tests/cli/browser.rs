@@ -120,6 +120,13 @@ impl Browser {
         self.call(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({"text": text})));
     }
 
+    /// Replaces the text of an input.
+    pub fn replace_text(&self, css: &str, text: &str) {
+        let id = self.find(css);
+        self.call(reqwest::Method::POST, &format!("/element/{id}/clear"), Some(json!({})));
+        self.call(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({"text": text})));
+    }
+
     pub fn text(&self, css: &str) -> String {
         let found = self.call(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css})));
         let Some(id) = found[ELEMENT].as_str() else { return String::new() };

@@ -91,6 +91,28 @@ impl Server {
         }
     }
 
+    /// A UI page as a signed-in browser gets it (HTML).
+    pub fn page(&self, path: &str) -> String {
+        let token = std::fs::read_to_string(self.data.join("admin-token")).unwrap();
+        let url = self.url();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+            let form = format!("token={}", token.trim());
+            let signed_in = client
+                .post(format!("{url}/login"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form)
+                .send()
+                .await
+                .unwrap();
+            let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+            let page = client.get(format!("{url}{path}")).header("cookie", cookie).send().await.unwrap();
+            assert_eq!(page.status(), 200, "{path}");
+            page.text().await.unwrap()
+        })
+    }
+
     pub fn login(&self) {
         let out = self
             .convoy()

@@ -11,6 +11,14 @@ use super::browser::Browser;
 use super::promote::setup;
 use super::server::Server;
 
+/// Signs in with the admin token from the sign-in page, to come back to `next`.
+fn sign_in(browser: &Browser, server: &Server, next: &str) {
+    let token = std::fs::read_to_string(server.data.join("admin-token")).unwrap();
+    browser.goto(&format!("{}/login?next={next}", server.url()));
+    browser.type_into("#token", token.trim());
+    browser.click("form.login button[type=submit]");
+}
+
 /// No serious or critical accessibility violation on the page now.
 fn accessible(browser: &Browser, page: &str) {
     if let Some(violations) = browser.accessibility_violations() {
@@ -106,6 +114,14 @@ fn sign_in_see_the_pipeline_promote_with_a_dry_run_and_watch_it_go_green() {
         browser.find("main h1");
         accessible(&browser, page);
     }
+    // Rename the Freight from its page; the API holds the new alias.
+    browser.goto(&format!("{}/p/demo/freight/first-light", server.url()));
+    browser.replace_text("#alias", "renamed-light");
+    browser.click("form[data-alias] button[type=submit]");
+    browser.wait_for("the rename", "document.getElementById('status').textContent.includes('Renamed')");
+    let out = server.convoy().args(["-p", "demo", "get", "freight", "renamed-light"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
     // The event log names the promotion.
     browser.goto(&format!("{}/p/demo/events", server.url()));
     assert!(browser.text("#live").contains("PromotionSucceeded"), "{}", browser.text("#live"));
@@ -119,10 +135,7 @@ fn the_doctor_page_shows_the_servers_checks() {
     let Some(browser) = Browser::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let token = std::fs::read_to_string(server.data.join("admin-token")).unwrap();
-    browser.goto(&format!("{}/login?next=/doctor", server.url()));
-    browser.type_into("#token", token.trim());
-    browser.click("form.login button[type=submit]");
+    sign_in(&browser, &server, "/doctor");
     browser.wait_for("the checks", "document.querySelector('#doctor tbody .badge')");
     assert!(browser.text("#doctor").contains("store"), "{}", browser.text("#doctor"));
     accessible(&browser, "/doctor");
@@ -258,10 +271,7 @@ fn drag_to_promote_see_a_failing_step_approve_and_abort() {
     server.login();
     let out = server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let token = std::fs::read_to_string(server.data.join("admin-token")).unwrap();
-    browser.goto(&format!("{}/login?next=/p/demo", server.url()));
-    browser.type_into("#token", token.trim());
-    browser.click("form.login button[type=submit]");
+    sign_in(&browser, &server, "/p/demo");
     browser.find(".node[data-stage=broken]");
 
     // Drag the Freight chip onto `broken`: its dialog opens with that Freight; promote it.
@@ -316,6 +326,23 @@ fn drag_to_promote_see_a_failing_step_approve_and_abort() {
     browser.click("button[data-confirm]");
     browser.wait_for("the abort request", "document.getElementById('status').textContent.includes('Abort requested')");
     browser.wait_for("the abort", "document.querySelector('#live').textContent.includes('Aborted')");
+
+    // Once dev holds the Freight, its page promotes it to the Stages downstream (prod).
+    let out = server
+        .convoy()
+        .args(["-p", "demo", "promote", "--freight-alias", "first-light", "--stage", "dev", "--wait"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    browser.goto(&format!("{}/p/demo/stages/dev", server.url()));
+    browser.click("button[data-api$=promote-downstream]");
+    browser
+        .wait_for("the downstream promotion", "document.getElementById('status').textContent.includes('downstream')");
+    let out = server.convoy().args(["-p", "demo", "get", "promotions", "-o", "json"]).output().unwrap();
+    let promotions: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stages: Vec<&str> =
+        promotions["items"].as_array().unwrap().iter().filter_map(|p| p["spec"]["stage"].as_str()).collect();
+    assert!(stages.contains(&"prod"), "{stages:?}");
     let _ = endpoint.kill();
     let _ = endpoint.wait();
 }

@@ -127,6 +127,8 @@ fn auto_promotion_waits_for_its_window_and_a_manual_one_needs_an_override() {
     let listing = stdout(&server.convoy().args(["-p", "demo", "get", "stages"]).output().unwrap());
     assert!(listing.contains(&format!("promotions frozen until {opens_at}")), "{listing}");
     assert!(promotions(&server).is_empty(), "no promotion during the freeze");
+    let pipeline = server.page("/p/demo");
+    assert!(pipeline.contains(">frozen<") && pipeline.contains("deploy-freeze"), "the UI says so too");
 
     // When it ends, auto-promotion runs (the controller looks again then: nothing else changed).
     server.wait_until("dev to be promoted after the window", || {
