@@ -24,13 +24,36 @@
   // Live: the server says "changed"; the page's live fragment is fetched again and replaced.
   const live = document.body.dataset.live;
   const region = document.getElementById("live");
+  // An update touches only the keyed nodes ([data-key]: Stage cards, rows) whose HTML changed;
+  // anything else that changed (a new Stage, an edge, the Freight strip) redraws the region.
+  const parse = (html) => { const box = document.createElement("div"); box.innerHTML = html; return box; };
+  const skeleton = (box) => {
+    const copy = box.cloneNode(true);
+    copy.querySelectorAll("[data-key]").forEach(n => { const mark = document.createElement("i"); mark.dataset.key = n.dataset.key; n.replaceWith(mark); });
+    return copy.innerHTML;
+  };
+  let shown = region ? parse(region.innerHTML) : null;
+  function update(html) {
+    const next = parse(html);
+    const before = [...shown.querySelectorAll("[data-key]")], after = [...next.querySelectorAll("[data-key]")];
+    const sameShape = before.length === after.length && after.every((n, i) => n.dataset.key === before[i].dataset.key) && skeleton(shown) === skeleton(next);
+    if (!sameShape) { region.innerHTML = html; }
+    else {
+      after.forEach((node, i) => {
+        if (node.outerHTML === before[i].outerHTML) return;
+        const live = region.querySelector(`[data-key="${CSS.escape(node.dataset.key)}"]`);
+        if (live) live.replaceWith(node.cloneNode(true));
+      });
+    }
+    shown = next; applyFilter();
+  }
   if (live && region && window.EventSource) {
     let pending = null;
     const refresh = async () => {
       pending = null;
       const url = new URL(location.href); url.searchParams.set("fragment", "live");
       const response = await fetch(url, { credentials: "same-origin" });
-      if (response.ok) { region.innerHTML = await response.text(); applyFilter(); }
+      if (response.ok) update(await response.text());
     };
     const source = new EventSource(live);
     source.addEventListener("changed", () => { if (!pending) pending = setTimeout(refresh, 150); });

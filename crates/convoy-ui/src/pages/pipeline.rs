@@ -199,7 +199,7 @@ fn graph(
                     @let (x, y) = at[p.id.as_str()];
                     @let style = format!("left:{x:.0}px;top:{y:.0}px");
                     @if let Some(name) = p.id.strip_prefix("w/") {
-                        div.node.warehouse style=(style) data-search=(name.to_lowercase()) {
+                        div.node.warehouse style=(style) data-search=(name.to_lowercase()) data-key={ "w/" (name) } {
                             h2 { "⛁ " a href={ "/p/" (encode(project)) "/warehouses/" (encode(name)) } { (name) } }
                             @if let Some(w) = warehouse_by.get(name) {
                                 div.row.muted { (w.spec.subscriptions.len()) " subscriptions" }
@@ -226,7 +226,7 @@ fn card(
     let s = summary(stage, now);
     let search = format!("{} {} {} {}", name, s.reason, s.health, s.last).to_lowercase();
     html! {
-        div.node style=(style) data-stage=(name) data-project=(project) data-search=(search) tabindex="0"
+        div.node style=(style) data-stage=(name) data-key=(name) data-project=(project) data-search=(search) tabindex="0"
             aria-label={ "Stage " (name) } {
             h2 { a href={ "/p/" (encode(project)) "/stages/" (encode(name)) } { (name) } }
             @for (origin, alias) in current(stage, aliases) { div.row { span.muted { (origin) } span { (alias) } } }
@@ -264,7 +264,7 @@ fn table(
                 @for stage in stages {
                     @let name = stage.metadata.name();
                     @let s = summary(stage, now);
-                    tr.node data-search=({ format!("{} {} {}", name, s.reason, s.health).to_lowercase() }) {
+                    tr.node data-key=(name) data-search=({ format!("{} {} {}", name, s.reason, s.health).to_lowercase() }) {
                         td { a href={ "/p/" (encode(project)) "/stages/" (encode(name)) } { (name) } }
                         td { @for (origin, alias) in current(stage, aliases) { div { span.muted { (origin) ": " } (alias) } } }
                         td { @if running.contains_key(name) { (badge("Running")) } @else { (badge(&s.last)) " " span.muted { (s.last_when) } } }

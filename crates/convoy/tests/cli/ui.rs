@@ -327,13 +327,31 @@ fn drag_to_promote_see_a_failing_step_approve_and_abort() {
     browser.wait_for("the abort request", "document.getElementById('status').textContent.includes('Abort requested')");
     browser.wait_for("the abort", "document.querySelector('#live').textContent.includes('Aborted')");
 
-    // Once dev holds the Freight, its page promotes it to the Stages downstream (prod).
+    // A change to one Stage redraws only its card on the pipeline: the others are the same nodes.
+    browser.goto(&format!("{}/p/demo", server.url()));
+    browser.find(".node[data-stage=dev]");
+    browser.run(
+        "document.querySelector('.node[data-stage=waiting]').convoyMark = 1;
+         document.querySelector('.node[data-stage=dev]').convoyMark = 1; return true;",
+        json!([]),
+    );
     let out = server
         .convoy()
         .args(["-p", "demo", "promote", "--freight-alias", "first-light", "--stage", "dev", "--wait"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    browser.wait_for(
+        "dev's card to show the Freight",
+        "document.querySelector('.node[data-stage=dev]').textContent.includes('first-light')",
+    );
+    let marks = browser.run(
+        "return [document.querySelector('.node[data-stage=waiting]').convoyMark === 1, document.querySelector('.node[data-stage=dev]').convoyMark === 1];",
+        json!([]),
+    );
+    assert_eq!(marks, json!([true, false]), "waiting's card kept, dev's replaced");
+
+    // Once dev holds the Freight, its page promotes it to the Stages downstream (prod).
     browser.goto(&format!("{}/p/demo/stages/dev", server.url()));
     browser.click("button[data-api$=promote-downstream]");
     browser
