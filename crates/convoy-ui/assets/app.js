@@ -172,6 +172,20 @@
     document.querySelectorAll(".node").forEach(n => n.classList.toggle("dim", !!words && !n.dataset.search.includes(words)));
   }
   filter?.addEventListener("input", applyFilter);
+  // Pan the graph by dragging its background.
+  const wrap = document.querySelector(".graph-wrap");
+  let panning = null;
+  wrap?.addEventListener("mousedown", (e) => {
+    if (e.target.closest(".node, a, button")) return;
+    panning = { x: e.clientX, y: e.clientY, left: wrap.scrollLeft, top: wrap.scrollTop };
+  });
+  document.addEventListener("mousemove", (e) => {
+    if (!panning) return;
+    wrap.scrollLeft = panning.left - (e.clientX - panning.x);
+    wrap.scrollTop = panning.top - (e.clientY - panning.y);
+  });
+  document.addEventListener("mouseup", () => { panning = null; });
+
   let scale = 1;
   document.addEventListener("click", (e) => {
     const zoom = e.target.closest("[data-zoom]"); if (!zoom) return;

@@ -96,6 +96,29 @@ fn details(project: &str, stage: &Stage, promotions: &[Promotion], now: Timestam
                 }
             }
         }
+        @if let Some(health) = status.health.as_ref().filter(|h| h.is_object()) {
+            h2 { "Health" }
+            p { (badge(health["status"].as_str().unwrap_or(""))) }
+            @if let Some(issues) = health["issues"].as_array().filter(|i| !i.is_empty()) {
+                ul { @for issue in issues { li.error { (issue.as_str().unwrap_or("")) } } }
+            }
+            @let apps: Vec<&serde_json::Value> = health["output"].as_array().into_iter().flatten()
+                .flat_map(|o| o["applicationStatuses"].as_array().into_iter().flatten()).collect();
+            @if !apps.is_empty() {
+                table {
+                    thead { tr { th { "Application" } th { "Health" } th { "Sync" } } }
+                    tbody {
+                        @for app in apps {
+                            tr {
+                                td { (app["Namespace"].as_str().unwrap_or("")) "/" (app["Name"].as_str().unwrap_or("")) }
+                                td { (badge(app.pointer("/health/status").and_then(|v| v.as_str()).unwrap_or(""))) }
+                                td { (app.pointer("/sync/status").and_then(|v| v.as_str()).unwrap_or("")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         @if let Some(window) = &status.promotion_window_status {
             p { "Promotion window: "
                 @if window.closed { span.badge.bad { "closed" } " " (window.reason.clone().unwrap_or_default())

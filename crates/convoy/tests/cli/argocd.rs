@@ -179,6 +179,9 @@ fn a_quickstart_pipeline_syncs_argo_cd_and_follows_its_health() {
     let context = dev.pointer("/metadata/annotations/kargo.akuity.io~1argocd-context").and_then(Value::as_str);
     let context: Value = serde_json::from_str(context.expect("the argocd-context annotation")).unwrap();
     assert_eq!(context, json!([{"name": "demo-dev", "namespace": "argocd"}]));
+    // The UI's Stage page shows the health and the Applications behind it.
+    let page = server.page("/p/demo/stages/dev");
+    assert!(page.contains("<h2>Health</h2>") && page.contains("argocd/demo-dev"), "{page}");
 
     // staging follows on its own once dev is healthy and verified, and syncs its Application.
     wait_for(&server, "staging to be promoted and healthy", Duration::from_secs(60), || {
