@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::{Extension, State};
 use convoy_api::{Kind, ProjectConfig, Stage, Subscription, Warehouse};
 use convoy_store::{Key, LabelSelector};
+use futures::StreamExt;
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -14,6 +15,8 @@ use crate::error::ApiError;
 
 /// How long one source or remote may take to answer before its check fails.
 const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+/// Stages whose remotes are probed at once (each probe is a git process).
+const STAGES_AT_ONCE: usize = 8;
 
 fn check(name: String, status: &str, message: impl Into<String>, fix: &str) -> Value {
     json!({"name": name, "status": status, "message": message.into(), "fix": fix})
@@ -77,10 +80,19 @@ pub async fn diagnostics(
             .any(|step| step["uses"].as_str().is_some_and(|u| u.starts_with("argocd-")))
     });
     checks.extend(argocd(&state, uses_argocd).await);
-    for stored in stages {
-        let Ok(stage) = serde_json::from_value::<Stage>(stored.object) else { continue };
-        checks.extend(references(&state, &stage).await?);
-        checks.extend(remotes(&state, &stage).await?);
+    // Stages are checked a few at a time (each may wait on a remote for PROBE_TIMEOUT), in order.
+    let stages: Vec<Stage> =
+        stages.into_iter().filter_map(|stored| serde_json::from_value(stored.object).ok()).collect();
+    // Owned Stages and a shared state: the checks run as futures of their own.
+    let per_stage = futures::stream::iter(stages.into_iter().map(|stage| {
+        let state = state.clone();
+        async move { stage_checks(&state, &stage).await }
+    }))
+    .buffered(STAGES_AT_ONCE)
+    .collect::<Vec<_>>()
+    .await;
+    for found in per_stage {
+        checks.extend(found?);
     }
     let (configs, _) = state.store.list(Kind::ProjectConfig, None, &everything).await?;
     for stored in configs {
@@ -239,6 +251,13 @@ fn source_fix(kind: &str) -> String {
     format!(
         "check the repoURL, and that a Secret labelled kargo.akuity.io/cred-type: {kind} matches it (convoy create credentials)"
     )
+}
+
+/// A Stage's references and remotes.
+async fn stage_checks(state: &AppState, stage: &Stage) -> Result<Vec<Value>, ApiError> {
+    let mut found = references(state, stage).await?;
+    found.extend(remotes(state, stage).await?);
+    Ok(found)
 }
 
 /// Every object a Stage names exists: the PromotionTasks its template references and the
