@@ -51,11 +51,11 @@ impl Verifier {
         }
         let (verifier, stage, id) = (self.clone(), stage.clone(), id.to_owned());
         tokio::spawn(async move {
-            let (phase, message) = match verifier.analyse(&stage, &id).await {
+            let (phase, message, metric_results) = match verifier.analyse(&stage, &id).await {
                 Ok(outcome) => outcome,
-                Err(message) => (Phase::Error, message),
+                Err(message) => (Phase::Error, message, Vec::new()),
             };
-            match verifier.record(&stage, &id, phase, &message).await {
+            match verifier.record(&stage, &id, phase, &message, &metric_results).await {
                 Ok(()) => {
                     let reason = match phase {
                         Phase::Successful => "FreightVerificationSucceeded",
@@ -80,7 +80,9 @@ impl Verifier {
         });
     }
 
-    async fn analyse(&self, stage: &Stage, id: &str) -> Result<(Phase, String), String> {
+    /// The run's phase, its message, and each metric's result with its measurements (the shape
+    /// of Argo Rollouts' `AnalysisRun.status.metricResults`, which Kargo's UI shows).
+    async fn analyse(&self, stage: &Stage, id: &str) -> Result<(Phase, String, Vec<Value>), String> {
         let project = stage.metadata.namespace();
         let verification = stage.spec.verification.as_ref().ok_or("the Stage no longer asks for verification")?;
         let args = self.arguments(stage)?;
@@ -133,16 +135,17 @@ impl Verifier {
             return Err("the AnalysisTemplates define no metrics".into());
         }
         let outcomes = futures::future::join_all(metrics.iter().map(|m| self.measure(stage, id, m))).await;
-        let phases: Vec<Phase> = outcomes.iter().map(|(p, _)| *p).collect();
+        let phases: Vec<Phase> = outcomes.iter().map(|o| o.phase).collect();
         let phase = run_phase(&phases);
         let message = metrics
             .iter()
             .zip(&outcomes)
-            .filter(|(_, (p, _))| *p != Phase::Successful)
-            .map(|(m, (p, detail))| format!("metric {:?} {}: {detail}", m.name, p.as_str()))
+            .filter(|(_, o)| o.phase != Phase::Successful)
+            .map(|(m, o)| format!("metric {:?} {}: {}", m.name, o.phase.as_str(), o.detail))
             .collect::<Vec<_>>()
             .join("; ");
-        Ok((phase, message))
+        let results = metrics.iter().zip(&outcomes).map(|(m, o)| o.result(&m.name)).collect();
+        Ok((phase, message, results))
     }
 
     /// Stage `verification.args`, evaluated as templates with `ctx.project`, `ctx.stage` and the
@@ -164,37 +167,70 @@ impl Verifier {
         Ok(args)
     }
 
-    /// Measures until the metric's phase is decided; returns it with a short account.
-    async fn measure(&self, stage: &Stage, id: &str, metric: &Metric) -> (Phase, String) {
+    /// Measures until the metric's phase is decided.
+    async fn measure(&self, stage: &Stage, id: &str, metric: &Metric) -> Measured {
         let mut phases = Vec::new();
+        let mut measurements = std::collections::VecDeque::new();
         loop {
             if !self.still_running(stage, id).await {
-                return (Phase::Error, "stopped: the verification is no longer running".into());
+                let detail = "stopped: the verification is no longer running".to_owned();
+                return Measured { phase: Phase::Error, detail, phases, measurements };
             }
-            let last;
-            let outcome = match self.measurer.take(metric).await {
+            let started = Timestamp::now().to_string();
+            let (outcome, value, last) = match self.measurer.take(metric).await {
                 Ok(result) => match evaluate(metric, &result) {
-                    Ok(phase) => {
-                        last = format!("result {result}");
-                        phase
-                    }
-                    Err(e) => {
-                        last = e;
-                        Phase::Error
-                    }
+                    Ok(phase) => (phase, Some(result.to_string()), format!("result {result}")),
+                    Err(e) => (Phase::Error, Some(result.to_string()), e),
                 },
-                Err(e) => {
-                    last = e;
-                    Phase::Error
-                }
+                Err(e) => (Phase::Error, None, e),
             };
+            let mut measurement =
+                json!({"phase": outcome.as_str(), "startedAt": started, "finishedAt": Timestamp::now().to_string()});
+            match value {
+                Some(value) => measurement["value"] = json!(value),
+                None => measurement["message"] = json!(last),
+            }
+            measurements.push_back(measurement);
+            if measurements.len() > MEASUREMENTS_KEPT {
+                measurements.pop_front();
+            }
             phases.push(outcome);
             let phase = metric_phase(metric, &phases);
             if phase != Phase::Running {
-                return (phase, format!("{} measurement(s), last {last}", phases.len()));
+                let detail = format!("{} measurement(s), last {last}", phases.len());
+                return Measured { phase, detail, phases, measurements };
             }
             tokio::time::sleep(metric.interval.unwrap_or(Duration::from_secs(1))).await;
         }
+    }
+}
+
+/// Measurements kept per metric in the record (the newest; the counts cover them all).
+const MEASUREMENTS_KEPT: usize = 10;
+
+/// One metric's outcome.
+struct Measured {
+    phase: Phase,
+    detail: String,
+    phases: Vec<Phase>,
+    measurements: std::collections::VecDeque<Value>,
+}
+
+impl Measured {
+    /// As Argo Rollouts' `metricResults[]` entry.
+    fn result(&self, name: &str) -> Value {
+        let count = |p: Phase| self.phases.iter().filter(|x| **x == p).count();
+        json!({
+            "name": name,
+            "phase": self.phase.as_str(),
+            "count": self.phases.len(),
+            "successful": count(Phase::Successful),
+            "failed": count(Phase::Failed),
+            "inconclusive": count(Phase::Inconclusive),
+            "error": count(Phase::Error),
+            "message": self.detail,
+            "measurements": self.measurements,
+        })
     }
 }
 
@@ -276,7 +312,14 @@ impl Verifier {
     }
 
     /// Writes the outcome over the `Running` record with this id (an aborted one stays aborted).
-    async fn record(&self, stage: &Stage, id: &str, phase: Phase, message: &str) -> Result<(), String> {
+    async fn record(
+        &self,
+        stage: &Stage,
+        id: &str,
+        phase: Phase,
+        message: &str,
+        metric_results: &[Value],
+    ) -> Result<(), String> {
         let key = Key::new(Kind::Stage, stage.metadata.namespace(), stage.metadata.name());
         let now = Timestamp::now().to_string();
         update_typed_status(&*self.store, &key, |status: &mut StageStatus| {
@@ -285,6 +328,9 @@ impl Verifier {
                     if record["id"] == id && record["phase"] == "Running" {
                         record["phase"] = json!(phase.as_str());
                         record["finishTime"] = json!(now);
+                        if !metric_results.is_empty() {
+                            record["metricResults"] = json!(metric_results);
+                        }
                         if message.is_empty() {
                             if let Some(map) = record.as_object_mut() {
                                 map.remove("message");

@@ -140,8 +140,30 @@ fn details(project: &str, stage: &Stage, promotions: &[Promotion], now: Timestam
                 @if collection.verification_history.is_empty() { p.muted { "None." } }
                 ul {
                     @for record in &collection.verification_history {
-                        li { (badge(record["phase"].as_str().unwrap_or(""))) " " (record["message"].as_str().unwrap_or(""))
-                            " " span.muted { (ago(record["finishTime"].as_str(), now)) } }
+                        li {
+                            (badge(record["phase"].as_str().unwrap_or(""))) " " (record["message"].as_str().unwrap_or(""))
+                            " " span.muted { (ago(record["finishTime"].as_str(), now)) }
+                            @if let Some(results) = record["metricResults"].as_array() {
+                                table {
+                                    thead { tr { th { "Metric" } th { "Phase" } th { "Measurements (oldest first)" } } }
+                                    tbody {
+                                        @for metric in results {
+                                            tr {
+                                                td { (metric["name"].as_str().unwrap_or("")) }
+                                                td { (badge(metric["phase"].as_str().unwrap_or(""))) }
+                                                td {
+                                                    (metric["count"].as_u64().unwrap_or(0)) " measurements: "
+                                                    @for m in metric["measurements"].as_array().into_iter().flatten() {
+                                                        (badge(m["phase"].as_str().unwrap_or(""))) " "
+                                                        code { (m["value"].as_str().or(m["message"].as_str()).unwrap_or("")) } " "
+                                                    }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }

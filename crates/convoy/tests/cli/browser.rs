@@ -127,10 +127,12 @@ impl Browser {
         self.call(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({"text": text})));
     }
 
+    /// The rendered text of the first element matching `css` ("" when there is none), read in one
+    /// script: a live update cannot swap the element between finding and reading it.
     pub fn text(&self, css: &str) -> String {
-        let found = self.call(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css})));
-        let Some(id) = found[ELEMENT].as_str() else { return String::new() };
-        self.call(reqwest::Method::GET, &format!("/element/{id}/text"), None).as_str().unwrap_or("").to_owned()
+        let text =
+            self.run("const e = document.querySelector(arguments[0]); return e ? e.innerText : '';", json!([css]));
+        text.as_str().unwrap_or("").to_owned()
     }
 
     /// Runs `script` (a function body; `arguments` as given) in the page and returns its value;

@@ -311,6 +311,22 @@ spec:
     let dev = get(&server, "stage", "dev");
     let record = dev.pointer("/status/freightHistory/0/verificationHistory/0").cloned().unwrap_or(Value::Null);
     assert_eq!(record["phase"], "Successful", "{dev:#}");
+    // Each metric's result with its measurements, as Argo Rollouts' AnalysisRun reports them.
+    let result = &record["metricResults"][0];
+    assert_eq!(
+        (result["name"].as_str(), result["phase"].as_str(), result["count"].as_u64(), result["failed"].as_u64()),
+        (Some("health"), Some("Successful"), Some(2), Some(1)),
+        "{record:#}"
+    );
+    let measured: Vec<(&str, &str)> = result["measurements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["phase"].as_str().unwrap_or(""), m["value"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(measured, [("Failed", "false"), ("Successful", "true")]);
+    let page = server.page("/p/demo/stages/dev");
+    assert!(page.contains("health") && page.contains("2 measurements"), "the Stage page lists them");
     let requests = std::fs::read_to_string(dir.path().join("requests.log")).unwrap();
     assert_eq!(
         requests.lines().collect::<Vec<_>>(),
