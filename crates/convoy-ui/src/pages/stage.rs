@@ -71,6 +71,20 @@ async fn render(
                     data-body=(json!({}).to_string()) data-done="Verification started again." { "Reverify" }
                 button type="button" data-api={ "POST /v1/projects/" (encode(project)) "/stages/" (encode(name)) "/refresh" }
                     data-done="Refresh requested." { "Refresh" }
+                @for origin in stage.status.iter().flat_map(|s| s.effective_auto_promotion_holds.keys()) {
+                    @if let Some(warehouse) = origin.strip_prefix("Warehouse/") {
+                        button type="button" data-api={ "POST /v1/projects/" (encode(project)) "/stages/" (encode(name)) "/promote" }
+                            data-body=(json!({"warehouse": warehouse}).to_string())
+                            title="Promote the Freight auto-promotion would choose: that lifts the hold" {
+                            "Resume auto-promotion from " (warehouse)
+                        }
+                    }
+                }
+                @if running_verification(&stage) {
+                    button type="button" data-api={ "POST /v1/projects/" (encode(project)) "/stages/" (encode(name)) "/verify" }
+                        data-body=(json!({"abort": true}).to_string()) data-confirm="Abort the running verification?"
+                        data-done="Verification abort requested." { "Abort verification" }
+                }
                 @for reference in stage.status.iter().flat_map(|s| s.freight_history.first()).flat_map(|c| c.items.values()) {
                     button type="button" data-api={ "POST /v1/projects/" (encode(project)) "/stages/" (encode(name)) "/promote-downstream" }
                         data-body=(json!({"freight": reference.name}).to_string())
@@ -82,6 +96,13 @@ async fn render(
             div #live { (body) }
         },
     ))
+}
+
+/// Whether the current Freight's latest verification is running.
+fn running_verification(stage: &Stage) -> bool {
+    let status = stage.status.as_ref();
+    let latest = status.and_then(|s| s.freight_history.first()).and_then(|c| c.verification_history.first());
+    latest.is_some_and(|r| r["phase"] == "Running")
 }
 
 fn details(project: &str, stage: &Stage, promotions: &[Promotion], now: Timestamp) -> Markup {

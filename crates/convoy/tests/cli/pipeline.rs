@@ -454,6 +454,12 @@ fn a_manual_rollback_holds_auto_promotion_until_resumed() {
     .into_owned();
     assert!(wide.lines().next().unwrap().contains("HOLD"), "{wide}");
     assert!(wide.lines().any(|l| l.starts_with("dev") && l.contains("Warehouse/app")), "{wide}");
+    // The UI offers to resume: promote what auto-promotion would choose from that Warehouse.
+    let page = server.page("/p/demo/stages/dev");
+    assert!(
+        page.contains("Resume auto-promotion from app") && page.contains("&quot;warehouse&quot;:&quot;app&quot;"),
+        "{page}"
+    );
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(summary("dev"), first, "still rolled back: the hold stops auto-promotion");
 
