@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use convoy_api::time::Timestamp;
-use convoy_api::{Freight, Kind};
+use convoy_api::{Freight, Kind, Stage};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -42,12 +42,15 @@ async fn render(ui: &Ui, headers: &HeaderMap, project: &str, query: &FreightQuer
     let page_index = query.page.unwrap_or(0);
     let pages = stored.len().div_ceil(PAGE).max(1);
     let shown: Vec<Freight> = stored.iter().skip(page_index * PAGE).take(PAGE).filter_map(decode).collect();
+    // Stages that ask Freight to soak upstream: where each shown Freight stands with them.
+    let mut soaking_stages: Vec<Stage> = list(ui, Kind::Stage, project).await?;
+    soaking_stages.retain(|s| s.spec.requested_freight.iter().any(|r| r.sources.required_soak_time.is_some()));
     let body = html! {
         @if let Some((a, b)) = query.compare.as_deref().and_then(|c| c.split_once(',')) {
             (compare(&stored, a, b))
         }
         table {
-            thead { tr { th { "Freight" } th { "Origin" } th { "Artifacts" } th { "Discovered" } th { "In" } th { "Verified in" } th { "Approved for" } } }
+            thead { tr { th { "Freight" } th { "Origin" } th { "Artifacts" } th { "Discovered" } th { "In" } th { "Verified in" } th { "Approved for" } th { "Soak left" } } }
             tbody {
                 @for f in &shown {
                     @let status = &f.status;
@@ -59,6 +62,7 @@ async fn render(ui: &Ui, headers: &HeaderMap, project: &str, query: &FreightQuer
                         td { (status.currently_in.keys().cloned().collect::<Vec<_>>().join(", ")) }
                         td { (status.verified_in.keys().cloned().collect::<Vec<_>>().join(", ")) }
                         td { (status.approved_for.keys().cloned().collect::<Vec<_>>().join(", ")) }
+                        td { (soak_left(f, &soaking_stages, now)) }
                     }
                 }
             }
@@ -188,4 +192,18 @@ pub async fn detail(
             }
         },
     )
+}
+
+/// For each Stage waiting on this Freight's soak upstream: how long is left.
+fn soak_left(freight: &Freight, stages: &[Stage], now: Timestamp) -> String {
+    stages
+        .iter()
+        .filter_map(|stage| match convoy_core::availability::availability(stage, freight, now) {
+            Err(convoy_core::availability::Unavailable::Soaking { stage: upstream, remaining }) => {
+                Some(format!("{}: {} in {upstream}", stage.metadata.name(), convoy_core::duration::format(remaining)))
+            }
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }

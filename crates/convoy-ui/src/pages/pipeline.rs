@@ -94,9 +94,23 @@ async fn render(ui: &Ui, headers: &HeaderMap, project: &str, query: &PipelineQue
     ))
 }
 
+/// A Freight's artifacts in a line: image tag (and digest), commit (and message), chart version.
 pub fn artifacts(f: &Freight) -> String {
-    let mut parts: Vec<String> = f.images.iter().map(|i| format!("{}:{}", i.repo_url, i.tag)).collect();
-    parts.extend(f.commits.iter().map(|c| format!("{}@{}", c.repo_url, c.id.chars().take(7).collect::<String>())));
+    let short = |text: &str, n: usize| text.chars().take(n).collect::<String>();
+    let mut parts: Vec<String> = f
+        .images
+        .iter()
+        .map(|i| {
+            let digest =
+                i.digest.strip_prefix("sha256:").map(|d| format!(" (sha256:{})", short(d, 12))).unwrap_or_default();
+            format!("{}:{}{digest}", i.repo_url, i.tag)
+        })
+        .collect();
+    parts.extend(f.commits.iter().map(|c| {
+        let message =
+            c.message.lines().next().map(|m| format!(" \u{201c}{}\u{201d}", short(m, 60))).unwrap_or_default();
+        format!("{}@{}{message}", c.repo_url, short(&c.id, 7))
+    }));
     parts.extend(f.charts.iter().map(|c| format!("{}:{}", c.name, c.version)));
     parts.join(", ")
 }

@@ -117,6 +117,10 @@ fn auto_promotion_flows_to_staging_and_prod_needs_approval() {
     assert_eq!(verified.map(|c| c["status"].clone()), Some(Value::String("True".into())), "{staging:#}");
     assert_eq!(staging.pointer("/status/freightSummary"), Some(&Value::String(freight.clone())), "{staging:#}");
     assert_eq!(staging.pointer("/status/autoPromotionEnabled"), Some(&Value::Bool(true)));
+    // The Freight timeline says how long the Freight still soaks for prod (1h required in staging).
+    let timeline = server.page("/p/demo/freight");
+    let soak = regex::Regex::new(r"prod: (59m\d*s?|1h0m0s|1h) in staging").unwrap();
+    assert!(soak.is_match(&timeline), "{timeline}");
     assert_eq!(
         staging.pointer("/status/freightHistory/0/verificationHistory/0/phase"),
         Some(&Value::String("Successful".into()))
