@@ -45,7 +45,7 @@
         if (live) live.replaceWith(node.cloneNode(true));
       });
     }
-    shown = next; applyFilter();
+    shown = next; applyFilter(); applyCollapse();
   }
   if (live && region && window.EventSource) {
     let pending = null;
@@ -172,6 +172,33 @@
     document.querySelectorAll(".node").forEach(n => n.classList.toggle("dim", !!words && !n.dataset.search.includes(words)));
   }
   filter?.addEventListener("input", applyFilter);
+  // Collapse a Stage's subtree: the Stages after it (and theirs) and their edges are hidden.
+  const collapsed = new Set();
+  function applyCollapse() {
+    const hidden = new Set();
+    const visit = (names) => names.forEach((n) => {
+      if (!n || hidden.has(n)) return;
+      hidden.add(n);
+      visit((document.querySelector(`.node[data-stage="${CSS.escape(n)}"] [data-collapse]`)?.dataset.collapse || "").split(" "));
+    });
+    collapsed.forEach((n) => visit((document.querySelector(`.node[data-stage="${CSS.escape(n)}"] [data-collapse]`)?.dataset.collapse || "").split(" ")));
+    document.querySelectorAll(".node[data-stage]").forEach((node) => { node.hidden = hidden.has(node.dataset.stage); });
+    document.querySelectorAll(".graph path[data-to]").forEach((p) => {
+      p.style.display = hidden.has(p.dataset.to.slice(2)) ? "none" : "";
+    });
+    document.querySelectorAll("[data-collapse]").forEach((b) => {
+      const stage = b.closest("[data-stage]").dataset.stage;
+      b.setAttribute("aria-expanded", String(!collapsed.has(stage)));
+      b.textContent = collapsed.has(stage) ? "▸" : "▾";
+    });
+  }
+  document.addEventListener("click", (e) => {
+    const toggle = e.target.closest("[data-collapse]"); if (!toggle) return;
+    const stage = toggle.closest("[data-stage]").dataset.stage;
+    if (collapsed.has(stage)) collapsed.delete(stage); else collapsed.add(stage);
+    applyCollapse();
+  });
+
   // Pan the graph by dragging its background.
   const wrap = document.querySelector(".graph-wrap");
   let panning = null;

@@ -196,19 +196,29 @@ fn graph(
     let height = at.values().map(|(_, y)| y + CARD_HEIGHT + 16.0).fold(200.0, f64::max);
     let stage_by: HashMap<&str, &Stage> = stages.iter().map(|s| (s.metadata.name(), s)).collect();
     let warehouse_by: HashMap<&str, &Warehouse> = warehouses.iter().map(|w| (w.metadata.name(), w)).collect();
-    let paths: String = edges
+    // One path per edge, named by its ends: collapsing a subtree hides its edges too.
+    let paths: Vec<(String, String, String)> = edges
         .iter()
         .filter_map(|(from, to)| {
             let ((x1, y1), (x2, y2)) = (at.get(from.as_str())?, at.get(to.as_str())?);
             let (sx, sy, ex, ey) = (x1 + CARD_WIDTH, y1 + CARD_HEIGHT / 2.0, *x2, y2 + CARD_HEIGHT / 2.0);
             let mid = (sx + ex) / 2.0;
-            Some(format!("M{sx:.0},{sy:.0} C{mid:.0},{sy:.0} {mid:.0},{ey:.0} {ex:.0},{ey:.0} "))
+            let d = format!("M{sx:.0},{sy:.0} C{mid:.0},{sy:.0} {mid:.0},{ey:.0} {ex:.0},{ey:.0}");
+            Some((from.clone(), to.clone(), d))
         })
         .collect();
+    let mut downstream: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (from, to) in &edges {
+        if let (Some(from), Some(to)) = (from.strip_prefix("s/"), to.strip_prefix("s/")) {
+            downstream.entry(from).or_default().push(to);
+        }
+    }
     html! {
         div.graph-wrap tabindex="0" aria-label="Pipeline graph" {
             div.graph style={ "width:" (width) "px;height:" (height) "px" } {
-                svg width=(width) height=(height) aria-hidden="true" { path d=(paths) {} }
+                svg width=(width) height=(height) aria-hidden="true" {
+                    @for (from, to, d) in &paths { path d=(d) data-from=(from) data-to=(to) {} }
+                }
                 @for p in &placed {
                     @let (x, y) = at[p.id.as_str()];
                     @let style = format!("left:{x:.0}px;top:{y:.0}px");
@@ -220,7 +230,8 @@ fn graph(
                             }
                         }
                     } @else if let Some(stage) = p.id.strip_prefix("s/").and_then(|n| stage_by.get(n)) {
-                        (card(project, stage, aliases, running.get(stage.metadata.name()).copied(), now, &style))
+                        @let below = downstream.get(stage.metadata.name()).map(|d| d.join(" ")).unwrap_or_default();
+                        (card(project, stage, aliases, running.get(stage.metadata.name()).copied(), now, &style, &below))
                     }
                 }
             }
@@ -228,6 +239,7 @@ fn graph(
     }
 }
 
+/// A Stage's card; `below`: the Stages fed by it (space-separated), for collapsing.
 fn card(
     project: &str,
     stage: &Stage,
@@ -235,6 +247,7 @@ fn card(
     running: Option<&Promotion>,
     now: Timestamp,
     style: &str,
+    below: &str,
 ) -> Markup {
     let name = stage.metadata.name();
     let s = summary(stage, now);
@@ -242,7 +255,13 @@ fn card(
     html! {
         div.node style=(style) data-stage=(name) data-key=(name) data-project=(project) data-search=(search) tabindex="0"
             aria-label={ "Stage " (name) } {
-            h2 { a href={ "/p/" (encode(project)) "/stages/" (encode(name)) } { (name) } }
+            h2 {
+                a href={ "/p/" (encode(project)) "/stages/" (encode(name)) } { (name) }
+                @if !below.is_empty() {
+                    " " button.collapse type="button" data-collapse=(below) aria-expanded="true"
+                        aria-label={ "Hide the Stages after " (name) } { "▾" }
+                }
+            }
             @for (origin, alias) in current(stage, aliases) { div.row { span.muted { (origin) } span { (alias) } } }
             div.row {
                 @if let Some(p) = running {

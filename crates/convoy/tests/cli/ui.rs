@@ -354,6 +354,16 @@ fn drag_to_promote_see_a_failing_step_approve_and_abort() {
     );
     // (Stages still settling, like `waiting` after its abort, may be redrawn too: not checked.)
     assert_eq!(marks, json!([true, true, false]), "the Warehouse's and prod's nodes kept, dev's replaced");
+    // dev's subtree (prod, fed by it) folds away and back.
+    browser.click(".node[data-stage=dev] [data-collapse]");
+    browser.wait_for("prod hidden", "document.querySelector('.node[data-stage=prod]').hidden");
+    assert_eq!(
+        browser.run("return getComputedStyle(document.querySelector('.node[data-stage=prod]')).display;", json!([])),
+        json!("none")
+    );
+    browser.click(".node[data-stage=dev] [data-collapse]");
+    browser.wait_for("prod shown", "!document.querySelector('.node[data-stage=prod]').hidden");
+    accessible(&browser, "pipeline of four Stages");
 
     // Once dev holds the Freight, its page promotes it to the Stages downstream (prod).
     browser.goto(&format!("{}/p/demo/stages/dev", server.url()));
