@@ -55,8 +55,16 @@
       const response = await fetch(url, { credentials: "same-origin" });
       if (response.ok) update(await response.text());
     };
-    const source = new EventSource(live);
-    source.addEventListener("changed", () => { if (!pending) pending = setTimeout(refresh, 150); });
+    // One connection per open page: closed when the page is left (a browser allows six per
+    // host; pages kept for "back" must not hold theirs) and opened again if it comes back.
+    let source = null;
+    const connect = () => {
+      source = new EventSource(live);
+      source.addEventListener("changed", () => { if (!pending) pending = setTimeout(refresh, 150); });
+    };
+    connect();
+    addEventListener("pagehide", () => source?.close());
+    addEventListener("pageshow", (e) => { if (e.persisted) { connect(); refresh(); } });
   }
 
   // Buttons that call the API: data-api="POST /v1/..." data-body='{...}' data-confirm="..."
@@ -169,7 +177,7 @@
   function applyFilter() {
     if (!filter) return;
     const words = filter.value.trim().toLowerCase();
-    document.querySelectorAll(".node").forEach(n => n.classList.toggle("dim", !!words && !n.dataset.search.includes(words)));
+    document.querySelectorAll("[data-search]").forEach(n => n.classList.toggle("dim", !!words && !n.dataset.search.includes(words)));
   }
   filter?.addEventListener("input", applyFilter);
   // Collapse a Stage's subtree: the Stages after it (and theirs) and their edges are hidden.

@@ -144,6 +144,8 @@ struct Summary {
     held: bool,
     /// Why promotions are frozen (a closed promotion window), if they are.
     frozen: Option<String>,
+    /// The phase of the current Freight's latest verification.
+    verification: String,
 }
 
 fn summary(stage: &Stage, now: Timestamp) -> Summary {
@@ -158,6 +160,13 @@ fn summary(stage: &Stage, now: Timestamp) -> Summary {
         last_when: ago(last.and_then(|p| p.finished_at.as_deref()), now),
         auto: status.auto_promotion_enabled == Some(true),
         held: !status.effective_auto_promotion_holds.is_empty(),
+        verification: status
+            .freight_history
+            .first()
+            .and_then(|c| c.verification_history.first())
+            .and_then(|r| r["phase"].as_str())
+            .unwrap_or("")
+            .to_owned(),
         frozen: status.promotion_window_status.as_ref().filter(|w| w.closed).map(|w| {
             let until = w.next_open.as_ref().map(|t| format!(" until {t}")).unwrap_or_default();
             format!("{}{until}", w.reason.clone().unwrap_or_default())
@@ -269,7 +278,7 @@ fn card(
                 } @else {
                     span { (badge(&s.last)) " " span.muted { (s.last_when) } }
                 }
-                span { (badge(&s.health)) }
+                span title="health, verification" { (badge(&s.health)) " " (badge(&s.verification)) }
             }
             div.row {
                 span.muted {

@@ -48,7 +48,7 @@ pub async fn page_handler(ui: &Ui, headers: &HeaderMap) -> Result<Response, Resp
                     thead { tr { th { "Project" } th { "Stages" } th { "Warehouses" } th { "Freight" } th { "Promotions running" } th { "Failed" } } }
                     tbody {
                         @for (name, stages, warehouses, freight, running, failed) in &rows {
-                            tr.node-row {
+                            tr data-search=(name.to_lowercase()) {
                                 td { a href={ "/p/" (encode(name)) } { (name) } }
                                 td { (stages) } td { (warehouses) } td { (freight) } td { (running) }
                                 td { @if *failed > 0 { span.badge.bad { (failed) } } @else { "0" } }

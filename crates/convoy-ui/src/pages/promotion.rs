@@ -85,10 +85,18 @@ fn steps(project: &str, promotion: &Promotion) -> Markup {
             @for (i, step) in promotion.spec.steps.iter().enumerate() {
                 @let meta = metas.get(i).cloned().unwrap_or_default();
                 @let alias = step.alias.clone().unwrap_or_else(|| format!("step-{}", i + 1));
+                @let task = alias.split_once("::").map(|(t, _)| t.to_owned());
+                @let previous_task = i.checked_sub(1).and_then(|p| promotion.spec.steps[p].alias.as_deref()).and_then(|a| a.split_once("::")).map(|(t, _)| t.to_owned());
+                @if task.is_some() && task != previous_task {
+                    li.task { strong { "task " (task.clone().unwrap_or_default()) } }
+                }
                 @let word = meta["status"].as_str().unwrap_or(if i as i64 == status.current_step.unwrap_or(0) && !promotion.is_finished() { "Pending" } else { "" });
                 li {
                     strong { (alias) } " " span.muted { (step.uses.clone().unwrap_or_default()) } " " (badge(word)) " " span.muted { (seconds(&meta)) }
                     @if let Some(message) = meta["message"].as_str().filter(|m| !m.is_empty()) { div.error { (message) } }
+                    @if let Some(url) = state.get(&alias).and_then(|o| o["commitURL"].as_str()).filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
+                        " " a href=(url) rel="noopener noreferrer" { "commit " (state[&alias]["commit"].as_str().unwrap_or("").chars().take(7).collect::<String>()) }
+                    }
                     @if let Some(output) = state.get(&alias).filter(|o| !o.is_null()) {
                         details { summary { "Output" } pre { (serde_json::to_string_pretty(output).unwrap_or_default()) } }
                     }

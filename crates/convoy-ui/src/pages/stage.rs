@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use convoy_api::time::Timestamp;
-use convoy_api::{Freight, Kind, Promotion, Stage};
+use convoy_api::{Event, Freight, Kind, Promotion, Stage};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::json;
@@ -55,7 +55,16 @@ async fn render(
     let mut promotions: Vec<Promotion> = list(ui, Kind::Promotion, project).await?;
     promotions.retain(|p| p.spec.stage == name);
     promotions.sort_by(|a, b| b.metadata.name().cmp(a.metadata.name()));
-    let body = details(project, &stage, &promotions, now);
+    let mut events: Vec<Event> = list(ui, Kind::Event, project).await?;
+    events.retain(|e| {
+        let (kind, about) = (e.involved_object["kind"].as_str(), e.involved_object["name"].as_str().unwrap_or(""));
+        (kind == Some("Stage") && about == name)
+            || (kind == Some("Promotion") && convoy_core::names::stage_of_promotion(about) == Some(name))
+    });
+    events
+        .sort_by_cached_key(|e| std::cmp::Reverse(e.last_timestamp.clone().or(e.metadata.creation_timestamp.clone())));
+    events.truncate(20);
+    let body = details(project, &stage, &promotions, &events, now);
     if query.fragment.as_deref() == Some("live") {
         return Ok(fragment(body));
     }
@@ -105,7 +114,7 @@ fn running_verification(stage: &Stage) -> bool {
     latest.is_some_and(|r| r["phase"] == "Running")
 }
 
-fn details(project: &str, stage: &Stage, promotions: &[Promotion], now: Timestamp) -> Markup {
+fn details(project: &str, stage: &Stage, promotions: &[Promotion], events: &[Event], now: Timestamp) -> Markup {
     let status = stage.status.clone().unwrap_or_default();
     let current = status.freight_history.first();
     html! {
@@ -190,6 +199,20 @@ fn details(project: &str, stage: &Stage, promotions: &[Promotion], now: Timestam
             }
             None => p.muted { "No Freight yet." }
         }
+        @if status.freight_history.len() > 1 {
+            h2 { "Freight history" }
+            table {
+                thead { tr { th { "Freight" } th { "Verification" } } }
+                tbody {
+                    @for collection in status.freight_history.iter().skip(1) {
+                        tr {
+                            td { @for r in collection.items.values() { a href={ "/p/" (encode(project)) "/freight/" (encode(&r.name)) } { (r.name.chars().take(12).collect::<String>()) } " " } }
+                            td { (badge(collection.verification_history.first().and_then(|v| v["phase"].as_str()).unwrap_or(""))) }
+                        }
+                    }
+                }
+            }
+        }
         h2 { "Promotions" }
         @if promotions.is_empty() { p.muted { "None yet." } }
         table {
@@ -203,6 +226,13 @@ fn details(project: &str, stage: &Stage, promotions: &[Promotion], now: Timestam
                         td { (p.status.as_ref().and_then(|s| s.message.clone()).unwrap_or_default()) }
                     }
                 }
+            }
+        }
+        h2 { "Events" }
+        @if events.is_empty() { p.muted { "None." } }
+        ul {
+            @for e in events {
+                li { span.muted { (ago(e.last_timestamp.as_deref().or(e.metadata.creation_timestamp.as_deref()), now)) } " " (e.reason) ": " (e.message) }
             }
         }
     }

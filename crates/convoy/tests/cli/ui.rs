@@ -91,6 +91,7 @@ fn sign_in_see_the_pipeline_promote_with_a_dry_run_and_watch_it_go_green() {
     browser.wait_for("every step green", "document.querySelectorAll('ol.steps li .badge.ok').length === 4");
     assert_eq!(browser.run("return window.convoyMarker;", json!([])), Value::String("same page".into()), "no reload");
     browser.screenshot(&shots.join("promotion.png"));
+    assert!(browser.text("ol.steps").contains("task task-1"), "steps grouped by task: {}", browser.text("ol.steps"));
     accessible(&browser, "promotion");
     assert_ne!(git_log(&bare), before, "the promotion pushed");
 
@@ -114,6 +115,15 @@ fn sign_in_see_the_pipeline_promote_with_a_dry_run_and_watch_it_go_green() {
         browser.find("main h1");
         accessible(&browser, page);
     }
+    // dev's card shows its verification; its page, its events.
+    browser.goto(&format!("{}/p/demo", server.url()));
+    assert!(browser.text(".node[data-stage=dev]").contains("Successful"), "{}", browser.text(".node[data-stage=dev]"));
+    browser.goto(&format!("{}/p/demo/stages/dev", server.url()));
+    assert!(browser.text("#live").contains("PromotionSucceeded"), "{}", browser.text("#live"));
+    // The projects page's search narrows the list.
+    browser.goto(&format!("{}/", server.url()));
+    browser.type_into("#filter", "nomatch");
+    browser.wait_for("demo filtered out", "document.querySelector('tr[data-search=demo]').classList.contains('dim')");
     // Rename the Freight from its page; the API holds the new alias.
     browser.goto(&format!("{}/p/demo/freight/first-light", server.url()));
     browser.replace_text("#alias", "renamed-light");
