@@ -388,3 +388,49 @@ fn drag_to_promote_see_a_failing_step_approve_and_abort() {
     let _ = endpoint.kill();
     let _ = endpoint.wait();
 }
+
+/// Freight discovered in a real registry (Debian's docker-registry) shows on the open pipeline,
+/// and the next image pushed appears there live after a refresh, without a reload.
+#[test]
+fn freight_discovered_in_a_real_registry_appears_on_the_open_pipeline() {
+    let Some(browser) = Browser::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let registry_dir = dir.path().join("registry");
+    std::fs::create_dir_all(&registry_dir).unwrap();
+    let Some(registry) = convoy_discovery::testing::start_registry(&registry_dir, None) else { return };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let pusher = convoy_discovery::testing::Pusher {
+        client: reqwest::Client::new(),
+        base: format!("http://{}", registry.address),
+        auth: None,
+    };
+    runtime.block_on(pusher.image("shop/app", "1.0.0", "amd64", "2024-01-01T00:00:00Z"));
+    let image = format!("{}/shop/app", registry.address);
+    let manifests = dir.path().join("pipeline.yaml");
+    std::fs::write(
+        &manifests,
+        format!(
+            "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {{name: demo}}\n---\n\
+             apiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\nmetadata: {{name: app, namespace: demo}}\n\
+             spec:\n  subscriptions:\n  - image: {{repoURL: \"{image}\"}}\n---\n\
+             apiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\nmetadata: {{name: dev, namespace: demo}}\n\
+             spec:\n  requestedFreight:\n  - origin: {{kind: Warehouse, name: app}}\n    sources: {{direct: true}}\n\
+             \x20 promotionTemplate:\n    spec:\n      steps:\n      - uses: compose-output\n        config: {{tag: x}}\n"
+        ),
+    )
+    .unwrap();
+    let server = Server::start(dir.path());
+    server.login();
+    let out = server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    sign_in(&browser, &server, "/p/demo");
+    browser.wait_for("the discovered Freight", "document.querySelector('.chip[title*=\"1.0.0\"]')");
+    browser.run("window.convoyMarker = 'same page'; return true;", json!([]));
+
+    runtime.block_on(pusher.image("shop/app", "1.1.0", "amd64", "2024-02-01T00:00:00Z"));
+    let out = server.convoy().args(["-p", "demo", "refresh", "warehouse", "app"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    browser.wait_for("the new Freight's chip", "document.querySelector('.chip[title*=\"1.1.0\"]')");
+    assert_eq!(browser.run("return window.convoyMarker;", json!([])), json!("same page"), "no reload");
+    drop(registry);
+}
