@@ -10,36 +10,13 @@ use std::sync::{Arc, Mutex};
 use convoy_api::Kind;
 use convoy_api::time::Timestamp;
 use convoy_store::{CachedStore, Change, EventType, Key, WatchEvent};
+use convoy_telemetry::{Buckets as Histogram, escape as label};
 use serde_json::Value;
 
 /// Seconds: a promotion or step takes from well under a second to hours.
 const DURATION_BUCKETS: &[f64] = &[0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 14400.0];
 /// Seconds: Freight reaches a Stage within minutes (dev) to weeks (prod).
 const LEAD_TIME_BUCKETS: &[f64] = &[60.0, 300.0, 900.0, 3600.0, 14400.0, 86400.0, 259200.0, 604800.0, 2419200.0];
-
-#[derive(Debug, Clone)]
-struct Histogram {
-    bounds: &'static [f64],
-    counts: Vec<u64>,
-    sum: f64,
-    count: u64,
-}
-
-impl Histogram {
-    fn new(bounds: &'static [f64]) -> Histogram {
-        Histogram { bounds, counts: vec![0; bounds.len()], sum: 0.0, count: 0 }
-    }
-
-    fn observe(&mut self, value: f64) {
-        for (bound, count) in self.bounds.iter().zip(self.counts.iter_mut()) {
-            if value <= *bound {
-                *count += 1;
-            }
-        }
-        self.sum += value;
-        self.count += 1;
-    }
-}
 
 #[derive(Default)]
 struct State {
@@ -80,11 +57,6 @@ fn seconds_between(from: &str, to: &str) -> Option<f64> {
 
 fn is_terminal(phase: &str) -> bool {
     matches!(phase, "Succeeded" | "Failed" | "Errored" | "Aborted")
-}
-
-/// Label values are quoted with `\`, `"` and newlines escaped (the exposition format's rules).
-fn label(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 impl Metrics {
@@ -340,8 +312,7 @@ fn finished_verifications(stage: &Value) -> Vec<(String, String, Option<Timestam
 }
 
 fn counter(out: &mut String, name: &str, help: &str, values: &BTreeMap<String, u64>) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} counter");
+    convoy_telemetry::header(out, name, help, "counter");
     for (project, count) in values {
         let _ = writeln!(out, "{name}{{project=\"{}\"}} {count}", label(project));
     }
@@ -353,17 +324,10 @@ fn histograms<'a>(
     help: &str,
     series: impl Iterator<Item = (Vec<(&'static str, &'a String)>, &'a Histogram)>,
 ) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} histogram");
+    convoy_telemetry::header(out, name, help, "histogram");
     for (labels, histogram) in series {
         let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", label(v))).collect();
-        let labels = labels.join(",");
-        for (bound, count) in histogram.bounds.iter().zip(&histogram.counts) {
-            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {count}");
-        }
-        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", histogram.count);
-        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", histogram.sum);
-        let _ = writeln!(out, "{name}_count{{{labels}}} {}", histogram.count);
+        histogram.render(out, name, &labels.join(","));
     }
 }
 
