@@ -7,7 +7,7 @@ use crate::meta::ObjectMeta;
 use crate::path::FieldPath;
 use crate::{
     AnalysisTemplate, ClusterConfig, ClusterPromotionTask, ConfigMap, Event, Freight, KARGO_API_VERSION, Project,
-    ProjectConfig, Promotion, PromotionTask, ROLLOUTS_API_VERSION, Secret, Stage, Warehouse,
+    ProjectConfig, Promotion, PromotionTask, ROLLOUTS_API_VERSION, Role, Secret, Stage, Warehouse,
 };
 
 /// Every kind Convoy stores.
@@ -27,10 +27,11 @@ pub enum Kind {
     AnalysisTemplate,
     ClusterAnalysisTemplate,
     Event,
+    Role,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Project,
         Kind::ProjectConfig,
         Kind::ClusterConfig,
@@ -45,6 +46,7 @@ impl Kind {
         Kind::AnalysisTemplate,
         Kind::ClusterAnalysisTemplate,
         Kind::Event,
+        Kind::Role,
     ];
 
     /// The `kind` field value.
@@ -64,6 +66,7 @@ impl Kind {
             Kind::AnalysisTemplate => "AnalysisTemplate",
             Kind::ClusterAnalysisTemplate => "ClusterAnalysisTemplate",
             Kind::Event => "Event",
+            Kind::Role => "Role",
         }
     }
 
@@ -72,6 +75,7 @@ impl Kind {
         match self {
             Kind::Secret | Kind::ConfigMap | Kind::Event => "v1",
             Kind::AnalysisTemplate | Kind::ClusterAnalysisTemplate => ROLLOUTS_API_VERSION,
+            Kind::Role => crate::rbac::RBAC_API_VERSION,
             _ => KARGO_API_VERSION,
         }
     }
@@ -93,6 +97,7 @@ impl Kind {
             Kind::AnalysisTemplate => "analysistemplates",
             Kind::ClusterAnalysisTemplate => "clusteranalysistemplates",
             Kind::Event => "events",
+            Kind::Role => "roles",
         }
     }
 
@@ -148,6 +153,7 @@ pub enum Resource {
     /// Same shape as an AnalysisTemplate, cluster-scoped.
     ClusterAnalysisTemplate(AnalysisTemplate),
     Event(Event),
+    Role(Role),
 }
 
 macro_rules! each_kind {
@@ -167,6 +173,7 @@ macro_rules! each_kind {
             Resource::AnalysisTemplate($obj) => $body,
             Resource::ClusterAnalysisTemplate($obj) => $body,
             Resource::Event($obj) => $body,
+            Resource::Role($obj) => $body,
         }
     };
 }
@@ -197,6 +204,7 @@ impl Resource {
             Resource::AnalysisTemplate(_) => Kind::AnalysisTemplate,
             Resource::ClusterAnalysisTemplate(_) => Kind::ClusterAnalysisTemplate,
             Resource::Event(_) => Kind::Event,
+            Resource::Role(_) => Kind::Role,
         }
     }
 
@@ -303,6 +311,7 @@ impl Resource {
             Kind::AnalysisTemplate => Resource::AnalysisTemplate(typed(value)?),
             Kind::ClusterAnalysisTemplate => Resource::ClusterAnalysisTemplate(typed(value)?),
             Kind::Event => Resource::Event(typed(value)?),
+            Kind::Role => Resource::Role(typed(value)?),
         })
     }
 }

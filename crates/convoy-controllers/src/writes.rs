@@ -76,6 +76,10 @@ pub struct Outcome {
     pub name: String,
     /// `created`, `configured` or `unchanged`.
     pub action: &'static str,
+    /// The fields a `configured` object changes (`spec.subscriptions`, `metadata.labels`), for
+    /// the audit trail.
+    #[serde(skip)]
+    pub changed: Vec<String>,
     pub warnings: Vec<Detail>,
     #[serde(skip)]
     pub write: Option<Write>,
@@ -340,12 +344,17 @@ pub async fn plan(store: &dyn Store, mut resources: Vec<Resource>, mode: Mode) -
                 if unchanged && let Some(c) = &current {
                     object = c.object.clone();
                 }
+                let changed = match (&current, unchanged) {
+                    (Some(c), false) => changed_fields(&c.object, &object),
+                    _ => Vec::new(),
+                };
                 let meta = admitted.resource.metadata();
                 outcomes.push(Outcome {
                     kind: admitted.resource.kind().name().to_owned(),
                     project: meta.namespace().to_owned(),
                     name: meta.name().to_owned(),
                     action,
+                    changed,
                     warnings,
                     // The decision was made against this revision: a concurrent change must not
                     // slip in between admission and the write.
@@ -414,6 +423,42 @@ fn restore_redacted(resource: &mut Resource, current: Option<&Stored>) -> Result
 pub const REDACTED: &str = "<redacted>";
 
 /// Equal but for the metadata the store owns.
+/// The fields, two levels deep (`spec.subscriptions`), that differ between two objects; the
+/// store's own metadata and the status are left out.
+pub fn changed_fields(old: &Value, new: &Value) -> Vec<String> {
+    const OWN: &[&str] = &["uid", "resourceVersion", "generation", "creationTimestamp", "managedFields"];
+    let mut changed = Vec::new();
+    let empty = serde_json::Map::new();
+    let fields = |v: &Value| v.as_object().unwrap_or(&empty).clone();
+    let (old, new) = (fields(old), fields(new));
+    let mut top: Vec<&String> = old.keys().chain(new.keys()).collect();
+    top.sort();
+    top.dedup();
+    for key in top.into_iter().filter(|k| k.as_str() != "status") {
+        let (a, b) = (old.get(key).unwrap_or(&Value::Null), new.get(key).unwrap_or(&Value::Null));
+        if a == b {
+            continue;
+        }
+        match (a.as_object(), b.as_object()) {
+            (Some(a), Some(b)) => {
+                let mut inner: Vec<&String> = a.keys().chain(b.keys()).collect();
+                inner.sort();
+                inner.dedup();
+                for field in inner {
+                    if key == "metadata" && OWN.contains(&field.as_str()) {
+                        continue;
+                    }
+                    if a.get(field) != b.get(field) {
+                        changed.push(format!("{key}.{field}"));
+                    }
+                }
+            }
+            _ => changed.push(key.clone()),
+        }
+    }
+    changed
+}
+
 fn same_content(stored: &Value, submitted: &Value) -> bool {
     let strip = |v: &Value| {
         let mut v = v.clone();

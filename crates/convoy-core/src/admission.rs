@@ -84,6 +84,7 @@ pub fn admit(
         (Resource::PromotionTask(t) | Resource::ClusterPromotionTask(t), _) => task::validate(t, &mut problems),
         (Resource::ProjectConfig(c), _) => config::validate_project_config(c, &mut problems),
         (Resource::ClusterConfig(c), _) => config::validate_cluster_config(c, &mut problems),
+        (Resource::Role(r), _) => crate::access::validate_role(r, &mut problems),
         (
             Resource::Project(_)
             | Resource::Secret(_)

@@ -12,6 +12,7 @@
 //!
 //! Pure: no I/O, no clock, no randomness of its own (see [`admission::Env`]).
 
+pub mod access;
 pub mod admission;
 pub mod alias;
 pub mod analysis;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use convoy_api::{Kind, Resource};
 use convoy_store::LabelSelector;
 use serde::Deserialize;
@@ -13,9 +13,10 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::annotations::{annotate, refresh_token, request_refresh};
-use crate::auth::{Action, Identity};
+use crate::audit::{Note, noted};
+use crate::auth::Identity;
 use crate::error::ApiError;
-use crate::routes::check;
+use crate::guard::allow;
 use convoy_controllers::writes::{Mode, plan};
 
 /// The body of a promote request: the Freight by name or alias.
@@ -45,9 +46,13 @@ pub async fn promote(
     Path((project, stage)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    check(&identity, Action::Write, &project)?;
+    allow(&state, &identity, "promote", Kind::Stage, &project, &stage).await?;
     let request: PromoteRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("promote request: {e}; expected {{\"freight\": NAME}} or {{\"freightAlias\": ALIAS}}, optionally \"dryRun\": true")))?;
+    if request.override_window.is_some() {
+        // Whoever may change the windows may step through one.
+        allow(&state, &identity, "update", Kind::ProjectConfig, &project, &project).await?;
+    }
     let freight = match &request.warehouse {
         Some(warehouse) if request.freight.is_none() && request.freight_alias.is_none() => {
             candidate(&state, &project, &stage, warehouse).await?
@@ -55,7 +60,7 @@ pub async fn promote(
         Some(_) => return Err(ApiError::bad_request("give one of freight, freightAlias and warehouse")),
         None => freight_name(&state, &project, &request).await?,
     };
-    let mut promotion = convoy_api::Promotion::request(&project, &stage, &freight, identity.name());
+    let mut promotion = convoy_api::Promotion::request(&project, &stage, &freight, &identity.actor);
     if let Some((annotation, origin)) = hold_intent(&state, &project, &stage, &freight).await? {
         promotion.metadata.annotations.insert(annotation.to_owned(), origin);
     }
@@ -64,7 +69,7 @@ pub async fn promote(
             return Err(ApiError::bad_request("overrideWindow needs a reason (it is recorded on the Promotion)"));
         }
         let annotation = convoy_core::windows::OVERRIDE_ANNOTATION.to_owned();
-        promotion.metadata.annotations.insert(annotation, format!("{}: {reason}", identity.name()));
+        promotion.metadata.annotations.insert(annotation, format!("{}: {reason}", identity.actor));
     }
     let resources = vec![Resource::Promotion(promotion)];
     let mode = if request.dry_run { Mode::Preview } else { Mode::Create };
@@ -72,7 +77,7 @@ pub async fn promote(
     if !request.dry_run {
         let write = outcome.write.ok_or_else(|| ApiError::bad_request("nothing to write"))?;
         let stored = state.store.apply(vec![write]).await?.remove(0).object;
-        promotion_created(&state, &project, &outcome.name, &stage, &freight, identity.name()).await;
+        promotion_created(&state, &project, &outcome.name, &stage, &freight, &identity.actor).await;
         if let Some(serde_json::Value::String(origin)) =
             stored.pointer("/metadata/annotations/kargo.akuity.io~1auto-promotion-hold")
         {
@@ -80,11 +85,15 @@ pub async fn promote(
             let about = convoy_controllers::events::Involved { kind: "Stage", project: &project, name: &stage };
             let message = format!(
                 "auto-promotion of {origin} is held: {} promoted Freight {freight:?}, not the one auto-promotion would choose; promoting that one resumes it",
-                identity.name()
+                identity.actor
             );
             convoy_controllers::events::record(&*state.store, about, "AutoPromotionHeld", &message, false).await;
         }
-        return Ok((StatusCode::CREATED, Json(stored)).into_response());
+        let summary = format!("Promotion {} of Freight {freight}", outcome.name);
+        return Ok(noted(
+            (StatusCode::CREATED, Json(stored)),
+            vec![Note::new("promote", "Stage", &project, &stage, summary)],
+        ));
     }
     let (Some(data_dir), Some(mirrors)) = (&state.data_dir, &state.mirrors) else {
         return Err(ApiError::new(
@@ -101,7 +110,7 @@ pub async fn promote(
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "DryRunFailed", e))?;
     // What admission noted (Freight not available yet, so a real promotion would be refused).
     report["warnings"] = serde_json::to_value(&outcome.warnings).unwrap_or_default();
-    Ok(Json(report).into_response())
+    Ok(noted(Json(report), Vec::new()))
 }
 
 /// The Freight auto-promotion would choose for `stage` from `warehouse`.
@@ -144,7 +153,6 @@ pub async fn promote_downstream(
     Path((project, stage)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    check(&identity, Action::Write, &project)?;
     let request: PromoteRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!(
             "promote request: {e}; expected {{\"freight\": NAME}} or {{\"freightAlias\": ALIAS}}"
@@ -166,10 +174,15 @@ pub async fn promote_downstream(
     if downstream.is_empty() {
         return Err(ApiError::not_found(format!("no Stage of project {project:?} takes Freight from Stage {stage:?}")));
     }
+    // Promoting downstream promotes into each of those Stages: each must be allowed.
+    for target in &downstream {
+        allow(&state, &identity, "promote", Kind::Stage, &project, target).await?;
+    }
     let mut created = Vec::new();
     let mut refused = Vec::new();
+    let mut notes = Vec::new();
     for target in downstream {
-        let mut promotion = convoy_api::Promotion::request(&project, &target, &freight, identity.name());
+        let mut promotion = convoy_api::Promotion::request(&project, &target, &freight, &identity.actor);
         if let Some((annotation, origin)) = hold_intent(&state, &project, &target, &freight).await? {
             promotion.metadata.annotations.insert(annotation.to_owned(), origin);
         }
@@ -180,7 +193,9 @@ pub async fn promote_downstream(
                 if let Some(write) = outcome.write {
                     state.store.apply(vec![write]).await?;
                 }
-                promotion_created(&state, &project, &outcome.name, &target, &freight, identity.name()).await;
+                promotion_created(&state, &project, &outcome.name, &target, &freight, &identity.actor).await;
+                let summary = format!("Promotion {} of Freight {freight} (downstream of {stage})", outcome.name);
+                notes.push(Note::new("promote", "Stage", &project, &target, summary));
                 created.push(json!({"stage": target, "promotion": outcome.name}));
             }
             Err(convoy_controllers::writes::WriteError::Rejected { details, .. }) => {
@@ -193,7 +208,7 @@ pub async fn promote_downstream(
             Err(e) => return Err(e.into()),
         }
     }
-    Ok((StatusCode::CREATED, Json(json!({"promotions": created, "refused": refused}))).into_response())
+    Ok(noted((StatusCode::CREATED, Json(json!({"promotions": created, "refused": refused}))), notes))
 }
 
 async fn freight_name(state: &AppState, project: &str, request: &PromoteRequest) -> Result<String, ApiError> {
@@ -239,11 +254,12 @@ async fn refresh(
     project: &str,
     name: &str,
 ) -> Result<Response, ApiError> {
-    check(identity, Action::Write, project)?;
+    allow(state, identity, "patch", kind, project, name).await?;
     let key = convoy_store::Key::new(kind, project, name);
     let token = refresh_token();
     request_refresh(&*state.store, &key, &token).await?;
-    Ok(Json(json!({kind.name().to_ascii_lowercase(): name, "refresh": token})).into_response())
+    let note = Note::new("refresh", kind.name(), project, name, "refresh requested");
+    Ok(noted(Json(json!({kind.name().to_ascii_lowercase(): name, "refresh": token})), vec![note]))
 }
 
 #[derive(Debug, Deserialize)]
@@ -260,7 +276,10 @@ pub async fn approve_freight(
     Path((project, freight)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    check(&identity, Action::Write, &project)?;
+    // Kargo's approval is a patch of the Freight's status.
+    let request_on =
+        convoy_core::access::Request { verb: "patch", resource: "freights/status", project: &project, name: &freight };
+    crate::auth::authorize(&*state.store, &identity, request_on).await?;
     let request: ApproveRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("approve request: {e}; expected {{\"stage\": NAME}}")))?;
     let stage_key = convoy_store::Key::new(Kind::Stage, &project, &request.stage);
@@ -283,9 +302,10 @@ pub async fn approve_freight(
     .await
     .map_err(|e| ApiError::new(StatusCode::CONFLICT, "Conflict", e))?;
     let about = convoy_controllers::events::Involved { kind: "Freight", project: &project, name: &freight };
-    let message = format!("Freight approved for Stage {:?} by {}", request.stage, identity.name());
+    let message = format!("Freight approved for Stage {:?} by {}", request.stage, identity.actor);
     convoy_controllers::events::record(&*state.store, about, "FreightApproved", &message, false).await;
-    Ok(Json(json!({"freight": freight, "stage": request.stage, "approvedAt": now})).into_response())
+    let note = Note::new("approve", "Freight", &project, &freight, format!("approved for Stage {}", request.stage));
+    Ok(noted(Json(json!({"freight": freight, "stage": request.stage, "approvedAt": now})), vec![note]))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -303,7 +323,7 @@ pub async fn verify_stage(
     Path((project, stage)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    check(&identity, Action::Write, &project)?;
+    allow(&state, &identity, "patch", Kind::Stage, &project, &stage).await?;
     let request: VerifyRequest = if body.is_empty() {
         VerifyRequest::default()
     } else {
@@ -330,7 +350,13 @@ pub async fn verify_stage(
         Ok((annotation, id))
     })
     .await?;
-    Ok(Json(json!({"stage": stage, "verification": id, "abort": request.abort})).into_response())
+    let (verb, summary) = if request.abort {
+        ("abort-verification", "verification aborted")
+    } else {
+        ("reverify", "verification run again")
+    };
+    let note = Note::new(verb, "Stage", &project, &stage, format!("{summary} ({id})"));
+    Ok(noted(Json(json!({"stage": stage, "verification": id, "abort": request.abort})), vec![note]))
 }
 
 async fn promotion_created(state: &AppState, project: &str, promotion: &str, stage: &str, freight: &str, actor: &str) {
@@ -383,9 +409,9 @@ pub async fn abort_promotion(
     Extension(identity): Extension<Identity>,
     Path((project, promotion)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    check(&identity, Action::Write, &project)?;
+    allow(&state, &identity, "patch", Kind::Promotion, &project, &promotion).await?;
     let key = convoy_store::Key::new(Kind::Promotion, &project, &promotion);
-    let request = json!({"action": "terminate", "actor": identity.name(), "controlPlane": false}).to_string();
+    let request = json!({"action": "terminate", "actor": identity.actor, "controlPlane": false}).to_string();
     annotate(&*state.store, &key, |stored| {
         let phase = stored.pointer("/status/phase").and_then(serde_json::Value::as_str).unwrap_or("Pending");
         if matches!(phase, "Succeeded" | "Failed" | "Errored" | "Aborted") {
@@ -395,5 +421,6 @@ pub async fn abort_promotion(
         Ok(("kargo.akuity.io/abort", request.clone()))
     })
     .await?;
-    Ok(Json(json!({"promotion": promotion, "abort": "requested"})).into_response())
+    let note = Note::new("abort", "Promotion", &project, &promotion, "abort requested");
+    Ok(noted(Json(json!({"promotion": promotion, "abort": "requested"})), vec![note]))
 }

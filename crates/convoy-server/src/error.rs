@@ -59,7 +59,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         let (status, code) = match &e {
             StoreError::NotFound(_) => (StatusCode::NOT_FOUND, "NotFound"),
-            StoreError::AlreadyExists(_) => (StatusCode::CONFLICT, "AlreadyExists"),
+            StoreError::AlreadyExists(_) | StoreError::Exists(_) => (StatusCode::CONFLICT, "AlreadyExists"),
             StoreError::Conflict { .. } => (StatusCode::CONFLICT, "Conflict"),
             StoreError::RevisionTooOld { .. } => (StatusCode::GONE, "Expired"),
             StoreError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "Invalid"),
@@ -79,6 +79,8 @@ struct Body<'a> {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Body { code: self.code, message: &self.message, details: &self.details };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        response.extensions_mut().insert(crate::audit::ErrorMessage(self.message));
+        response
     }
 }

@@ -12,14 +12,17 @@
 
 mod actions;
 mod annotations;
+pub mod audit;
 mod auth;
 mod diagnostics;
 mod error;
+mod guard;
 pub mod http_metrics;
 mod limits;
 mod openapi;
 mod paging;
 mod routes;
+mod team;
 pub mod tls;
 mod watch;
 pub mod webhooks;
@@ -32,11 +35,11 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use convoy_store::Store;
 use serde_json::json;
 
-pub use auth::{Identity, hash_token, new_token, write_token_file};
+pub use auth::{ADMIN_TOKEN_NAME, Identity, add_admin_token, hash_token, new_token, write_token_file};
 pub use convoy_controllers as controllers;
 pub use error::ApiError;
 
@@ -55,7 +58,8 @@ pub struct AppState {
     pub data_dir: Option<PathBuf>,
     /// The git mirrors the controllers use (dry runs share them and their locks).
     pub mirrors: Option<Arc<convoy_git::Mirrors>>,
-    tokens: Arc<auth::Tokens>,
+    /// When this replica last wrote each token's last-used time.
+    last_used: Arc<auth::LastUsed>,
     /// Whether this replica holds the controllers' lease (runs Warehouses, Stages, Promotions).
     pub leading: Arc<std::sync::atomic::AtomicBool>,
     /// Webhook receivers by path, in memory.
@@ -67,14 +71,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over a store; the accepted tokens are read from it.
+    /// State over a store; tokens are looked up in it on every request.
     pub async fn new(store: Arc<dyn Store>) -> Result<AppState, convoy_store::StoreError> {
-        let tokens = Arc::new(auth::Tokens::from_hashes(store.token_hashes().await?));
         Ok(AppState {
             store,
             data_dir: None,
             mirrors: None,
-            tokens,
+            last_used: Arc::default(),
             leading: Arc::default(),
             receivers: convoy_controllers::receivers::ReceiverTable::default(),
             limits: limits::Limits::default(),
@@ -97,50 +100,111 @@ impl AppState {
     }
 }
 
-/// Every route. Authentication wraps the whole router, unknown paths included.
-pub fn router(state: Arc<AppState>) -> Router {
-    let api = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(ready))
-        .route(
+/// The API's routes as registered: every (method, path) is listed in `routes`, which the
+/// authorization table test walks (a route added without a decision there fails it).
+pub struct RouteTable {
+    router: Router<Arc<AppState>>,
+    pub routes: Vec<(&'static str, &'static str)>,
+}
+
+impl RouteTable {
+    fn add(mut self, method: &'static str, path: &'static str, handler: MethodRouter<Arc<AppState>>) -> RouteTable {
+        self.routes.push((method, path));
+        self.router = self.router.route(path, handler);
+        self
+    }
+}
+
+/// Every API route.
+pub fn route_table() -> RouteTable {
+    use actions::*;
+    const STAGE: &str = "/v1/projects/{project}/stages/{stage}";
+    let table = RouteTable { router: Router::new(), routes: Vec::new() };
+    table
+        .add("GET", "/healthz", get(healthz))
+        .add("GET", "/readyz", get(ready))
+        .add(
+            "GET",
             "/version",
             get(|| async { axum::Json(json!({"version": VERSION, "minClientVersion": MIN_CLIENT_VERSION})) }),
         )
-        .route("/webhooks/{kind}/{hash}", post(webhooks::receive))
-        .route("/v1/openapi.json", get(|| async { axum::Json(openapi::document()) }))
-        .route("/v1/apply", post(routes::apply))
-        .route("/v1/diagnostics", get(diagnostics::diagnostics))
-        .route("/v1/projects/{project}/stages/{stage}/promote", post(actions::promote))
-        .route("/v1/projects/{project}/stages/{stage}/promote-downstream", post(actions::promote_downstream))
-        .route("/v1/projects/{project}/stages/{stage}/verify", post(actions::verify_stage))
-        .route("/v1/projects/{project}/stages/{stage}/refresh", post(actions::refresh_stage))
-        .route("/v1/projects/{project}/warehouses/{warehouse}/refresh", post(actions::refresh_warehouse))
-        .route("/v1/projects/{project}/freight/{freight}/approve", post(actions::approve_freight))
-        .route("/v1/projects/{project}/promotions/{promotion}/abort", post(actions::abort_promotion))
-        .route("/v1/{plural}", get(routes::list_cluster))
-        .route("/v1/{plural}/{name}", get(routes::get_cluster).put(routes::put_cluster).delete(routes::delete_cluster))
-        .route("/v1/projects/{project}/{plural}", get(routes::list_project).post(routes::create_project))
-        .route(
-            "/v1/projects/{project}/{plural}/{name}",
-            get(routes::get_project)
-                .put(routes::put_project)
-                .delete(routes::delete_project)
-                .patch(routes::patch_project),
-        )
+        .add("POST", "/webhooks/{kind}/{hash}", post(webhooks::receive))
+        .add("GET", "/v1/openapi.json", get(|| async { axum::Json(openapi::document()) }))
+        .add("POST", "/v1/apply", post(routes::apply))
+        .add("GET", "/v1/diagnostics", get(diagnostics::diagnostics))
+        .add("GET", "/v1/audit", get(team::audit))
+        .add("GET", "/v1/tokens", get(team::list_system_tokens))
+        .add("POST", "/v1/tokens", post(team::create_system_token))
+        .add("DELETE", "/v1/tokens/{name}", delete(team::revoke_system_token))
+        .add("GET", "/v1/roles", get(team::list_system_roles))
+        .add("POST", "/v1/roles/{role}/grants", post(team::grant_system))
+        .add("POST", "/v1/roles/{role}/revocations", post(team::revoke_system))
+        .add("GET", "/v1/projects/{project}/tokens", get(team::list_project_tokens))
+        .add("POST", "/v1/projects/{project}/tokens", post(team::create_project_token))
+        .add("DELETE", "/v1/projects/{project}/tokens/{name}", delete(team::revoke_project_token))
+        .add("POST", "/v1/projects/{project}/roles/{role}/grants", post(team::grant_project))
+        .add("POST", "/v1/projects/{project}/roles/{role}/revocations", post(team::revoke_project))
+        .add("POST", const_str(STAGE, "/promote"), post(promote))
+        .add("POST", const_str(STAGE, "/promote-downstream"), post(promote_downstream))
+        .add("POST", const_str(STAGE, "/verify"), post(verify_stage))
+        .add("POST", const_str(STAGE, "/refresh"), post(refresh_stage))
+        .add("POST", "/v1/projects/{project}/warehouses/{warehouse}/refresh", post(refresh_warehouse))
+        .add("POST", "/v1/projects/{project}/freight/{freight}/approve", post(approve_freight))
+        .add("POST", "/v1/projects/{project}/promotions/{promotion}/abort", post(abort_promotion))
+        .add("GET", "/v1/{plural}", get(routes::list_cluster))
+        .add("GET", "/v1/{plural}/{name}", get(routes::get_cluster))
+        .add("PUT", "/v1/{plural}/{name}", put(routes::put_cluster))
+        .add("DELETE", "/v1/{plural}/{name}", delete(routes::delete_cluster))
+        .add("GET", "/v1/projects/{project}/{plural}", get(routes::list_project))
+        .add("POST", "/v1/projects/{project}/{plural}", post(routes::create_project))
+        .add("GET", "/v1/projects/{project}/{plural}/{name}", get(routes::get_project))
+        .add("PUT", "/v1/projects/{project}/{plural}/{name}", put(routes::put_project))
+        .add("DELETE", "/v1/projects/{project}/{plural}/{name}", delete(routes::delete_project))
+        .add("PATCH", "/v1/projects/{project}/{plural}/{name}", patch(routes::patch_project))
+}
+
+/// `a` + `b`, leaked once per route at start-up (paths must be `'static` for the table).
+fn const_str(a: &str, b: &str) -> &'static str {
+    Box::leak(format!("{a}{b}").into_boxed_str())
+}
+
+/// Every route. Authentication wraps the whole router, unknown paths included.
+pub fn router(state: Arc<AppState>) -> Router {
+    let api = route_table()
+        .router
         .route_layer(middleware::from_fn(http_metrics::note_route))
         .fallback(|| async { ApiError::not_found("no such path; see /v1/openapi.json") })
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), audit::record))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn_with_state(state.clone(), limits::limit))
+        .layer(middleware::from_fn(audit::tag))
         .layer(middleware::from_fn(versions));
-    let tokens = state.tokens.clone();
     let ui = convoy_ui::router(convoy_ui::Ui {
         store: state.store.clone(),
-        accepts: Arc::new(move |token: &str| tokens.identify(Some(&format!("Bearer {token}"))).is_some()),
+        gate: Arc::new(UiGate { store: state.store.clone(), last_used: state.last_used.clone() }),
         secure_cookies: state.secure_cookies,
     });
     // The UI's pages beside the API; both measured.
     ui.merge(api.with_state(state)).layer(middleware::from_fn(http_metrics::observe))
+}
+
+/// The UI asks the same questions as the API, of the same store.
+struct UiGate {
+    store: Arc<dyn Store>,
+    last_used: Arc<auth::LastUsed>,
+}
+
+#[async_trait::async_trait]
+impl convoy_ui::Gate for UiGate {
+    async fn sign_in(&self, token: &str) -> Result<(), String> {
+        auth::identify_token(&*self.store, &self.last_used, token).await.map(|_| ()).map_err(|e| e.message)
+    }
+
+    async fn readable(&self, token: &str, projects: Vec<String>) -> Vec<String> {
+        let Ok(identity) = auth::identify_token(&*self.store, &self.last_used, token).await else { return Vec::new() };
+        auth::readable(&*self.store, &identity, projects).await.unwrap_or_default()
+    }
 }
 
 /// Liveness: fails when a controller loop of this replica has stopped finishing passes.
@@ -189,12 +253,12 @@ async fn authenticate(State(state): State<Arc<AppState>>, mut request: Request, 
             None => None,
         },
     };
-    match state.tokens.identify(header.as_deref()) {
-        Some(identity) => {
+    match auth::identify(&*state.store, &state.last_used, header.as_deref()).await {
+        Ok(identity) => {
             request.extensions_mut().insert(identity);
             next.run(request).await
         }
-        None => ApiError::unauthorized().into_response(),
+        Err(refusal) => refusal.into_response(),
     }
 }
 
@@ -231,10 +295,11 @@ pub async fn serve_on<L>(
     stop: tokio::sync::oneshot::Receiver<()>,
 ) -> Result<(), String>
 where
-    L: axum::serve::Listener,
-    L::Addr: std::fmt::Debug,
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+    for<'a> audit::Peer: axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
 {
-    axum::serve(listener, router(state))
+    // The peer's address reaches handlers (the audit trail's source).
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<audit::Peer>())
         .with_graceful_shutdown(async move {
             let _ = stop.await;
         })

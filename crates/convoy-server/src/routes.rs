@@ -13,8 +13,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::auth::{Action, Identity, authorize};
+use crate::audit::{Note, noted};
+use crate::auth::Identity;
 use crate::error::ApiError;
+use crate::guard::{Writes, allow, allow_write, create_or_update, creator_administers};
 use crate::paging;
 use convoy_controllers::writes::{Mode, decode_body, plan_submitted, redact};
 
@@ -48,14 +50,6 @@ fn kind_for(plural: &str) -> Result<Kind, ApiError> {
     })
 }
 
-pub(crate) fn check(identity: &Identity, action: Action, project: &str) -> Result<(), ApiError> {
-    if authorize(identity, action, project) {
-        Ok(())
-    } else {
-        Err(ApiError::new(StatusCode::FORBIDDEN, "Forbidden", "this token may not do that"))
-    }
-}
-
 fn text_body(body: &Bytes) -> Result<&str, ApiError> {
     std::str::from_utf8(body).map_err(|_| ApiError::bad_request("the request body must be UTF-8 YAML or JSON"))
 }
@@ -68,7 +62,10 @@ pub async fn list_cluster(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let kind = kind_for(&plural)?;
-    check(&identity, Action::Read, "")?;
+    if kind == Kind::Project && query.watch != Some(true) {
+        return list_projects(&state, &identity, &query).await;
+    }
+    allow(&state, &identity, list_verb(&query), kind, "", "").await?;
     list(state, kind, None, query, headers).await
 }
 
@@ -83,15 +80,58 @@ pub async fn list_project(
     if kind.is_cluster_scoped() {
         return Err(ApiError::not_found(format!("{kind} is cluster-scoped: use /v1/{plural}")));
     }
-    check(&identity, Action::Read, &project)?;
+    allow(&state, &identity, list_verb(&query), kind, &project, "").await?;
     require_project(&*state.store, &project).await?;
+    if kind == Kind::Role && query.watch != Some(true) {
+        return list_roles(&state, &project).await;
+    }
     list(state, kind, Some(project), query, headers).await
+}
+
+fn list_verb(query: &ListQuery) -> &'static str {
+    if query.watch == Some(true) { "watch" } else { "list" }
+}
+
+/// The Projects the caller may read: every one for a system role that lists Projects, else
+/// those it has a role in (Kargo answers 403 there, the most reported RBAC confusion).
+async fn list_projects(state: &AppState, identity: &Identity, query: &ListQuery) -> Result<Response, ApiError> {
+    let selector = match &query.label_selector {
+        Some(text) => LabelSelector::parse(text).map_err(|e| ApiError::bad_request(e.to_string()))?,
+        None => LabelSelector::everything(),
+    };
+    let (projects, revision) = state.store.list(Kind::Project, None, &selector).await?;
+    let names = projects.iter().map(|p| p.key.name.clone()).collect();
+    let readable = crate::auth::readable(&*state.store, identity, names).await?;
+    let items: Vec<Arc<str>> = projects
+        .into_iter()
+        .filter(|p| readable.contains(&p.key.name))
+        .map(|p| Arc::from(p.object.to_string()))
+        .collect();
+    Ok(list_response(&json!({"resourceVersion": revision.to_string()}), &items))
+}
+
+/// A project's roles: those stored, and the ones Convoy defines for every project that were
+/// never edited.
+async fn list_roles(state: &AppState, project: &str) -> Result<Response, ApiError> {
+    let (stored, revision) = state.store.list(Kind::Role, Some(project), &LabelSelector::everything()).await?;
+    let mut roles: Vec<Value> = stored.into_iter().map(|s| s.object).collect();
+    for name in convoy_core::access::PROJECT_ROLES {
+        if !roles.iter().any(|r| r.pointer("/metadata/name").and_then(Value::as_str) == Some(name)) {
+            let rules = convoy_core::access::project_role(name).unwrap_or_default();
+            roles.push(serde_json::to_value(crate::auth::builtin_role(project, name, rules)).unwrap_or_default());
+        }
+    }
+    roles.sort_by(|a, b| {
+        a.pointer("/metadata/name").and_then(Value::as_str).cmp(&b.pointer("/metadata/name").and_then(Value::as_str))
+    });
+    let items: Vec<Arc<str>> = roles.iter().map(|r| Arc::from(r.to_string())).collect();
+    Ok(list_response(&json!({"resourceVersion": revision.to_string()}), &items))
 }
 
 /// A list in a project that does not exist is an error, not an empty list: a misspelt `-p`
 /// must not look like a project with nothing in it. The shared-resources and cluster-secrets
 /// namespaces hold Secrets and ConfigMaps without being projects.
-async fn require_project(store: &dyn convoy_store::Store, project: &str) -> Result<(), ApiError> {
+pub(crate) async fn require_project(store: &dyn convoy_store::Store, project: &str) -> Result<(), ApiError> {
     if project == convoy_api::SHARED_RESOURCES_PROJECT || project == crate::webhooks::CLUSTER_SECRETS_PROJECT {
         return Ok(());
     }
@@ -188,7 +228,7 @@ pub async fn get_cluster(
     Path((plural, name)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let kind = cluster_kind(&plural)?;
-    check(&identity, Action::Read, "")?;
+    allow(&state, &identity, "get", kind, "", &name).await?;
     get(state, key_for(kind, "", &name)).await
 }
 
@@ -198,8 +238,13 @@ pub async fn get_project(
     Path((project, plural, name)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let kind = project_kind(&plural)?;
-    check(&identity, Action::Read, &project)?;
+    allow(&state, &identity, "get", kind, &project, &name).await?;
     let key = key_for(kind, &project, &name);
+    if kind == Kind::Role
+        && let Some(role) = crate::auth::project_role(&*state.store, &project, &name).await?
+    {
+        return Ok(Json(serde_json::to_value(role).unwrap_or_default()));
+    }
     if kind == Kind::Freight
         && state.store.get(&key).await?.is_none()
         && let Some(named) = freight_by_alias(&state, &project, &name).await?
@@ -257,8 +302,7 @@ pub async fn put_cluster(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let kind = cluster_kind(&plural)?;
-    check(&identity, Action::Write, "")?;
-    put(state, kind, String::new(), name, query, text_body(&body)?).await
+    put(state, &identity, kind, String::new(), name, query, text_body(&body)?).await
 }
 
 pub async fn put_project(
@@ -269,13 +313,13 @@ pub async fn put_project(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let kind = project_kind(&plural)?;
-    check(&identity, Action::Write, &project)?;
-    put(state, kind, project, name, query, text_body(&body)?).await
+    put(state, &identity, kind, project, name, query, text_body(&body)?).await
 }
 
 /// Create or replace one object at its URL; the body must name the same object.
 async fn put(
     state: Arc<AppState>,
+    identity: &Identity,
     kind: Kind,
     project: String,
     name: String,
@@ -309,11 +353,29 @@ async fn put(
             resource.metadata().name()
         )));
     }
+    let resource = &submitted.resources[0];
+    let verb = create_or_update(&*state.store, &key_for(kind, &project, resource.metadata().name())).await?;
+    allow_write(&state, identity, resource, verb).await?;
     let outcomes = plan_submitted(&*state.store, submitted, Mode::Apply).await?;
     let outcome = outcomes.into_iter().next().ok_or_else(|| ApiError::bad_request("nothing to write"))?;
     let status = if outcome.action == "created" { StatusCode::CREATED } else { StatusCode::OK };
-    let object = write_outcome(&state, outcome, query.dry_run == Some(true)).await?;
-    Ok((status, Json(redact(object))).into_response())
+    let dry_run = query.dry_run == Some(true);
+    let notes = if dry_run { Vec::new() } else { vec![note_of(verb, &outcome)] };
+    let created_project = kind == Kind::Project && outcome.action == "created" && !dry_run;
+    let object = write_outcome(&state, outcome, dry_run).await?;
+    if created_project {
+        creator_administers(&state, identity, &name).await?;
+    }
+    Ok(noted((status, Json(redact(object))), notes))
+}
+
+/// What the audit trail says of a planned write.
+fn note_of(verb: &str, outcome: &convoy_controllers::writes::Outcome) -> Note {
+    let summary = match outcome.action {
+        "configured" if !outcome.changed.is_empty() => format!("configured: {}", outcome.changed.join(", ")),
+        action => action.to_owned(),
+    };
+    Note::new(verb, &outcome.kind, &outcome.project, &outcome.name, summary)
 }
 
 /// Writes one planned object (unless a dry run) and returns it as stored.
@@ -336,15 +398,17 @@ pub async fn create_project(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let kind = project_kind(&plural)?;
-    check(&identity, Action::Write, &project)?;
     let submitted = decode_body(text_body(&body)?, Some(&project))?;
     let resources = &submitted.resources;
     if resources.len() != 1 || resources[0].kind() != kind || resources[0].metadata().namespace() != project {
         return Err(ApiError::bad_request(format!("expected one {kind} of project {project:?}")));
     }
+    allow_write(&state, &identity, &resources[0], "create").await?;
     let outcome = plan_submitted(&*state.store, submitted, Mode::Create).await?.remove(0);
-    let object = write_outcome(&state, outcome, query.dry_run == Some(true)).await?;
-    Ok((StatusCode::CREATED, Json(redact(object))).into_response())
+    let dry_run = query.dry_run == Some(true);
+    let notes = if dry_run { Vec::new() } else { vec![note_of("create", &outcome)] };
+    let object = write_outcome(&state, outcome, dry_run).await?;
+    Ok(noted((StatusCode::CREATED, Json(redact(object))), notes))
 }
 
 pub async fn delete_cluster(
@@ -352,9 +416,9 @@ pub async fn delete_cluster(
     Extension(identity): Extension<Identity>,
     Path((plural, name)): Path<(String, String)>,
     Query(query): Query<WriteQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let kind = cluster_kind(&plural)?;
-    check(&identity, Action::Write, "")?;
+    allow(&state, &identity, "delete", kind, "", &name).await?;
     delete(state, key_for(kind, "", &name), query).await
 }
 
@@ -363,9 +427,9 @@ pub async fn delete_project(
     Extension(identity): Extension<Identity>,
     Path((project, plural, name)): Path<(String, String, String)>,
     Query(query): Query<WriteQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let kind = project_kind(&plural)?;
-    check(&identity, Action::Write, &project)?;
+    allow(&state, &identity, "delete", kind, &project, &name).await?;
     delete(state, key_for(kind, &project, &name), query).await
 }
 
@@ -400,14 +464,19 @@ async fn deletion_allowed(state: &AppState, key: &Key) -> Result<(), ApiError> {
     ))
 }
 
-async fn delete(state: Arc<AppState>, key: Key, query: WriteQuery) -> Result<Json<Value>, ApiError> {
+async fn delete(state: Arc<AppState>, key: Key, query: WriteQuery) -> Result<Response, ApiError> {
     deletion_allowed(&state, &key).await?;
     let expected = query
         .resource_version
         .map(|v| v.parse::<i64>().map_err(|_| ApiError::bad_request("resourceVersion must be a number")))
         .transpose()?;
-    let deleted = state.store.delete(key, expected).await?;
-    Ok(Json(redact(deleted.object)))
+    if query.dry_run == Some(true) {
+        let stored = state.store.get(&key).await?.ok_or_else(|| ApiError::not_found(format!("{key} not found")))?;
+        return Ok(noted(Json(redact(stored.object)), Vec::new()));
+    }
+    let deleted = state.store.delete(key.clone(), expected).await?;
+    let note = Note::new("delete", key.kind.name(), &key.project, &key.name, "deleted");
+    Ok(noted(Json(redact(deleted.object)), vec![note]))
 }
 
 pub async fn patch_project(
@@ -418,7 +487,7 @@ pub async fn patch_project(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let kind = project_kind(&plural)?;
-    check(&identity, Action::Write, &project)?;
+    allow(&state, &identity, "patch", kind, &project, &name).await?;
     let key = key_for(kind, &project, &name);
     let patch: Value =
         serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("a merge patch must be JSON: {e}")))?;
@@ -436,7 +505,7 @@ pub async fn patch_project(
             object["metadata"]["resourceVersion"] = json!(current.revision.to_string());
         }
         let body = serde_json::to_string(&object).map_err(|e| ApiError::bad_request(e.to_string()))?;
-        match put(state.clone(), kind, project.clone(), name.clone(), query.clone(), &body).await {
+        match put(state.clone(), &identity, kind, project.clone(), name.clone(), query.clone(), &body).await {
             Err(e) if e.status == StatusCode::CONFLICT && !explicit && attempt < PATCH_ATTEMPTS => continue,
             outcome => return outcome,
         }
@@ -473,12 +542,14 @@ pub async fn apply(
     Extension(identity): Extension<Identity>,
     Query(query): Query<WriteQuery>,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let submitted = decode_body(text_body(&body)?, None)?;
+    let deleting = query.mode.as_deref() == Some("delete");
+    let mut writes_allowed = Writes::new(&state, &identity);
     for resource in &submitted.resources {
-        check(&identity, Action::Write, resource.metadata().namespace())?;
+        writes_allowed.check(resource, deleting.then_some("delete")).await?;
     }
-    if query.mode.as_deref() == Some("delete") {
+    if deleting {
         return delete_set(&state, submitted.resources, query.dry_run == Some(true)).await;
     }
     let mode = match query.mode.as_deref() {
@@ -494,8 +565,18 @@ pub async fn apply(
     if !dry_run && !writes.is_empty() {
         state.store.apply(writes).await?;
     }
+    let mut notes = Vec::new();
+    if !dry_run {
+        for outcome in outcomes.iter().filter(|o| o.action != "unchanged") {
+            let verb = if outcome.action == "created" { "create" } else { "update" };
+            notes.push(note_of(verb, outcome));
+            if outcome.kind == "Project" && outcome.action == "created" {
+                creator_administers(&state, &identity, &outcome.name).await?;
+            }
+        }
+    }
     let revision = state.store.current_revision().await?;
-    Ok(Json(json!({"dryRun": dry_run, "revision": revision.to_string(), "items": outcomes})))
+    Ok(noted(Json(json!({"dryRun": dry_run, "revision": revision.to_string(), "items": outcomes})), notes))
 }
 
 /// Deletes every object named by the documents, in one transaction.
@@ -503,7 +584,7 @@ async fn delete_set(
     state: &AppState,
     resources: Vec<convoy_api::Resource>,
     dry_run: bool,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let mut writes = Vec::new();
     let mut items = Vec::new();
     for mut resource in resources {
@@ -528,6 +609,17 @@ async fn delete_set(
     } else if !writes.is_empty() {
         state.store.apply(writes).await?;
     }
+    let notes = if dry_run {
+        Vec::new()
+    } else {
+        items
+            .iter()
+            .map(|item| {
+                let text = |field: &str| item[field].as_str().unwrap_or_default().to_owned();
+                Note::new("delete", &text("kind"), &text("project"), &text("name"), "deleted")
+            })
+            .collect()
+    };
     let revision = state.store.current_revision().await?;
-    Ok(Json(json!({"dryRun": dry_run, "revision": revision.to_string(), "items": items})))
+    Ok(noted(Json(json!({"dryRun": dry_run, "revision": revision.to_string(), "items": items})), notes))
 }

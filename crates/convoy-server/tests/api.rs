@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use convoy_server::{AppState, hash_token, router};
+use convoy_server::{AppState, router};
 use convoy_store::{MemoryStore, Store};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -13,7 +13,7 @@ const TOKEN: &str = "test-token";
 
 async fn app() -> axum::Router {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
-    store.add_token("admin", &hash_token(TOKEN)).await.unwrap();
+    convoy_server::add_admin_token(&*store, TOKEN).await.unwrap();
     router(Arc::new(AppState::new(store).await.unwrap()))
 }
 
@@ -228,7 +228,7 @@ async fn watch_streams_events_and_resumes() {
 #[tokio::test]
 async fn lists_page_with_limit_and_continue() {
     let inner: Arc<dyn Store> = Arc::new(MemoryStore::with_retention(30));
-    inner.add_token("admin", &hash_token(TOKEN)).await.unwrap();
+    convoy_server::add_admin_token(&*inner, TOKEN).await.unwrap();
     let cache = convoy_store::CachedStore::start(inner, vec![]).await.unwrap();
     let app = router(Arc::new(AppState::new(cache).await.unwrap()));
     let mut documents = vec![PROJECT.to_owned(), WAREHOUSE.to_owned()];

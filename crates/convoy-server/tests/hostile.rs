@@ -8,7 +8,7 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use convoy_api::Kind;
-use convoy_server::{AppState, hash_token, router};
+use convoy_server::{AppState, router};
 use convoy_store::{Key, MemoryStore, Store};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -17,7 +17,7 @@ const TOKEN: &str = "test-token";
 
 async fn app() -> (axum::Router, Arc<dyn Store>) {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
-    store.add_token("admin", &hash_token(TOKEN)).await.unwrap();
+    convoy_server::add_admin_token(&*store, TOKEN).await.unwrap();
     (router(Arc::new(AppState::new(store.clone()).await.unwrap())), store)
 }
 
@@ -154,11 +154,32 @@ impl Store for RacingStore {
     async fn ping(&self) -> convoy_store::Result<()> {
         self.inner.ping().await
     }
-    async fn token_hashes(&self) -> convoy_store::Result<Vec<String>> {
-        self.inner.token_hashes().await
+    async fn tokens(&self) -> convoy_store::Result<Vec<convoy_store::TokenRecord>> {
+        self.inner.tokens().await
     }
-    async fn add_token(&self, name: &str, hash: &str) -> convoy_store::Result<()> {
-        self.inner.add_token(name, hash).await
+    async fn token_by_hash(&self, hash: &str) -> convoy_store::Result<Option<convoy_store::TokenRecord>> {
+        self.inner.token_by_hash(hash).await
+    }
+    async fn create_token(&self, token: convoy_store::TokenRecord) -> convoy_store::Result<()> {
+        self.inner.create_token(token).await
+    }
+    async fn set_token_grants(&self, name: &str, grants: &[convoy_store::Grant]) -> convoy_store::Result<()> {
+        self.inner.set_token_grants(name, grants).await
+    }
+    async fn revoke_token(&self, name: &str, at: &str) -> convoy_store::Result<bool> {
+        self.inner.revoke_token(name, at).await
+    }
+    async fn token_used(&self, name: &str, at: &str) -> convoy_store::Result<()> {
+        self.inner.token_used(name, at).await
+    }
+    async fn append_audit(&self, records: Vec<convoy_store::AuditRecord>) -> convoy_store::Result<()> {
+        self.inner.append_audit(records).await
+    }
+    async fn audit(&self, query: &convoy_store::AuditQuery) -> convoy_store::Result<Vec<convoy_store::AuditRecord>> {
+        self.inner.audit(query).await
+    }
+    async fn prune_audit(&self, before: &str) -> convoy_store::Result<u64> {
+        self.inner.prune_audit(before).await
     }
 }
 
@@ -168,7 +189,7 @@ impl Store for RacingStore {
 async fn a_patch_is_not_lost_to_a_status_write() {
     let key = Key::new(Kind::Warehouse, "p", "w");
     let store = Arc::new(RacingStore { inner: MemoryStore::default(), raced: true.into(), key: key.clone() });
-    store.add_token("admin", &hash_token(TOKEN)).await.unwrap();
+    convoy_server::add_admin_token(&*store, TOKEN).await.unwrap();
     let app = router(Arc::new(AppState::new(store.clone()).await.unwrap()));
     let warehouse = "apiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\nmetadata: {name: w, namespace: p}\nspec:\n  subscriptions:\n  - image: {repoURL: ghcr.io/example/app}\n";
     let (status, body) = call(&app, "POST", "/v1/apply", format!("{PROJECT}---\n{warehouse}")).await;

@@ -4,12 +4,14 @@
 //!  objects(kind, project, name, revision, body)     current state, one row per object
 //!  events(revision, event_type, kind, ..., body)     change log for watch, compacted
 //!  counters('revision')                              the global revision
-//!  tokens(hash, name, created_at)                    API token hashes (server auth)
+//!  api_tokens(name, hash, project, grants, ...)      API tokens by hash, never reused
+//!  audit(id, at, project, actor, body)              the append-only audit trail
 //! ```
 //!
 //! Writes run in one transaction each set, under one lock (an in-process mutex for SQLite,
 //! `pg_advisory_xact_lock` for PostgreSQL), so revisions commit in order across replicas.
 
+mod access;
 mod schema;
 mod store;
 #[cfg(feature = "testing")]

@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use convoy_api::Kind;
-use convoy_store::{EventType, Key, LabelSelector, Result, Store, StoreError, Stored, WatchEvent, Write, resolve};
+use convoy_store::{
+    AuditQuery, AuditRecord, EventType, Grant, Key, LabelSelector, Result, Store, StoreError, Stored, TokenRecord,
+    WatchEvent, Write, resolve,
+};
 use serde_json::Value;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row};
@@ -47,7 +50,7 @@ fn lease_key(name: &str) -> i32 {
     i32::from_ne_bytes(hash.to_ne_bytes())
 }
 
-fn backend_error(e: impl std::fmt::Display) -> StoreError {
+pub(crate) fn backend_error(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
@@ -99,6 +102,11 @@ impl SqlStore {
             store.listen(url.to_owned());
         }
         Ok(store)
+    }
+
+    /// This process's turn to write (SQLite has one writer).
+    pub(crate) async fn write_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.write_lock.lock().await
     }
 
     pub fn backend(&self) -> Backend {
@@ -493,27 +501,48 @@ impl Store for SqlStore {
             "SELECT 1 FROM objects LIMIT 0",
             "SELECT 1 FROM events LIMIT 0",
             "SELECT 1 FROM counters LIMIT 0",
-            "SELECT 1 FROM tokens LIMIT 0",
+            "SELECT 1 FROM api_tokens LIMIT 0",
+            "SELECT 1 FROM audit LIMIT 0",
         ] {
             sqlx::query(probe).execute(&mut *tx).await.map_err(backend_error)?;
         }
         tx.rollback().await.map_err(backend_error)
     }
 
-    async fn token_hashes(&self) -> Result<Vec<String>> {
-        let rows = sqlx::query("SELECT hash FROM tokens").fetch_all(&self.pool).await.map_err(backend_error)?;
-        rows.iter().map(|r| r.try_get("hash").map_err(backend_error)).collect()
+    async fn tokens(&self) -> Result<Vec<TokenRecord>> {
+        self.sql_tokens().await
     }
 
-    async fn add_token(&self, name: &str, hash: &str) -> Result<()> {
-        sqlx::query("INSERT INTO tokens (hash, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (hash) DO NOTHING")
-            .bind(hash)
-            .bind(name)
-            .bind(convoy_store::now_rfc3339())
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(backend_error)
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>> {
+        self.sql_token_by_hash(hash).await
+    }
+
+    async fn create_token(&self, token: TokenRecord) -> Result<()> {
+        self.sql_create_token(token).await
+    }
+
+    async fn set_token_grants(&self, name: &str, grants: &[Grant]) -> Result<()> {
+        self.sql_set_token_grants(name, grants).await
+    }
+
+    async fn revoke_token(&self, name: &str, at: &str) -> Result<bool> {
+        self.sql_revoke_token(name, at).await
+    }
+
+    async fn token_used(&self, name: &str, at: &str) -> Result<()> {
+        self.sql_token_used(name, at).await
+    }
+
+    async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<()> {
+        self.sql_append_audit(records).await
+    }
+
+    async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
+        self.sql_audit(query).await
+    }
+
+    async fn prune_audit(&self, before: &str) -> Result<u64> {
+        self.sql_prune_audit(before).await
     }
 
     /// On PostgreSQL a session advisory lock, held on a connection of its own: it is released

@@ -12,6 +12,7 @@
 //! from Warehouse w"): named functions from an object to the values it is filed under, kept up to
 //! date as objects change, so that a question costs a look-up instead of a scan.
 
+use crate::{AuditQuery, AuditRecord, Grant, TokenRecord};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
@@ -434,12 +435,40 @@ impl Store for CachedStore {
         self.inner.ping().await
     }
 
-    async fn token_hashes(&self) -> Result<Vec<String>> {
-        self.inner.token_hashes().await
+    async fn tokens(&self) -> Result<Vec<TokenRecord>> {
+        self.inner.tokens().await
     }
 
-    async fn add_token(&self, name: &str, hash: &str) -> Result<()> {
-        self.inner.add_token(name, hash).await
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>> {
+        self.inner.token_by_hash(hash).await
+    }
+
+    async fn create_token(&self, token: TokenRecord) -> Result<()> {
+        self.inner.create_token(token).await
+    }
+
+    async fn set_token_grants(&self, name: &str, grants: &[Grant]) -> Result<()> {
+        self.inner.set_token_grants(name, grants).await
+    }
+
+    async fn revoke_token(&self, name: &str, at: &str) -> Result<bool> {
+        self.inner.revoke_token(name, at).await
+    }
+
+    async fn token_used(&self, name: &str, at: &str) -> Result<()> {
+        self.inner.token_used(name, at).await
+    }
+
+    async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<()> {
+        self.inner.append_audit(records).await
+    }
+
+    async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
+        self.inner.audit(query).await
+    }
+
+    async fn prune_audit(&self, before: &str) -> Result<u64> {
+        self.inner.prune_audit(before).await
     }
 
     async fn lead(&self, name: &str) -> Result<Lease> {

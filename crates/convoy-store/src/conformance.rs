@@ -36,6 +36,91 @@ pub async fn check(store: Arc<dyn Store>) {
     atomic_sets(&*store).await;
     cluster_scoped(&*store).await;
     watches(store.clone()).await;
+    tokens(&*store).await;
+    audit_trail(&*store).await;
+}
+
+fn token(name: &str, hash: &str) -> crate::TokenRecord {
+    crate::TokenRecord {
+        name: name.into(),
+        hash: hash.into(),
+        project: "shop".into(),
+        grants: vec![crate::Grant { project: "shop".into(), role: "kargo-viewer".into() }],
+        created_at: "2026-01-01T00:00:00Z".into(),
+        created_by: "token:admin".into(),
+        expires_at: Some("2027-01-01T00:00:00Z".into()),
+        last_used_at: None,
+        revoked_at: None,
+    }
+}
+
+async fn tokens(store: &dyn Store) {
+    store.create_token(token("ci", "h-ci")).await.unwrap();
+    let found = store.token_by_hash("h-ci").await.unwrap().expect("a token is found by its hash");
+    assert_eq!(found, token("ci", "h-ci"), "a token reads back as written");
+    assert_eq!(store.token_by_hash("h-other").await.unwrap(), None);
+    assert!(matches!(store.create_token(token("ci", "h-new")).await, Err(StoreError::Exists(_))), "names are unique");
+    let grants = vec![
+        crate::Grant { project: "shop".into(), role: "kargo-promoter".into() },
+        crate::Grant { project: String::new(), role: "kargo-user".into() },
+    ];
+    store.set_token_grants("ci", &grants).await.unwrap();
+    store.token_used("ci", "2026-02-01T00:00:00Z").await.unwrap();
+    let found = store.token_by_hash("h-ci").await.unwrap().unwrap();
+    assert_eq!(found.grants, grants);
+    assert_eq!(found.last_used_at.as_deref(), Some("2026-02-01T00:00:00Z"));
+    assert!(store.revoke_token("ci", "2026-03-01T00:00:00Z").await.unwrap());
+    assert!(!store.revoke_token("ci", "2026-04-01T00:00:00Z").await.unwrap(), "revoking twice changes nothing");
+    let found = store.token_by_hash("h-ci").await.unwrap().unwrap();
+    assert_eq!(found.revoked_at.as_deref(), Some("2026-03-01T00:00:00Z"));
+    assert!(store.revoke_token("nosuch", "2026-03-01T00:00:00Z").await.is_err());
+    assert!(matches!(store.create_token(token("ci", "h-again")).await, Err(StoreError::Exists(_))), "not reused");
+    assert!(store.tokens().await.unwrap().iter().any(|t| t.name == "ci"));
+}
+
+async fn audit_trail(store: &dyn Store) {
+    let record = |at: &str, project: &str, actor: &str| crate::AuditRecord {
+        id: 0,
+        at: at.into(),
+        actor: actor.into(),
+        groups: vec![],
+        verb: "update".into(),
+        project: project.into(),
+        kind: "Stage".into(),
+        name: "test".into(),
+        summary: "configured".into(),
+        request_id: "r".into(),
+        source: "127.0.0.1".into(),
+        outcome: "allowed".into(),
+        status: 200,
+    };
+    store
+        .append_audit(vec![
+            record("2026-01-01T00:00:00Z", "a", "token:x"),
+            record("2026-01-02T00:00:00Z", "b", "token:y"),
+            record("2026-01-03T00:00:00Z", "a", "token:y"),
+        ])
+        .await
+        .unwrap();
+    let all = store.audit(&crate::AuditQuery { limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(all[0].id > all[1].id && all[1].id > all[2].id, "newest first, ids increasing in append order");
+    assert_eq!(all[0].at, "2026-01-03T00:00:00Z");
+    let query = crate::AuditQuery {
+        projects: vec!["a".into()],
+        actor: Some("token:y".into()),
+        limit: 10,
+        ..Default::default()
+    };
+    let found = store.audit(&query).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0], crate::AuditRecord { id: found[0].id, ..record("2026-01-03T00:00:00Z", "a", "token:y") });
+    let since = crate::AuditQuery { since: Some("2026-01-02T00:00:00Z".into()), limit: 10, ..Default::default() };
+    assert_eq!(store.audit(&since).await.unwrap().len(), 2);
+    let page = crate::AuditQuery { before: Some(all[0].id), limit: 1, ..Default::default() };
+    assert_eq!(store.audit(&page).await.unwrap()[0].id, all[1].id, "pages go on before an id");
+    assert_eq!(store.prune_audit("2026-01-02T00:00:00Z").await.unwrap(), 1);
+    assert_eq!(store.audit(&crate::AuditQuery { limit: 10, ..Default::default() }).await.unwrap().len(), 2);
 }
 
 async fn create_and_get(store: &dyn Store) {

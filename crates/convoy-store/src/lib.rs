@@ -11,6 +11,7 @@
 //! `metadata.creationTimestamp`. Every change appends an event; `watch` replays events after a
 //! revision and then follows new ones, so a client can resume after a restart.
 
+mod access;
 mod cache;
 pub mod conformance;
 mod key;
@@ -20,6 +21,7 @@ mod meta;
 mod selector;
 mod watch;
 
+pub use access::{AuditQuery, AuditRecord, Grant, TokenRecord};
 pub use cache::{CachedStore, Change, Index};
 pub use key::Key;
 pub use lease::Lease;
@@ -104,6 +106,8 @@ pub enum StoreError {
         "revision {requested} is too old to replay (oldest kept is {oldest}); list again and watch from the list's revision"
     )]
     RevisionTooOld { requested: i64, oldest: i64 },
+    #[error("{0} already exists")]
+    Exists(String),
     #[error("invalid object: {0}")]
     Invalid(String),
     #[error("storage backend failed: {0}")]
@@ -184,11 +188,32 @@ pub trait Store: Send + Sync {
     /// Checks the store can be written (for readiness).
     async fn ping(&self) -> Result<()>;
 
-    /// Hashes of the API tokens the server accepts.
-    async fn token_hashes(&self) -> Result<Vec<String>>;
+    /// Every API token, revoked ones included, by name.
+    async fn tokens(&self) -> Result<Vec<TokenRecord>>;
 
-    /// Records a token by the hash of its value (the value itself is never stored).
-    async fn add_token(&self, name: &str, hash: &str) -> Result<()>;
+    /// The token whose value hashes to `hash`.
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>>;
+
+    /// Records a new token; [`StoreError::Exists`] when the name was ever used.
+    async fn create_token(&self, token: TokenRecord) -> Result<()>;
+
+    /// Replaces the roles granted to the token `name`.
+    async fn set_token_grants(&self, name: &str, grants: &[Grant]) -> Result<()>;
+
+    /// Marks the token revoked at `at` (RFC 3339); false when it was already revoked.
+    async fn revoke_token(&self, name: &str, at: &str) -> Result<bool>;
+
+    /// Notes when the token was last used.
+    async fn token_used(&self, name: &str, at: &str) -> Result<()>;
+
+    /// Appends records to the audit trail, in order.
+    async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<()>;
+
+    /// Audit records, newest first.
+    async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>>;
+
+    /// Drops audit records older than `before` (RFC 3339); how many went.
+    async fn prune_audit(&self, before: &str) -> Result<u64>;
 
     /// Waits until this process holds the lock `name` among every process sharing the store.
     /// A store only one process can open grants it at once.

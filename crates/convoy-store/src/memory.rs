@@ -8,11 +8,15 @@ use async_trait::async_trait;
 use convoy_api::Kind;
 use tokio::sync::watch;
 
-use crate::{EventType, Key, LabelSelector, Result, Store, StoreError, Stored, WatchEvent, Write, resolve};
+use crate::{
+    AuditQuery, AuditRecord, EventType, Grant, Key, LabelSelector, Result, Store, StoreError, Stored, TokenRecord,
+    WatchEvent, Write, resolve,
+};
 
 #[derive(Default)]
 struct State {
-    tokens: Vec<String>,
+    tokens: Vec<TokenRecord>,
+    audit: Vec<AuditRecord>,
     objects: BTreeMap<Key, Stored>,
     events: Vec<WatchEvent>,
     revision: i64,
@@ -115,12 +119,69 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn token_hashes(&self) -> Result<Vec<String>> {
-        Ok(self.lock().tokens.clone())
+    async fn tokens(&self) -> Result<Vec<TokenRecord>> {
+        let mut tokens = self.lock().tokens.clone();
+        tokens.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(tokens)
     }
 
-    async fn add_token(&self, _name: &str, hash: &str) -> Result<()> {
-        self.lock().tokens.push(hash.to_owned());
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>> {
+        Ok(self.lock().tokens.iter().find(|t| t.hash == hash).cloned())
+    }
+
+    async fn create_token(&self, token: TokenRecord) -> Result<()> {
+        let mut state = self.lock();
+        if state.tokens.iter().any(|t| t.name == token.name || t.hash == token.hash) {
+            return Err(StoreError::Exists(format!("token {:?}", token.name)));
+        }
+        state.tokens.push(token);
         Ok(())
+    }
+
+    async fn set_token_grants(&self, name: &str, grants: &[Grant]) -> Result<()> {
+        let mut state = self.lock();
+        let token = state.tokens.iter_mut().find(|t| t.name == name);
+        let token = token.ok_or_else(|| StoreError::Invalid(format!("no token named {name:?}")))?;
+        token.grants = grants.to_vec();
+        Ok(())
+    }
+
+    async fn revoke_token(&self, name: &str, at: &str) -> Result<bool> {
+        let mut state = self.lock();
+        let token = state.tokens.iter_mut().find(|t| t.name == name);
+        let token = token.ok_or_else(|| StoreError::Invalid(format!("no token named {name:?}")))?;
+        if token.revoked_at.is_some() {
+            return Ok(false);
+        }
+        token.revoked_at = Some(at.to_owned());
+        Ok(true)
+    }
+
+    async fn token_used(&self, name: &str, at: &str) -> Result<()> {
+        if let Some(token) = self.lock().tokens.iter_mut().find(|t| t.name == name) {
+            token.last_used_at = Some(at.to_owned());
+        }
+        Ok(())
+    }
+
+    async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<()> {
+        let mut state = self.lock();
+        for mut record in records {
+            record.id = state.audit.last().map_or(1, |r| r.id + 1);
+            state.audit.push(record);
+        }
+        Ok(())
+    }
+
+    async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
+        let state = self.lock();
+        Ok(state.audit.iter().rev().filter(|r| query.matches(r)).take(query.limit).cloned().collect())
+    }
+
+    async fn prune_audit(&self, before: &str) -> Result<u64> {
+        let mut state = self.lock();
+        let kept = state.audit.len();
+        state.audit.retain(|r| r.at.as_str() >= before);
+        Ok((kept - state.audit.len()) as u64)
     }
 }

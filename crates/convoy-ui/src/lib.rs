@@ -28,13 +28,22 @@ use convoy_store::Store;
 
 pub use graph::{crossings, layout};
 
-/// What the pages need: the store to read, how to check a token, and whether cookies must be
-/// `Secure` (the server speaks TLS).
+/// What the pages need: the store to read, the server's access decisions, and whether cookies
+/// must be `Secure` (the server speaks TLS).
 #[derive(Clone)]
 pub struct Ui {
     pub store: Arc<dyn Store>,
-    pub accepts: Arc<dyn Fn(&str) -> bool + Send + Sync>,
+    pub gate: Arc<dyn Gate>,
     pub secure_cookies: bool,
+}
+
+/// The server's answers about a session's token: the same decisions its API makes.
+#[async_trait::async_trait]
+pub trait Gate: Send + Sync {
+    /// Whether the token signs in; why not, in words for the sign-in page.
+    async fn sign_in(&self, token: &str) -> Result<(), String>;
+    /// The projects among `projects` the token may read.
+    async fn readable(&self, token: &str, projects: Vec<String>) -> Vec<String>;
 }
 
 /// The UI's routes; merged beside the API's.

@@ -16,8 +16,14 @@ use crate::session;
 const BATCH: usize = 1000;
 
 pub async fn stream(State(ui): State<Ui>, headers: HeaderMap, Path(project): Path<String>) -> Response {
-    if !session::session_token(&headers).is_some_and(|t| (ui.accepts)(&t)) {
+    let Some(token) = session::session_token(&headers) else {
         return (StatusCode::UNAUTHORIZED, "sign in again").into_response();
+    };
+    if ui.gate.sign_in(&token).await.is_err() {
+        return (StatusCode::UNAUTHORIZED, "sign in again").into_response();
+    }
+    if ui.gate.readable(&token, vec![project.clone()]).await.is_empty() {
+        return (StatusCode::FORBIDDEN, "no role in this project").into_response();
     }
     let since = match ui.store.current_revision().await {
         Ok(revision) => revision,

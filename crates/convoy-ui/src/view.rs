@@ -18,15 +18,25 @@ pub struct Session {
     pub csrf: String,
 }
 
-/// The session, or the response that sends the browser to sign in.
-pub fn signed_in(ui: &Ui, headers: &HeaderMap, here: &str) -> Result<Session, Response> {
-    match session::session_token(headers) {
-        Some(token) if (ui.accepts)(&token) => Ok(Session { csrf: session::csrf_for(&token) }),
+/// The session, or the response that sends the browser to sign in; with a project, one whose
+/// token may read it (else 403, as the API would answer).
+pub async fn signed_in(ui: &Ui, headers: &HeaderMap, here: &str, project: Option<&str>) -> Result<Session, Response> {
+    let token = match session::session_token(headers) {
+        Some(token) if ui.gate.sign_in(&token).await.is_ok() => token,
         _ => {
             let next: String = here.chars().filter(|c| c.is_ascii_graphic() && *c != '"').collect();
-            Err(Redirect::to(&format!("/login?next={}", encode(&next))).into_response())
+            return Err(Redirect::to(&format!("/login?next={}", encode(&next))).into_response());
         }
+    };
+    if let Some(project) = project
+        && ui.gate.readable(&token, vec![project.to_owned()]).await.is_empty()
+    {
+        let message = format!("this sign-in has no role in project {project:?}; ask one of its admins for one");
+        return Err(
+            (StatusCode::FORBIDDEN, shell("Forbidden", None, None, html! { main { p { (message) } } })).into_response()
+        );
     }
+    Ok(Session { csrf: session::csrf_for(&token) })
 }
 
 pub fn encode(value: &str) -> String {

@@ -263,6 +263,9 @@ pub struct ServerArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, env = "CONVOY_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// How long the audit trail keeps each record (`90d`, `720h`); older ones are dropped.
+    #[arg(long, env = "CONVOY_AUDIT_RETENTION", value_name = "DURATION", default_value = "90d", value_parser = crate::cli::parse_retention)]
+    pub audit_retention: std::time::Duration,
     /// Kubeconfig of the cluster running Argo CD, for the argocd-update and argocd-wait steps
     /// and Stage health [default: $KUBECONFIG, ~/.kube/config, then the in-cluster service
     /// account; without any, the Argo CD steps fail saying how to connect one].
@@ -533,6 +536,21 @@ pub struct FollowLogsArgs {
     pub follow: bool,
 }
 
+/// `90d`, or a duration with units s, m, h (`720h`).
+pub fn parse_retention(text: &str) -> Result<std::time::Duration, String> {
+    if let Some(days) = text.strip_suffix('d')
+        && let Ok(days) = days.parse::<u64>()
+        && days > 0
+    {
+        return Ok(std::time::Duration::from_secs(days * 86_400));
+    }
+    match convoy_core::duration::parse(text) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err("the retention must be longer than zero".into()),
+        Err(e) => Err(format!("{e}, or days (90d)")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;
@@ -556,3 +574,4 @@ mod tests {
         assert!(checked >= 20, "only {checked} examples");
     }
 }
+

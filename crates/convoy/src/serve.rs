@@ -32,6 +32,8 @@ pub struct ServerConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// The API's certificate and key (`--tls-cert`, `--tls-key`); plain HTTP when `None`.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// How long audit records are kept (`--audit-retention`).
+    pub audit_retention: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -49,6 +51,7 @@ impl ServerConfig {
             argocd_namespace_only: false,
             metrics_listen: None,
             tls: None,
+            audit_retention: std::time::Duration::from_secs(90 * 86_400),
         }
     }
 }
@@ -133,6 +136,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
         state.leading.clone(),
         argocd,
     ));
+    tokio::spawn(prune_audit(store.clone(), config.audit_retention));
     if let Some(address) = config.metrics_listen {
         serve_metrics(address, convoy_controllers::metrics::Metrics::start(cache_for_metrics)).await;
     }
@@ -240,9 +244,25 @@ static PROCESS_METRICS: [&dyn convoy_telemetry::Render; 11] = [
     &convoy_store_sql::WRITE_DURATION,
 ];
 
+/// Drops audit records older than `retention`, hourly (every replica may; deleting what is
+/// already gone is harmless).
+async fn prune_audit(store: Arc<dyn Store>, retention: std::time::Duration) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        let now = convoy_api::time::Timestamp::now().0;
+        let before = convoy_api::time::Timestamp(now - retention.as_secs() as i64).to_string();
+        match store.prune_audit(&before).await {
+            Ok(0) => {}
+            Ok(dropped) => tracing::info!(dropped, %before, "dropped audit records past their retention"),
+            Err(e) => tracing::warn!(error = %e, "could not drop old audit records"),
+        }
+    }
+}
+
 async fn ensure_admin_token(store: &dyn Store, data_dir: &Path) -> Result<(), String> {
     let path = data_dir.join("admin-token");
-    if !store.token_hashes().await.map_err(|e| e.to_string())?.is_empty() {
+    if !store.tokens().await.map_err(|e| e.to_string())?.is_empty() {
         if !path.exists() {
             tracing::warn!(path = %path.display(), "the admin token file is gone; the stored token still works");
         }
@@ -250,7 +270,7 @@ async fn ensure_admin_token(store: &dyn Store, data_dir: &Path) -> Result<(), St
     }
     let token = convoy_server::new_token();
     convoy_server::write_token_file(&path, &token).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    store.add_token("admin", &convoy_server::hash_token(&token)).await.map_err(|e| e.to_string())?;
+    convoy_server::add_admin_token(store, &token).await.map_err(|e| e.to_string())?;
     tracing::info!(path = %path.display(), "created the admin token (only its hash is stored); log in with: convoy login --server URL --token-file {}", path.display());
     Ok(())
 }

@@ -78,7 +78,30 @@ pub async fn receive(
         return reply(StatusCode::OK, message);
     }
     match refresh_subscribers(&*state.store, &receiver.project, &event).await {
-        Ok(n) => reply(StatusCode::OK, format!("refreshed {n} warehouse(s)")),
+        Ok(refreshed) => {
+            let at = convoy_store::now_rfc3339();
+            let request_id = headers.get(crate::audit::REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let records = refreshed
+                .iter()
+                .map(|key| convoy_store::AuditRecord {
+                    id: 0,
+                    at: at.clone(),
+                    actor: format!("receiver:{}/{}", receiver.kind, receiver.project),
+                    groups: Vec::new(),
+                    verb: "refresh".into(),
+                    project: key.project.clone(),
+                    kind: key.kind.name().into(),
+                    name: key.name.clone(),
+                    summary: format!("refresh requested by a {} push event", receiver.kind),
+                    request_id: request_id.chars().take(64).collect(),
+                    source: String::new(),
+                    outcome: "allowed".into(),
+                    status: 200,
+                })
+                .collect();
+            crate::audit::append(&*state.store, records).await;
+            reply(StatusCode::OK, format!("refreshed {} warehouse(s)", refreshed.len()))
+        }
         Err(e) => reply(StatusCode::SERVICE_UNAVAILABLE, e.message),
     }
 }
@@ -86,14 +109,18 @@ pub async fn receive(
 /// Sets the refresh annotation on every Warehouse of `project` with a subscription to one of
 /// the event's repositories that one of its qualifiers can matter to (all of them when the event
 /// has none).
-async fn refresh_subscribers(store: &dyn Store, project: &str, event: &providers::Event) -> Result<usize, ApiError> {
+async fn refresh_subscribers(
+    store: &dyn Store,
+    project: &str,
+    event: &providers::Event,
+) -> Result<Vec<convoy_store::Key>, ApiError> {
     // Pushed images also name `oci://` chart repositories.
     let charts: Vec<String> = event.images.iter().map(|i| format!("oci://{i}")).collect();
     // The empty project (a ClusterConfig receiver) is every project.
     let scope = Some(project).filter(|p| !p.is_empty());
     let (warehouses, _) = store.list(Kind::Warehouse, scope, &LabelSelector::everything()).await?;
     let token = refresh_token();
-    let mut refreshed = 0;
+    let mut refreshed = Vec::new();
     for stored in warehouses {
         let Ok(warehouse) = serde_json::from_value::<Warehouse>(stored.object.clone()) else { continue };
         let subscribed = warehouse.spec.subscriptions.iter().any(|s| {
@@ -112,7 +139,7 @@ async fn refresh_subscribers(store: &dyn Store, project: &str, event: &providers
             continue;
         }
         request_refresh(store, &stored.key, &token).await?;
-        refreshed += 1;
+        refreshed.push(stored.key);
     }
     Ok(refreshed)
 }

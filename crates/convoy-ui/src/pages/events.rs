@@ -28,7 +28,7 @@ pub async fn page(
     Query(query): Query<EventsQuery>,
 ) -> Response {
     let here = format!("/p/{}/events", encode(&project));
-    let session = match signed_in(&ui, &headers, &here) {
+    let session = match signed_in(&ui, &headers, &here, Some(&project)).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -63,7 +63,7 @@ pub async fn page(
 }
 
 pub async fn doctor(State(ui): State<Ui>, headers: HeaderMap) -> Response {
-    let session = match signed_in(&ui, &headers, "/doctor") {
+    let session = match signed_in(&ui, &headers, "/doctor", None).await {
         Ok(s) => s,
         Err(r) => return r,
     };

@@ -36,7 +36,7 @@ pub async fn page(
 
 async fn render(ui: &Ui, headers: &HeaderMap, project: &str, query: &FreightQuery) -> Result<Response, Response> {
     let here = format!("/p/{}/freight", encode(project));
-    let session = signed_in(ui, headers, &here)?;
+    let session = signed_in(ui, headers, &here, Some(project)).await?;
     let stored = freight_newest_first(ui, project).await?;
     let now = Timestamp::now();
     let page_index = query.page.unwrap_or(0);
@@ -151,7 +151,7 @@ pub async fn detail(
     Path((project, name)): Path<(String, String)>,
 ) -> Response {
     let here = format!("/p/{}/freight/{}", encode(&project), encode(&name));
-    let session = match signed_in(&ui, &headers, &here) {
+    let session = match signed_in(&ui, &headers, &here, Some(&project)).await {
         Ok(s) => s,
         Err(r) => return r,
     };

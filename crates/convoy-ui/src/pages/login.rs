@@ -67,9 +67,14 @@ pub async fn submit(State(ui): State<Ui>, headers: HeaderMap, Form(credentials):
         return (StatusCode::FORBIDDEN, "a sign-in from another site is refused").into_response();
     }
     let token = credentials.token.trim();
-    if token.is_empty() || !(ui.accepts)(token) {
-        let mut response =
-            form_page(&next, Some("That token is not valid on this server. Check it, or ask for a new one."));
+    let refused = if token.is_empty() { Some(String::new()) } else { ui.gate.sign_in(token).await.err() };
+    if let Some(why) = refused {
+        let message = if why.is_empty() || why.starts_with("a valid bearer token") {
+            "That token is not valid on this server. Check it, or ask for a new one.".to_owned()
+        } else {
+            why
+        };
+        let mut response = form_page(&next, Some(&message));
         *response.status_mut() = StatusCode::UNAUTHORIZED;
         return response;
     }

@@ -37,7 +37,7 @@ pub async fn page(
 
 async fn render(ui: &Ui, headers: &HeaderMap, project: &str, query: &PipelineQuery) -> Result<Response, Response> {
     let here = format!("/p/{}", encode(project));
-    let session = signed_in(ui, headers, &here)?;
+    let session = signed_in(ui, headers, &here, Some(project)).await?;
     if crate::view::get::<convoy_api::Project>(ui, Kind::Project, "", project).await?.is_none() {
         return Err(crate::view::not_found(&format!("project {project:?} not found")));
     }

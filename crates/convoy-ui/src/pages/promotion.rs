@@ -34,7 +34,7 @@ async fn render(
     query: &PromotionQuery,
 ) -> Result<Response, Response> {
     let here = format!("/p/{}/promotions/{}", encode(project), encode(name));
-    let session = signed_in(ui, headers, &here)?;
+    let session = signed_in(ui, headers, &here, Some(project)).await?;
     let Some(promotion) = get::<Promotion>(ui, Kind::Promotion, project, name).await? else {
         return Err(not_found(&format!("Promotion {name:?} not found in project {project:?}")));
     };

@@ -43,7 +43,7 @@ async fn render(
     query: &StageQuery,
 ) -> Result<Response, Response> {
     let here = format!("/p/{}/stages/{}", encode(project), encode(name));
-    let session = signed_in(ui, headers, &here)?;
+    let session = signed_in(ui, headers, &here, Some(project)).await?;
     let Some(stage) = get::<Stage>(ui, Kind::Stage, project, name).await? else {
         return Err(not_found(&format!("Stage {name:?} not found in project {project:?}")));
     };

@@ -26,7 +26,7 @@ pub async fn page(
     Query(query): Query<WarehouseQuery>,
 ) -> Response {
     let here = format!("/p/{}/warehouses/{}", encode(&project), encode(&name));
-    let session = match signed_in(&ui, &headers, &here) {
+    let session = match signed_in(&ui, &headers, &here, Some(&project)).await {
         Ok(s) => s,
         Err(r) => return r,
     };

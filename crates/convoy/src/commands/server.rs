@@ -19,6 +19,7 @@ pub fn run(args: &ServerArgs) -> anyhow::Result<ExitCode> {
         argocd_namespace_only: args.argocd_watch_namespace_only,
         metrics_listen: args.metrics_listen.0,
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
+        audit_retention: args.audit_retention,
     };
     let runtime = tokio::runtime::Runtime::new()?;
     match runtime.block_on(crate::serve::serve(config)) {

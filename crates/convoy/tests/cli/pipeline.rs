@@ -610,7 +610,7 @@ fn abort_stops_a_waiting_promotion() {
     });
     let message =
         get(&server, "promotion", &name).pointer("/status/message").and_then(Value::as_str).unwrap_or("").to_owned();
-    assert!(message.contains("terminated by admin"), "{message}");
+    assert!(message.contains("terminated by token:admin"), "{message}");
     let out = server.convoy().args(["-p", "demo", "abort", "promotion", &name]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("already ended Aborted"));
