@@ -111,12 +111,16 @@ impl Client {
         let status = response.status();
         let text = response.text().await.map_err(|e| self.unreachable(&e))?;
         let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+        if status == StatusCode::UNAUTHORIZED {
+            // Why (expired, revoked) when the server says; then how to sign in again.
+            let why = body.get("message").and_then(Value::as_str).filter(|m| !m.starts_with("a valid bearer token"));
+            let why = why.map(|m| format!("{m}; ")).unwrap_or_default();
             return Err(ClientError::Unauthenticated(format!(
-                "the server at {} refused the token ({status}); run `convoy login --server {} --token-file DATA_DIR/admin-token`",
+                "the server at {} refused the token (401): {why}run `convoy login --server {} --token-file DATA_DIR/admin-token` (or with a token of your own)",
                 self.settings.server, self.settings.server
             )));
         }
+        // 403 is an answer, not a sign-in problem: the server names the missing permission.
         if !status.is_success() {
             return Err(ClientError::Api { status, body });
         }
@@ -151,9 +155,7 @@ impl Client {
         let response = self.request(Method::GET, path).send().await.map_err(|e| self.unreachable(&e))?;
         match response.status() {
             s if s.is_success() => Ok(response),
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                Err(ClientError::Unauthenticated("the server refused the token".into()))
-            }
+            StatusCode::UNAUTHORIZED => Err(ClientError::Unauthenticated("the server refused the token".into())),
             status => Err(ClientError::Api { status, body: response.json().await.unwrap_or(Value::Null) }),
         }
     }

@@ -14,6 +14,7 @@ mod quickstart;
 mod refresh;
 mod render;
 mod server;
+mod team;
 mod version;
 
 use std::process::ExitCode;
@@ -30,9 +31,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Apply(args) => apply::run(client()?, args, "apply"),
         Command::Create(args) => match &args.what {
             Some(crate::cli::CreateWhat::Credentials(credentials)) => apply::create_credentials(client()?, credentials),
+            Some(crate::cli::CreateWhat::Role(role)) => team::create_role(client()?, role),
+            Some(crate::cli::CreateWhat::Token(token)) => team::create_token(client()?, token),
             None => apply::run(client()?, &args.apply, "create"),
         },
+        Command::Delete(args) if args.kind.as_deref().is_some_and(|k| matches!(k, "token" | "tokens")) => {
+            team::delete_token(client()?, args.name.as_deref().unwrap_or_default(), args.system)
+        }
         Command::Delete(args) => apply::delete(client()?, args),
+        Command::Get(args) if matches!(args.kind.as_str(), "token" | "tokens") => {
+            team::get_tokens(client()?, args.system, args.output)
+        }
+        Command::Get(args) if matches!(args.kind.as_str(), "role" | "roles") && args.name.is_none() => {
+            team::get_roles(client()?, args.system, args.output)
+        }
         Command::Get(args) => get::run(client()?, args),
         Command::Describe(args) => describe::run(client()?, args),
         Command::Promote(args) => promote::run(client()?, args),
@@ -54,5 +66,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Doctor(args) => doctor::run(client()?, args.format),
+        Command::Grant(args) => team::grant(client()?, args, true),
+        Command::Revoke(args) => team::grant(client()?, args, false),
+        Command::Audit(args) => team::audit(client()?, args),
     }
 }

@@ -20,6 +20,7 @@ mod render;
 mod replicas;
 mod server;
 mod snapshots;
+mod teams;
 mod tls;
 mod ui;
 mod windows;

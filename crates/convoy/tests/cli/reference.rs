@@ -26,6 +26,9 @@ const COMMANDS: &[&str] = &[
     "render",
     "eval",
     "doctor",
+    "grant",
+    "revoke",
+    "audit",
     "version",
     "completion",
 ];
