@@ -240,3 +240,68 @@ async fn secrets_are_for_admins_and_projects_are_listed_by_role() {
     let (status, _) = call(&app, "GET", "/v1/projects/shop", Some(&token_of("OA")), "").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+const ROLE_EVERYTHING: &str = "apiVersion: rbac.kargo.akuity.io/v1alpha1\nkind: Role\nmetadata: {name: root, namespace: shop}\nrules:\n- resources: ['*']\n  verbs: ['*']\n";
+const ROLE_PROMOTION_WRITER: &str = "apiVersion: rbac.kargo.akuity.io/v1alpha1\nkind: Role\nmetadata: {name: writer, namespace: shop}\nrules:\n- resources: [promotions]\n  verbs: [create]\n- resources: [stages]\n  verbs: [get, list]\n";
+const PROMOTION: &str = "apiVersion: kargo.akuity.io/v1alpha1\nkind: Promotion\nmetadata: {name: by-hand, namespace: shop}\nspec: {stage: test, freight: nosuch}\n";
+
+#[tokio::test]
+async fn roles_written_as_objects_are_held_to_the_writer_and_promotions_need_promote() {
+    let app = server().await;
+    // A project admin cannot write a role that gives what it does not hold itself.
+    let (status, text) = call(&app, "POST", "/v1/apply", Some(&token_of("PA")), ROLE_EVERYTHING).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+    assert!(text.contains("a role can only grant what its granter holds"), "{text}");
+    let (status, text) = call(&app, "POST", "/v1/apply", Some(&token_of("PA")), ROLE_PROMOTION_WRITER).await;
+    assert!(status.is_success(), "{text}");
+    // A token with create on promotions but no promote on the Stage cannot promote by writing
+    // a Promotion (Kargo's Promotion webhook).
+    let grant = r#"{"tokens":["pv"]}"#;
+    let (status, text) = call(&app, "POST", "/v1/projects/shop/roles/writer/grants", Some(&token_of("PA")), grant).await;
+    assert!(status.is_success(), "{text}");
+    let (status, text) = call(&app, "POST", "/v1/apply", Some(&token_of("PV")), PROMOTION).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+    assert!(text.contains("missing permission: promote stages/test in project shop"), "{text}");
+}
+
+#[tokio::test]
+async fn a_project_creator_administers_what_it_creates() {
+    let app = server().await;
+    let project = "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {name: fresh}\n";
+    let (status, text) = call(&app, "PUT", "/v1/projects/fresh", Some(&token_of("SC")), project).await;
+    assert!(status.is_success(), "{text}");
+    let warehouse = "apiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\nmetadata: {name: app, namespace: fresh}\nspec:\n  subscriptions:\n  - image: {repoURL: ghcr.io/example/app}\n";
+    let (status, text) = call(&app, "POST", "/v1/apply", Some(&token_of("SC")), warehouse).await;
+    assert!(status.is_success(), "the creator is the new project's admin: {text}");
+    let (status, _) = call(&app, "POST", "/v1/apply", Some(&token_of("SC")), STAGE_QA).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "and nothing more");
+    let other = project.replace("fresh", "other");
+    let (status, _) = call(&app, "PUT", "/v1/projects/other", Some(&token_of("SU")), &other).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "kargo-user does not create projects");
+}
+
+#[tokio::test]
+async fn ui_pages_follow_the_same_roles() {
+    let app = server().await;
+    let page = |path: &'static str, label: &'static str| {
+        let app = app.clone();
+        async move {
+            let request = Request::builder()
+                .uri(path)
+                .header("cookie", format!("convoy_session={}", token_of(label)))
+                .body(Body::empty())
+                .unwrap();
+            let response = app.oneshot(request).await.unwrap();
+            let status = response.status();
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 22).await.unwrap();
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        }
+    };
+    let (status, text) = page("/", "PV").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(text.contains("/p/shop") && !text.contains("/p/bank"), "a viewer of shop sees shop only");
+    assert_eq!(page("/p/shop", "PV").await.0, StatusCode::OK);
+    assert_eq!(page("/p/shop", "OA").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(page("/p/shop/stages/test", "OA").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(page("/p/bank", "OA").await.0, StatusCode::OK);
+}
