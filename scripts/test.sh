@@ -27,6 +27,13 @@ if [ ! -f "$axe/node_modules/axe-core/axe.min.js" ] && command -v npm >/dev/null
   npm install --prefix "$axe" --silent --no-audit --no-fund axe-core@4.10.3
 fi
 export CONVOY_AXE_JS="$PWD/$axe/node_modules/axe-core/axe.min.js"
+# A real OpenID provider (npm oidc-provider on the machine's Node) for the single sign-on tests.
+oidc=target/tools/oidc-provider-9.13.3
+if [ ! -d "$oidc/node_modules/oidc-provider" ] && command -v npm >/dev/null; then
+  mkdir -p "$oidc"
+  npm install --prefix "$oidc" --silent --no-audit --no-fund oidc-provider@9.13.3
+fi
+export CONVOY_OIDC_PROVIDER_DIR="$PWD/$oidc"
 
 # The Kubernetes manifests render and validate (offline schemas).
 scripts/check-deploy.sh

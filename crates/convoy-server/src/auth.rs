@@ -106,17 +106,55 @@ impl LastUsed {
     }
 }
 
-/// The identity behind `Authorization: Bearer TOKEN`, or why there is none (for a 401).
-pub async fn identify(store: &dyn Store, last_used: &LastUsed, header: Option<&str>) -> Result<Identity, ApiError> {
-    let token = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).unwrap_or("");
-    if token.is_empty() {
-        return Err(ApiError::unauthorized());
-    }
-    identify_token(store, last_used, token).await
+/// What identifies callers: the store's tokens and, when configured, an OpenID issuer.
+#[derive(Clone)]
+pub struct Authenticator {
+    pub store: std::sync::Arc<dyn Store>,
+    pub last_used: std::sync::Arc<LastUsed>,
+    pub oidc: Option<std::sync::Arc<crate::oidc::Oidc>>,
 }
 
-/// The identity of a token value.
-pub async fn identify_token(store: &dyn Store, last_used: &LastUsed, token: &str) -> Result<Identity, ApiError> {
+impl Authenticator {
+    /// The identity behind `Authorization: Bearer TOKEN`, or why there is none (for a 401).
+    pub async fn identify(&self, header: Option<&str>) -> Result<Identity, ApiError> {
+        let token = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).unwrap_or("");
+        if token.is_empty() {
+            return Err(ApiError::unauthorized());
+        }
+        self.identify_token(token).await
+    }
+
+    /// The identity of a token value: a Convoy token, or an ID token of the configured issuer.
+    pub async fn identify_token(&self, token: &str) -> Result<Identity, ApiError> {
+        match &self.oidc {
+            Some(oidc) if crate::oidc::looks_like_jwt(token) => identify_user(oidc, token).await,
+            _ => identify_token(&*self.store, &self.last_used, token).await,
+        }
+    }
+}
+
+/// A single sign-on user: `email:ADDRESS` (or `subject:SUB`) as Kargo names them, the system
+/// roles the configuration maps its claims to; project roles come from the roles' `claims`.
+async fn identify_user(oidc: &crate::oidc::Oidc, token: &str) -> Result<Identity, ApiError> {
+    let audiences = [oidc.config.client_id.as_str(), oidc.config.cli_client_id.as_str()];
+    let claims = oidc.verify(token, &audiences).await.map_err(|why| {
+        ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", format!("the ID token is not accepted: {why}"))
+    })?;
+    let actor = match (claims["email"].as_str(), claims["sub"].as_str()) {
+        (Some(email), _) if !email.is_empty() => format!("email:{email}"),
+        (_, sub) => format!("subject:{}", sub.unwrap_or_default()),
+    };
+    let groups = match &claims["groups"] {
+        serde_json::Value::Array(items) => items.iter().filter_map(|g| g.as_str().map(str::to_owned)).collect(),
+        serde_json::Value::String(one) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    let grants = oidc.system_roles(&claims).into_iter().map(|role| Grant { project: String::new(), role }).collect();
+    Ok(Identity { actor, token: None, groups, grants, claims })
+}
+
+/// The identity of a Convoy token value.
+async fn identify_token(store: &dyn Store, last_used: &LastUsed, token: &str) -> Result<Identity, ApiError> {
     let unauthorized = |message: String| ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", message);
     let Some(record) = store.token_by_hash(&hash_token(token)).await? else {
         return Err(ApiError::unauthorized());
@@ -238,6 +276,11 @@ pub async fn readable(
         }
     }
     Ok(out)
+}
+
+/// Compares secrets in time independent of where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Writes the admin token to `path` as one line, readable only by the owner.

@@ -19,9 +19,11 @@ mod error;
 mod guard;
 pub mod http_metrics;
 mod limits;
+pub mod oidc;
 mod openapi;
 mod paging;
 mod routes;
+mod sso;
 mod team;
 pub mod tls;
 mod watch;
@@ -68,6 +70,8 @@ pub struct AppState {
     /// The cluster running Argo CD, when one is configured (`convoy doctor` checks it).
     pub argocd: Option<Arc<convoy_argocd::ArgoCd>>,
     secure_cookies: bool,
+    /// Single sign-on, when configured.
+    pub oidc: Option<Arc<oidc::Oidc>>,
 }
 
 impl AppState {
@@ -83,6 +87,7 @@ impl AppState {
             limits: limits::Limits::default(),
             argocd: None,
             secure_cookies: false,
+            oidc: None,
         })
     }
 
@@ -97,6 +102,15 @@ impl AppState {
 
     pub fn with_argocd(self, argocd: Option<Arc<convoy_argocd::ArgoCd>>) -> AppState {
         AppState { argocd, ..self }
+    }
+
+    pub fn with_oidc(self, config: Option<oidc::OidcConfig>) -> AppState {
+        AppState { oidc: config.map(|c| Arc::new(oidc::Oidc::new(c))), ..self }
+    }
+
+    /// How callers are identified.
+    pub fn authenticator(&self) -> auth::Authenticator {
+        auth::Authenticator { store: self.store.clone(), last_used: self.last_used.clone(), oidc: self.oidc.clone() }
     }
 }
 
@@ -130,6 +144,9 @@ pub fn route_table() -> RouteTable {
         )
         .add("POST", "/webhooks/{kind}/{hash}", post(webhooks::receive))
         .add("GET", "/v1/openapi.json", get(|| async { axum::Json(openapi::document()) }))
+        .add("GET", "/v1/auth/config", get(sso::public_config))
+        .add("GET", "/auth/login", get(sso::start))
+        .add("GET", "/auth/callback", get(sso::callback))
         .add("POST", "/v1/apply", post(routes::apply))
         .add("GET", "/v1/diagnostics", get(diagnostics::diagnostics))
         .add("GET", "/v1/audit", get(team::audit))
@@ -182,28 +199,26 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(middleware::from_fn(versions));
     let ui = convoy_ui::router(convoy_ui::Ui {
         store: state.store.clone(),
-        gate: Arc::new(UiGate { store: state.store.clone(), last_used: state.last_used.clone() }),
+        gate: Arc::new(UiGate(state.authenticator())),
         secure_cookies: state.secure_cookies,
+        sso: state.oidc.is_some(),
     });
     // The UI's pages beside the API; both measured.
     ui.merge(api.with_state(state)).layer(middleware::from_fn(http_metrics::observe))
 }
 
 /// The UI asks the same questions as the API, of the same store.
-struct UiGate {
-    store: Arc<dyn Store>,
-    last_used: Arc<auth::LastUsed>,
-}
+struct UiGate(auth::Authenticator);
 
 #[async_trait::async_trait]
 impl convoy_ui::Gate for UiGate {
     async fn sign_in(&self, token: &str) -> Result<(), String> {
-        auth::identify_token(&*self.store, &self.last_used, token).await.map(|_| ()).map_err(|e| e.message)
+        self.0.identify_token(token).await.map(|_| ()).map_err(|e| e.message)
     }
 
     async fn readable(&self, token: &str, projects: Vec<String>) -> Vec<String> {
-        let Ok(identity) = auth::identify_token(&*self.store, &self.last_used, token).await else { return Vec::new() };
-        auth::readable(&*self.store, &identity, projects).await.unwrap_or_default()
+        let Ok(identity) = self.0.identify_token(token).await else { return Vec::new() };
+        auth::readable(&*self.0.store, &identity, projects).await.unwrap_or_default()
     }
 }
 
@@ -234,7 +249,8 @@ async fn ready(State(state): State<Arc<AppState>>) -> Response {
 /// Paths reachable without a token: health, readiness, version, and webhook receivers (which
 /// check their own signatures).
 fn is_public(path: &str) -> bool {
-    matches!(path, "/healthz" | "/readyz" | "/version") || path.starts_with("/webhooks/")
+    matches!(path, "/healthz" | "/readyz" | "/version" | "/v1/auth/config" | "/auth/login" | "/auth/callback")
+        || path.starts_with("/webhooks/")
 }
 
 async fn authenticate(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
@@ -253,7 +269,7 @@ async fn authenticate(State(state): State<Arc<AppState>>, mut request: Request, 
             None => None,
         },
     };
-    match auth::identify(&*state.store, &state.last_used, header.as_deref()).await {
+    match state.authenticator().identify(header.as_deref()).await {
         Ok(identity) => {
             request.extensions_mut().insert(identity);
             next.run(request).await

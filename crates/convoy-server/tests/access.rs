@@ -31,6 +31,9 @@ const TABLE: &[(&str, &str, &str, &str, &str)] = &[
     ("GET", "/version", "/version", "", "*"),
     ("POST", "/webhooks/{kind}/{hash}", "/webhooks/github/nosuch", "{}", "*"),
     ("GET", "/v1/openapi.json", "/v1/openapi.json", "", ALL),
+    ("GET", "/v1/auth/config", "/v1/auth/config", "", "*"),
+    ("GET", "/auth/login", "/auth/login?next=/", "", "*"),
+    ("GET", "/auth/callback", "/auth/callback?code=x&state=y", "", "*"),
     ("POST", "/v1/apply", "/v1/apply?dryRun=true", STAGE_PROD, "SA PA"),
     ("GET", "/v1/diagnostics", "/v1/diagnostics", "", "SA"),
     ("GET", "/v1/audit", "/v1/audit", "", "SA SV PA OA"),
@@ -257,7 +260,8 @@ async fn roles_written_as_objects_are_held_to_the_writer_and_promotions_need_pro
     // A token with create on promotions but no promote on the Stage cannot promote by writing
     // a Promotion (Kargo's Promotion webhook).
     let grant = r#"{"tokens":["pv"]}"#;
-    let (status, text) = call(&app, "POST", "/v1/projects/shop/roles/writer/grants", Some(&token_of("PA")), grant).await;
+    let (status, text) =
+        call(&app, "POST", "/v1/projects/shop/roles/writer/grants", Some(&token_of("PA")), grant).await;
     assert!(status.is_success(), "{text}");
     let (status, text) = call(&app, "POST", "/v1/apply", Some(&token_of("PV")), PROMOTION).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{text}");

@@ -27,6 +27,7 @@ use axum::routing::{get, post};
 use convoy_store::Store;
 
 pub use graph::{crossings, layout};
+pub use pages::login::{failed as sign_in_failed, local as local_path};
 
 /// What the pages need: the store to read, the server's access decisions, and whether cookies
 /// must be `Secure` (the server speaks TLS).
@@ -35,6 +36,8 @@ pub struct Ui {
     pub store: Arc<dyn Store>,
     pub gate: Arc<dyn Gate>,
     pub secure_cookies: bool,
+    /// Single sign-on is configured: the sign-in page offers it (`/auth/login`).
+    pub sso: bool,
 }
 
 /// The server's answers about a session's token: the same decisions its API makes.

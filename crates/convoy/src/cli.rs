@@ -75,7 +75,7 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the API server and controllers on the embedded store (or PostgreSQL).
-    Server(ServerArgs),
+    Server(Box<ServerArgs>),
     /// A local pipeline end to end with nothing but git: repositories, Convoy, a Freight promoted
     /// through dev and staging; then exits.
     Quickstart(QuickstartArgs),
@@ -275,6 +275,36 @@ pub struct ServerArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, env = "CONVOY_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Single sign-on: the OpenID Connect issuer (its `/.well-known/openid-configuration` is read).
+    #[arg(long, env = "CONVOY_OIDC_ISSUER", value_name = "URL", requires = "oidc_client_id")]
+    pub oidc_issuer: Option<String>,
+    /// The web UI's client id at the issuer (a public client: authorization code with PKCE;
+    /// redirect URI `https://HOST/auth/callback`).
+    #[arg(long, env = "CONVOY_OIDC_CLIENT_ID", value_name = "ID", requires = "oidc_issuer")]
+    pub oidc_client_id: Option<String>,
+    /// The CLI's client id (device flow) [default: --oidc-client-id].
+    #[arg(long, env = "CONVOY_OIDC_CLI_CLIENT_ID", value_name = "ID", requires = "oidc_issuer")]
+    pub oidc_cli_client_id: Option<String>,
+    /// Scopes asked for besides openid.
+    #[arg(long = "oidc-scope", env = "CONVOY_OIDC_SCOPES", value_name = "SCOPE", value_delimiter = ',', default_values_t = ["profile".to_owned(), "email".to_owned(), "groups".to_owned()])]
+    pub oidc_scopes: Vec<String>,
+    /// Users whose claim has this value are system administrators (kargo-admin), e.g. groups=ops (repeatable).
+    #[arg(long = "oidc-admins", env = "CONVOY_OIDC_ADMINS", value_name = "CLAIM=VALUE", value_delimiter = ',')]
+    pub oidc_admins: Vec<String>,
+    /// ... system viewers (kargo-viewer).
+    #[arg(long = "oidc-viewers", env = "CONVOY_OIDC_VIEWERS", value_name = "CLAIM=VALUE", value_delimiter = ',')]
+    pub oidc_viewers: Vec<String>,
+    /// ... users who may list projects (kargo-user).
+    #[arg(long = "oidc-users", env = "CONVOY_OIDC_USERS", value_name = "CLAIM=VALUE", value_delimiter = ',')]
+    pub oidc_users: Vec<String>,
+    /// ... project creators (kargo-project-creator).
+    #[arg(
+        long = "oidc-project-creators",
+        env = "CONVOY_OIDC_PROJECT_CREATORS",
+        value_name = "CLAIM=VALUE",
+        value_delimiter = ','
+    )]
+    pub oidc_project_creators: Vec<String>,
     /// How long the audit trail keeps each record (`90d`, `720h`); older ones are dropped.
     #[arg(long, env = "CONVOY_AUDIT_RETENTION", value_name = "DURATION", default_value = "90d", value_parser = crate::cli::parse_retention)]
     pub audit_retention: std::time::Duration,
@@ -330,6 +360,10 @@ pub struct LoginArgs {
     /// users can see in the process list).
     #[arg(long, conflicts_with = "token")]
     pub token_file: Option<PathBuf>,
+    /// Sign in through the server's OpenID Connect issuer (device flow: open the link shown,
+    /// on any machine, and confirm the code); the ID token is saved.
+    #[arg(long, conflicts_with_all = ["token", "token_file"])]
+    pub sso: bool,
 }
 
 #[derive(Debug, Args)]

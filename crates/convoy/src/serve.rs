@@ -34,6 +34,8 @@ pub struct ServerConfig {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// How long audit records are kept (`--audit-retention`).
     pub audit_retention: std::time::Duration,
+    /// Single sign-on (`--oidc-*`).
+    pub oidc: Option<convoy_server::oidc::OidcConfig>,
 }
 
 impl ServerConfig {
@@ -52,6 +54,7 @@ impl ServerConfig {
             metrics_listen: None,
             tls: None,
             audit_retention: std::time::Duration::from_secs(90 * 86_400),
+            oidc: None,
         }
     }
 }
@@ -125,7 +128,8 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
             .map_err(|e| e.to_string())?
             .with_data_dir(config.data_dir.clone(), mirrors.clone())
             .with_argocd(argocd.clone())
-            .with_secure_cookies(config.tls.is_some()),
+            .with_secure_cookies(config.tls.is_some())
+            .with_oidc(config.oidc.clone()),
     );
     tokio::spawn(convoy_controllers::lead(
         cache,

@@ -31,14 +31,21 @@ pub struct Logout {
 }
 
 /// Only paths of this site: `/p/x`, never `//evil.example` or `https://...`.
-fn local(next: Option<&str>) -> String {
+pub fn local(next: Option<&str>) -> String {
     match next {
         Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
         _ => "/".to_owned(),
     }
 }
 
-fn form_page(next: &str, error: Option<&str>) -> Response {
+/// The sign-in page, with an error when a sign-in failed (401).
+pub fn failed(next: Option<&str>, error: &str, sso: bool) -> Response {
+    let mut response = form_page(&local(next), Some(error), sso);
+    *response.status_mut() = StatusCode::UNAUTHORIZED;
+    response
+}
+
+fn form_page(next: &str, error: Option<&str>, sso: bool) -> Response {
     shell(
         "Sign in",
         None,
@@ -47,6 +54,10 @@ fn form_page(next: &str, error: Option<&str>) -> Response {
             form.login method="post" action="/login" {
                 h1 { "Sign in to Convoy" }
                 @if let Some(error) = error { p.error role="alert" { (error) } }
+                @if sso {
+                    a.button.primary #sso href={ "/auth/login?next=" (crate::view::encode(next)) } { "Sign in with single sign-on" }
+                    p.muted { "or with a token:" }
+                }
                 label for="token" { "Token" }
                 input #token type="password" name="token" autocomplete="current-password" required autofocus;
                 input type="hidden" name="next" value=(next);
@@ -57,8 +68,8 @@ fn form_page(next: &str, error: Option<&str>) -> Response {
     )
 }
 
-pub async fn form(Query(query): Query<Next>) -> Response {
-    form_page(&local(query.next.as_deref()), None)
+pub async fn form(State(ui): State<Ui>, Query(query): Query<Next>) -> Response {
+    form_page(&local(query.next.as_deref()), None, ui.sso)
 }
 
 pub async fn submit(State(ui): State<Ui>, headers: HeaderMap, Form(credentials): Form<Credentials>) -> Response {
@@ -74,7 +85,7 @@ pub async fn submit(State(ui): State<Ui>, headers: HeaderMap, Form(credentials):
         } else {
             why
         };
-        let mut response = form_page(&next, Some(&message));
+        let mut response = form_page(&next, Some(&message), ui.sso);
         *response.status_mut() = StatusCode::UNAUTHORIZED;
         return response;
     }

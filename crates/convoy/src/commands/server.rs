@@ -20,6 +20,7 @@ pub fn run(args: &ServerArgs) -> anyhow::Result<ExitCode> {
         metrics_listen: args.metrics_listen.0,
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
         audit_retention: args.audit_retention,
+        oidc: oidc_config(args)?,
     };
     let runtime = tokio::runtime::Runtime::new()?;
     match runtime.block_on(crate::serve::serve(config)) {
@@ -29,6 +30,32 @@ pub fn run(args: &ServerArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// `--oidc-*` as the server takes them; a mapping that is not CLAIM=VALUE is an error.
+fn oidc_config(args: &ServerArgs) -> anyhow::Result<Option<convoy_server::oidc::OidcConfig>> {
+    let (Some(issuer), Some(client_id)) = (&args.oidc_issuer, &args.oidc_client_id) else { return Ok(None) };
+    let mut system_roles = Vec::new();
+    for (role, flag, mappings) in [
+        ("kargo-admin", "--oidc-admins", &args.oidc_admins),
+        ("kargo-viewer", "--oidc-viewers", &args.oidc_viewers),
+        ("kargo-user", "--oidc-users", &args.oidc_users),
+        ("kargo-project-creator", "--oidc-project-creators", &args.oidc_project_creators),
+    ] {
+        for mapping in mappings {
+            let Some((claim, value)) = mapping.split_once('=').filter(|(c, v)| !c.is_empty() && !v.is_empty()) else {
+                anyhow::bail!("{flag} {mapping:?}: expected CLAIM=VALUE, e.g. groups=ops");
+            };
+            system_roles.push((role.to_owned(), claim.to_owned(), value.to_owned()));
+        }
+    }
+    Ok(Some(convoy_server::oidc::OidcConfig {
+        issuer: issuer.clone(),
+        client_id: client_id.clone(),
+        cli_client_id: args.oidc_cli_client_id.clone().unwrap_or_else(|| client_id.clone()),
+        scopes: args.oidc_scopes.clone(),
+        system_roles,
+    }))
 }
 
 /// Logs go to stderr; `CONVOY_LOG` filters them (default `info`).

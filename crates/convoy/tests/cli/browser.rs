@@ -79,6 +79,12 @@ impl Browser {
         answer["value"].clone()
     }
 
+    /// Forgets the cookies of the site at `url` (a sign-in there, for one).
+    pub fn forget(&self, url: &str) {
+        self.goto(url);
+        self.call(reqwest::Method::DELETE, "/cookie", None);
+    }
+
     pub fn goto(&self, url: &str) {
         self.call(reqwest::Method::POST, "/url", Some(json!({"url": url})));
     }

@@ -20,6 +20,7 @@ mod render;
 mod replicas;
 mod server;
 mod snapshots;
+mod sso;
 mod teams;
 mod tls;
 mod ui;
