@@ -252,6 +252,7 @@ impl PromotionController {
     }
 
     async fn finish(&self, key: &Key, phase: Phase, message: &str) -> Result<(), String> {
+        self.record_run(key, phase, message).await;
         self.update_status(key, |s| {
             s.phase = Some(phase.as_str().to_owned());
             s.finished_at = Some(Timestamp::now().to_string());
@@ -264,6 +265,42 @@ impl PromotionController {
         crate::events::record(&*self.store, about, &format!("Promotion{phase_name}"), &text, phase != Phase::Succeeded)
             .await;
         Ok(())
+    }
+
+    /// The audit trail's record of a run made on someone's behalf: the Promotion's creator (or
+    /// auto-promotion), what it ended as. Written before the status, so that whoever waits for
+    /// the status finds the record there too.
+    async fn record_run(&self, key: &Key, phase: Phase, message: &str) {
+        let stored = self.store.get(key).await.ok().flatten();
+        let annotation = stored.as_ref().and_then(|s| {
+            s.object
+                .pointer("/metadata/annotations")
+                .and_then(|a| a.get(convoy_api::promotion::CREATE_ACTOR_ANNOTATION))
+        });
+        let actor = annotation.and_then(Value::as_str).filter(|a| !a.is_empty()).unwrap_or("convoy:auto-promotion");
+        let stage = stored.as_ref().and_then(|s| s.object.pointer("/spec/stage")).and_then(Value::as_str).unwrap_or("");
+        let summary = match message {
+            "" => format!("{} into Stage {stage}", phase.as_str()),
+            message => format!("{} into Stage {stage}: {message}", phase.as_str()),
+        };
+        let record = convoy_store::AuditRecord {
+            id: 0,
+            at: convoy_store::now_rfc3339(),
+            actor: actor.to_owned(),
+            groups: Vec::new(),
+            verb: "run".into(),
+            project: key.project.clone(),
+            kind: "Promotion".into(),
+            name: key.name.clone(),
+            summary: summary.chars().take(2000).collect(),
+            request_id: String::new(),
+            source: String::new(),
+            outcome: if phase == Phase::Succeeded { "allowed" } else { "failed" }.into(),
+            status: 0,
+        };
+        if let Err(e) = self.store.append_audit(vec![record]).await {
+            tracing::error!(promotion = %key, error = %e, "could not record the promotion's run in the audit trail");
+        }
     }
 
     async fn update_status(&self, key: &Key, change: impl Fn(&mut PromotionStatus)) -> Result<(), String> {

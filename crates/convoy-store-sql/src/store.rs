@@ -258,10 +258,10 @@ impl SqlStore {
 
 /// Rows per multi-row statement: far below SQLite's and PostgreSQL's limits on bound parameters,
 /// and small enough that binding by name (linear in the statement's parameters) stays cheap.
-const ROWS_PER_STATEMENT: usize = 100;
+pub(crate) const ROWS_PER_STATEMENT: usize = 100;
 
 /// `($1, $2, $3), ($4, $5, $6)` for `rows` rows of `columns` parameters.
-fn placeholders(rows: usize, columns: usize) -> String {
+pub(crate) fn placeholders(rows: usize, columns: usize) -> String {
     (0..rows)
         .map(|row| {
             let cells: Vec<String> = (1..=columns).map(|c| format!("${}", row * columns + c)).collect();

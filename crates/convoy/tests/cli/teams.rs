@@ -153,9 +153,15 @@ fn nobody_gives_more_than_they_hold() {
 #[test]
 fn a_session_leaves_exactly_its_records() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, _) = start(dir.path());
+    let (mut server, manifests) = start(dir.path());
     let before = audit(&server).len();
     let ci = token(&server, &["-p", "demo", "create", "token", "ci", "--role", "kargo-promoter"]);
+    let changed = std::fs::read_to_string(&manifests)
+        .unwrap()
+        .replace("ghcr.io/example/app}", "ghcr.io/example/app, semverConstraint: ^1.0.0}");
+    let changed_file = dir.path().join("changed.yaml");
+    std::fs::write(&changed_file, changed).unwrap();
+    admin(&server, &["apply", "-f", changed_file.to_str().unwrap()]);
     let out = as_token(
         &server,
         &ci,
@@ -178,7 +184,9 @@ fn a_session_leaves_exactly_its_records() {
         .collect();
     let expected: Vec<(String, String, String, String, String)> = [
         ("token:admin", "create", "Token", "ci", "allowed"),
+        ("token:admin", "update", "Warehouse", "app", "allowed"),
         ("token:ci", "promote", "Stage", "dev", "allowed"),
+        ("token:ci", "run", "Promotion", "", "allowed"),
         ("token:ci", "approve", "Freight", "", "allowed"),
         ("token:ci", "refresh", "Warehouse", "app", "refused"),
         ("token:admin", "delete", "PromotionTask", "promote", "allowed"),
@@ -186,16 +194,22 @@ fn a_session_leaves_exactly_its_records() {
     .iter()
     .map(|(a, v, k, n, o)| (a.to_string(), v.to_string(), k.to_string(), n.to_string(), o.to_string()))
     .collect();
-    // The approved Freight is named by its id, which this test does not compute: compare the rest.
+    // The Promotion and the approved Freight are named by ids this test does not compute.
     let mut compared = session.clone();
-    compared[2].3 = String::new();
+    compared[3].3 = String::new();
+    compared[4].3 = String::new();
     assert_eq!(compared, expected, "{records:#?}");
-    assert!(session[2].3.len() == 40, "the approval names the Freight: {:?}", session[2]);
-    let refused = &records[before + 3];
+    assert!(session[3].3.starts_with("dev."), "the run names the Promotion: {:?}", session[3]);
+    assert!(session[4].3.len() == 40, "the approval names the Freight: {:?}", session[4]);
+    let summary = |i: usize| records[before + i]["summary"].as_str().unwrap_or_default().to_owned();
+    assert!(summary(1).contains("configured: spec.subscriptions"), "{}", summary(1));
+    assert!(summary(3).starts_with("Succeeded into Stage dev"), "{}", summary(3));
+    let refused = &records[before + 5];
     assert_eq!(refused["status"], 403);
     assert!(refused["summary"].as_str().unwrap().contains("missing permission: patch warehouses/app"), "{refused}");
-    assert!(records.iter().all(|r| r["requestId"].as_str().is_some_and(|id| !id.is_empty())));
-    assert!(records[before..].iter().all(|r| r["source"] == "127.0.0.1"), "{records:#?}");
+    let by_request = records.iter().filter(|r| r["verb"] != "run");
+    assert!(by_request.clone().all(|r| r["requestId"].as_str().is_some_and(|id| !id.is_empty())));
+    assert!(by_request.skip(before).all(|r| r["source"] == "127.0.0.1"), "{records:#?}");
     assert!(!serde_json::to_string(&records).unwrap().contains(&ci), "no token value in the trail");
 
     server.restart();
