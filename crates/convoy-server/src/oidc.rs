@@ -251,24 +251,35 @@ impl Oidc {
     /// Exchanges an authorization code (with its PKCE verifier) for an ID token.
     pub async fn exchange(&self, code: &str, verifier: &str, redirect_uri: &str) -> Result<String, String> {
         let discovery = self.discovery().await?;
-        let form = [
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", redirect_uri),
-            ("client_id", self.config.client_id.as_str()),
-            ("code_verifier", verifier),
-        ];
-        let response = self
-            .http
-            .post(&discovery.token_endpoint)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form_body(&form))
-            .send()
-            .await
-            .map_err(|e| format!("{}: {e}", discovery.token_endpoint))?;
-        let answer: Value = bounded_json(response).await.map_err(|e| format!("the token endpoint answered {e}"))?;
-        answer["id_token"].as_str().map(str::to_owned).ok_or_else(|| "the token endpoint gave no id_token".into())
+        exchange_code(&self.http, &discovery, &self.config.client_id, code, verifier, redirect_uri).await
     }
+}
+
+/// The token endpoint's answer to an authorization code with its PKCE verifier: the ID token.
+pub async fn exchange_code(
+    http: &reqwest::Client,
+    discovery: &Discovery,
+    client_id: &str,
+    code: &str,
+    verifier: &str,
+    redirect_uri: &str,
+) -> Result<String, String> {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect_uri),
+        ("client_id", client_id),
+        ("code_verifier", verifier),
+    ];
+    let response = http
+        .post(&discovery.token_endpoint)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(&form))
+        .send()
+        .await
+        .map_err(|e| format!("{}: {e}", discovery.token_endpoint))?;
+    let answer: Value = bounded_json(response).await.map_err(|e| format!("the token endpoint answered {e}"))?;
+    answer["id_token"].as_str().map(str::to_owned).ok_or_else(|| "the token endpoint gave no id_token".into())
 }
 
 /// `a=1&b=x%20y`: an `application/x-www-form-urlencoded` body (also a URL's query).

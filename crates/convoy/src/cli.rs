@@ -360,10 +360,14 @@ pub struct LoginArgs {
     /// users can see in the process list).
     #[arg(long, conflicts_with = "token")]
     pub token_file: Option<PathBuf>,
-    /// Sign in through the server's OpenID Connect issuer (device flow: open the link shown,
-    /// on any machine, and confirm the code); the ID token is saved.
+    /// Sign in through the server's OpenID Connect issuer: in this machine's browser (a loopback
+    /// redirect to 127.0.0.1), or, without one, by the device flow (open the link shown on any
+    /// machine and confirm the code); the ID token is saved.
     #[arg(long, conflicts_with_all = ["token", "token_file"])]
     pub sso: bool,
+    /// With --sso: the device flow even where a browser could be opened here.
+    #[arg(long, requires = "sso")]
+    pub device_code: bool,
 }
 
 #[derive(Debug, Args)]

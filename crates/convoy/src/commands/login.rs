@@ -8,7 +8,7 @@ use crate::client::{Client, Settings};
 
 pub fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<ExitCode> {
     let token = match (&global.token, &args.token_file) {
-        _ if args.sso => match sso(global) {
+        _ if args.sso => match sso(global, args.device_code) {
             Ok(token) => token,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -51,9 +51,9 @@ pub fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The device flow against the issuer the server names; the ID token.
-fn sso(global: &GlobalArgs) -> anyhow::Result<String> {
-    use convoy_server::oidc::{self, PublicConfig};
+/// The ID token from the issuer the server names (`GET /v1/auth/config`).
+fn sso(global: &GlobalArgs, device: bool) -> anyhow::Result<String> {
+    use convoy_server::oidc::PublicConfig;
     let Some(server) = global.server.clone() else { anyhow::bail!("give the server address with --server URL") };
     let mut settings = Settings::resolve(global)?;
     settings.server = server.trim_end_matches('/').to_owned();
@@ -64,21 +64,6 @@ fn sso(global: &GlobalArgs) -> anyhow::Result<String> {
     runtime.block_on(async {
         let answer = client.get("/v1/auth/config").await.map_err(|e| anyhow::anyhow!("{e}"))?;
         let public: PublicConfig = serde_json::from_value(answer)?;
-        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build()?;
-        let url = format!("{}/.well-known/openid-configuration", public.issuer.trim_end_matches('/'));
-        let response =
-            http.get(&url).send().await.map_err(|e| anyhow::anyhow!("cannot reach the issuer at {url}: {e}"))?;
-        let discovery: oidc::Discovery =
-            oidc::bounded_json(response).await.map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
-        let started = oidc::device::start(&http, &discovery, &public.cli_client_id, &public.scope)
-            .await
-            .map_err(anyhow::Error::msg)?;
-        let link = started.verification_uri_complete.clone().unwrap_or_else(|| started.verification_uri.clone());
-        eprintln!(
-            "To sign in, open this link in a browser (on any machine) and confirm the code {}:",
-            started.user_code
-        );
-        eprintln!("  {link}");
-        oidc::device::finish(&http, &discovery, &public.cli_client_id, &started).await.map_err(anyhow::Error::msg)
+        super::sso::sign_in(&public, device).await
     })
 }

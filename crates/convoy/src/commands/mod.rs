@@ -14,6 +14,7 @@ mod quickstart;
 mod refresh;
 mod render;
 mod server;
+mod sso;
 mod team;
 mod version;
 

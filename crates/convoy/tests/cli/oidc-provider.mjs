@@ -25,11 +25,13 @@ const configuration = {
       response_types: ['code'],
     },
     {
+      // A native client: its loopback redirect may use any port (RFC 8252).
       client_id: 'convoy-cli',
+      application_type: 'native',
       token_endpoint_auth_method: 'none',
-      redirect_uris: [],
-      grant_types: ['urn:ietf:params:oauth:grant-type:device_code'],
-      response_types: [],
+      redirect_uris: ['http://127.0.0.1/callback'],
+      grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'authorization_code'],
+      response_types: ['code'],
     },
     {
       client_id: 'another-app',

@@ -1,5 +1,5 @@
 //! Single sign-on against a real OpenID provider (npm `oidc-provider`, started here): the UI's
-//! sign-in in headless Chromium, `convoy login --sso` through the device flow, group claims
+//! sign-in in headless Chromium, `convoy login --sso` by a loopback redirect and by the device flow, group claims
 //! mapped to roles, and the ID tokens that must be refused (another client's, expired, signed
 //! with a key the issuer no longer has) or accepted after the issuer rotates its keys.
 
@@ -100,12 +100,18 @@ fn sso_server(dir: &std::path::Path, issuer: &str) -> Server {
 }
 
 /// `convoy login --sso` with its own config file, the link opened in the browser as the user
-/// would; the config file it wrote.
-fn login_sso(server: &Server, browser: &Browser, dir: &std::path::Path, who: &str) -> PathBuf {
+/// would: with `device`, the device flow's; else the loopback redirect's (a browser "opens":
+/// `BROWSER=true`, and the test's Chromium follows the link). The config file it wrote.
+fn login_sso(server: &Server, browser: &Browser, dir: &std::path::Path, who: &str, device: bool) -> PathBuf {
     let config = dir.join(format!("{who}.yaml"));
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("convoy"))
-        .args(["login", "--sso", "--server", &server.url()])
+    let mut command = Command::new(assert_cmd::cargo::cargo_bin("convoy"));
+    command.args(["login", "--sso", "--server", &server.url()]);
+    if device {
+        command.arg("--device-code");
+    }
+    let mut child = command
         .env("CONVOY_CONFIG", &config)
+        .env("BROWSER", "true")
         .env_remove("CONVOY_TOKEN")
         .stderr(Stdio::piped())
         .spawn()
@@ -119,9 +125,14 @@ fn login_sso(server: &Server, browser: &Browser, dir: &std::path::Path, who: &st
             break format!("http{link}");
         }
     };
-    assert!(said.contains("confirm the code"), "{said}");
     browser.goto(&link);
-    browser.wait_for("the device sign-in", "document.getElementById('device-done')");
+    if device {
+        assert!(said.contains("confirm the code"), "{said}");
+        browser.wait_for("the device sign-in", "document.getElementById('device-done')");
+    } else {
+        assert!(said.contains("Opening a browser"), "{said}");
+        browser.wait_for("the loopback answer", "document.getElementById('signed-in')");
+    }
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -166,8 +177,9 @@ fn sign_in_through_the_issuer_in_the_browser_and_from_the_cli() {
     assert!(browser.url().ends_with("/p/demo"), "{}", browser.url());
     assert!(browser.text("body").contains("dev"));
 
-    // The CLI's device flow: alice (devops → kargo-viewer in demo) reads and may not promote.
-    let alice = login_sso(&server, &browser, dir.path(), "alice");
+    // The CLI in this machine's browser (loopback redirect): alice (devops → kargo-viewer in
+    // demo) reads and may not promote.
+    let alice = login_sso(&server, &browser, dir.path(), "alice", false);
     let out = as_user(&alice, &["-p", "demo", "get", "stages"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout(&out).contains("dev"));
@@ -180,7 +192,7 @@ fn sign_in_through_the_issuer_in_the_browser_and_from_the_cli() {
     // Each user signs in afresh at the issuer.
     browser.forget(&provider.issuer());
     provider.next_user("bob");
-    let bob = login_sso(&server, &browser, dir.path(), "bob");
+    let bob = login_sso(&server, &browser, dir.path(), "bob", true);
     let out = as_user(&bob, &["-p", "demo", "get", "stages"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -194,7 +206,7 @@ fn sign_in_through_the_issuer_in_the_browser_and_from_the_cli() {
     // olga is in ops, mapped to the system kargo-admin by the server's configuration.
     browser.forget(&provider.issuer());
     provider.next_user("olga");
-    let olga = login_sso(&server, &browser, dir.path(), "olga");
+    let olga = login_sso(&server, &browser, dir.path(), "olga", true);
     let out = as_user(&olga, &["get", "tokens"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
