@@ -11,6 +11,7 @@
 //! The orchestrator decides; runners act. Progress (step metadata, outputs, current step) is
 //! written through [`Journal`] after every step, so a promotion resumes where it stopped.
 
+mod masking;
 mod orchestrator;
 mod progress;
 mod runner;

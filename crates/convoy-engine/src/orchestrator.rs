@@ -146,7 +146,10 @@ impl Orchestrator<'_> {
                 }
             }
             let config = match self.step_config(context, step, &alias, progress) {
-                Ok(config) => config,
+                Ok((config, shown)) => {
+                    progress.meta_mut(&alias, step.continue_on_error).config = Some(shown);
+                    config
+                }
                 Err(message) => {
                     let message = Some(format!("failed to build step context: {message}"));
                     if let Err(outcome) = self.finish(progress, &alias, StepStatus::Errored, message, journal).await {
@@ -308,7 +311,7 @@ impl Orchestrator<'_> {
         let Some(condition) = step.condition.as_deref().filter(|c| !c.trim().is_empty()) else {
             return Ok(progress.has_failures());
         };
-        let resolver = StepData { data: self.data, progress, alias };
+        let resolver = StepData { data: self.data, progress, alias, secrets: Default::default() };
         let evaluator = Evaluator::new(&resolver);
         let scope = self.scope(&evaluator, context, step, alias, progress)?;
         match evaluator.template(condition, &scope).map_err(|e| e.to_string())? {
@@ -317,20 +320,24 @@ impl Orchestrator<'_> {
         }
     }
 
+    /// The step's configuration, evaluated; and the same with every Secret value read masked,
+    /// to be recorded.
     fn step_config(
         &self,
         context: &PromotionContext,
         step: &PromotionStep,
         alias: &str,
         progress: &Progress,
-    ) -> Result<Json, String> {
-        let resolver = StepData { data: self.data, progress, alias };
+    ) -> Result<(Json, Json), String> {
+        let resolver = StepData { data: self.data, progress, alias, secrets: Default::default() };
         let evaluator = Evaluator::new(&resolver);
         let scope = self.scope(&evaluator, context, step, alias, progress)?;
-        match &step.config {
-            Some(config) => evaluator.config(config, &scope).map_err(|e| format!("failed to get step config: {e}")),
-            None => Ok(json!({})),
-        }
+        let config = match &step.config {
+            Some(config) => evaluator.config(config, &scope).map_err(|e| format!("failed to get step config: {e}"))?,
+            None => json!({}),
+        };
+        let shown = crate::masking::mask(&config, &resolver.secrets.lock().unwrap_or_else(|e| e.into_inner()));
+        Ok((config, shown))
     }
 
     fn scope(
@@ -405,6 +412,14 @@ struct StepData<'a> {
     data: &'a dyn Resolver,
     progress: &'a Progress,
     alias: &'a str,
+    /// Every Secret value an evaluation read: masked wherever it shows in what is recorded.
+    secrets: std::sync::Mutex<Vec<String>>,
+}
+
+impl StepData<'_> {
+    fn note(&self, values: &BTreeMap<String, String>) {
+        self.secrets.lock().unwrap_or_else(|e| e.into_inner()).extend(values.values().cloned());
+    }
 }
 
 impl Resolver for StepData<'_> {
@@ -430,13 +445,17 @@ impl Resolver for StepData<'_> {
         self.data.config_map(name)
     }
     fn secret(&self, name: &str) -> BTreeMap<String, String> {
-        self.data.secret(name)
+        let values = self.data.secret(name);
+        self.note(&values);
+        values
     }
     fn shared_config_map(&self, name: &str) -> BTreeMap<String, String> {
         self.data.shared_config_map(name)
     }
     fn shared_secret(&self, name: &str) -> BTreeMap<String, String> {
-        self.data.shared_secret(name)
+        let values = self.data.shared_secret(name);
+        self.note(&values);
+        values
     }
     fn step_outcomes(&self) -> Vec<StepOutcome> {
         self.progress

@@ -53,6 +53,10 @@ pub struct StepMeta {
     pub message: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub continue_on_error: bool,
+    /// The step's configuration as evaluated for its last run, every value read from a Secret
+    /// masked (beyond Kargo: what the step was actually given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<serde_json::Value>,
 }
 
 /// Everything the engine needs to pick up where it left off.

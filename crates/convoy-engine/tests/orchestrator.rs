@@ -425,3 +425,42 @@ async fn a_failed_journal_write_stops_the_promotion_from_advancing() {
     assert_eq!(w.ok.calls.load(Ordering::SeqCst), 2, "a was not repeated, b ran once");
     assert_eq!(journal.recorded.last().unwrap(), &pairs(&[("a", Succeeded), ("b", Succeeded)]));
 }
+
+/// A project with one Secret.
+struct WithSecret;
+
+impl convoy_expr::Resolver for WithSecret {
+    fn secret(&self, name: &str) -> std::collections::BTreeMap<String, String> {
+        match name {
+            "creds" => [("password".to_owned(), "s3cr3t-value".to_owned())].into(),
+            _ => Default::default(),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_evaluated_config_is_recorded_with_secret_values_masked() {
+    let w = world();
+    let mut p = Progress::default();
+    let mut using_secret = with_config(
+        step("push", "ok"),
+        json!({
+            "path": "${{ vars.env }}",
+            "url": "https://bot:${{ secret('creds').password }}@git.example.com/r.git",
+            "header": "${{ vars.auth }}",
+        }),
+    );
+    // Through a var and a string function, it is still the Secret's text.
+    using_secret.vars =
+        vec![ExpressionVariable { name: "auth".into(), value: Some("Bearer ${{ secret('creds').password }}".into()) }];
+    let orchestrator = Orchestrator { registry: &w.registry, data: &WithSecret, clock: &w.clock };
+    let outcome = orchestrator.run(&context(), &[using_secret], &mut p, &mut NoJournal).await;
+    assert_eq!(outcome, Outcome::Finished { phase: Phase::Succeeded });
+    // The step itself was given the real value.
+    assert_eq!(p.state["push"]["config"]["url"], json!("https://bot:s3cr3t-value@git.example.com/r.git"));
+    let recorded = p.step_execution_metadata[0].config.clone().expect("the evaluated config is recorded");
+    assert_eq!(
+        recorded,
+        json!({"path": "env/dev", "url": "https://bot:*****@git.example.com/r.git", "header": "Bearer *****"})
+    );
+}

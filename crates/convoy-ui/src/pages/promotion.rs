@@ -100,8 +100,11 @@ fn steps(project: &str, promotion: &Promotion) -> Markup {
                     @if let Some(output) = state.get(&alias).filter(|o| !o.is_null()) {
                         details { summary { "Output" } pre { (serde_json::to_string_pretty(output).unwrap_or_default()) } }
                     }
-                    @if let Some(config) = &step.config {
-                        details { summary { "Config" } pre { (serde_json::to_string_pretty(config).unwrap_or_default()) } }
+                    // What the step was given (Secret values masked by the engine); before it ran, as written.
+                    @if let Some(config) = meta.get("config").filter(|c| !c.is_null()) {
+                        details.config { summary { "Config, as evaluated" } pre { (serde_json::to_string_pretty(config).unwrap_or_default()) } }
+                    } @else if let Some(config) = &step.config {
+                        details.config { summary { "Config, as written" } pre { (serde_json::to_string_pretty(config).unwrap_or_default()) } }
                     }
                 }
             }

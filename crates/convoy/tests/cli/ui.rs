@@ -92,6 +92,14 @@ fn sign_in_see_the_pipeline_promote_with_a_dry_run_and_watch_it_go_green() {
     assert_eq!(browser.run("return window.convoyMarker;", json!([])), Value::String("same page".into()), "no reload");
     browser.screenshot(&shots.join("promotion.png"));
     assert!(browser.text("ol.steps").contains("task task-1"), "steps grouped by task: {}", browser.text("ol.steps"));
+    let configs = browser.run(
+        "return [...document.querySelectorAll('ol.steps details.config summary')].map(s => s.textContent).join('|');",
+        json!([]),
+    );
+    assert!(
+        configs.as_str().is_some_and(|c| c.split('|').all(|s| s == "Config, as evaluated")),
+        "every finished step shows what it was given: {configs}"
+    );
     accessible(&browser, "promotion");
     assert_ne!(git_log(&bare), before, "the promotion pushed");
 
