@@ -43,7 +43,7 @@ pub(super) async fn handle(
         Err(e) => return reply(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     };
     let token = refresh_token();
-    let mut refreshed = 0;
+    let mut refreshed = Vec::new();
     for (i, action) in receiver.actions.iter().enumerate() {
         if action.action != "Refresh" {
             return reply(
@@ -75,15 +75,16 @@ pub(super) async fn handle(
                 c.kind == "Warehouse"
                     && selects(c, &warehouse, |template| evaluator.template(&rewrite(template), &scope).ok())
             });
-            if selected {
+            if selected && super::receiver_may_refresh(&receiver.project, &stored.key) {
                 match request_refresh(store, &stored.key, &token).await {
-                    Ok(()) => refreshed += 1,
+                    Ok(()) => refreshed.push(stored.key.clone()),
                     Err(e) => return reply(StatusCode::SERVICE_UNAVAILABLE, e.message),
                 }
             }
         }
     }
-    reply(StatusCode::OK, format!("refreshed {refreshed} warehouse(s)"))
+    super::record_refreshes(store, receiver, &refreshed, headers).await;
+    reply(StatusCode::OK, format!("refreshed {} warehouse(s)", refreshed.len()))
 }
 
 const HEADERS_FUNCTION: &str = "__requestHeaders";

@@ -79,31 +79,66 @@ pub async fn receive(
     }
     match refresh_subscribers(&*state.store, &receiver.project, &event).await {
         Ok(refreshed) => {
-            let at = convoy_store::now_rfc3339();
-            let request_id = headers.get(crate::audit::REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-            let records = refreshed
-                .iter()
-                .map(|key| convoy_store::AuditRecord {
-                    id: 0,
-                    at: at.clone(),
-                    actor: format!("receiver:{}/{}", receiver.kind, receiver.project),
-                    groups: Vec::new(),
-                    verb: "refresh".into(),
-                    project: key.project.clone(),
-                    kind: key.kind.name().into(),
-                    name: key.name.clone(),
-                    summary: format!("refresh requested by a {} push event", receiver.kind),
-                    request_id: request_id.chars().take(64).collect(),
-                    source: String::new(),
-                    outcome: "allowed".into(),
-                    status: 200,
-                })
-                .collect();
-            crate::audit::append(&*state.store, records).await;
+            record_refreshes(&*state.store, &receiver, &refreshed, &headers).await;
             reply(StatusCode::OK, format!("refreshed {} warehouse(s)", refreshed.len()))
         }
         Err(e) => reply(StatusCode::SERVICE_UNAVAILABLE, e.message),
     }
+}
+
+/// The audit trail's records of a receiver's refreshes.
+pub(super) async fn record_refreshes(
+    store: &dyn Store,
+    receiver: &convoy_controllers::receivers::Receiver,
+    refreshed: &[convoy_store::Key],
+    headers: &HeaderMap,
+) {
+    let at = convoy_store::now_rfc3339();
+    let request_id = headers.get(crate::audit::REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let records = refreshed
+        .iter()
+        .map(|key| convoy_store::AuditRecord {
+            id: 0,
+            at: at.clone(),
+            actor: format!("receiver:{}/{}", receiver.kind, receiver.project),
+            groups: Vec::new(),
+            verb: "refresh".into(),
+            project: key.project.clone(),
+            kind: key.kind.name().into(),
+            name: key.name.clone(),
+            summary: format!("refresh requested by a {} event", receiver.kind),
+            request_id: request_id.chars().take(64).collect(),
+            source: String::new(),
+            outcome: "allowed".into(),
+            status: 200,
+        })
+        .collect();
+    crate::audit::append(store, records).await;
+}
+
+/// Whether a receiver of `project` may refresh the Warehouse `key`.
+pub(super) fn receiver_may_refresh(project: &str, key: &convoy_store::Key) -> bool {
+    let request =
+        convoy_core::access::Request { verb: "patch", resource: "warehouses", project: &key.project, name: &key.name };
+    match convoy_core::access::decide(&receiver_role(project), &request) {
+        Ok(()) => true,
+        Err(denied) => {
+            tracing::warn!(warehouse = %key, %denied, "a receiver was refused a refresh");
+            false
+        }
+    }
+}
+
+/// What a receiver may do: refresh the Warehouses of its project (of every project for the
+/// ClusterConfig's receivers).
+fn receiver_role(project: &str) -> Vec<convoy_core::access::Granted> {
+    let scope = if project.is_empty() {
+        convoy_core::access::Scope::System
+    } else {
+        convoy_core::access::Scope::Project(project.to_owned())
+    };
+    let rules = vec![convoy_api::rbac::PolicyRule::new(&["patch"], &["warehouses"])];
+    vec![convoy_core::access::Granted { scope, role: "receiver".into(), rules }]
 }
 
 /// Sets the refresh annotation on every Warehouse of `project` with a subscription to one of
@@ -136,6 +171,10 @@ async fn refresh_subscribers(
                     || event.qualifiers.iter().any(|q| convoy_discovery::qualify::wants(s, q)))
         });
         if !subscribed {
+            continue;
+        }
+        // The receiver acts with the one permission it has: refreshing its project's Warehouses.
+        if !receiver_may_refresh(project, &stored.key) {
             continue;
         }
         request_refresh(store, &stored.key, &token).await?;
@@ -175,5 +214,21 @@ mod tests {
         let key = [0xaa_u8; 131];
         let mac = hmac_sha256(&key, b"Test Using Larger Than Block-Size Key - Hash Key First");
         assert_eq!(hex(&mac), "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    }
+}
+
+#[cfg(test)]
+mod receiver_rights {
+    use convoy_api::Kind;
+    use convoy_store::Key;
+
+    #[test]
+    fn a_receiver_refreshes_its_projects_warehouses_only() {
+        let shop = Key::new(Kind::Warehouse, "shop", "app");
+        let bank = Key::new(Kind::Warehouse, "bank", "app");
+        assert!(super::receiver_may_refresh("shop", &shop));
+        assert!(!super::receiver_may_refresh("shop", &bank));
+        // The ClusterConfig's receivers serve every project.
+        assert!(super::receiver_may_refresh("", &bank));
     }
 }
