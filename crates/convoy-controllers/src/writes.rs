@@ -89,7 +89,7 @@ pub struct Outcome {
 
 /// Submitted documents, decoded, and for each what was read leniently (as Kargo and the API
 /// server read it: `convoy_api::read`) or what the YAML reading tolerated.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Submitted {
     pub resources: Vec<Resource>,
     pub warnings: Vec<Vec<Detail>>,

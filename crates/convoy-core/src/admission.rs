@@ -63,6 +63,12 @@ pub fn admit(
             stage::validate(s, view, &mut problems);
         }
         (Resource::Freight(f), op) => {
+            // Applied again without it: the discovery time stays what it was, not "now".
+            if let Operation::Update { old: Resource::Freight(old) } = &op
+                && f.discovered_at.is_none()
+            {
+                f.discovered_at = old.discovered_at.clone();
+            }
             freight::default(f, creating, view, env);
             freight::validate(f, view, &mut problems);
             if let Operation::Update { old: Resource::Freight(old) } = op {

@@ -512,7 +512,7 @@ pub async fn patch_project(
     }
 }
 
-/// How often a patch without the caller's resourceVersion is applied again after a conflict.
+/// How often a patch or an apply without the caller's resourceVersion is planned again after a conflict.
 const PATCH_ATTEMPTS: usize = 5;
 
 /// RFC 7386 JSON merge patch.
@@ -559,12 +559,25 @@ pub async fn apply(
             return Err(ApiError::bad_request(format!("unknown mode {other:?}: use apply, create or delete")));
         }
     };
-    let mut outcomes = plan_submitted(&*state.store, submitted, mode).await?;
-    let writes: Vec<Write> = outcomes.iter_mut().filter_map(|o| o.write.take()).collect();
     let dry_run = query.dry_run == Some(true);
-    if !dry_run && !writes.is_empty() {
-        state.store.apply(writes).await?;
-    }
+    // Documents without a resourceVersion apply to whatever is stored: a controller's status
+    // write between admission and the write is not the caller's conflict, so the set is planned
+    // again on what is stored then.
+    let explicit = submitted.resources.iter().any(|r| r.metadata().resource_version.is_some());
+    let mut attempt = 0;
+    let outcomes = loop {
+        attempt += 1;
+        let mut outcomes = plan_submitted(&*state.store, submitted.clone(), mode).await?;
+        let writes: Vec<Write> = outcomes.iter_mut().filter_map(|o| o.write.take()).collect();
+        if dry_run || writes.is_empty() {
+            break outcomes;
+        }
+        match state.store.apply(writes).await {
+            Ok(_) => break outcomes,
+            Err(convoy_store::StoreError::Conflict { .. }) if !explicit && attempt < PATCH_ATTEMPTS => continue,
+            Err(e) => return Err(e.into()),
+        }
+    };
     let mut notes = Vec::new();
     if !dry_run {
         for outcome in outcomes.iter().filter(|o| o.action != "unchanged") {

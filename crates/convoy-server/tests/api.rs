@@ -323,3 +323,18 @@ async fn an_alias_taken_by_stored_freight_is_refused_unless_the_set_moves_it() {
     let (status, body) = call(&app, "POST", "/v1/apply", Some(TOKEN), &moved).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+/// Applying the same Freight again, a second or more later, changes nothing: its discovery time
+/// is the one it got when created, not the time of the second apply.
+#[tokio::test]
+async fn freight_applied_again_is_unchanged() {
+    let app = app().await;
+    let freight = "apiVersion: kargo.akuity.io/v1alpha1\nkind: Freight\nmetadata: {namespace: p}\nalias: same\norigin: {kind: Warehouse, name: w}\nimages:\n- {repoURL: ghcr.io/example/app, tag: 1.0.0}\n";
+    let set = format!("{PROJECT}---\n{WAREHOUSE}---\n{freight}");
+    let (status, first) = call(&app, "POST", "/v1/apply", Some(TOKEN), &set).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (_, again) = call(&app, "POST", "/v1/apply", Some(TOKEN), &set).await;
+    let actions: Vec<&str> = again["items"].as_array().unwrap().iter().map(|i| i["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["unchanged", "unchanged", "unchanged"], "{again}");
+}

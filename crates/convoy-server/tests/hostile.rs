@@ -207,3 +207,24 @@ async fn a_patch_is_not_lost_to_a_status_write() {
     let (status, body) = call(&app, "PATCH", "/v1/projects/p/warehouses/w", stale).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
 }
+
+/// The same for an apply of a document without a resourceVersion: a controller's status write
+/// between admission and the write is retried on, not answered as a 409.
+#[tokio::test]
+async fn an_apply_is_not_lost_to_a_status_write() {
+    let key = Key::new(Kind::Warehouse, "p", "w");
+    let store = Arc::new(RacingStore { inner: MemoryStore::default(), raced: true.into(), key: key.clone() });
+    convoy_server::add_admin_token(&*store, TOKEN).await.unwrap();
+    let app = router(Arc::new(AppState::new(store.clone()).await.unwrap()));
+    let warehouse = "apiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\nmetadata: {name: w, namespace: p}\nspec:\n  subscriptions:\n  - image: {repoURL: ghcr.io/example/app}\n";
+    let (status, body) = call(&app, "POST", "/v1/apply", format!("{PROJECT}---\n{warehouse}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    store.raced.store(false, std::sync::atomic::Ordering::SeqCst);
+    let changed = warehouse
+        .replace("metadata: {name: w, namespace: p}", "metadata: {name: w, namespace: p, labels: {team: blue}}");
+    let (status, body) = call(&app, "POST", "/v1/apply", changed).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let stored = store.get(&key).await.unwrap().unwrap();
+    assert_eq!(stored.object["metadata"]["labels"]["team"], "blue");
+    assert_eq!(stored.object["status"]["note"], "written by a controller", "the status write is kept");
+}
