@@ -271,15 +271,19 @@ pub async fn exchange_code(
         ("client_id", client_id),
         ("code_verifier", verifier),
     ];
-    let response = http
-        .post(&discovery.token_endpoint)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form_body(&form))
-        .send()
-        .await
-        .map_err(|e| format!("{}: {e}", discovery.token_endpoint))?;
+    let response = post_form(http, &discovery.token_endpoint, &form).await?;
     let answer: Value = bounded_json(response).await.map_err(|e| format!("the token endpoint answered {e}"))?;
     answer["id_token"].as_str().map(str::to_owned).ok_or_else(|| "the token endpoint gave no id_token".into())
+}
+
+/// POSTs a form to an issuer's endpoint.
+async fn post_form(http: &reqwest::Client, endpoint: &str, form: &[(&str, &str)]) -> Result<reqwest::Response, String> {
+    http.post(endpoint)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(form))
+        .send()
+        .await
+        .map_err(|e| format!("{endpoint}: {e}"))
 }
 
 /// `a=1&b=x%20y`: an `application/x-www-form-urlencoded` body (also a URL's query).
@@ -351,13 +355,7 @@ pub mod device {
         let Some(endpoint) = &discovery.device_authorization_endpoint else {
             return Err("the issuer offers no device flow (no device_authorization_endpoint)".into());
         };
-        let response = http
-            .post(endpoint)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form_body(&[("client_id", client_id), ("scope", scope)]))
-            .send()
-            .await
-            .map_err(|e| format!("{endpoint}: {e}"))?;
+        let response = post_form(http, endpoint, &[("client_id", client_id), ("scope", scope)]).await?;
         bounded_json(response).await.map_err(|e| format!("{endpoint}: {e}"))
     }
 
@@ -380,13 +378,7 @@ pub mod device {
                 ("device_code", started.device_code.as_str()),
                 ("client_id", client_id),
             ];
-            let response = http
-                .post(&discovery.token_endpoint)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(form_body(&form))
-                .send()
-                .await
-                .map_err(|e| format!("{}: {e}", discovery.token_endpoint))?;
+            let response = post_form(http, &discovery.token_endpoint, &form).await?;
             let status = response.status();
             let bytes = response.bytes().await.map_err(|e| e.to_string())?;
             let answer: Value = serde_json::from_slice(&bytes[..bytes.len().min(MAX_DOCUMENT)]).unwrap_or_default();

@@ -49,14 +49,8 @@ pub struct Client {
 pub const LIST_PAGE: usize = 500;
 
 /// Percent-encodes a query value (continue tokens are base64: `+`, `/` and `=` need it).
-fn query_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+pub fn query_encode(value: &str) -> String {
+    convoy_server::oidc::percent(value)
 }
 
 impl Client {

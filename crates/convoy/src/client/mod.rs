@@ -6,4 +6,4 @@ mod http;
 
 pub use config::Settings;
 pub use events::Events;
-pub use http::{Client, ClientError};
+pub use http::{Client, ClientError, query_encode};

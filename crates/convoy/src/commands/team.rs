@@ -261,7 +261,7 @@ pub fn get_roles(client: Client, system: bool, output: OutputFormat) -> anyhow::
 pub fn audit(client: Client, args: &AuditArgs) -> anyhow::Result<ExitCode> {
     let mut query = vec![format!("limit={}", args.limit.clamp(1, 1000))];
     if let Some(project) = &client.settings.project {
-        query.push(format!("project={}", encode(project)));
+        query.push(format!("project={}", crate::client::query_encode(project)));
     }
     if let Some(since) = &args.since {
         let at = match since_time(since) {
@@ -271,10 +271,10 @@ pub fn audit(client: Client, args: &AuditArgs) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(2));
             }
         };
-        query.push(format!("since={}", encode(&at)));
+        query.push(format!("since={}", crate::client::query_encode(&at)));
     }
     if let Some(actor) = &args.actor {
-        query.push(format!("actor={}", encode(actor)));
+        query.push(format!("actor={}", crate::client::query_encode(actor)));
     }
     let list = match call(&client, Method::GET, &format!("/v1/audit?{}", query.join("&")), None) {
         Ok(list) => list,
@@ -328,14 +328,4 @@ fn since_time(text: &str) -> Result<String, String> {
     let ago = crate::cli::parse_retention(text)?;
     let now = convoy_api::time::Timestamp::now().0;
     Ok(convoy_api::time::Timestamp(now - ago.as_secs() as i64).to_string())
-}
-
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
