@@ -14,6 +14,7 @@ pub mod jsonedit;
 mod merge;
 mod oci;
 mod paths;
+mod pr;
 mod resources;
 mod toml;
 mod untar;
@@ -55,6 +56,8 @@ pub fn builtin(mirrors: Arc<Mirrors>, resources: Arc<dyn Resources>) -> Registry
     registry.register(Arc::new(http::Http));
     registry.register(Arc::new(http::HttpDownload));
     registry.register(Arc::new(untar::Untar));
+    registry.register(Arc::new(pr::GitWaitForPr { resources: resources.clone() }));
+    registry.register(Arc::new(pr::GitMergePr { resources: resources.clone() }));
     registry.register(Arc::new(resources::SetMetadata(resources.clone())));
     registry.register(Arc::new(resources::SetFreightAlias(resources)));
     registry

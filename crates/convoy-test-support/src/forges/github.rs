@@ -96,12 +96,15 @@ impl GitHubDouble {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
         let base = format!("http://{}", listener.local_addr().expect("local address"));
         self.state().base = base.clone();
-        let router = axum::Router::new()
+        let routes = axum::Router::new()
             .route("/repos/{owner}/{repo}/pulls", get(list).post(create))
             .route("/repos/{owner}/{repo}/pulls/{number}", get(one))
             .route("/repos/{owner}/{repo}/pulls/{number}/merge", put(merge))
             .route("/repos/{owner}/{repo}/issues/{number}/labels", post(labels))
             .with_state(self.clone());
+        // As api.github.com serves it, and as an Enterprise Server does (under /api/v3), so that
+        // a repoURL on this address with `provider: github` reaches it.
+        let router = routes.clone().nest("/api/v3", routes);
         tokio::spawn(async move { axum::serve(listener, router).await.ok() });
         base
     }

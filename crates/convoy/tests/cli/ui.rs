@@ -432,7 +432,24 @@ fn freight_discovered_in_a_real_registry_appears_on_the_open_pipeline() {
     let out = server.convoy().args(["apply", "-f"]).arg(&manifests).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     sign_in(&browser, &server, "/p/demo");
-    browser.wait_for("the discovered Freight", "document.querySelector('.chip[title*=\"1.0.0\"]')");
+    // Waited for by hand: a failure says whether the Freight exists (then the page did not
+    // follow the store) or not (then discovery did not find it).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let shown = "return !!document.querySelector('.chip[title*=\"1.0.0\"]');";
+    while browser.run(shown, json!([])) != json!(true) {
+        if std::time::Instant::now() > deadline {
+            let freight = server.convoy().args(["-p", "demo", "get", "freight"]).output().unwrap();
+            let warehouse = server.convoy().args(["-p", "demo", "describe", "warehouse", "app"]).output().unwrap();
+            panic!(
+                "the discovered Freight is not on the page:\n{}\nstored Freight:\n{}\nWarehouse:\n{}\nserver log:\n{}",
+                browser.text("body"),
+                String::from_utf8_lossy(&freight.stdout),
+                String::from_utf8_lossy(&warehouse.stdout),
+                server.log()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     browser.run("window.convoyMarker = 'same page'; return true;", json!([]));
 
     runtime.block_on(pusher.image("shop/app", "1.1.0", "amd64", "2024-02-01T00:00:00Z"));
