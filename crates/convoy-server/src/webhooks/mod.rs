@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use convoy_api::{Kind, Subscription, Warehouse};
 use convoy_store::{LabelSelector, Store};
-use serde_json::json;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
@@ -77,6 +77,15 @@ pub async fn receive(
     if let Some(message) = event.ping {
         return reply(StatusCode::OK, message);
     }
+    if let Some(url) = &event.pull_request {
+        return match wake_waiting(&*state.store, &receiver.project, url).await {
+            Ok(woken) => {
+                record_refreshes(&*state.store, &receiver, &woken, &headers).await;
+                reply(StatusCode::OK, format!("refreshed {} promotion(s)", woken.len()))
+            }
+            Err(e) => reply(StatusCode::SERVICE_UNAVAILABLE, e.message),
+        };
+    }
     match refresh_subscribers(&*state.store, &receiver.project, &event).await {
         Ok(refreshed) => {
             record_refreshes(&*state.store, &receiver, &refreshed, &headers).await;
@@ -84,6 +93,39 @@ pub async fn receive(
         }
         Err(e) => reply(StatusCode::SERVICE_UNAVAILABLE, e.message),
     }
+}
+
+/// Running Promotions of `project` (every project for the ClusterConfig's receivers) with a
+/// `git-wait-for-pr` step, at or before the current one, that recorded the PR `url`: asked to
+/// look again now rather than at the next poll (Kargo v1.11's PR wake-up).
+async fn wake_waiting(store: &dyn Store, project: &str, url: &str) -> Result<Vec<convoy_store::Key>, ApiError> {
+    let scope = Some(project).filter(|p| !p.is_empty());
+    let (promotions, _) = store.list(Kind::Promotion, scope, &LabelSelector::everything()).await?;
+    let token = refresh_token();
+    let mut woken = Vec::new();
+    for stored in promotions.iter().filter(|p| waits_for(&p.object, url)) {
+        request_refresh(store, &stored.key, &token).await?;
+        woken.push(stored.key.clone());
+    }
+    Ok(woken)
+}
+
+/// Whether a Promotion is running and one of its `git-wait-for-pr` steps so far waits for `url`
+/// (compared byte for byte, as Kargo's index does).
+fn waits_for(promotion: &Value, url: &str) -> bool {
+    if promotion.pointer("/status/phase").and_then(Value::as_str) != Some("Running") {
+        return false;
+    }
+    let current = promotion.pointer("/status/currentStep").and_then(Value::as_u64).unwrap_or(0) as usize;
+    let steps = promotion.pointer("/spec/steps").and_then(Value::as_array).cloned().unwrap_or_default();
+    steps.iter().take(current + 1).enumerate().any(|(i, step)| {
+        let alias = step["as"].as_str().map(str::to_owned).unwrap_or_else(|| format!("step-{}", i + 1));
+        step["uses"] == "git-wait-for-pr"
+            && promotion
+                .pointer(&format!("/status/state/{}/pr/url", alias.replace('~', "~0").replace('/', "~1")))
+                .and_then(Value::as_str)
+                == Some(url)
+    })
 }
 
 /// The audit trail's records of a receiver's refreshes.
@@ -230,5 +272,30 @@ mod receiver_rights {
         assert!(!super::receiver_may_refresh("shop", &bank));
         // The ClusterConfig's receivers serve every project.
         assert!(super::receiver_may_refresh("", &bank));
+    }
+}
+
+#[cfg(test)]
+mod pull_request_wake_up {
+    use serde_json::json;
+
+    fn promotion(phase: &str, current: u64, url: &str) -> serde_json::Value {
+        json!({
+            "spec": {"steps": [
+                {"uses": "git-open-pr", "as": "open"},
+                {"uses": "git-wait-for-pr", "as": "wait"},
+                {"uses": "argocd-update"},
+            ]},
+            "status": {"phase": phase, "currentStep": current, "state": {"wait": {"pr": {"url": url, "open": true}}}},
+        })
+    }
+
+    #[test]
+    fn only_running_promotions_waiting_for_that_pr_are_woken() {
+        let url = "https://github.com/o/config/pull/7";
+        assert!(super::waits_for(&promotion("Running", 1, url), url));
+        assert!(!super::waits_for(&promotion("Running", 1, url), "https://github.com/o/config/pull/70"));
+        assert!(!super::waits_for(&promotion("Succeeded", 2, url), url), "finished: nothing to wake");
+        assert!(!super::waits_for(&promotion("Running", 0, url), url), "the wait step has not started");
     }
 }

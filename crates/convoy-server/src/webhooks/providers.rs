@@ -16,6 +16,8 @@ pub(super) struct Event {
     pub qualifiers: Vec<String>,
     /// An acknowledgement to answer with instead of refreshing (pings).
     pub ping: Option<String>,
+    /// A pull request that was closed or merged: the promotions waiting for it look again.
+    pub pull_request: Option<String>,
 }
 
 type Refusal = (StatusCode, String);
@@ -123,7 +125,7 @@ pub(super) fn event(receiver: &Receiver, headers: &HeaderMap, body: &[u8]) -> Re
         "artifactory" => artifactory(receiver.virtual_repo.as_deref(), &text)?,
         other => return Err(refuse(StatusCode::NOT_IMPLEMENTED, format!("{other} events are not read"))),
     };
-    if event.git_urls.is_empty() && event.images.is_empty() && event.ping.is_none() {
+    if event.git_urls.is_empty() && event.images.is_empty() && event.ping.is_none() && event.pull_request.is_none() {
         return Err(refuse(StatusCode::BAD_REQUEST, "the event names no repository"));
     }
     Ok(event)
@@ -148,6 +150,12 @@ const PING_REPLY: &str = "ping event received, webhook is configured correctly";
 fn github(event_type: &str, text: &dyn Fn(&str) -> Option<String>) -> Result<Event, Refusal> {
     match event_type {
         "push" => Ok(push(text, REPOSITORY_URLS)),
+        // Merged and closed both arrive as `closed`; the waiting step reads which from the API.
+        "pull_request" => match (text("/action").as_deref(), text("/pull_request/html_url")) {
+            (Some("closed"), Some(url)) => Ok(Event { pull_request: Some(url), ..Event::default() }),
+            (Some("closed"), None) => Err(refuse(StatusCode::BAD_REQUEST, "invalid request body")),
+            _ => Ok(Event { ping: Some("pull_request event ignored".into()), ..Event::default() }),
+        },
         "package" | "registry_package" => {
             let package = if event_type == "package" { "/package" } else { "/registry_package" };
             let action = text("/action").unwrap_or_default();
@@ -386,6 +394,14 @@ mod tests {
         assert!(gh("registry_package", &deleted).unwrap().ping.is_some(), "acknowledged, nothing refreshed");
         assert!(gh("ping", &json!({})).unwrap().ping.unwrap().contains("configured correctly"));
         assert_eq!(gh("issues", &json!({})).unwrap_err().1, "event type issues is not supported");
+        let merged = json!({"action": "closed", "pull_request": {"html_url": "https://github.com/o/config/pull/7", "merged": true}});
+        assert_eq!(
+            gh("pull_request", &merged).unwrap().pull_request.as_deref(),
+            Some("https://github.com/o/config/pull/7")
+        );
+        let opened = json!({"action": "opened", "pull_request": {"html_url": "https://github.com/o/config/pull/8"}});
+        let ignored = gh("pull_request", &opened).unwrap();
+        assert!(ignored.pull_request.is_none() && ignored.ping.is_some(), "only closing wakes anything");
     }
 
     #[test]
