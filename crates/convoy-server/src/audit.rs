@@ -149,11 +149,10 @@ pub async fn append(store: &dyn Store, records: Vec<AuditRecord>) {
     if records.is_empty() {
         return;
     }
-    if let Err(e) = store.append_audit(records.clone()).await {
-        for record in records {
-            tracing::error!(error = %e, actor = %record.actor, verb = %record.verb, kind = %record.kind,
-                project = %record.project, name = %record.name, "could not record a write in the audit trail");
-        }
+    let (count, actor, first) =
+        (records.len(), records[0].actor.clone(), format!("{} {}", records[0].verb, records[0].name));
+    if let Err(e) = store.append_audit(records).await {
+        tracing::error!(error = %e, count, %actor, %first, "could not record writes in the audit trail");
     }
 }
 

@@ -53,13 +53,19 @@ impl<'a> Writes<'a> {
         Writes { state, identity, held: HashMap::new() }
     }
 
-    async fn decide(&mut self, request: Request<'_>) -> Result<(), ApiError> {
-        if !self.held.contains_key(request.project) {
-            let held = granted(&*self.state.store, self.identity, request.project).await?;
-            self.held.insert(request.project.to_owned(), held);
+    /// The roles held in `project`, read once per set.
+    async fn held(&mut self, project: &str) -> Result<&[Granted], ApiError> {
+        if !self.held.contains_key(project) {
+            let held = granted(&*self.state.store, self.identity, project).await?;
+            self.held.insert(project.to_owned(), held);
         }
-        let held = &self.held[request.project];
-        access::decide(held, &request).map_err(|denied| forbidden(self.identity, &request, &denied.to_string()))
+        Ok(&self.held[project])
+    }
+
+    async fn decide(&mut self, request: Request<'_>) -> Result<(), ApiError> {
+        let identity = self.identity;
+        let held = self.held(request.project).await?;
+        access::decide(held, &request).map_err(|denied| forbidden(identity, &request, &denied.to_string()))
     }
 
     /// `verb` given, or `create`/`update` as the object exists (`None`).
@@ -98,11 +104,11 @@ impl<'a> Writes<'a> {
             }
             // Nobody gives a role more than they hold (Kubernetes' escalation check).
             Resource::Role(role) if verb != "delete" => {
-                self.decide(Request { verb: "get", resource: "roles", project, name: meta.name() }).await.ok();
-                let held = &self.held[project];
+                let identity = self.identity;
+                let held = self.held(project).await?;
                 access::covers(held, &Scope::Project(project.into()), &role.rules).map_err(|denied| {
                     let request = Request { verb, resource: "roles", project, name: meta.name() };
-                    forbidden(self.identity, &request, &denied.to_string())
+                    forbidden(identity, &request, &denied.to_string())
                 })
             }
             _ => Ok(()),

@@ -216,9 +216,9 @@ impl convoy_ui::Gate for UiGate {
         self.0.identify_token(token).await.map(|_| ()).map_err(|e| e.message)
     }
 
-    async fn readable(&self, token: &str, projects: Vec<String>) -> Vec<String> {
-        let Ok(identity) = self.0.identify_token(token).await else { return Vec::new() };
-        auth::readable(&*self.0.store, &identity, projects).await.unwrap_or_default()
+    async fn readable(&self, token: &str, projects: Vec<String>) -> Result<Vec<String>, String> {
+        let identity = self.0.identify_token(token).await.map_err(|e| e.message)?;
+        Ok(auth::readable(&*self.0.store, &identity, projects).await.unwrap_or_default())
     }
 }
 

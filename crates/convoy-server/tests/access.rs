@@ -309,3 +309,26 @@ async fn ui_pages_follow_the_same_roles() {
     assert_eq!(page("/p/shop/stages/test", "OA").await.0, StatusCode::FORBIDDEN);
     assert_eq!(page("/p/bank", "OA").await.0, StatusCode::OK);
 }
+
+/// A page's live stream starts at the revision the page was rendered at: a change made in
+/// between is announced as soon as the stream opens (the page would otherwise miss it).
+#[tokio::test]
+async fn the_live_stream_announces_changes_made_since_the_page_was_rendered() {
+    use futures::StreamExt;
+    let app = server().await;
+    let request = Request::builder()
+        .uri("/p/shop/live?since=1")
+        .header("cookie", format!("convoy_session={}", token_of("PV")))
+        .body(Body::empty())
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body().into_data_stream();
+    let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), body.next())
+        .await
+        .expect("announced at once, not at the next change")
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&chunk).into_owned();
+    assert!(text.contains("event: changed"), "{text}");
+}

@@ -13,15 +13,26 @@ use serde_json::{Map, Value, json};
 
 use crate::config::decode;
 
-/// The forge of `repo_url` with the project's git token (the credentials Secret's password).
+/// What both steps name: the repository, the PR, how to reach the forge.
+struct Target<'a> {
+    repo_url: &'a str,
+    pr_number: i64,
+    provider: Option<&'a str>,
+    insecure: bool,
+}
+
+/// The forge of `repo_url` with the project's git token (the credentials Secret's password);
+/// refuses a PR number below 1 first.
 async fn forge_for(
     kind: &str,
     resources: &dyn Resources,
     context: &StepContext,
-    repo_url: &str,
-    provider: Option<&str>,
-    insecure: bool,
+    target: Target<'_>,
 ) -> Result<Box<dyn Forge>, StepError> {
+    let Target { repo_url, pr_number, provider, insecure } = target;
+    if pr_number < 1 {
+        return Err(StepError::terminal(format!("invalid {kind} config: prNumber: must be 1 or more")));
+    }
     let provider = Provider::for_url(repo_url, provider)
         .map_err(|e| StepError::terminal(format!("error creating git provider service: {e}")))?;
     let repository = Repository::of(repo_url, provider)
@@ -105,19 +116,14 @@ impl StepRunner for GitWaitForPr {
 
     async fn run(&self, context: &StepContext) -> Result<StepResult, StepError> {
         let config: WaitConfig = decode(self.kind(), &context.config)?;
-        if config.pr_number < 1 {
-            return Err(StepError::terminal("invalid git-wait-for-pr config: prNumber: must be 1 or more"));
-        }
         let interval = poll_interval(config.poll_interval.as_deref(), 30)?;
-        let forge = forge_for(
-            self.kind(),
-            &*self.resources,
-            context,
-            &config.repo_url,
-            config.provider.as_deref(),
-            config.insecure_skip_tls_verify,
-        )
-        .await?;
+        let target = Target {
+            repo_url: &config.repo_url,
+            pr_number: config.pr_number,
+            provider: config.provider.as_deref(),
+            insecure: config.insecure_skip_tls_verify,
+        };
+        let forge = forge_for(self.kind(), &*self.resources, context, target).await?;
         let pr = match forge.get(config.pr_number).await {
             Ok(pr) => pr,
             Err(e) => return forge_error(config.pr_number, "getting", e),
@@ -166,19 +172,14 @@ impl StepRunner for GitMergePr {
 
     async fn run(&self, context: &StepContext) -> Result<StepResult, StepError> {
         let config: MergeConfig = decode(self.kind(), &context.config)?;
-        if config.pr_number < 1 {
-            return Err(StepError::terminal("invalid git-merge-pr config: prNumber: must be 1 or more"));
-        }
         let interval = poll_interval(config.poll_interval.as_deref(), 10)?;
-        let forge = forge_for(
-            self.kind(),
-            &*self.resources,
-            context,
-            &config.repo_url,
-            config.provider.as_deref(),
-            config.insecure_skip_tls_verify,
-        )
-        .await?;
+        let target = Target {
+            repo_url: &config.repo_url,
+            pr_number: config.pr_number,
+            provider: config.provider.as_deref(),
+            insecure: config.insecure_skip_tls_verify,
+        };
+        let forge = forge_for(self.kind(), &*self.resources, context, target).await?;
         let method = config.merge_method.as_deref().filter(|m| !m.is_empty());
         match forge.merge(config.pr_number, method).await {
             Ok(Merge::Merged(pr)) => {

@@ -45,8 +45,9 @@ pub struct Ui {
 pub trait Gate: Send + Sync {
     /// Whether the token signs in; why not, in words for the sign-in page.
     async fn sign_in(&self, token: &str) -> Result<(), String>;
-    /// The projects among `projects` the token may read.
-    async fn readable(&self, token: &str, projects: Vec<String>) -> Vec<String>;
+    /// The projects among `projects` the token may read; `Err` as [`Gate::sign_in`] when the
+    /// token does not sign in (one look at the token for both questions).
+    async fn readable(&self, token: &str, projects: Vec<String>) -> Result<Vec<String>, String>;
 }
 
 /// The UI's routes; merged beside the API's.

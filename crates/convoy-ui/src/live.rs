@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -15,20 +15,35 @@ use crate::session;
 /// Events read per look at the store's log.
 const BATCH: usize = 1000;
 
-pub async fn stream(State(ui): State<Ui>, headers: HeaderMap, Path(project): Path<String>) -> Response {
+#[derive(serde::Deserialize)]
+pub struct LiveQuery {
+    /// The revision the page was rendered at (changes after it are announced).
+    since: Option<i64>,
+}
+
+pub async fn stream(
+    State(ui): State<Ui>,
+    headers: HeaderMap,
+    Path(project): Path<String>,
+    Query(query): Query<LiveQuery>,
+) -> Response {
     let Some(token) = session::session_token(&headers) else {
         return (StatusCode::UNAUTHORIZED, "sign in again").into_response();
     };
-    if ui.gate.sign_in(&token).await.is_err() {
-        return (StatusCode::UNAUTHORIZED, "sign in again").into_response();
+    match ui.gate.readable(&token, vec![project.clone()]).await {
+        Err(_) => return (StatusCode::UNAUTHORIZED, "sign in again").into_response(),
+        Ok(readable) if readable.is_empty() => {
+            return (StatusCode::FORBIDDEN, "no role in this project").into_response();
+        }
+        Ok(_) => {}
     }
-    if ui.gate.readable(&token, vec![project.clone()]).await.is_empty() {
-        return (StatusCode::FORBIDDEN, "no role in this project").into_response();
-    }
-    let since = match ui.store.current_revision().await {
+    let current = match ui.store.current_revision().await {
         Ok(revision) => revision,
         Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
     };
+    // From the page's revision (a change between rendering and connecting is announced at once);
+    // a revision from the future is today's.
+    let since = query.since.filter(|s| (0..=current).contains(s)).unwrap_or(current);
     let changes = stream::unfold((ui.store.clone(), since), move |(store, mut since)| {
         let project = project.clone();
         async move {

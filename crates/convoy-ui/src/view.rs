@@ -16,27 +16,32 @@ use crate::session;
 /// A signed-in browser: its token (never shown) and CSRF token (given to the page).
 pub struct Session {
     pub csrf: String,
+    /// The store's revision before the page read anything: its live stream starts there, so a
+    /// change made while the page was being rendered is not missed.
+    pub revision: i64,
 }
 
 /// The session, or the response that sends the browser to sign in; with a project, one whose
 /// token may read it (else 403, as the API would answer).
 pub async fn signed_in(ui: &Ui, headers: &HeaderMap, here: &str, project: Option<&str>) -> Result<Session, Response> {
-    let token = match session::session_token(headers) {
-        Some(token) if ui.gate.sign_in(&token).await.is_ok() => token,
-        _ => {
-            let next: String = here.chars().filter(|c| c.is_ascii_graphic() && *c != '"').collect();
-            return Err(Redirect::to(&format!("/login?next={}", encode(&next))).into_response());
-        }
+    let to_sign_in = || {
+        let next: String = here.chars().filter(|c| c.is_ascii_graphic() && *c != '"').collect();
+        Redirect::to(&format!("/login?next={}", encode(&next))).into_response()
     };
-    if let Some(project) = project
-        && ui.gate.readable(&token, vec![project.to_owned()]).await.is_empty()
-    {
+    let Some(token) = session::session_token(headers) else { return Err(to_sign_in()) };
+    let readable = match project {
+        Some(project) => ui.gate.readable(&token, vec![project.to_owned()]).await.map(|r| !r.is_empty()),
+        None => ui.gate.sign_in(&token).await.map(|()| true),
+    };
+    let Ok(readable) = readable else { return Err(to_sign_in()) };
+    if let Some(project) = project.filter(|_| !readable) {
         let message = format!("this sign-in has no role in project {project:?}; ask one of its admins for one");
         return Err(
             (StatusCode::FORBIDDEN, shell("Forbidden", None, None, html! { main { p { (message) } } })).into_response()
         );
     }
-    Ok(Session { csrf: session::csrf_for(&token) })
+    let revision = ui.store.current_revision().await.unwrap_or(0);
+    Ok(Session { csrf: session::csrf_for(&token), revision })
 }
 
 pub fn encode(value: &str) -> String {
@@ -61,7 +66,7 @@ pub fn shell(title: &str, session: Option<&Session>, live: Option<&str>, body: M
                 title { (title) " · Convoy" }
                 link rel="stylesheet" href={ "/assets/" (*CSS_NAME) };
             }
-            body data-live=[live.map(|p| format!("/p/{}/live", encode(p)))] {
+            body data-live=[live.map(|p| format!("/p/{}/live?since={}", encode(p), session.map_or(0, |s| s.revision)))] {
                 header.top {
                     a.brand href="/" { "Convoy" }
                     nav aria-label="main" {

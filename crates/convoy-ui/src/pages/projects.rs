@@ -16,7 +16,8 @@ pub async fn page_handler(ui: &Ui, headers: &HeaderMap) -> Result<Response, Resp
     let (projects, _) = ui.store.list(Kind::Project, None, &LabelSelector::everything()).await.map_err(store_error)?;
     // Only the projects this sign-in may read, as the API lists them.
     let token = crate::session::session_token(headers).unwrap_or_default();
-    let readable = ui.gate.readable(&token, projects.iter().map(|p| p.key.name.clone()).collect()).await;
+    let readable =
+        ui.gate.readable(&token, projects.iter().map(|p| p.key.name.clone()).collect()).await.unwrap_or_default();
     let projects: Vec<_> = projects.into_iter().filter(|p| readable.contains(&p.key.name)).collect();
     let mut rows = Vec::new();
     for project in &projects {
