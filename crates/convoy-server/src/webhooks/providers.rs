@@ -92,7 +92,12 @@ pub(super) fn event(receiver: &Receiver, headers: &HeaderMap, body: &[u8]) -> Re
     };
     let event = match receiver.kind.as_str() {
         "github" => github(&kind_header, &text)?,
+        // Gitea also sends `closed` when a PR is merged.
+        "gitea" if kind_header == "pull_request" => closed_pull_request(&text, &["closed"], "/pull_request/html_url")?,
         "gitea" => push(&text, REPOSITORY_URLS),
+        "gitlab" if kind_header == "Merge Request Hook" => {
+            closed_pull_request(&text, &["close", "merge"], "/object_attributes/url")?
+        }
         "gitlab" => push(&text, &["/project/git_http_url", "/project/web_url", "/project/git_ssh_url"]),
         "bitbucket" => bitbucket(&header("x-event-key"), &payload, &text, &texts)?,
         "dockerhub" => Event {
@@ -146,16 +151,28 @@ fn push(text: &dyn Fn(&str) -> Option<String>, url_fields: &[&str]) -> Event {
 
 const PING_REPLY: &str = "ping event received, webhook is configured correctly";
 
-/// GitHub: pushes, and container images published to GitHub Packages.
+/// A pull-request event: when its action is one of `acted` (the forge's words for closed and
+/// merged), the PR's URL at `url_field` (the waiting step reads from the forge's API which it
+/// was); any other action is acknowledged and ignored.
+fn closed_pull_request(
+    text: &dyn Fn(&str) -> Option<String>,
+    acted: &[&str],
+    url_field: &str,
+) -> Result<Event, Refusal> {
+    let action = text("/action").or_else(|| text("/object_attributes/action")).unwrap_or_default();
+    match (acted.contains(&action.as_str()), text(url_field)) {
+        (true, Some(url)) => Ok(Event { pull_request: Some(url), ..Event::default() }),
+        (true, None) => Err(refuse(StatusCode::BAD_REQUEST, "invalid request body")),
+        (false, _) => Ok(Event { ping: Some("pull request event ignored".into()), ..Event::default() }),
+    }
+}
+
+/// GitHub: pushes, closed pull requests, and container images published to GitHub Packages.
 fn github(event_type: &str, text: &dyn Fn(&str) -> Option<String>) -> Result<Event, Refusal> {
     match event_type {
         "push" => Ok(push(text, REPOSITORY_URLS)),
-        // Merged and closed both arrive as `closed`; the waiting step reads which from the API.
-        "pull_request" => match (text("/action").as_deref(), text("/pull_request/html_url")) {
-            (Some("closed"), Some(url)) => Ok(Event { pull_request: Some(url), ..Event::default() }),
-            (Some("closed"), None) => Err(refuse(StatusCode::BAD_REQUEST, "invalid request body")),
-            _ => Ok(Event { ping: Some("pull_request event ignored".into()), ..Event::default() }),
-        },
+        // Merged and closed both arrive as `closed`.
+        "pull_request" => closed_pull_request(text, &["closed"], "/pull_request/html_url"),
         "package" | "registry_package" => {
             let package = if event_type == "package" { "/package" } else { "/registry_package" };
             let action = text("/action").unwrap_or_default();
@@ -212,8 +229,17 @@ fn bitbucket(
             qualifiers: texts("/changes", "/ref/id"),
             ..Event::default()
         }),
+        // Merged (fulfilled) or declined (rejected): Cloud, then Data Center.
+        "pullrequest:fulfilled" | "pullrequest:rejected" => pull_request_at(text, "/pullrequest/links/html/href"),
+        "pr:merged" | "pr:declined" => pull_request_at(text, "/pullRequest/links/self/0/href"),
         other => Err(refuse(StatusCode::BAD_REQUEST, format!("event type {other} is not supported"))),
     }
+}
+
+/// The pull request at `url_field` of an event that always means closed or merged.
+fn pull_request_at(text: &dyn Fn(&str) -> Option<String>, url_field: &str) -> Result<Event, Refusal> {
+    let url = text(url_field).ok_or_else(|| refuse(StatusCode::BAD_REQUEST, "invalid request body"))?;
+    Ok(Event { pull_request: Some(url), ..Event::default() })
 }
 
 /// Azure Container Registry and Azure DevOps, told apart by their User-Agent.
@@ -246,6 +272,14 @@ fn azure(
                 qualifiers: texts("/resource/refUpdates", "/name"),
                 ..Event::default()
             }),
+            // "Merge attempted" (also on conflicts) and abandoned PRs: the step reads which.
+            Some("git.pullrequest.merged") => pull_request_at(text, "/resource/_links/web/href"),
+            Some("git.pullrequest.updated") if text("/resource/status").as_deref() == Some("abandoned") => {
+                pull_request_at(text, "/resource/_links/web/href")
+            }
+            Some("git.pullrequest.updated" | "git.pullrequest.created") => {
+                Ok(Event { ping: Some("pull request event ignored".into()), ..Event::default() })
+            }
             other => Err(refuse(
                 StatusCode::BAD_REQUEST,
                 format!("event type {} is not supported", other.unwrap_or_default()),
@@ -332,6 +366,64 @@ mod tests {
         let refused =
             super::event(&receiver("bitbucket"), &headers(&[("x-event-key", "pr:opened")]), b"{}").unwrap_err();
         assert_eq!(refused, (StatusCode::BAD_REQUEST, "event type pr:opened is not supported".to_owned()));
+    }
+
+    #[test]
+    fn closed_and_merged_pull_requests_on_every_forge() {
+        let url = |event: Result<Event, Refusal>| event.unwrap().pull_request;
+        let gitlab = |action: &str| {
+            let body = json!({"object_kind": "merge_request", "object_attributes": {"action": action, "url": "https://gitlab.com/g/p/-/merge_requests/3"}});
+            super::event(
+                &receiver("gitlab"),
+                &headers(&[("x-gitlab-event", "Merge Request Hook")]),
+                body.to_string().as_bytes(),
+            )
+        };
+        assert_eq!(url(gitlab("merge")).as_deref(), Some("https://gitlab.com/g/p/-/merge_requests/3"));
+        assert_eq!(url(gitlab("close")).as_deref(), Some("https://gitlab.com/g/p/-/merge_requests/3"));
+        assert_eq!(url(gitlab("update")), None, "an update wakes nothing");
+        let gitea = |action: &str| {
+            let body = json!({"action": action, "pull_request": {"html_url": "https://gitea.example/o/r/pulls/4", "merged": true}});
+            super::event(
+                &receiver("gitea"),
+                &headers(&[("x-gitea-event", "pull_request")]),
+                body.to_string().as_bytes(),
+            )
+        };
+        assert_eq!(url(gitea("closed")).as_deref(), Some("https://gitea.example/o/r/pulls/4"));
+        assert_eq!(url(gitea("opened")), None);
+        let bitbucket = |key: &str, body: Value| {
+            super::event(&receiver("bitbucket"), &headers(&[("x-event-key", key)]), body.to_string().as_bytes())
+        };
+        let cloud = json!({"pullrequest": {"id": 5, "links": {"html": {"href": "https://bitbucket.org/ws/r/pull-requests/5"}}}});
+        assert_eq!(
+            url(bitbucket("pullrequest:fulfilled", cloud.clone())).as_deref(),
+            Some("https://bitbucket.org/ws/r/pull-requests/5")
+        );
+        assert!(url(bitbucket("pullrequest:rejected", cloud.clone())).is_some());
+        // As Kargo: other pull-request keys are not events it reads.
+        assert_eq!(bitbucket("pullrequest:updated", cloud).unwrap_err().0, StatusCode::BAD_REQUEST);
+        let center = json!({"pullRequest": {"id": 6, "links": {"self": [{"href": "https://git.example.com/projects/P/repos/r/pull-requests/6"}]}}});
+        assert_eq!(
+            url(bitbucket("pr:merged", center.clone())).as_deref(),
+            Some("https://git.example.com/projects/P/repos/r/pull-requests/6")
+        );
+        assert!(url(bitbucket("pr:declined", center)).is_some());
+        assert_eq!(bitbucket("pr:merged", json!({})).unwrap_err().0, StatusCode::BAD_REQUEST);
+        let azure = |event_type: &str, status: &str| {
+            let body = json!({"eventType": event_type, "resource": {"status": status, "_links": {"web": {"href": "https://dev.azure.com/o/p/_git/r/pullrequest/7"}}}});
+            super::event(
+                &receiver("azure"),
+                &headers(&[("user-agent", "VSServices/16.255")]),
+                body.to_string().as_bytes(),
+            )
+        };
+        assert_eq!(
+            url(azure("git.pullrequest.merged", "completed")).as_deref(),
+            Some("https://dev.azure.com/o/p/_git/r/pullrequest/7")
+        );
+        assert!(url(azure("git.pullrequest.updated", "abandoned")).is_some());
+        assert_eq!(url(azure("git.pullrequest.updated", "active")), None, "a vote or a push wakes nothing");
     }
 
     #[test]
