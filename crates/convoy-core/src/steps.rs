@@ -52,6 +52,7 @@ pub const CONVOY_RUNS: &[&str] = &[
     "git-clone",
     "git-commit",
     "git-merge-pr",
+    "git-open-pr",
     "git-push",
     "git-tag",
     "git-wait-for-pr",
@@ -145,7 +146,7 @@ mod tests {
         assert_eq!(support("snow-create-ticket"), StepSupport::AkuityPlatform);
         assert_eq!(support("tf-plan"), StepSupport::AkuityPlatform);
         assert!(matches!(support("helm-update-image"), StepSupport::Removed(why) if why.contains("yaml-update")));
-        assert_eq!(support("git-open-pr"), StepSupport::NotYet);
+        assert_eq!(support("helm-template"), StepSupport::NotYet);
         assert_eq!(support("snow"), StepSupport::Unknown);
         assert_eq!(support("git-clonee"), StepSupport::Unknown);
     }

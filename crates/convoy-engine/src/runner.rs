@@ -59,6 +59,17 @@ impl StepResult {
         }
     }
 
+    /// Nothing to do (`git-open-pr` with no changes between the branches).
+    pub fn skipped(message: impl Into<String>) -> StepResult {
+        StepResult {
+            status: crate::StepStatus::Skipped,
+            message: Some(message.into()),
+            output: Map::new(),
+            retry_after: None,
+            health_check: None,
+        }
+    }
+
     pub fn running(message: impl Into<String>, retry_after: Duration) -> StepResult {
         StepResult {
             status: crate::StepStatus::Running,

@@ -5,14 +5,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::rest::{MAX_PAGES, encode, next_link, same_origin};
 use crate::{Forge, ForgeError, Merge, NewPullRequest, PullRequest, Repository};
 
 /// A response this large is not one of the answers expected.
 const MAX_BODY: usize = 8 * 1024 * 1024;
 /// Without a `retry-after`, a secondary rate limit is waited out this long (GitHub's advice).
 const SECONDARY_WAIT: u64 = 60;
-/// More open PRs than this between two branches is not a repository to page through forever.
-const MAX_PAGES: usize = 50;
 
 pub struct GitHub {
     repository: Repository,
@@ -128,24 +127,6 @@ impl GitHub {
     }
 }
 
-/// The `rel="next"` URL of a `Link` header.
-fn next_page(link: Option<&str>) -> Option<String> {
-    link?.split(',').find_map(|part| {
-        let (url, rel) = part.split_once(';')?;
-        rel.contains("rel=\"next\"").then(|| url.trim().trim_start_matches('<').trim_end_matches('>').to_owned())
-    })
-}
-
-fn query(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[async_trait::async_trait]
 impl Forge for GitHub {
     async fn get(&self, number: i64) -> Result<PullRequest, ForgeError> {
@@ -170,8 +151,8 @@ impl Forge for GitHub {
         let head = format!("{}:{source_branch}", self.repository.owner);
         let mut url = Some(self.url(&format!(
             "/pulls?state=open&head={}&base={}&per_page=100",
-            query(&head),
-            query(target_branch)
+            encode(&head),
+            encode(target_branch)
         )));
         let mut found: Vec<PullRequest> = Vec::new();
         for _ in 0..MAX_PAGES {
@@ -185,7 +166,7 @@ impl Forge for GitHub {
                     found.push(pr);
                 }
             }
-            url = next_page(link.as_deref());
+            url = next_link(link.as_deref()).and_then(|next| same_origin(next, &self.repository.api));
         }
         found.sort_by(|a, b| b.created_at.cmp(&a.created_at));
         Ok(found.into_iter().next())
@@ -255,16 +236,5 @@ impl Forge for GitHub {
             _ if answer["merged"] == true => Ok(Merge::Merged(self.get(number).await?)),
             _ => Err(ForgeError::Refused(format!("merge rejected for pull request {number}"))),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_next_page_is_read_from_the_link_header() {
-        let link = r#"<https://api.github.com/repositories/1/pulls?page=2>; rel="next", <https://api.github.com/repositories/1/pulls?page=5>; rel="last""#;
-        assert_eq!(super::next_page(Some(link)).as_deref(), Some("https://api.github.com/repositories/1/pulls?page=2"));
-        assert_eq!(super::next_page(Some(r#"<https://x/p?page=1>; rel="prev""#)), None);
-        assert_eq!(super::next_page(None), None);
     }
 }

@@ -10,11 +10,31 @@
 //! [`PullRequest`]. Rate limits are honoured by answering [`ForgeError::RateLimited`] with the time
 //! to come back (the step returns Running), never by waiting or retrying here.
 
+mod azure;
+mod bitbucket;
+mod gitea;
 mod github;
+mod gitlab;
 mod provider;
+mod rest;
 
+pub use azure::Azure;
+pub use bitbucket::Bitbucket;
+pub use gitea::Gitea;
 pub use github::GitHub;
-pub use provider::{Provider, Repository};
+pub use gitlab::GitLab;
+pub use provider::{ApiOverrides, Provider, Repository};
+
+/// The forge client for `repository`, speaking with `token` (the git credentials' password).
+pub fn connect(repository: Repository, token: Option<String>, http: reqwest::Client) -> Box<dyn Forge> {
+    match repository.provider {
+        Provider::GitHub => Box::new(GitHub::new(repository, token, http)),
+        Provider::GitLab => Box::new(GitLab::new(repository, token, http)),
+        Provider::Gitea => Box::new(Gitea::new(repository, token, http)),
+        Provider::Bitbucket => Box::new(Bitbucket::new(repository, token, http)),
+        Provider::Azure => Box::new(Azure::new(repository, token, http)),
+    }
+}
 
 /// A pull (merge) request as every forge's is mapped (Kargo's provider-neutral model).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -191,9 +191,17 @@ impl Repository {
                 } else if let Some(org) = name_only.strip_suffix(".visualstudio.com") {
                     (org.to_owned(), segments.as_slice())
                 } else {
-                    return Err(format!(
-                        "unsupported host {host:?}: Azure DevOps is dev.azure.com or *.visualstudio.com"
-                    ));
+                    // Azure DevOps Server: https://server/COLLECTION/PROJECT/_git/REPO.
+                    match segments.split_first() {
+                        Some((collection, rest)) if rest.len() == 3 => {
+                            return Azure::server(url, scheme, host, collection, rest);
+                        }
+                        _ => {
+                            return Err(format!(
+                                "could not extract the repository from URL {url:?}: expected https://SERVER/COLLECTION/PROJECT/_git/REPO"
+                            ));
+                        }
+                    }
                 };
                 let [project, git, repository] = rest else {
                     return Err(format!(
@@ -215,6 +223,93 @@ impl Repository {
                 }
             }
         })
+    }
+}
+
+/// Azure DevOps Server's coordinates (its API is under the collection).
+struct Azure;
+
+impl Azure {
+    fn server(url: &str, scheme: &str, host: &str, collection: &str, rest: &[String]) -> Result<Repository, String> {
+        let [project, git, repository] = rest else { unreachable!("three segments checked by the caller") };
+        if git != "_git" {
+            return Err(format!("could not extract the repository from URL {url:?}: expected …/PROJECT/_git/REPO"));
+        }
+        let root = format!("{scheme}://{host}/{collection}");
+        Ok(Repository {
+            provider: Provider::Azure,
+            api: root.clone(),
+            web: root,
+            owner: collection.to_owned(),
+            name: repository.clone(),
+            project: Some(project.clone()),
+        })
+    }
+}
+
+/// API roots set by the operator for hosts whose API is not where Convoy would look (a proxy,
+/// a gateway, a test double): `host=url` pairs, from `CONVOY_FORGE_API_URLS`
+/// (`bitbucket.org=https://bitbucket-proxy.internal/2.0,...`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApiOverrides(Vec<(String, String)>);
+
+impl ApiOverrides {
+    pub const VARIABLE: &'static str = "CONVOY_FORGE_API_URLS";
+
+    pub fn parse(text: &str) -> Result<ApiOverrides, String> {
+        let mut pairs = Vec::new();
+        for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let Some((host, url)) = item.split_once('=') else {
+                return Err(format!("{}: {item:?} is not host=url", ApiOverrides::VARIABLE));
+            };
+            let url = url.trim().trim_end_matches('/');
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(format!(
+                    "{}: the API URL for {host} must start with https:// or http://",
+                    ApiOverrides::VARIABLE
+                ));
+            }
+            pairs.push((host.trim().to_ascii_lowercase(), url.to_owned()));
+        }
+        Ok(ApiOverrides(pairs))
+    }
+
+    /// From the environment; unset is none.
+    pub fn from_env() -> Result<ApiOverrides, String> {
+        std::env::var(ApiOverrides::VARIABLE).map_or(Ok(ApiOverrides::default()), |v| ApiOverrides::parse(&v))
+    }
+
+    /// The repository of `url` on `provider`, at the API root an override gives its host.
+    /// A host with an override is also taken as the forge's own where Convoy would otherwise
+    /// refuse it (Bitbucket's API on a host other than bitbucket.org).
+    pub fn repository(&self, url: &str, provider: Provider) -> Result<Repository, String> {
+        match Repository::of(url, provider) {
+            Ok(repository) => Ok(self.apply(repository)),
+            Err(refused) => {
+                let parts = Parts::of(url)?;
+                let api = self.0.iter().find(|(h, _)| h.eq_ignore_ascii_case(&parts.host)).map(|(_, api)| api.clone());
+                match (provider, api, parts.segments.as_slice()) {
+                    (Provider::Bitbucket, Some(api), [owner, name]) => Ok(Repository {
+                        provider,
+                        api,
+                        web: format!("{}://{}", parts.scheme, parts.host),
+                        owner: owner.clone(),
+                        name: name.clone(),
+                        project: None,
+                    }),
+                    _ => Err(refused),
+                }
+            }
+        }
+    }
+
+    /// `repository` with its API root replaced when its web host has an override.
+    pub fn apply(&self, mut repository: Repository) -> Repository {
+        let host = repository.web.split_once("://").map_or("", |(_, rest)| rest.split('/').next().unwrap_or(""));
+        if let Some((_, url)) = self.0.iter().find(|(h, _)| h.eq_ignore_ascii_case(host)) {
+            repository.api = url.clone();
+        }
+        repository
     }
 }
 
@@ -279,6 +374,12 @@ mod tests {
         let legacy = Repository::of("https://org.visualstudio.com/proj/_git/repo", Provider::Azure).unwrap();
         assert_eq!(legacy.api, "https://dev.azure.com/org");
         assert!(Repository::of("https://dev.azure.com/org/proj/repo", Provider::Azure).is_err());
+        let server =
+            Repository::of("https://tfs.example.com/DefaultCollection/proj/_git/repo", Provider::Azure).unwrap();
+        assert_eq!(
+            (server.api.as_str(), server.project.as_deref(), server.name.as_str()),
+            ("https://tfs.example.com/DefaultCollection", Some("proj"), "repo")
+        );
         let bitbucket = Repository::of("https://bitbucket.org/ws/repo", Provider::Bitbucket).unwrap();
         assert_eq!(bitbucket.api, "https://api.bitbucket.org/2.0");
         // A self-hosted URL never sends its token to bitbucket.org.
@@ -286,5 +387,27 @@ mod tests {
             Repository::of("https://git.example.com/ws/repo", Provider::Bitbucket).unwrap_err().contains("Data Center")
         );
         assert!(Repository::of("https://github.com/o/../r", Provider::GitHub).is_err());
+    }
+
+    #[test]
+    fn operators_can_point_a_host_at_another_api_root() {
+        let overrides =
+            ApiOverrides::parse("bitbucket.org=http://127.0.0.1:9/2.0/, Git.Example.com=https://proxy/api/v4").unwrap();
+        let bitbucket = Repository::of("https://bitbucket.org/ws/repo", Provider::Bitbucket).unwrap();
+        assert_eq!(overrides.apply(bitbucket).api, "http://127.0.0.1:9/2.0");
+        let gitlab = Repository::of("https://git.example.com/g/p", Provider::GitLab).unwrap();
+        assert_eq!(overrides.apply(gitlab).api, "https://proxy/api/v4");
+        let github = Repository::of("https://github.com/o/r", Provider::GitHub).unwrap();
+        assert_eq!(overrides.apply(github).api, "https://api.github.com", "other hosts untouched");
+        assert!(ApiOverrides::parse("bitbucket.org").unwrap_err().contains("host=url"));
+        // A Bitbucket API elsewhere only where the operator said so.
+        let elsewhere = ApiOverrides::parse("git.local:8080=http://git.local:8080/2.0").unwrap();
+        let repo = elsewhere.repository("http://git.local:8080/ws/app.git", Provider::Bitbucket).unwrap();
+        assert_eq!(
+            (repo.api.as_str(), repo.owner.as_str(), repo.name.as_str()),
+            ("http://git.local:8080/2.0", "ws", "app")
+        );
+        assert!(ApiOverrides::default().repository("http://git.local:8080/ws/app.git", Provider::Bitbucket).is_err());
+        assert!(ApiOverrides::parse("bitbucket.org=file:///etc").unwrap_err().contains("https://"));
     }
 }

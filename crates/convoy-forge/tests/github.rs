@@ -3,14 +3,14 @@
 //! limits.
 
 use convoy_forge::{Forge, ForgeError, GitHub, Merge, NewPullRequest, Provider, Repository};
-use convoy_test_support::forges::github::GitHubDouble;
+use convoy_test_support::forges::{Flavor, ForgeDouble};
 
 const TOKEN: &str = "ghp_test";
 const HEAD: &str = "1111111111111111111111111111111111111111";
 const MAIN: &str = "2222222222222222222222222222222222222222";
 
-async fn forge(token: Option<&str>) -> (GitHubDouble, GitHub) {
-    let double = GitHubDouble::new("acme", "config", Some(TOKEN));
+async fn forge(token: Option<&str>) -> (ForgeDouble, GitHub) {
+    let double = ForgeDouble::new(Flavor::GitHub, Some(TOKEN));
     let api = double.serve().await;
     double.set_branch("kargo/promotion/prod.1", HEAD);
     double.set_branch("main", MAIN);

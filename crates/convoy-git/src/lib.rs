@@ -33,7 +33,7 @@ pub use command::{Credentials, GitError, Signature};
 pub use command::{DURATION as OPERATION_DURATION, OPERATIONS};
 pub use mirror::{Mirrors, TreeRequest};
 pub use pool::return_trees;
-pub use read::{CommitInfo, TagInfo, ls_remote, probe_push};
+pub use read::{BranchPair, CommitInfo, TagInfo, ls_remote, probe_push};
 pub use redact::redact;
 pub use refs::{allow_file_remotes, check_commit, check_ref_name, check_remote, is_local};
 pub use worktree::{Checkout, PushOutcome, WorkTree};

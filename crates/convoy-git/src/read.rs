@@ -212,6 +212,51 @@ impl Mirrors {
     }
 }
 
+/// Two branches of a mirror, as `git-open-pr` needs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BranchPair {
+    pub source_head: String,
+    /// The source head commit's full message.
+    pub source_message: String,
+    /// Whether the two branches' trees are the same (nothing to propose).
+    pub same_tree: bool,
+}
+
+impl Mirrors {
+    /// `source` against `target` in the mirror of `url` (brought up to date by the caller).
+    /// Errors name the branch that does not exist.
+    pub async fn branch_pair(&self, url: &str, source: &str, target: &str) -> Result<BranchPair, GitError> {
+        crate::refs::check_ref_name("sourceBranch", source)?;
+        crate::refs::check_ref_name("targetBranch", target)?;
+        let path = self.path_of(url);
+        let resolve = |branch: &str, what: &str| {
+            let mut command = git(Some(&path), None);
+            command.args([
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                "--end-of-options",
+                &format!("refs/heads/{branch}^{what}"),
+            ]);
+            command
+        };
+        let exists = |branch: &str, field: &str| GitError {
+            operation: "check".into(),
+            message: format!("{field} branch {branch:?} does not exist in {}", crate::redact::redact(url)),
+        };
+        let source_head = run(resolve(source, "{commit}"), "rev-parse").await.map_err(|_| exists(source, "source"))?;
+        let target_tree = run(resolve(target, "{tree}"), "rev-parse").await.map_err(|_| exists(target, "target"))?;
+        let source_tree = run(resolve(source, "{tree}"), "rev-parse").await?;
+        let mut message = git(Some(&path), None);
+        message.args(["log", "-1", "--format=%B", "--end-of-options", source_head.trim()]);
+        Ok(BranchPair {
+            source_head: source_head.trim().to_owned(),
+            source_message: run(message, "log").await?.trim_end().to_owned(),
+            same_tree: source_tree.trim() == target_tree.trim(),
+        })
+    }
+}
+
 /// The remote's refs (`git ls-remote`): whether it answers with these credentials.
 pub async fn ls_remote(url: &str, credentials: Option<&Credentials>) -> Result<String, GitError> {
     crate::refs::check_remote(url)?;

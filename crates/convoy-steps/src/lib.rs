@@ -25,11 +25,23 @@ use std::sync::Arc;
 
 use convoy_discovery::registry::Registries;
 use convoy_engine::{Registry, Resources};
+use convoy_forge::ApiOverrides;
 use convoy_git::Mirrors;
 
 /// Every built-in step, sharing one set of git mirrors; `resources` is how steps find git
-/// credentials and the commit author, and change stored Stages and Freight.
+/// credentials and the commit author, and change stored Stages and Freight. Forge API roots
+/// come from `CONVOY_FORGE_API_URLS` (an unreadable value is reported and ignored).
 pub fn builtin(mirrors: Arc<Mirrors>, resources: Arc<dyn Resources>) -> Registry {
+    let overrides = ApiOverrides::from_env().unwrap_or_else(|e| {
+        tracing::error!("{e}; forge API URLs are not overridden");
+        ApiOverrides::default()
+    });
+    builtin_with(mirrors, resources, overrides)
+}
+
+/// [`builtin`] with the forge API roots given.
+pub fn builtin_with(mirrors: Arc<Mirrors>, resources: Arc<dyn Resources>, overrides: ApiOverrides) -> Registry {
+    let overrides = Arc::new(overrides);
     let mut registry = Registry::default();
     registry.register(Arc::new(basic::Fail));
     registry.register(Arc::new(basic::ComposeOutput));
@@ -37,7 +49,7 @@ pub fn builtin(mirrors: Arc<Mirrors>, resources: Arc<dyn Resources>) -> Registry
     registry.register(Arc::new(git::GitClone { mirrors: mirrors.clone(), resources: resources.clone() }));
     registry.register(Arc::new(git::GitClear));
     registry.register(Arc::new(git::GitCommit { resources: resources.clone() }));
-    registry.register(Arc::new(git::GitPush { mirrors, resources: resources.clone() }));
+    registry.register(Arc::new(git::GitPush { mirrors: mirrors.clone(), resources: resources.clone() }));
     registry.register(Arc::new(yaml::YamlUpdate));
     registry.register(Arc::new(yaml::KustomizeSetImage));
     registry.register(Arc::new(files::Copy));
@@ -56,8 +68,9 @@ pub fn builtin(mirrors: Arc<Mirrors>, resources: Arc<dyn Resources>) -> Registry
     registry.register(Arc::new(http::Http));
     registry.register(Arc::new(http::HttpDownload));
     registry.register(Arc::new(untar::Untar));
-    registry.register(Arc::new(pr::GitWaitForPr { resources: resources.clone() }));
-    registry.register(Arc::new(pr::GitMergePr { resources: resources.clone() }));
+    registry.register(Arc::new(pr::GitOpenPr { mirrors, resources: resources.clone(), overrides: overrides.clone() }));
+    registry.register(Arc::new(pr::GitWaitForPr { resources: resources.clone(), overrides: overrides.clone() }));
+    registry.register(Arc::new(pr::GitMergePr { resources: resources.clone(), overrides }));
     registry.register(Arc::new(resources::SetMetadata(resources.clone())));
     registry.register(Arc::new(resources::SetFreightAlias(resources)));
     registry

@@ -1,5 +1,6 @@
 //! `git-wait-for-pr` and `git-merge-pr` through the engine, against the GitHub double (an
 //! Enterprise-style address: the repoURL's host with `provider: github`, API under `/api/v3`).
+//! Every forge's double, with a real repository behind it: `forges.rs`.
 
 mod common;
 
@@ -11,7 +12,7 @@ use convoy_engine::{
     NoJournal, Orchestrator, Outcome, Phase, Progress, PromotionContext, RepoCredentials, ResourceError, Resources,
 };
 use convoy_git::Mirrors;
-use convoy_test_support::forges::github::GitHubDouble;
+use convoy_test_support::forges::{Flavor, ForgeDouble};
 use serde_json::{Map, Value, json};
 
 const TOKEN: &str = "ghp_step";
@@ -39,8 +40,8 @@ impl Resources for Token {
     }
 }
 
-async fn double() -> (GitHubDouble, String) {
-    let double = GitHubDouble::new("acme", "config", Some(TOKEN));
+async fn double() -> (ForgeDouble, String) {
+    let double = ForgeDouble::new(Flavor::GitHub, Some(TOKEN));
     let base = double.serve().await;
     (double, format!("{base}/acme/config"))
 }
@@ -138,13 +139,4 @@ async fn merging_with_a_method_and_waiting_when_not_ready() {
     let wait = [step("git-merge-pr", json!({"repoURL": url, "prNumber": busy, "provider": "github", "wait": true}))];
     let mut progress = Progress::default();
     assert!(matches!(run(&wait, &mut progress).await, Outcome::Running { .. }));
-}
-
-#[tokio::test]
-async fn forges_not_built_yet_say_so() {
-    let wait = [step("git-wait-for-pr", json!({"repoURL": "https://gitlab.com/g/p", "prNumber": 1}))];
-    let mut progress = Progress::default();
-    assert_eq!(run(&wait, &mut progress).await, Outcome::Finished { phase: Phase::Errored });
-    let message = progress.step_execution_metadata[0].message.clone().unwrap_or_default();
-    assert!(message.contains("the gitlab provider is not supported by this version of Convoy yet"), "{message}");
 }

@@ -94,6 +94,8 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
         None => None,
     };
     let collection = convoy_controllers::gc::Settings::from_env()?;
+    // The PR steps read the same variable; a bad value stops the start instead of being ignored.
+    convoy_forge::ApiOverrides::from_env()?;
     let shard = convoy_controllers::shard::Shard::new(config.shard.as_deref())?;
     convoy_git::allow_file_remotes(config.allow_file_remotes);
     crate::files::create_private_dir(&config.data_dir)?;

@@ -176,7 +176,7 @@ fn stage_required_task_var_must_be_set() {
 #[test]
 fn stage_step_kinds() {
     let p = problems_of(
-        &stage(&template("      - uses: git-clon\n      - uses: git-open-pr\n      - uses: git-clone\n")),
+        &stage(&template("      - uses: git-clon\n      - uses: helm-template\n      - uses: git-clone\n")),
         WAREHOUSE,
     );
     assert!(!p.iter().any(|p| p.path.contains("steps[2]")), "git-clone runs: {p:#?}");
@@ -185,7 +185,7 @@ fn stage_step_kinds() {
     assert_warning(
         &p,
         "spec.promotionTemplate.spec.steps[1].uses",
-        "step kind \"git-open-pr\" is not run by this version of Convoy yet",
+        "step kind \"helm-template\" is not run by this version of Convoy yet",
     );
 }
 
