@@ -20,8 +20,14 @@ pub async fn load<T: serde::de::DeserializeOwned>(
 pub async fn update_status(store: &dyn Store, key: &Key, change: impl Fn(&mut Value)) -> Result<(), String> {
     for _ in 0..10 {
         let stored = store.get(key).await.map_err(|e| e.to_string())?.ok_or_else(|| format!("{key} not found"))?;
-        let mut status = stored.object.get("status").cloned().filter(Value::is_object).unwrap_or_else(|| json!({}));
+        let before = stored.object.get("status").cloned().filter(Value::is_object).unwrap_or_else(|| json!({}));
+        let mut status = before.clone();
         change(&mut status);
+        // Unchanged is not written: a write is a change event, which wakes controllers (a
+        // Running step's poll would otherwise run again at once).
+        if status == before {
+            return Ok(());
+        }
         match store.put_status(key.clone(), status, Some(stored.revision)).await {
             Ok(_) => return Ok(()),
             Err(convoy_store::StoreError::Conflict { .. }) => continue,

@@ -367,6 +367,12 @@ impl ForgeDouble {
         }
     }
 
+    /// A reviewer presses the merge button: a real merge in the backing repository (`merge`,
+    /// `squash` or `rebase`); the new head of the target branch.
+    pub fn merge(&self, number: i64, method: &str) -> Result<String, String> {
+        self.book().merge(number, method).map_err(|refusal| format!("{refusal:?}"))
+    }
+
     /// A reviewer closes the PR without merging it.
     pub fn close(&self, number: i64) {
         if let Some(pull) = self.book().pull(number) {

@@ -151,14 +151,14 @@ spec:
 }
 
 /// Hex SHA-256 of `text`, computed with coreutils' `sha256sum`.
-fn sha256_hex(text: &str) -> String {
+pub fn sha256_hex(text: &str) -> String {
     let out = Command::new("sh").arg("-c").arg("printf '%s' \"$0\" | sha256sum").arg(text).output().unwrap();
     String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_owned()
 }
 
 /// Posts `body` to `url` with the headers, adding GitHub's `X-Hub-Signature-256` when
 /// `sign_with` is given (Python's hmac, independent of Convoy's); returns status and body.
-fn post(url: &str, headers: &[(&str, &str)], body: &str, sign_with: Option<&str>) -> (u16, String) {
+pub fn post(url: &str, headers: &[(&str, &str)], body: &str, sign_with: Option<&str>) -> (u16, String) {
     post_signed(url, headers, body, sign_with.map(|secret| ("X-Hub-Signature-256", "sha256=", secret)))
 }
 

@@ -15,6 +15,7 @@ mod metrics;
 mod pipeline;
 mod private_git;
 mod promote;
+mod pull_requests;
 mod reference;
 mod render;
 mod replicas;
