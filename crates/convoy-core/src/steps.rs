@@ -56,6 +56,7 @@ pub const CONVOY_RUNS: &[&str] = &[
     "git-push",
     "git-tag",
     "git-wait-for-pr",
+    "github-push",
     "helm-update-chart",
     "http",
     "http-download",

@@ -127,6 +127,103 @@ impl GitHub {
     }
 }
 
+/// A commit of a comparison, as `github-push` replays it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteCommit {
+    pub sha: String,
+    pub message: String,
+    pub tree: String,
+    pub parents: Vec<String>,
+    /// `Name <email>` of the original author.
+    pub author: String,
+}
+
+/// `GET compare/{base}...{head}`: how `head` relates to `base`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comparison {
+    /// `ahead`, `behind`, `identical` or `diverged`.
+    pub status: String,
+    pub merge_base: String,
+    /// Oldest first.
+    pub commits: Vec<RemoteCommit>,
+}
+
+/// The most commits one comparison page holds (GitHub's limit).
+const COMPARE_PAGE: usize = 250;
+
+/// A ref path: each segment encoded, the slashes kept (`heads/kargo/promotion/x`).
+fn ref_path(reference: &str) -> String {
+    reference.split('/').map(encode).collect::<Vec<_>>().join("/")
+}
+
+/// GitHub's Git data API, for `github-push`: commits made by GitHub (signed and verified for
+/// App tokens) from trees already pushed.
+impl GitHub {
+    /// The head of `branch`; `None` when the branch does not exist.
+    pub async fn branch_head(&self, branch: &str) -> Result<Option<String>, ForgeError> {
+        match self.call(Method::GET, &self.url(&format!("/git/ref/heads/{}", ref_path(branch))), None).await {
+            Ok((_, body, _)) => Ok(body.pointer("/object/sha").and_then(Value::as_str).map(str::to_owned)),
+            Err(ForgeError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn compare(&self, base: &str, head: &str) -> Result<Comparison, ForgeError> {
+        let url = self.url(&format!("/compare/{}...{}?per_page={COMPARE_PAGE}", encode(base), encode(head)));
+        let (_, body, _) = self.call(Method::GET, &url, None).await?;
+        let text = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let commits = body["commits"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| RemoteCommit {
+                sha: text(c, "/sha"),
+                message: text(c, "/commit/message"),
+                tree: text(c, "/commit/tree/sha"),
+                parents: c["parents"].as_array().into_iter().flatten().map(|p| text(p, "/sha")).collect(),
+                author: format!("{} <{}>", text(c, "/commit/author/name"), text(c, "/commit/author/email")),
+            })
+            .collect();
+        Ok(Comparison { status: text(&body, "/status"), merge_base: text(&body, "/merge_base_commit/sha"), commits })
+    }
+
+    /// A commit made by GitHub (no author or committer sent: the token's identity, signed by
+    /// GitHub); its SHA and whether GitHub reports it verified.
+    pub async fn create_commit(
+        &self,
+        message: &str,
+        tree: &str,
+        parents: &[String],
+    ) -> Result<(String, bool), ForgeError> {
+        let body = json!({"message": message, "tree": tree, "parents": parents});
+        let (_, created, _) = self.call(Method::POST, &self.url("/git/commits"), Some(body)).await?;
+        let sha = created["sha"].as_str().unwrap_or_default().to_owned();
+        Ok((sha, created.pointer("/verification/verified") == Some(&json!(true))))
+    }
+
+    pub async fn create_branch(&self, branch: &str, sha: &str) -> Result<(), ForgeError> {
+        let body = json!({"ref": format!("refs/heads/{branch}"), "sha": sha});
+        self.call(Method::POST, &self.url("/git/refs"), Some(body)).await.map(|_| ())
+    }
+
+    /// Moves `branch` to `sha`; `false` when GitHub refuses a move that is not a fast forward
+    /// (someone pushed in between) and `force` was not asked.
+    pub async fn move_branch(&self, branch: &str, sha: &str, force: bool) -> Result<bool, ForgeError> {
+        let url = self.url(&format!("/git/refs/heads/{}", ref_path(branch)));
+        match self.call(Method::PATCH, &url, Some(json!({"sha": sha, "force": force}))).await {
+            Ok(_) => Ok(true),
+            Err(ForgeError::Refused(message)) if message.contains("fast forward") => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes `reference` (`kargo/staging/x`, under `refs/`).
+    pub async fn delete_ref(&self, reference: &str) -> Result<(), ForgeError> {
+        let url = self.url(&format!("/git/refs/{}", ref_path(reference)));
+        self.call(Method::DELETE, &url, None).await.map(|_| ())
+    }
+}
+
 #[async_trait::async_trait]
 impl Forge for GitHub {
     async fn get(&self, number: i64) -> Result<PullRequest, ForgeError> {

@@ -21,7 +21,7 @@ mod rest;
 pub use azure::Azure;
 pub use bitbucket::Bitbucket;
 pub use gitea::Gitea;
-pub use github::GitHub;
+pub use github::{Comparison, GitHub, RemoteCommit};
 pub use gitlab::GitLab;
 pub use provider::{ApiOverrides, Provider, Repository};
 

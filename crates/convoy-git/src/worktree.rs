@@ -233,6 +233,48 @@ impl WorkTree {
         Some(Signature { name, email })
     }
 
+    /// Ships HEAD's objects to `refs/kargo/staging/<name>` (forced), a ref no branch list
+    /// shows: `github-push` then builds the commits through GitHub's API from those trees.
+    pub async fn push_staging(&self, name: &str) -> Result<String, GitError> {
+        let reference = format!("refs/kargo/staging/{name}");
+        crate::refs::check_ref_name("staging ref", &reference)?;
+        let refspec = format!("HEAD:{reference}");
+        self.git(&["push", "--quiet", "--force", "--end-of-options", "origin", &refspec], "push").await?;
+        Ok(reference)
+    }
+
+    /// Brings the remote `branch` in and rebases HEAD onto it (other promotions' pushes).
+    /// A rebase that does not apply cleanly is undone and reported.
+    pub async fn rebase_onto_remote(&self, branch: &str) -> Result<(), GitError> {
+        crate::refs::check_ref_name("branch", branch)?;
+        let fetched = format!("+refs/heads/{branch}:refs/remotes/origin/{branch}");
+        self.git(&["fetch", "--quiet", "--end-of-options", "origin", &fetched], "fetch").await?;
+        let upstream = format!("refs/remotes/origin/{branch}");
+        let name = "user.name=Convoy".to_owned();
+        let email = "user.email=no-reply@convoy.invalid".to_owned();
+        if let Err(conflict) =
+            self.git(&["-c", &name, "-c", &email, "rebase", "--quiet", "--end-of-options", &upstream], "rebase").await
+        {
+            let _ = self.git(&["rebase", "--abort"], "rebase").await;
+            return Err(GitError {
+                operation: "push".into(),
+                message: format!("{branch} moved and this change does not rebase onto it: {}", conflict.message),
+            });
+        }
+        Ok(())
+    }
+
+    /// Makes the local `branch` the remote's (after commits were made on the remote's side):
+    /// fetched and checked out, HEAD the remote's head.
+    pub async fn reset_to_remote(&self, branch: &str) -> Result<String, GitError> {
+        crate::refs::check_ref_name("branch", branch)?;
+        let fetched = format!("+refs/heads/{branch}:refs/remotes/origin/{branch}");
+        self.git(&["fetch", "--quiet", "--end-of-options", "origin", &fetched], "fetch").await?;
+        let remote = format!("refs/remotes/origin/{branch}");
+        self.git(&["checkout", "--quiet", "--force", "-B", branch, &remote, "--"], "checkout").await?;
+        self.head().await
+    }
+
     /// Whether `commit` is already on the remote `branch` (so a resumed push can be skipped).
     pub async fn remote_has(&self, branch: &str, commit: &str) -> Result<bool, GitError> {
         crate::refs::check_ref_name("branch", branch)?;

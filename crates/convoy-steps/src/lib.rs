@@ -8,6 +8,7 @@ mod config;
 pub mod dry_run;
 mod files;
 mod git;
+mod github_push;
 mod helm;
 mod http;
 pub mod jsonedit;
@@ -68,6 +69,7 @@ pub fn builtin_with(mirrors: Arc<Mirrors>, resources: Arc<dyn Resources>, overri
     registry.register(Arc::new(http::Http));
     registry.register(Arc::new(http::HttpDownload));
     registry.register(Arc::new(untar::Untar));
+    registry.register(Arc::new(github_push::GitHubPush { resources: resources.clone(), overrides: overrides.clone() }));
     registry.register(Arc::new(pr::GitOpenPr { mirrors, resources: resources.clone(), overrides: overrides.clone() }));
     registry.register(Arc::new(pr::GitWaitForPr { resources: resources.clone(), overrides: overrides.clone() }));
     registry.register(Arc::new(pr::GitMergePr { resources: resources.clone(), overrides }));

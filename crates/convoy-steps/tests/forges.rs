@@ -104,6 +104,7 @@ impl Forge {
             project: "p".into(),
             stage: "prod".into(),
             promotion: "prod.1".into(),
+            work_dir: self._dir.path().join("promotion"),
             ..PromotionContext::default()
         };
         orchestrator.run(&context, steps, progress, &mut NoJournal).await
@@ -339,4 +340,118 @@ async fn gitea_labels_that_do_not_exist_are_named() {
         message(&progress)
     );
     assert!(forge.double.pulls().is_empty());
+}
+
+/// A promotion's work tree of `main` (objects from the bare repository, `origin` the forge's
+/// URL) with one commit (by the fixtures' author, `t <t@e>`).
+fn promotion_tree(forge: &Forge) -> PathBuf {
+    let out = forge._dir.path().join("promotion/out");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    sh(
+        forge._dir.path(),
+        &["clone", "--quiet", "--branch", "main", forge.bare.to_str().unwrap(), out.to_str().unwrap()],
+    );
+    sh(&out, &["remote", "set-url", "origin", &forge.url]);
+    std::fs::write(out.join("app.yaml"), "tag: 3\n").unwrap();
+    sh(
+        &out,
+        &["-c", "user.name=Ana", "-c", "user.email=ana@example.com", "commit", "--quiet", "-am", "Promote prod to 3"],
+    );
+    out
+}
+
+#[tokio::test]
+async fn github_push_has_github_make_verified_commits_on_a_new_branch() {
+    let forge = forge(Flavor::GitHub).await;
+    let out = promotion_tree(&forge);
+    let local_tree = sh(&out, &["rev-parse", "HEAD^{tree}"]);
+    let push = forge.step("github-push", "push", json!({"path": "./out", "generateTargetBranch": true}));
+    let push = PromotionStep {
+        config: push.config.map(|mut c| {
+            c.as_object_mut().unwrap().retain(|k, _| k != "repoURL" && k != "provider");
+            c
+        }),
+        ..push
+    };
+    let mut progress = Progress::default();
+    assert_eq!(
+        forge.run(&[push], &mut progress).await,
+        Outcome::Finished { phase: Phase::Succeeded },
+        "{}",
+        message(&progress)
+    );
+    let branch = "kargo/promotion/prod.1";
+    let head = forge.head(branch);
+    assert_eq!(progress.state["push"]["branch"], json!(branch));
+    assert_eq!(progress.state["push"]["commit"], json!(head));
+    assert_eq!(forge.double.api_commits(), vec![(head.clone(), true)], "made by GitHub, verified");
+    assert_eq!(sh(&forge.bare, &["rev-parse", &format!("{head}^{{tree}}")]), local_tree, "the same files");
+    assert_eq!(sh(&forge.bare, &["rev-parse", &format!("{head}^")]), forge.head("main"), "on top of main");
+    let message = sh(&forge.bare, &["log", "-1", "--format=%an|%B", &head]);
+    assert!(message.starts_with("convoy-promoter[bot]|Promote prod to 3"), "{message}");
+    assert!(message.contains("Co-authored-by: t <t@e>"), "{message}");
+    assert_eq!(sh(&forge.bare, &["for-each-ref", "refs/kargo"]), "", "the staging ref is gone");
+    assert_eq!(sh(&out, &["rev-parse", "HEAD"]), head, "the work tree follows the remote");
+}
+
+#[tokio::test]
+async fn github_push_integrates_a_push_made_meanwhile() {
+    let forge = forge(Flavor::GitHub).await;
+    promotion_tree(&forge);
+    // Someone else lands a change on main after the promotion cloned it.
+    sh(&forge.work, &["checkout", "--quiet", "main"]);
+    std::fs::write(forge.work.join("other.yaml"), "x: 1\n").unwrap();
+    sh(&forge.work, &["add", "."]);
+    sh(&forge.work, &["commit", "--quiet", "-m", "meanwhile"]);
+    sh(&forge.work, &["push", "--quiet", "origin", "main"]);
+    let meanwhile = forge.head("main");
+    let push = PromotionStep {
+        uses: Some("github-push".into()),
+        alias: Some("push".into()),
+        config: Some(json!({"path": "./out", "targetBranch": "main"})),
+        ..PromotionStep::default()
+    };
+    let mut progress = Progress::default();
+    assert_eq!(
+        forge.run(&[push], &mut progress).await,
+        Outcome::Finished { phase: Phase::Succeeded },
+        "{}",
+        message(&progress)
+    );
+    let head = forge.head("main");
+    assert_eq!(sh(&forge.bare, &["rev-parse", &format!("{head}^")]), meanwhile, "rebased onto the other change");
+    assert_eq!(sh(&forge.bare, &["show", "main:app.yaml"]), "tag: 3");
+    assert_eq!(sh(&forge.bare, &["show", "main:other.yaml"]), "x: 1");
+    let compares = forge.double.requests().iter().filter(|r| r.starts_with("GET compare/")).count();
+    assert_eq!(compares, 2, "diverged once, then ahead: {:?}", forge.double.requests());
+}
+
+#[tokio::test]
+async fn github_push_without_a_token_fails_saying_so() {
+    let forge = forge(Flavor::GitHub).await;
+    let out = promotion_tree(&forge);
+    let registry = convoy_steps::builtin_with(
+        Arc::new(Mirrors::new(forge._dir.path().join("m2"))),
+        Arc::new(convoy_engine::NoResources),
+        ApiOverrides::default(),
+    );
+    let push = PromotionStep {
+        uses: Some("github-push".into()),
+        alias: Some("push".into()),
+        config: Some(json!({"path": "./out"})),
+        ..PromotionStep::default()
+    };
+    let orchestrator = Orchestrator { registry: &registry, data: &convoy_expr::NoData, clock: &Now };
+    let context = PromotionContext {
+        promotion: "prod.1".into(),
+        work_dir: out.parent().unwrap().to_owned(),
+        ..PromotionContext::default()
+    };
+    let mut progress = Progress::default();
+    assert_eq!(
+        orchestrator.run(&context, &[push], &mut progress, &mut NoJournal).await,
+        Outcome::Finished { phase: Phase::Failed }
+    );
+    assert!(message(&progress).contains("no credentials found for"), "{}", message(&progress));
+    assert!(forge.double.requests().is_empty());
 }

@@ -8,11 +8,13 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{ForgeDouble, MergeRefusal, Pull};
+
+mod git_data;
 
 /// The repository the double serves.
 const OWNER: &str = "acme";
@@ -25,18 +27,23 @@ pub(super) fn routes(_: ForgeDouble) -> axum::Router<ForgeDouble> {
         .route("/repos/{owner}/{repo}/pulls", get(list).post(create))
         .route("/repos/{owner}/{repo}/pulls/{number}", get(one))
         .route("/repos/{owner}/{repo}/pulls/{number}/merge", put(merge))
-        .route("/repos/{owner}/{repo}/issues/{number}/labels", post(labels));
+        .route("/repos/{owner}/{repo}/issues/{number}/labels", post(labels))
+        .route("/repos/{owner}/{repo}/git/ref/{*reference}", get(git_data::get_ref))
+        .route("/repos/{owner}/{repo}/git/refs", post(git_data::create_ref))
+        .route("/repos/{owner}/{repo}/git/refs/{*reference}", patch(git_data::update_ref).delete(git_data::delete_ref))
+        .route("/repos/{owner}/{repo}/git/commits", post(git_data::create_commit))
+        .route("/repos/{owner}/{repo}/compare/{basehead}", get(git_data::compare));
     routes.clone().nest("/api/v3", routes)
 }
 
-fn error(status: StatusCode, message: &str) -> Response {
+pub(super) fn error(status: StatusCode, message: &str) -> Response {
     let body = json!({"message": message, "documentation_url": "https://docs.github.com/rest"});
     (status, Json(body)).into_response()
 }
 
 /// Authentication, rate limits and the repository's name, as GitHub checks them first.
 #[expect(clippy::result_large_err, reason = "the refusal is the response the handler returns as is")]
-fn admit(
+pub(super) fn admit(
     double: &ForgeDouble,
     headers: &HeaderMap,
     owner: &str,

@@ -86,6 +86,8 @@ pub(crate) struct Book {
     pub(crate) not_ready_reads: u32,
     /// The repository's labels (Gitea applies labels by id).
     pub(crate) labels_known: Vec<(i64, String)>,
+    /// Commits made through GitHub's Git data API: SHA, and whether GitHub verified them.
+    pub(crate) api_commits: Vec<(String, bool)>,
 }
 
 impl Book {
@@ -188,15 +190,20 @@ pub(crate) enum MergeRefusal {
     NotFastForward,
 }
 
-fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
+    git_as(dir, args, ("Forge", "forge@example.com"))
+}
+
+/// git in the bare repository `dir`, committing as `who` (name, email).
+pub(crate) fn git_as(dir: &Path, args: &[&str], (name, email): (&str, &str)) -> Result<String, String> {
     let out = Command::new("git")
         .arg("--git-dir")
         .arg(dir)
         .args(args)
-        .env("GIT_AUTHOR_NAME", "Forge")
-        .env("GIT_AUTHOR_EMAIL", "forge@example.com")
-        .env("GIT_COMMITTER_NAME", "Forge")
-        .env("GIT_COMMITTER_EMAIL", "forge@example.com")
+        .env("GIT_AUTHOR_NAME", name)
+        .env("GIT_AUTHOR_EMAIL", email)
+        .env("GIT_COMMITTER_NAME", name)
+        .env("GIT_COMMITTER_EMAIL", email)
         .output()
         .map_err(|e| e.to_string())?;
     if !out.status.success() {
@@ -255,6 +262,7 @@ impl ForgeDouble {
             git_dir: None,
             not_ready_reads: 0,
             labels_known: vec![(1, "kargo".into()), (2, "promotion".into())],
+            api_commits: Vec::new(),
         };
         ForgeDouble { inner: Arc::new(Mutex::new(book)) }
     }
@@ -385,6 +393,11 @@ impl ForgeDouble {
         if let Some(pull) = self.book().pull(number) {
             pull.mergeable_state = state.into();
         }
+    }
+
+    /// Commits made through GitHub's Git data API (`github-push`): SHA, verified.
+    pub fn api_commits(&self) -> Vec<(String, bool)> {
+        self.book().api_commits.clone()
     }
 
     pub fn pulls(&self) -> Vec<Pull> {
