@@ -243,6 +243,75 @@ async fn merge_waits_until_ready(flavor: Flavor) {
     assert_eq!(merging.state["merge"]["commit"], json!(forge.head("main")));
 }
 
+/// Each merge method the forge takes: sent as the forge's word, the target branch ends where
+/// that method puts it (a merge commit with two parents, a squash with one, a fast-forward at
+/// the source head).
+async fn every_merge_method(flavor: Flavor) {
+    let methods: &[(&str, &str)] = match flavor {
+        Flavor::GitHub => &[("merge", "merge"), ("squash", "squash"), ("rebase", "ff")],
+        Flavor::GitLab => &[("merge", "merge"), ("squash", "squash")],
+        Flavor::Gitea => &[
+            ("merge", "merge"),
+            ("squash", "squash"),
+            ("rebase", "ff"),
+            ("rebase-merge", "merge"),
+            ("fast-forward-only", "ff"),
+        ],
+        Flavor::Bitbucket => &[
+            ("merge_commit", "merge"),
+            ("squash", "squash"),
+            ("fast_forward", "ff"),
+            ("squash_fast_forward", "squash"),
+            ("rebase_fast_forward", "ff"),
+            ("rebase_merge", "merge"),
+        ],
+        Flavor::Azure => {
+            &[("noFastForward", "merge"), ("squash", "squash"), ("rebase", "ff"), ("rebaseMerge", "merge")]
+        }
+    };
+    for (method, shape) in methods {
+        let forge = forge(flavor).await;
+        let mut progress = Progress::default();
+        assert_eq!(forge.run(&[forge.open()], &mut progress).await, Outcome::Finished { phase: Phase::Succeeded });
+        let id = progress.state["open"]["pr"]["id"].as_i64().unwrap();
+        let source = forge.head(SOURCE);
+        let merge = forge.step("git-merge-pr", "merge", json!({"prNumber": id, "mergeMethod": method}));
+        let mut merging = Progress::default();
+        assert_eq!(
+            forge.run(&[merge], &mut merging).await,
+            Outcome::Finished { phase: Phase::Succeeded },
+            "{method}: {}",
+            message(&merging)
+        );
+        let main = forge.head("main");
+        assert_eq!(merging.state["merge"]["commit"], json!(main), "{method}");
+        let parents = sh(&forge.bare, &["rev-list", "--parents", "-n", "1", &main]).split_whitespace().count() - 1;
+        match *shape {
+            "merge" => assert_eq!(parents, 2, "{method}: a merge commit"),
+            "squash" => assert!(parents == 1 && main != source, "{method}: one new commit"),
+            _ => assert_eq!(main, source, "{method}: fast-forward"),
+        }
+        assert_eq!(sh(&forge.bare, &["show", "main:app.yaml"]), "tag: 2", "{method}");
+        if flavor != Flavor::GitLab {
+            assert_eq!(forge.double.pulls()[0].merged_with.as_deref(), Some(*method), "sent as the forge's word");
+        }
+    }
+}
+
+/// The forge created the PR but the answer was lost: the retry adopts it.
+async fn a_lost_answer_is_not_a_second_pr(flavor: Flavor) {
+    let forge = forge(flavor).await;
+    forge.double.lose_next_create();
+    let mut progress = Progress::default();
+    let first = forge.run(&[forge.open()], &mut progress).await;
+    assert_ne!(first, Outcome::Finished { phase: Phase::Succeeded });
+    assert!(message(&progress).contains("502"), "{}", message(&progress));
+    let mut again = Progress::default();
+    assert_eq!(forge.run(&[forge.open()], &mut again).await, Outcome::Finished { phase: Phase::Succeeded });
+    assert_eq!(forge.double.pulls().len(), 1, "{:?}", forge.double.requests());
+    assert_eq!(again.state["open"]["pr"]["id"], json!(forge.double.pulls()[0].number));
+}
+
 macro_rules! every_forge {
     ($($name:ident: $flavor:expr;)*) => {$(
         mod $name {
@@ -261,6 +330,16 @@ macro_rules! every_forge {
             #[tokio::test]
             async fn a_merge_waits_until_the_forge_says_mergeable() {
                 merge_waits_until_ready($flavor).await;
+            }
+
+            #[tokio::test]
+            async fn merges_with_each_method() {
+                every_merge_method($flavor).await;
+            }
+
+            #[tokio::test]
+            async fn a_lost_create_answer_is_adopted_on_retry() {
+                a_lost_answer_is_not_a_second_pr($flavor).await;
             }
         }
     )*};

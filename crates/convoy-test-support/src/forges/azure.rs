@@ -233,6 +233,11 @@ async fn create(
             "TF401398: The pull request cannot be activated because the source and/or the target branch no longer exists, or the requested refs are not branches",
         );
     };
+    if book.lose_next_create {
+        // The PR exists; the answer never reaches the client (a crash, a dropped connection).
+        book.lose_next_create = false;
+        return (StatusCode::BAD_GATEWAY, "Bad Gateway").into_response();
+    }
     (StatusCode::CREATED, Json(pull_json(&book, &pull, false))).into_response()
 }
 
@@ -278,7 +283,9 @@ async fn complete(
     match book.merge(id, method) {
         // Completion is asynchronous: this answer still says active.
         Ok(_) => {
-            let pull = book.pulls.iter().find(|p| p.number == id).cloned().expect("merged");
+            let pull = book.pull(id).expect("merged");
+            pull.merged_with = Some(strategy.to_owned());
+            let pull = pull.clone();
             Json(pull_json(&book, &pull, true)).into_response()
         }
         Err(MergeRefusal::Closed) => {

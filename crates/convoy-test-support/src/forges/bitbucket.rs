@@ -184,6 +184,11 @@ async fn create(
     let Some(pull) = book.open(&source, &target, &text("/title"), &text("/description"), Vec::new()) else {
         return error(StatusCode::BAD_REQUEST, &format!("{source}: branch not found"));
     };
+    if book.lose_next_create {
+        // The PR exists; the answer never reaches the client (a crash, a dropped connection).
+        book.lose_next_create = false;
+        return (StatusCode::BAD_GATEWAY, "Bad Gateway").into_response();
+    }
     (StatusCode::CREATED, Json(pull_json(&pull))).into_response()
 }
 
@@ -210,7 +215,9 @@ async fn merge(
     };
     match book.merge(id, method) {
         Ok(_) => {
-            let pull = book.pulls.iter().find(|p| p.number == id).cloned().expect("merged");
+            let pull = book.pull(id).expect("merged");
+            pull.merged_with = Some(strategy.clone());
+            let pull = pull.clone();
             Json(pull_json(&pull)).into_response()
         }
         Err(MergeRefusal::NotFound) => error(StatusCode::NOT_FOUND, "Pull request not found"),

@@ -88,6 +88,8 @@ pub(crate) struct Book {
     pub(crate) labels_known: Vec<(i64, String)>,
     /// Commits made through GitHub's Git data API: SHA, and whether GitHub verified them.
     pub(crate) api_commits: Vec<(String, bool)>,
+    /// The next PR creation happens, but its answer is lost (502).
+    pub(crate) lose_next_create: bool,
 }
 
 impl Book {
@@ -263,6 +265,7 @@ impl ForgeDouble {
             not_ready_reads: 0,
             labels_known: vec![(1, "kargo".into()), (2, "promotion".into())],
             api_commits: Vec::new(),
+            lose_next_create: false,
         };
         ForgeDouble { inner: Arc::new(Mutex::new(book)) }
     }
@@ -347,6 +350,12 @@ impl ForgeDouble {
     /// Refuse a merge method as the repository's settings do.
     pub fn disallow_method(&self, method: &str) {
         self.book().disallowed_methods.push(method.to_owned());
+    }
+
+    /// The next PR creation succeeds on the forge but answers 502, as if the connection
+    /// dropped: a client that retries must find the PR, not open a second one.
+    pub fn lose_next_create(&self) {
+        self.book().lose_next_create = true;
     }
 
     /// The next `reads` reads of a PR say its mergeability is still being computed.
