@@ -30,6 +30,10 @@ impl Waiting {
         }
     }
 
+    pub fn contains(&self, stage: &Key) -> bool {
+        self.lock().contains(stage)
+    }
+
     fn all(&self) -> Vec<Key> {
         self.lock().iter().cloned().collect()
     }

@@ -8,9 +8,10 @@
 //! ```
 //!
 //! Layers, lowest first; a module imports only modules below it: `base64`, `env`, `events`,
-//! `receivers`, `writes`, `indexes`, `shard`, `heartbeat`, `status`, `runtime`, `argocd` (cluster changes that wake controllers), `metrics`, then the
-//! controllers (`resources`, `verification`, `promotions`, `dry_run`, `stages`, `warehouses`,
-//! `gc`) and `lead`, which starts them.
+//! `receivers`, `writes`, `indexes`, `shard`, `heartbeat`, `status`, `runtime`, `argocd`
+//! (cluster changes that wake controllers), `metrics`, then the controllers (`resources`,
+//! `pr_status` (verification results on the PRs a promotion opened), `verification`,
+//! `promotions`, `dry_run`, `stages`, `warehouses`, `gc`) and `lead`, which starts them.
 
 pub mod argocd;
 pub mod base64;
@@ -22,6 +23,7 @@ pub mod heartbeat;
 pub mod indexes;
 mod lead;
 pub mod metrics;
+mod pr_status;
 pub mod promotions;
 pub mod receivers;
 pub mod resources;

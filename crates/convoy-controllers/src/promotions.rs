@@ -50,6 +50,34 @@ pub struct PromotionController {
     /// Stages whose running Promotion waits in an `argocd-*` step: an Application change
     /// wakes them.
     pub waiting_on_argocd: crate::argocd::Waiting,
+    /// Running Promotions whose step asked to be called again later: not before then, unless
+    /// their annotations change (a refresh, an abort).
+    polls: Polls,
+}
+
+/// When each waiting Promotion's step may run again, and the annotations it was left with.
+#[derive(Default)]
+struct Polls(std::sync::Mutex<std::collections::HashMap<Key, (std::time::Instant, String)>>);
+
+impl Polls {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<Key, (std::time::Instant, String)>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// How long the Promotion still waits, when nothing it cares about changed.
+    fn remaining(&self, key: &Key, annotations: &str) -> Option<Duration> {
+        let polls = self.lock();
+        let (due, seen) = polls.get(key)?;
+        let left = due.checked_duration_since(std::time::Instant::now())?;
+        (seen == annotations && !left.is_zero()).then_some(left)
+    }
+
+    fn set(&self, key: Key, after: Option<Duration>, annotations: String) {
+        match after {
+            Some(after) => self.lock().insert(key, (std::time::Instant::now() + after, annotations)),
+            None => self.lock().remove(&key),
+        };
+    }
 }
 
 /// Stages whose Promotions may run at once (each Stage runs one at a time).
@@ -74,6 +102,7 @@ impl PromotionController {
             work_root,
             shard,
             waiting_on_argocd: crate::argocd::Waiting::default(),
+            polls: Polls::default(),
         })
     }
 
@@ -120,7 +149,21 @@ impl PromotionController {
             }
             return Ok(Action::Done);
         }
-        Ok(match self.execute(project, name(&next)).await? {
+        // A step that asked to be called later (a PR under review, a rate limit) is not called
+        // sooner because the Stage or another object changed: only its poll interval, a refresh
+        // or an abort (annotations), or an Application change (argocd steps) bring it back.
+        let key = Key::new(Kind::Promotion, project, name(&next));
+        let annotations = next.pointer("/metadata/annotations").map(Value::to_string).unwrap_or_default();
+        let stage_key = Key::new(Kind::Stage, project, stage);
+        if running.is_some()
+            && !self.waiting_on_argocd.contains(&stage_key)
+            && let Some(left) = self.polls.remaining(&key, &annotations)
+        {
+            return Ok(Action::RequeueAfter(left));
+        }
+        let delay = self.execute(project, name(&next)).await?;
+        self.polls.set(key, delay, annotations);
+        Ok(match delay {
             Some(delay) => Action::RequeueAfter(delay),
             None => Action::Done,
         })

@@ -51,6 +51,7 @@ impl Verifier {
         }
         let (verifier, stage, id) = (self.clone(), stage.clone(), id.to_owned());
         tokio::spawn(async move {
+            crate::pr_status::post(&verifier.store, &stage, Phase::Running, "").await;
             let (phase, message, metric_results) = match verifier.analyse(&stage, &id).await {
                 Ok(outcome) => outcome,
                 Err(message) => (Phase::Error, message, Vec::new()),
@@ -71,6 +72,7 @@ impl Verifier {
                     let text =
                         if message.is_empty() { format!("verification {}", phase.as_str()) } else { message.clone() };
                     crate::events::record(&*verifier.store, about, reason, &text, phase != Phase::Successful).await;
+                    crate::pr_status::post(&verifier.store, &stage, phase, &message).await;
                 }
                 Err(e) => {
                     tracing::warn!(stage = %stage.metadata.name(), error = %e, "cannot record the verification outcome")

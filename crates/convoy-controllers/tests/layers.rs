@@ -15,6 +15,7 @@ const LAYERS: &[&str] = &[
     "argocd",
     "metrics",
     "resources",
+    "pr_status",
     "verification",
     "promotions",
     "dry_run",

@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::rest::{MAX_PAGES, Reply, encode, message, send};
-use crate::{Forge, ForgeError, Merge, NewPullRequest, PullRequest, Repository};
+use crate::{CheckState, CommitStatus, Forge, ForgeError, Merge, NewPullRequest, PullRequest, Repository};
 
 const API_VERSION: &str = "7.1";
 const STRATEGIES: [&str; 4] = ["noFastForward", "rebase", "rebaseMerge", "squash"];
@@ -220,5 +220,29 @@ impl Forge for Azure {
             }
         }
         Ok(Merge::NotReady(format!("Azure DevOps is still completing pull request {number}")))
+    }
+
+    async fn set_status(&self, sha: &str, status: &CommitStatus) -> Result<(), ForgeError> {
+        let (genre, name) = status.context.split_once('/').unwrap_or(("convoy", status.context.as_str()));
+        let mut body = json!({
+            "state": match status.state {
+                CheckState::Pending => "pending",
+                CheckState::Success => "succeeded",
+                CheckState::Failure => "failed",
+                CheckState::Error => "error",
+            },
+            "description": status.short_description(),
+            "context": {"genre": genre, "name": name},
+        });
+        if !status.target_url.is_empty() {
+            body["targetUrl"] = json!(status.target_url);
+        }
+        let reply =
+            self.call(Method::POST, &self.url(&format!("/commits/{}/statuses", encode(sha))), Some(body)).await?;
+        if reply.status.is_success() {
+            Ok(())
+        } else {
+            Err(ForgeError::Refused(format!("Azure DevOps refused the status: {}", message(&reply.body))))
+        }
     }
 }

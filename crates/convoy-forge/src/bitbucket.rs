@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::rest::{MAX_PAGES, Reply, message, same_origin, send};
-use crate::{Forge, ForgeError, Merge, NewPullRequest, PullRequest, Repository};
+use crate::{CheckState, CommitStatus, Forge, ForgeError, Merge, NewPullRequest, PullRequest, Repository};
 
 const STRATEGIES: [&str; 6] =
     ["merge_commit", "squash", "fast_forward", "squash_fast_forward", "rebase_fast_forward", "rebase_merge"];
@@ -193,6 +193,37 @@ impl Forge for Bitbucket {
                 s.as_u16(),
                 message(&reply.body)
             ))),
+        }
+    }
+
+    async fn set_status(&self, sha: &str, status: &CommitStatus) -> Result<(), ForgeError> {
+        // Bitbucket keys statuses by `key` (at most 40 characters) and requires a URL.
+        let key: String =
+            status.context.chars().filter(|c| c.is_ascii_alphanumeric() || "-_./".contains(*c)).take(40).collect();
+        let url = if status.target_url.is_empty() {
+            format!("https://bitbucket.org/{}", self.slug())
+        } else {
+            status.target_url.clone()
+        };
+        let body = json!({
+            "type": "commitstatus",
+            "key": key,
+            "state": match status.state {
+                CheckState::Pending => "INPROGRESS",
+                CheckState::Success => "SUCCESSFUL",
+                CheckState::Failure | CheckState::Error => "FAILED",
+            },
+            "name": status.context,
+            "description": status.short_description(),
+            "url": url,
+        });
+        let reply = self
+            .call(Method::POST, &self.url(&format!("/commit/{}/statuses/build", crate::rest::encode(sha))), Some(body))
+            .await?;
+        if reply.status.is_success() {
+            Ok(())
+        } else {
+            Err(ForgeError::Refused(format!("Bitbucket refused the status: {}", message(&reply.body))))
         }
     }
 }

@@ -4,7 +4,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::rest::{MAX_PAGES, Reply, message, next_link, same_origin, send};
-use crate::{Forge, ForgeError, Merge, NewPullRequest, PullRequest, Repository};
+use crate::{CheckState, CommitStatus, Forge, ForgeError, Merge, NewPullRequest, PullRequest, Repository};
 
 /// The merge styles Gitea takes (`Do`).
 const STYLES: [&str; 6] = ["merge", "rebase", "rebase-merge", "squash", "fast-forward-only", "manually-merged"];
@@ -180,6 +180,29 @@ impl Forge for Gitea {
                 "merge rejected for pull request {number} ({s}): {}",
                 message(&reply.body)
             ))),
+        }
+    }
+
+    async fn set_status(&self, sha: &str, status: &CommitStatus) -> Result<(), ForgeError> {
+        let mut body = json!({
+            "state": match status.state {
+                CheckState::Pending => "pending",
+                CheckState::Success => "success",
+                CheckState::Failure => "failure",
+                CheckState::Error => "error",
+            },
+            "context": status.context,
+            "description": status.short_description(),
+        });
+        if !status.target_url.is_empty() {
+            body["target_url"] = json!(status.target_url);
+        }
+        let reply =
+            self.call(Method::POST, &self.url(&format!("/statuses/{}", crate::rest::encode(sha))), Some(body)).await?;
+        if reply.status.is_success() {
+            Ok(())
+        } else {
+            Err(ForgeError::Refused(format!("Gitea refused the status: {}", message(&reply.body))))
         }
     }
 }

@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::rest::{MAX_PAGES, encode, next_link, same_origin};
-use crate::{Forge, ForgeError, Merge, NewPullRequest, PullRequest, Repository};
+use crate::{CheckState, CommitStatus, Forge, ForgeError, Merge, NewPullRequest, PullRequest, Repository};
 
 /// A response this large is not one of the answers expected.
 const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -333,5 +333,23 @@ impl Forge for GitHub {
             _ if answer["merged"] == true => Ok(Merge::Merged(self.get(number).await?)),
             _ => Err(ForgeError::Refused(format!("merge rejected for pull request {number}"))),
         }
+    }
+
+    async fn set_status(&self, sha: &str, status: &CommitStatus) -> Result<(), ForgeError> {
+        let body = json!({
+            "state": match status.state {
+                CheckState::Pending => "pending",
+                CheckState::Success => "success",
+                CheckState::Failure => "failure",
+                CheckState::Error => "error",
+            },
+            "context": status.context,
+            "description": status.short_description(),
+        });
+        let mut body = body;
+        if !status.target_url.is_empty() {
+            body["target_url"] = json!(status.target_url);
+        }
+        self.call(Method::POST, &self.url(&format!("/statuses/{}", encode(sha))), Some(body)).await.map(|_| ())
     }
 }

@@ -4,7 +4,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::rest::{MAX_PAGES, Reply, encode, message, send};
-use crate::{Forge, ForgeError, Merge, NewPullRequest, PullRequest, Repository};
+use crate::{CheckState, CommitStatus, Forge, ForgeError, Merge, NewPullRequest, PullRequest, Repository};
 
 pub struct GitLab {
     repository: Repository,
@@ -187,6 +187,27 @@ impl Forge for GitLab {
             // The source branch moved since it was read: look again.
             StatusCode::CONFLICT => Ok(Merge::NotReady(format!("merge request {number}: {}", message(&reply.body)))),
             s => Err(ForgeError::Refused(format!("GitLab will not merge {number} ({s}): {}", message(&reply.body)))),
+        }
+    }
+
+    async fn set_status(&self, sha: &str, status: &CommitStatus) -> Result<(), ForgeError> {
+        let mut body = json!({
+            "state": match status.state {
+                CheckState::Pending => "pending",
+                CheckState::Success => "success",
+                CheckState::Failure | CheckState::Error => "failed",
+            },
+            "name": status.context,
+            "description": status.short_description(),
+        });
+        if !status.target_url.is_empty() {
+            body["target_url"] = json!(status.target_url);
+        }
+        let reply = self.call(Method::POST, &self.url(&format!("/statuses/{}", encode(sha))), Some(body)).await?;
+        if reply.status.is_success() {
+            Ok(())
+        } else {
+            Err(ForgeError::Refused(format!("GitLab refused the status: {}", message(&reply.body))))
         }
     }
 }

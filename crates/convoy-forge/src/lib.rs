@@ -85,6 +85,38 @@ pub enum ForgeError {
     Unavailable(String),
 }
 
+/// How a check on a commit stands (each forge's words are chosen by its client).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckState {
+    Pending,
+    Success,
+    Failure,
+    Error,
+}
+
+/// A commit status: what reviewers see next to a PR's head commit in the forge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitStatus {
+    pub state: CheckState,
+    /// The check's name (`convoy/prod`): a later status with the same name replaces it.
+    pub context: String,
+    /// At most 140 characters are kept (GitHub's limit, applied to every forge).
+    pub description: String,
+    /// Where the check's details are (Bitbucket requires one).
+    pub target_url: String,
+}
+
+impl CommitStatus {
+    pub(crate) fn short_description(&self) -> String {
+        let mut text: String = self.description.chars().take(140).collect();
+        if text.len() < self.description.len() {
+            text.pop();
+            text.push('…');
+        }
+        text
+    }
+}
+
 /// One forge's pull-request API.
 #[async_trait::async_trait]
 pub trait Forge: Send + Sync {
@@ -101,4 +133,6 @@ pub trait Forge: Send + Sync {
     async fn create(&self, request: &NewPullRequest) -> Result<PullRequest, ForgeError>;
     /// Merges with `method` (the forge's word; `None`: the repository's default).
     async fn merge(&self, number: i64, method: Option<&str>) -> Result<Merge, ForgeError>;
+    /// Sets a commit status on `sha` (beyond Kargo: verification results on a PR's head).
+    async fn set_status(&self, sha: &str, status: &CommitStatus) -> Result<(), ForgeError>;
 }

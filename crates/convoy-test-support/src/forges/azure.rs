@@ -27,6 +27,7 @@ pub(super) fn routes(_: ForgeDouble) -> axum::Router<ForgeDouble> {
         .route(repo, get(repository))
         .route(&format!("{repo}/pullrequests"), get(list).post(create))
         .route(&format!("{repo}/pullrequests/{{id}}"), get(one).patch(complete))
+        .route(&format!("{repo}/commits/{{sha}}/statuses"), axum::routing::post(status))
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -295,4 +296,32 @@ async fn complete(
             error(StatusCode::CONFLICT, "TF401190: The pull request cannot be completed because it has conflicts.")
         }
     }
+}
+
+async fn status(
+    State(double): State<ForgeDouble>,
+    Path((collection, project, repo, sha)): Path<(String, String, String, String)>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let raw = raw.unwrap_or_default();
+    let at = (collection, project, repo);
+    if let Err(refused) = admit(&double, &headers, &at, &raw, format!("POST commits/{sha}/statuses"), true) {
+        return refused;
+    }
+    let state = body["state"].as_str().unwrap_or_default().to_owned();
+    if !["pending", "succeeded", "failed", "error", "notApplicable"].contains(&state.as_str()) {
+        return error(StatusCode::BAD_REQUEST, "TF400898: An Internal Error Occurred. The state is not valid.");
+    }
+    let context = format!(
+        "{}/{}",
+        body.pointer("/context/genre").and_then(Value::as_str).unwrap_or_default(),
+        body.pointer("/context/name").and_then(Value::as_str).unwrap_or_default()
+    );
+    let description = body["description"].as_str().unwrap_or_default().to_owned();
+    if !double.book().record_status(&sha, &state, &context, &description) {
+        return error(StatusCode::NOT_FOUND, &format!("TF401175: The commit {sha} does not exist."));
+    }
+    (StatusCode::CREATED, Json(json!({"state": state, "context": body["context"]}))).into_response()
 }

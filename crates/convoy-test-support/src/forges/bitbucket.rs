@@ -24,6 +24,7 @@ pub(super) fn routes(_: ForgeDouble) -> axum::Router<ForgeDouble> {
         .route("/2.0/repositories/{ws}/{slug}/pullrequests/{id}", get(one))
         .route("/2.0/repositories/{ws}/{slug}/pullrequests/{id}/merge", post(merge))
         .route("/2.0/repositories/{ws}/{slug}/commit/{hash}", get(commit))
+        .route("/2.0/repositories/{ws}/{slug}/commit/{hash}/statuses/build", post(status))
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -224,4 +225,28 @@ async fn merge(
         Err(MergeRefusal::Closed) => error(StatusCode::BAD_REQUEST, "You can't merge a pull request that is not open"),
         Err(_) => error(StatusCode::BAD_REQUEST, "This pull request has conflicts that must be resolved"),
     }
+}
+
+async fn status(
+    State(double): State<ForgeDouble>,
+    Path((ws, slug, hash)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let line = format!("POST /repositories/{ws}/{slug}/commit/{hash}/statuses/build");
+    if let Err(refused) = admit(&double, &headers, (&ws, &slug), line, true) {
+        return refused;
+    }
+    let text = |f: &str| body[f].as_str().unwrap_or_default().to_owned();
+    let state = text("state");
+    if !["INPROGRESS", "SUCCESSFUL", "FAILED", "STOPPED"].contains(&state.as_str()) {
+        return error(StatusCode::BAD_REQUEST, "state: must be one of INPROGRESS, SUCCESSFUL, FAILED, STOPPED");
+    }
+    if text("key").is_empty() || text("url").is_empty() {
+        return error(StatusCode::BAD_REQUEST, "key and url are required");
+    }
+    if !double.book().record_status(&hash, &state, &text("key"), &text("description")) {
+        return error(StatusCode::NOT_FOUND, &format!("Commit not found: {hash}"));
+    }
+    (StatusCode::CREATED, Json(json!({"type": "build", "key": text("key"), "state": state}))).into_response()
 }

@@ -26,6 +26,7 @@ pub(super) fn routes(_: ForgeDouble) -> axum::Router<ForgeDouble> {
         .route("/api/v1/repos/{owner}/{repo}/pulls/{index}", get(one))
         .route("/api/v1/repos/{owner}/{repo}/pulls/{index}/merge", post(merge))
         .route("/api/v1/repos/{owner}/{repo}/labels", get(labels))
+        .route("/api/v1/repos/{owner}/{repo}/statuses/{sha}", post(status))
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -252,4 +253,26 @@ async fn merge(
         Err(MergeRefusal::NotFound | MergeRefusal::Closed) => error(StatusCode::NOT_FOUND, "The target couldn't be found."),
         Err(MergeRefusal::NotReady) => error(StatusCode::METHOD_NOT_ALLOWED, "Please try again later"),
     }
+}
+
+async fn status(
+    State(double): State<ForgeDouble>,
+    Path((owner, repo, sha)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Err(refused) =
+        admit(&double, &headers, (&owner, &repo), format!("POST /repos/{owner}/{repo}/statuses/{sha}"), true)
+    {
+        return refused;
+    }
+    let text = |f: &str| body[f].as_str().unwrap_or_default().to_owned();
+    let state = text("state");
+    if !["pending", "success", "error", "failure", "warning"].contains(&state.as_str()) {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "[State]: state is not valid");
+    }
+    if !double.book().record_status(&sha, &state, &text("context"), &text("description")) {
+        return error(StatusCode::NOT_FOUND, "The target couldn't be found.");
+    }
+    (StatusCode::CREATED, Json(json!({"status": state, "context": text("context")}))).into_response()
 }

@@ -32,7 +32,8 @@ pub(super) fn routes(_: ForgeDouble) -> axum::Router<ForgeDouble> {
         .route("/repos/{owner}/{repo}/git/refs", post(git_data::create_ref))
         .route("/repos/{owner}/{repo}/git/refs/{*reference}", patch(git_data::update_ref).delete(git_data::delete_ref))
         .route("/repos/{owner}/{repo}/git/commits", post(git_data::create_commit))
-        .route("/repos/{owner}/{repo}/compare/{basehead}", get(git_data::compare));
+        .route("/repos/{owner}/{repo}/compare/{basehead}", get(git_data::compare))
+        .route("/repos/{owner}/{repo}/statuses/{sha}", post(status));
     routes.clone().nest("/api/v3", routes)
 }
 
@@ -298,4 +299,26 @@ async fn merge(
         }
         Err(_) => error(StatusCode::METHOD_NOT_ALLOWED, "Pull Request is not mergeable"),
     }
+}
+
+async fn status(
+    State(double): State<ForgeDouble>,
+    Path((owner, repo, sha)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Err(refused) = admit(&double, &headers, &owner, &repo, format!("POST statuses/{sha}"), true) {
+        return refused;
+    }
+    let text = |f: &str| body[f].as_str().unwrap_or_default().to_owned();
+    let state = text("state");
+    if !["error", "failure", "pending", "success"].contains(&state.as_str()) {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed");
+    }
+    let context = if body["context"].is_string() { text("context") } else { "default".into() };
+    if !double.book().record_status(&sha, &state, &context, &text("description")) {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, &format!("No commit found for SHA: {sha}"));
+    }
+    (StatusCode::CREATED, Json(json!({"state": state, "context": context, "description": body["description"]})))
+        .into_response()
 }

@@ -22,6 +22,7 @@ pub(super) fn routes(_: ForgeDouble) -> axum::Router<ForgeDouble> {
         .route("/api/v4/projects/{id}/merge_requests", get(list).post(create))
         .route("/api/v4/projects/{id}/merge_requests/{iid}", get(one))
         .route("/api/v4/projects/{id}/merge_requests/{iid}/merge", put(merge))
+        .route("/api/v4/projects/{id}/statuses/{sha}", axum::routing::post(status))
 }
 
 fn message(status: StatusCode, message: Value) -> Response {
@@ -225,4 +226,25 @@ async fn merge(
             message(StatusCode::METHOD_NOT_ALLOWED, json!("405 Method Not Allowed"))
         }
     }
+}
+
+async fn status(
+    State(double): State<ForgeDouble>,
+    Path((id, sha)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Err(refused) = admit(&double, &headers, &id, format!("POST /projects/{id}/statuses/{sha}"), true) {
+        return refused;
+    }
+    let text = |f: &str| body[f].as_str().unwrap_or_default().to_owned();
+    let state = text("state");
+    if !["pending", "running", "success", "failed", "canceled", "skipped"].contains(&state.as_str()) {
+        return message(StatusCode::BAD_REQUEST, json!("state does not have a valid value"));
+    }
+    let name = if body["name"].is_string() { text("name") } else { "default".into() };
+    if !double.book().record_status(&sha, &state, &name, &text("description")) {
+        return message(StatusCode::NOT_FOUND, json!("404 Commit Not Found"));
+    }
+    (StatusCode::CREATED, Json(json!({"sha": sha, "status": state, "name": name}))).into_response()
 }

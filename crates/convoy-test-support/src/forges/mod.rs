@@ -90,6 +90,16 @@ pub(crate) struct Book {
     pub(crate) api_commits: Vec<(String, bool)>,
     /// The next PR creation happens, but its answer is lost (502).
     pub(crate) lose_next_create: bool,
+    pub(crate) statuses: Vec<Status>,
+}
+
+/// A commit status as a forge received it (in that forge's words).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub sha: String,
+    pub state: String,
+    pub context: String,
+    pub description: String,
 }
 
 impl Book {
@@ -161,6 +171,27 @@ impl Book {
         pull.merge_commit_sha = Some(sha.clone());
         pull.merged_with = Some(method.to_owned());
         Ok(sha)
+    }
+
+    /// Records a commit status on `sha` (a full SHA or, as Bitbucket takes, a prefix of one);
+    /// `false` when the repository has no such commit.
+    pub(crate) fn record_status(&mut self, sha: &str, state: &str, context: &str, description: &str) -> bool {
+        let known = match &self.git_dir {
+            Some(dir) => {
+                sha.len() >= 7 && git(dir, &["rev-parse", "--verify", "--quiet", &format!("{sha}^{{commit}}")]).is_ok()
+            }
+            None => self.pulls.iter().any(|p| p.head_sha.starts_with(sha)),
+        };
+        if known {
+            let status = Status {
+                sha: sha.into(),
+                state: state.into(),
+                context: context.into(),
+                description: description.into(),
+            };
+            self.statuses.push(status);
+        }
+        known
     }
 
     /// Answers a "being computed" read: true while `not_ready_reads` lasts.
@@ -266,6 +297,7 @@ impl ForgeDouble {
             labels_known: vec![(1, "kargo".into()), (2, "promotion".into())],
             api_commits: Vec::new(),
             lose_next_create: false,
+            statuses: Vec::new(),
         };
         ForgeDouble { inner: Arc::new(Mutex::new(book)) }
     }
@@ -407,6 +439,11 @@ impl ForgeDouble {
     /// Commits made through GitHub's Git data API (`github-push`): SHA, verified.
     pub fn api_commits(&self) -> Vec<(String, bool)> {
         self.book().api_commits.clone()
+    }
+
+    /// Commit statuses received, oldest first.
+    pub fn statuses(&self) -> Vec<Status> {
+        self.book().statuses.clone()
     }
 
     pub fn pulls(&self) -> Vec<Pull> {

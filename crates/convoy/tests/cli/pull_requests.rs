@@ -3,7 +3,8 @@
 //! the PR through the double's API and waits (poll interval 10 minutes: only the webhook can
 //! wake it in time). A reviewer merges in the double (a real merge into `main`); GitHub's signed
 //! `pull_request` event wakes the promotion, which ends with the merge commit. The same with
-//! the PR closed unmerged ends Failed.
+//! the PR closed unmerged ends Failed. The Stage's verification of the merged change is posted
+//! on the PR's head as a commit status (pending, then success).
 
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,7 @@ use super::server::Server;
 const TOKEN: &str = "ghs_promoter";
 const HOOK_SECRET: &str = "s3cr3t-hook";
 
-fn manifests(url: &str) -> String {
+fn manifests(url: &str, health: &str) -> String {
     format!(
         r#"apiVersion: kargo.akuity.io/v1alpha1
 kind: Project
@@ -68,10 +69,23 @@ origin: {{kind: Warehouse, name: app}}
 images:
 - {{repoURL: ghcr.io/example/app, tag: 1.3.0}}
 ---
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {{name: health, namespace: demo}}
+spec:
+  metrics:
+  - name: health
+    count: 1
+    successCondition: result == true
+    provider:
+      web: {{url: "{health}", jsonPath: "{{$.ok}}"}}
+---
 apiVersion: kargo.akuity.io/v1alpha1
 kind: Stage
 metadata: {{name: prod, namespace: demo}}
 spec:
+  verification:
+    analysisTemplates: [{{name: health}}]
   requestedFreight:
   - origin: {{kind: Warehouse, name: app}}
     sources: {{direct: true}}
@@ -189,12 +203,21 @@ fn a_pr_gated_stage_waits_for_review_and_a_webhook_finishes_it() {
     runtime.block_on(double.serve());
     double.backed_by(&bare);
     let url = double.repo_url();
+    // What the verification measures: a healthy application.
+    let health = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let app =
+            axum::Router::new().route("/health", axum::routing::get(|| async { axum::Json(json!({"ok": true})) }));
+        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+        format!("http://{address}/health")
+    });
     let file = dir.path().join("project.yaml");
-    std::fs::write(&file, manifests(&url)).unwrap();
+    std::fs::write(&file, manifests(&url, &health)).unwrap();
     let server = Server::start(dir.path());
     server.login();
     let out = server.convoy().args(["apply", "-f"]).arg(&file).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
     let endpoint = format!("{}/webhooks/github/{}", server.url(), sha256_hex(&format!("demogh{HOOK_SECRET}")));
 
     // Reviewed and merged.
@@ -226,6 +249,20 @@ fn a_pr_gated_stage_waits_for_review_and_a_webhook_finishes_it() {
     assert_eq!(done["status"]["state"]["wait-for-pr"]["commit"], json!(merge_commit));
     assert_eq!(git(&bare, &["rev-parse", "main"]), merge_commit);
     assert!(git(&bare, &["show", "main:env/prod/kustomization.yaml"]).contains("newTag: 1.2.0"));
+    // The verification of what was merged, on the PR's head where reviewers look.
+    let head = double.pulls()[0].head_sha.clone();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while double.statuses().len() < 2 {
+        if Instant::now() > deadline {
+            let out = server.convoy().args(["-p", "demo", "get", "stage", "prod", "-o", "json"]).output().unwrap();
+            panic!("no verification status: {:?}\n{}\n{}", double.statuses(), stdout(&out), server.log());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let statuses: Vec<(String, String, String)> =
+        double.statuses().into_iter().map(|s| (s.sha, s.state, s.context)).collect();
+    let expected = |state: &str| (head.clone(), state.to_owned(), "convoy/prod".to_owned());
+    assert_eq!(statuses, [expected("pending"), expected("success")]);
 
     // Closed without merging: the promotion fails and says why.
     let (name, waiting) = promote_until_waiting(&server, "rejected");
