@@ -1,4 +1,6 @@
-//! Pull requests on git forges, for the `git-open-pr`, `git-wait-for-pr` and `git-merge-pr` steps.
+//! Pull requests on git forges (GitHub, GitLab, Gitea/Forgejo, Bitbucket Cloud and Data Center,
+//! Azure DevOps), for the `git-open-pr`, `git-wait-for-pr`, `git-merge-pr` and `github-push`
+//! steps and for verification statuses on PRs.
 //!
 //! ```text
 //!  repoURL (+ provider) ──▶ Provider::for_url ──▶ Repository (API base, owner/repo, web URL)
@@ -12,6 +14,7 @@
 
 mod azure;
 mod bitbucket;
+mod bitbucket_dc;
 mod gitea;
 mod github;
 mod gitlab;
@@ -20,6 +23,7 @@ mod rest;
 
 pub use azure::Azure;
 pub use bitbucket::Bitbucket;
+pub use bitbucket_dc::BitbucketDataCenter;
 pub use gitea::Gitea;
 pub use github::{Comparison, GitHub, RemoteCommit};
 pub use gitlab::GitLab;
@@ -31,6 +35,7 @@ pub fn connect(repository: Repository, token: Option<String>, http: reqwest::Cli
         Provider::GitHub => Box::new(GitHub::new(repository, token, http)),
         Provider::GitLab => Box::new(GitLab::new(repository, token, http)),
         Provider::Gitea => Box::new(Gitea::new(repository, token, http)),
+        Provider::Bitbucket if repository.data_center => Box::new(BitbucketDataCenter::new(repository, token, http)),
         Provider::Bitbucket => Box::new(Bitbucket::new(repository, token, http)),
         Provider::Azure => Box::new(Azure::new(repository, token, http)),
     }

@@ -124,6 +124,8 @@ pub struct Repository {
     pub name: String,
     /// Azure DevOps: the project.
     pub project: Option<String>,
+    /// Bitbucket Data Center (self-hosted; `owner` is the project key), not Bitbucket Cloud.
+    pub data_center: bool,
 }
 
 impl Repository {
@@ -153,7 +155,7 @@ impl Repository {
                 } else {
                     format!("{scheme}://{host}/api/v3")
                 };
-                Repository { provider, api, web, owner, name, project: None }
+                Repository { provider, api, web, owner, name, project: None, data_center: false }
             }
             Provider::GitLab => {
                 let [namespace @ .., name] = segments.as_slice() else {
@@ -165,21 +167,67 @@ impl Repository {
                     ));
                 }
                 let api = format!("{scheme}://{host}/api/v4");
-                Repository { provider, api, web, owner: namespace.join("/"), name: name.clone(), project: None }
+                Repository {
+                    provider,
+                    api,
+                    web,
+                    owner: namespace.join("/"),
+                    name: name.clone(),
+                    project: None,
+                    data_center: false,
+                }
             }
             Provider::Gitea => {
                 let (owner, name) = two()?;
-                Repository { provider, api: format!("{scheme}://{host}/api/v1"), web, owner, name, project: None }
+                Repository {
+                    provider,
+                    api: format!("{scheme}://{host}/api/v1"),
+                    web,
+                    owner,
+                    name,
+                    project: None,
+                    data_center: false,
+                }
+            }
+            Provider::Bitbucket if lower != "bitbucket.org" => {
+                // Data Center: https://host[/context]/scm/PROJECT/repo.git.
+                let Some(scm) = segments.iter().position(|s| s == "scm") else {
+                    return Err(format!(
+                        "{url:?} is neither on bitbucket.org nor a Bitbucket Data Center clone URL (…/scm/PROJECT/REPO.git)"
+                    ));
+                };
+                let (context, rest) = segments.split_at(scm);
+                let [_, project, name] = rest else {
+                    return Err(format!(
+                        "could not extract the project and repository from URL {url:?}: expected …/scm/PROJECT/REPO.git"
+                    ));
+                };
+                let root = std::iter::once(format!("{scheme}://{host}"))
+                    .chain(context.iter().cloned())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                Repository {
+                    provider,
+                    api: format!("{root}/rest/api/latest"),
+                    web: root,
+                    owner: project.clone(),
+                    name: name.clone(),
+                    project: None,
+                    data_center: true,
+                }
             }
             Provider::Bitbucket => {
                 let (owner, name) = two()?;
-                if lower != "bitbucket.org" {
-                    return Err(format!(
-                        "{url:?} is not on bitbucket.org: Bitbucket Data Center is not supported yet (its token would otherwise be sent to bitbucket.org)"
-                    ));
-                }
                 let api = "https://api.bitbucket.org/2.0".to_owned();
-                Repository { provider, api, web: "https://bitbucket.org".into(), owner, name, project: None }
+                Repository {
+                    provider,
+                    api,
+                    web: "https://bitbucket.org".into(),
+                    owner,
+                    name,
+                    project: None,
+                    data_center: false,
+                }
             }
             Provider::Azure => {
                 let name_only = lower.split(':').next().unwrap_or("");
@@ -220,6 +268,7 @@ impl Repository {
                     owner: organization,
                     name: repository.clone(),
                     project: Some(project.clone()),
+                    data_center: false,
                 }
             }
         })
@@ -243,6 +292,7 @@ impl Azure {
             owner: collection.to_owned(),
             name: repository.clone(),
             project: Some(project.clone()),
+            data_center: false,
         })
     }
 }
@@ -296,6 +346,7 @@ impl ApiOverrides {
                         owner: owner.clone(),
                         name: name.clone(),
                         project: None,
+                        data_center: false,
                     }),
                     _ => Err(refused),
                 }
@@ -382,9 +433,21 @@ mod tests {
         );
         let bitbucket = Repository::of("https://bitbucket.org/ws/repo", Provider::Bitbucket).unwrap();
         assert_eq!(bitbucket.api, "https://api.bitbucket.org/2.0");
-        // A self-hosted URL never sends its token to bitbucket.org.
+        // A self-hosted URL never sends its token to bitbucket.org: Data Center, by its clone URL.
         assert!(
             Repository::of("https://git.example.com/ws/repo", Provider::Bitbucket).unwrap_err().contains("Data Center")
+        );
+        let center =
+            Repository::of("https://git.example.com/bitbucket/scm/OPS/config.git", Provider::Bitbucket).unwrap();
+        assert_eq!(
+            (center.api.as_str(), center.web.as_str(), center.owner.as_str(), center.name.as_str(), center.data_center),
+            (
+                "https://git.example.com/bitbucket/rest/api/latest",
+                "https://git.example.com/bitbucket",
+                "OPS",
+                "config",
+                true
+            )
         );
         assert!(Repository::of("https://github.com/o/../r", Provider::GitHub).is_err());
     }

@@ -37,6 +37,7 @@ async fn every_state_in_every_forge_s_words() {
         (Flavor::GitLab, ["pending", "success", "failed", "failed"], "convoy/prod"),
         (Flavor::Gitea, ["pending", "success", "failure", "error"], "convoy/prod"),
         (Flavor::Bitbucket, ["INPROGRESS", "SUCCESSFUL", "FAILED", "FAILED"], "convoy/prod"),
+        (Flavor::BitbucketDataCenter, ["INPROGRESS", "SUCCESSFUL", "FAILED", "FAILED"], "convoy/prod"),
         (Flavor::Azure, ["pending", "succeeded", "failed", "error"], "convoy/prod"),
     ];
     for (flavor, expected, context) in words {

@@ -1,5 +1,6 @@
 //! `git-open-pr`, `git-wait-for-pr` and `git-merge-pr` through the engine against each forge's
-//! double (GitHub, GitLab, Gitea, Bitbucket Cloud, Azure DevOps), each with a real bare
+//! double (GitHub, GitLab, Gitea, Bitbucket Cloud and Data Center, Azure DevOps), each with a
+//! real bare
 //! repository behind it: the step fetches the branches over git's smart HTTP from the double,
 //! the PR is opened through the forge's API, merges are real merges in that repository.
 
@@ -135,7 +136,8 @@ async fn open_adopt_wait_merge(flavor: Flavor) {
     assert_eq!(pulls.len(), 1);
     assert_eq!((pulls[0].title.as_str(), pulls[0].body.as_str()), ("Promote prod to 2", "Freight 9f3a, from the test"));
     assert_eq!(pulls[0].head_sha, forge.head(SOURCE));
-    if flavor != Flavor::Bitbucket {
+    // Bitbucket has no labels on pull requests.
+    if !matches!(flavor, Flavor::Bitbucket | Flavor::BitbucketDataCenter) {
         assert_eq!(pulls[0].labels, ["kargo"], "labels sent the forge's way");
     }
     assert!(url.ends_with(&id.to_string()), "{url}");
@@ -265,6 +267,15 @@ async fn every_merge_method(flavor: Flavor) {
             ("rebase_fast_forward", "ff"),
             ("rebase_merge", "merge"),
         ],
+        Flavor::BitbucketDataCenter => &[
+            ("no-ff", "merge"),
+            ("ff", "ff"),
+            ("ff-only", "ff"),
+            ("rebase-no-ff", "merge"),
+            ("rebase-ff-only", "ff"),
+            ("squash", "squash"),
+            ("squash-ff-only", "squash"),
+        ],
         Flavor::Azure => {
             &[("noFastForward", "merge"), ("squash", "squash"), ("rebase", "ff"), ("rebaseMerge", "merge")]
         }
@@ -350,6 +361,7 @@ every_forge! {
     gitlab: Flavor::GitLab;
     gitea: Flavor::Gitea;
     bitbucket: Flavor::Bitbucket;
+    bitbucket_data_center: Flavor::BitbucketDataCenter;
     azure: Flavor::Azure;
 }
 

@@ -10,6 +10,7 @@
 
 pub mod azure;
 pub mod bitbucket;
+pub mod bitbucket_dc;
 mod git_http;
 pub mod gitea;
 pub mod github;
@@ -28,12 +29,15 @@ pub enum Flavor {
     Gitea,
     /// Bitbucket Cloud (`/2.0`, reached through an API-URL override for the double's host).
     Bitbucket,
+    /// Bitbucket Data Center (`/rest/api/latest`; clone URLs under `/scm/`).
+    BitbucketDataCenter,
     /// Azure DevOps Server's layout (`/{collection}/{project}/_apis`).
     Azure,
 }
 
 impl Flavor {
-    pub const ALL: [Flavor; 5] = [Flavor::GitHub, Flavor::GitLab, Flavor::Gitea, Flavor::Bitbucket, Flavor::Azure];
+    pub const ALL: [Flavor; 6] =
+        [Flavor::GitHub, Flavor::GitLab, Flavor::Gitea, Flavor::Bitbucket, Flavor::BitbucketDataCenter, Flavor::Azure];
 
     /// The step's `provider` value.
     pub fn provider(self) -> &'static str {
@@ -41,7 +45,7 @@ impl Flavor {
             Flavor::GitHub => "github",
             Flavor::GitLab => "gitlab",
             Flavor::Gitea => "gitea",
-            Flavor::Bitbucket => "bitbucket",
+            Flavor::Bitbucket | Flavor::BitbucketDataCenter => "bitbucket",
             Flavor::Azure => "azure",
         }
     }
@@ -320,6 +324,7 @@ impl ForgeDouble {
             Flavor::GitLab => gitlab::routes(self.clone()),
             Flavor::Gitea => gitea::routes(self.clone()),
             Flavor::Bitbucket => bitbucket::routes(self.clone()),
+            Flavor::BitbucketDataCenter => bitbucket_dc::routes(self.clone()),
             Flavor::Azure => azure::routes(self.clone()),
         };
         let router = api.fallback(git_http::serve).with_state(self.clone());
@@ -336,6 +341,7 @@ impl ForgeDouble {
             // Bitbucket: the step reaches the API through an override for this host.
             Flavor::GitHub | Flavor::Gitea | Flavor::Bitbucket => format!("{base}/acme/config.git"),
             Flavor::GitLab => format!("{base}/acme/team/config.git"),
+            Flavor::BitbucketDataCenter => format!("{base}/scm/ACME/config.git"),
             Flavor::Azure => format!("{base}/acme/ops/_git/config"),
         }
     }
@@ -348,6 +354,7 @@ impl ForgeDouble {
             Flavor::GitLab => format!("{}/api/v4", book.base),
             Flavor::Gitea => format!("{}/api/v1", book.base),
             Flavor::Bitbucket => format!("{}/2.0", book.base),
+            Flavor::BitbucketDataCenter => format!("{}/rest/api/latest", book.base),
             Flavor::Azure => format!("{}/acme", book.base),
         }
     }
