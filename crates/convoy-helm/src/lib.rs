@@ -1,0 +1,19 @@
+//! Helm's chart rendering in Rust (issue: `helm-template` without a helm binary). Pure: no I/O.
+//!
+//! ```text
+//!  template text ──▶ template::lex ──▶ template::parse (a Set of named trees, `define` precedence)
+//!                                             │
+//!  data (Value) + functions ──▶ template::exec (Go's text/template rules, missingkey=zero)
+//!                                             │
+//!                                  output text (Go's `%v` printing: gofmt)
+//! ```
+//!
+//! Built so far: the template language. Helm's functions, Sprig, values, charts and output
+//! ordering build on it.
+
+pub mod gofmt;
+pub mod template;
+pub mod value;
+
+pub use template::{Error, Set};
+pub use value::Value;
