@@ -49,16 +49,29 @@ pub fn print_value(value: &Value) -> String {
 }
 
 fn nested(value: &Value) -> String {
+    nested_at(value, 0)
+}
+
+/// A map that contains itself is printed to this depth, then `...`.
+const MAX_PRINT_DEPTH: usize = 100;
+
+fn nested_at(value: &Value, depth: usize) -> String {
+    if depth > MAX_PRINT_DEPTH {
+        return "...".into();
+    }
     match value {
         Value::Invalid | Value::Nil => "<nil>".into(),
         Value::Bool(b) => b.to_string(),
-        Value::Int(i) => i.to_string(),
+        Value::Int(i) | Value::Int64(i) => i.to_string(),
         Value::Float(f) => float(*f),
         Value::String(s) => s.clone(),
-        Value::List(items) => format!("[{}]", items.iter().map(nested).collect::<Vec<_>>().join(" ")),
-        Value::Map(map) => {
-            format!("map[{}]", map.iter().map(|(k, v)| format!("{k}:{}", nested(v))).collect::<Vec<_>>().join(" "))
+        Value::List(items) => {
+            format!("[{}]", items.iter().map(|v| nested_at(v, depth + 1)).collect::<Vec<_>>().join(" "))
         }
+        Value::Map(map) => format!(
+            "map[{}]",
+            map.entries().iter().map(|(k, v)| format!("{k}:{}", nested_at(v, depth + 1))).collect::<Vec<_>>().join(" ")
+        ),
     }
 }
 
@@ -161,6 +174,9 @@ fn bad_verb(verb: char, arg: &Value) -> String {
 }
 
 fn format_one(verb: char, spec: &Spec, arg: &Value) -> String {
+    if let (Value::Int64(i), false) = (arg, verb == 'T') {
+        return format_one(verb, spec, &Value::Int(*i));
+    }
     let signed = |n: String, negative: bool| {
         if negative {
             n

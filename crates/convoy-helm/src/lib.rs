@@ -12,8 +12,9 @@
 //! ordering build on it.
 
 pub mod gofmt;
+pub mod sprig;
 pub mod template;
 pub mod value;
 
 pub use template::{Error, Set};
-pub use value::Value;
+pub use value::{Map, Value};

@@ -2,6 +2,97 @@
 //! `--set` integers int64, maps with string keys, lists).
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A Go map: a shared reference, so that Sprig's `set`, `unset` and `merge` change the map
+/// every holder sees (`$_ := set $d "k" v`). Keys in byte order, as Go prints and ranges them.
+#[derive(Clone, Default)]
+pub struct Map(Arc<Mutex<BTreeMap<String, Value>>>);
+
+impl Map {
+    pub fn new(entries: BTreeMap<String, Value>) -> Map {
+        Map(Arc::new(Mutex::new(entries)))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Value>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.lock().get(key).cloned()
+    }
+
+    pub fn insert(&self, key: impl Into<String>, value: Value) {
+        self.lock().insert(key.into(), value);
+    }
+
+    pub fn remove(&self, key: &str) -> Option<Value> {
+        self.lock().remove(key)
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.lock().contains_key(key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    /// The entries now, in key order.
+    pub fn entries(&self) -> Vec<(String, Value)> {
+        self.lock().iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    pub fn keys(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
+    /// Whether both are the same map (not just equal contents).
+    pub fn same(&self, other: &Map) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// A copy sharing nothing with this map, nested maps included (at most `depth` levels: a
+    /// map that contains itself is not copied forever).
+    pub fn deep_copy(&self) -> Map {
+        fn copy(value: &Value, depth: usize) -> Value {
+            match value {
+                Value::Map(m) if depth < 1000 => {
+                    Value::Map(Map::new(m.entries().into_iter().map(|(k, v)| (k, copy(&v, depth + 1))).collect()))
+                }
+                Value::List(items) if depth < 1000 => Value::List(items.iter().map(|v| copy(v, depth + 1)).collect()),
+                other => other.clone(),
+            }
+        }
+        match copy(&Value::Map(self.clone()), 0) {
+            Value::Map(m) => m,
+            _ => unreachable!("a map copies to a map"),
+        }
+    }
+}
+
+impl PartialEq for Map {
+    fn eq(&self, other: &Map) -> bool {
+        self.same(other) || self.entries() == other.entries()
+    }
+}
+
+impl fmt::Debug for Map {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.entries()).finish()
+    }
+}
+
+impl FromIterator<(String, Value)> for Map {
+    fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Map {
+        Map::new(iter.into_iter().collect())
+    }
+}
 
 /// A template value.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,12 +104,14 @@ pub enum Value {
     /// `<nil>` inside containers; a field of it is an error.
     Nil,
     Bool(bool),
+    /// Go's `int`: template literals, `len`.
     Int(i64),
+    /// Go's `int64`: `--set` integers, Sprig's arithmetic. Not assignable to `int` parameters.
+    Int64(i64),
     Float(f64),
     String(String),
     List(Vec<Value>),
-    /// Go maps print and range in key order; `BTreeMap` keeps byte-wise order.
-    Map(BTreeMap<String, Value>),
+    Map(Map),
 }
 
 impl Value {
@@ -27,7 +120,7 @@ impl Value {
         match self {
             Value::Invalid | Value::Nil => false,
             Value::Bool(b) => *b,
-            Value::Int(i) => *i != 0,
+            Value::Int(i) | Value::Int64(i) => *i != 0,
             Value::Float(f) => *f != 0.0,
             Value::String(s) => !s.is_empty(),
             Value::List(l) => !l.is_empty(),
@@ -42,10 +135,19 @@ impl Value {
             Value::Nil => "interface {}",
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
+            Value::Int64(_) => "int64",
             Value::Float(_) => "float64",
             Value::String(_) => "string",
             Value::List(_) => "[]interface {}",
             Value::Map(_) => "map[string]interface {}",
+        }
+    }
+
+    /// An integer of either width.
+    pub fn as_integer(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) | Value::Int64(i) => Some(*i),
+            _ => None,
         }
     }
 

@@ -85,7 +85,7 @@ fn eq(args: Vec<Value>) -> Result<Value, String> {
     for other in others {
         let equal = match (first, other) {
             (Value::Bool(a), Value::Bool(b)) => a == b,
-            (Value::Int(a), Value::Int(b)) => a == b,
+            (a, b) if a.as_integer().is_some() && b.as_integer().is_some() => a.as_integer() == b.as_integer(),
             (Value::Float(a), Value::Float(b)) => a == b,
             (Value::String(a), Value::String(b)) => a == b,
             (a, b) if a.is_nil() && b.is_nil() => true,
@@ -109,7 +109,7 @@ fn eq(args: Vec<Value>) -> Result<Value, String> {
 
 fn compare(a: &Value, b: &Value) -> Result<std::cmp::Ordering, String> {
     match (a, b) {
-        (Value::Int(x), Value::Int(y)) => Ok(x.cmp(y)),
+        (x, y) if x.as_integer().is_some() && y.as_integer().is_some() => Ok(x.as_integer().cmp(&y.as_integer())),
         (Value::Float(x), Value::Float(y)) => {
             x.partial_cmp(y).ok_or_else(|| "incompatible types for comparison".into())
         }
@@ -132,19 +132,19 @@ fn index(args: Vec<Value>) -> Result<Value, String> {
     for key in indexes {
         item = match (&item, key) {
             (Value::Invalid | Value::Nil, _) => return Err("index of untyped nil".into()),
-            (Value::Map(map), Value::String(k)) => map.get(k).cloned().unwrap_or(Value::Nil),
+            (Value::Map(map), Value::String(k)) => map.get(k).unwrap_or(Value::Nil),
             (Value::Map(_), Value::Invalid | Value::Nil) => Value::Nil,
             (Value::Map(_), other) => {
                 return Err(format!("value has type {}; should be string", other.type_name()));
             }
-            (Value::List(list), Value::Int(i)) => {
+            (Value::List(list), Value::Int(i) | Value::Int64(i)) => {
                 let at = usize::try_from(*i)
                     .ok()
                     .filter(|i| *i < list.len())
                     .ok_or_else(|| format!("index out of range: {i}"))?;
                 list[at].clone()
             }
-            (Value::String(s), Value::Int(i)) => {
+            (Value::String(s), Value::Int(i) | Value::Int64(i)) => {
                 let at = usize::try_from(*i)
                     .ok()
                     .filter(|i| *i < s.len())

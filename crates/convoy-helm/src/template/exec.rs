@@ -169,11 +169,11 @@ impl Exec<'_> {
         let value = self.pipe_value(dot, &branch.pipe)?;
         let items: Vec<(Value, Value)> = match &value {
             Value::List(items) => items.iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v.clone())).collect(),
-            Value::Map(map) => map.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect(),
-            Value::Int(n) if *n > MAX_STEPS as i64 => {
+            Value::Map(map) => map.entries().into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
+            Value::Int(n) | Value::Int64(n) if *n > MAX_STEPS as i64 => {
                 return Err(Error::Exec(format!("template: {}: range over {n} exceeds {MAX_STEPS} steps", self.name)));
             }
-            Value::Int(n) => (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect(),
+            Value::Int(n) | Value::Int64(n) => (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect(),
             Value::Invalid | Value::Nil => Vec::new(),
             other => {
                 let text = gofmt::print_value(other);
@@ -292,7 +292,7 @@ impl Exec<'_> {
                         format!("nil pointer evaluating interface {{}}.{field}"),
                     ));
                 }
-                Value::Map(mut map) => map.remove(field).unwrap_or(Value::Nil),
+                Value::Map(map) => map.get(field).unwrap_or(Value::Nil),
                 other => {
                     return Err(self.fail(
                         cmd.at,

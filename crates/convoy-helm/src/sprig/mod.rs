@@ -1,0 +1,83 @@
+//! Sprig v3.3.0's functions as Helm registers them (`shared/reference/helm-rendering.md` §8),
+//! with Go's argument typing: a parameter typed `string` or `int` refuses other values with
+//! Go's message, `interface{}` parameters take anything.
+
+mod collections;
+mod convert;
+mod encoding;
+mod strings;
+
+use std::sync::Arc;
+
+use crate::template::{Func, Set};
+use crate::value::Value;
+
+pub(crate) use convert::to_int64;
+
+/// Adds every function built so far to `set`.
+pub fn register(set: &mut Set) {
+    for (name, func) in
+        strings::all().into_iter().chain(convert::all()).chain(collections::all()).chain(encoding::all())
+    {
+        set.func(name, func);
+    }
+}
+
+type Plain = fn(Vec<Value>) -> Result<Value, String>;
+
+/// A function that needs nothing but its arguments.
+pub(crate) fn plain(f: Plain) -> Func {
+    Arc::new(move |_, args| f(args))
+}
+
+/// `want` arguments exactly.
+pub(crate) fn arity(name: &str, args: &[Value], want: usize) -> Result<(), String> {
+    if args.len() != want {
+        return Err(format!("wrong number of args for {name}: want {want} got {}", args.len()));
+    }
+    Ok(())
+}
+
+/// A `string` parameter.
+pub(crate) fn string(value: &Value) -> Result<&str, String> {
+    match value {
+        Value::String(s) => Ok(s),
+        Value::Invalid => Err("invalid value; expected string".into()),
+        other => Err(format!("wrong type for value; expected string; got {}", other.type_name())),
+    }
+}
+
+/// An `int` parameter (template literals; not int64 or float64 values).
+pub(crate) fn int(value: &Value) -> Result<i64, String> {
+    match value {
+        Value::Int(i) => Ok(*i),
+        Value::Invalid => Err("invalid value; expected int".into()),
+        other => Err(format!("wrong type for value; expected int; got {}", other.type_name())),
+    }
+}
+
+/// A `[]interface{}` parameter.
+pub(crate) fn list(value: &Value) -> Result<&Vec<Value>, String> {
+    match value {
+        Value::List(items) => Ok(items),
+        Value::Invalid => Err("invalid value; expected []interface {}".into()),
+        other => Err(format!("wrong type for value; expected []interface {{}}; got {}", other.type_name())),
+    }
+}
+
+/// A `map[string]interface{}` parameter.
+pub(crate) fn map(value: &Value) -> Result<&crate::value::Map, String> {
+    match value {
+        Value::Map(m) => Ok(m),
+        Value::Invalid => Err("invalid value; expected map[string]interface {}".into()),
+        other => Err(format!("wrong type for value; expected map[string]interface {{}}; got {}", other.type_name())),
+    }
+}
+
+/// Sprig's "empty": nil, false, 0, "", empty collections.
+pub(crate) fn empty(value: &Value) -> bool {
+    !value.truthy()
+}
+
+#[cfg(test)]
+mod tests;
