@@ -11,10 +11,12 @@
 //! Built so far: the template language. Helm's functions, Sprig, values, charts and output
 //! ordering build on it.
 
+pub mod engine;
 pub mod gofmt;
 pub mod sprig;
 pub mod template;
 pub mod value;
+pub mod yaml_out;
 
 pub use template::{Error, Set};
 pub use value::{Map, Value};

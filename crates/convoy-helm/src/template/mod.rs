@@ -43,6 +43,12 @@ impl Call<'_> {
     pub fn execute(&self, name: &str, data: &Value) -> Result<String, String> {
         exec::run(self.set, name, data, self.depth + 1).map_err(|e| e.to_string())
     }
+
+    /// Runs template `name` of another set (Helm's `tpl`: a copy with the text added), nested
+    /// in this call's depth and budget.
+    pub fn execute_in(&self, set: &Set, name: &str, data: &Value) -> Result<String, String> {
+        exec::run(set, name, data, self.depth + 1).map_err(|e| e.to_string())
+    }
 }
 
 /// A template function: its arguments evaluated, its result or an error message (reported as
