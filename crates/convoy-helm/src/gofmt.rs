@@ -68,6 +68,7 @@ fn nested_at(value: &Value, depth: usize) -> String {
         Value::List(items) => {
             format!("[{}]", items.iter().map(|v| nested_at(v, depth + 1)).collect::<Vec<_>>().join(" "))
         }
+        Value::Object(object) => object.print(),
         Value::Map(map) => format!(
             "map[{}]",
             map.entries().iter().map(|(k, v)| format!("{k}:{}", nested_at(v, depth + 1))).collect::<Vec<_>>().join(" ")

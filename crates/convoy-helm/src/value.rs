@@ -94,8 +94,22 @@ impl FromIterator<(String, Value)> for Map {
     }
 }
 
+/// A Go value with fields and methods that Helm passes to templates (`.Capabilities`,
+/// `.Files`, a semver version): `.Field` reads, `.Method args` calls (only at the end of a
+/// chain, as Go allows), `{{ . }}` prints its `String()`.
+pub trait Object: Send + Sync + fmt::Debug {
+    /// Go's type name (`chartutil.Capabilities`).
+    fn type_name(&self) -> &'static str;
+    /// A field or niladic method; `None`: no such field.
+    fn field(&self, name: &str) -> Option<Value>;
+    /// A method taking arguments; `None`: no such method.
+    fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>>;
+    /// What `%v` prints.
+    fn print(&self) -> String;
+}
+
 /// A template value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Value {
     /// No value at all (Go's invalid `reflect.Value`): what a pipeline gives for nil; printed
     /// `<no value>`, and a field of it is silently nothing.
@@ -112,6 +126,7 @@ pub enum Value {
     String(String),
     List(Vec<Value>),
     Map(Map),
+    Object(Arc<dyn Object>),
 }
 
 impl Value {
@@ -125,6 +140,7 @@ impl Value {
             Value::String(s) => !s.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) => !m.is_empty(),
+            Value::Object(_) => true,
         }
     }
 
@@ -140,6 +156,7 @@ impl Value {
             Value::String(_) => "string",
             Value::List(_) => "[]interface {}",
             Value::Map(_) => "map[string]interface {}",
+            Value::Object(o) => o.type_name(),
         }
     }
 
@@ -158,6 +175,22 @@ impl Value {
     /// A map from pairs (tests and callers building data).
     pub fn map<K: Into<String>>(pairs: impl IntoIterator<Item = (K, Value)>) -> Value {
         Value::Map(pairs.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Invalid, Value::Invalid) | (Value::Nil, Value::Nil) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) | (Value::Int64(a), Value::Int64(b)) => a == b,
+            (Value::Float(a), Value::Float(b)) => a == b,
+            (Value::String(a), Value::String(b)) => a == b,
+            (Value::List(a), Value::List(b)) => a == b,
+            (Value::Map(a), Value::Map(b)) => a == b,
+            (Value::Object(a), Value::Object(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
     }
 }
 

@@ -228,6 +228,7 @@ fn scalar(value: &Value, column: usize, indent: usize) -> Result<String, String>
         Value::String(s) => string_scalar(s, column, indent, false),
         Value::List(l) if l.is_empty() => "[]".into(),
         Value::Map(m) if m.is_empty() => "{}".into(),
+        Value::Object(o) => string_scalar(&o.print(), column, indent, false),
         _ => unreachable!("collections are written as blocks"),
     })
 }

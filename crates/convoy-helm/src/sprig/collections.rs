@@ -48,6 +48,7 @@ fn kind_of(value: &Value) -> &'static str {
         Value::String(_) => "string",
         Value::List(_) => "slice",
         Value::Map(_) => "map",
+        Value::Object(_) => "ptr",
     }
 }
 

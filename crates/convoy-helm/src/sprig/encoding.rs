@@ -76,6 +76,7 @@ pub(crate) fn to_json(value: &Value, html: bool, indent: Option<usize>) -> Resul
             Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
             Value::Float(f) => out.push_str(&json_float(*f)?),
             Value::String(s) => json_string(s, html, out),
+            Value::Object(o) => json_string(&o.print(), html, out),
             Value::List(items) if items.is_empty() => out.push_str("[]"),
             Value::List(items) => {
                 out.push('[');

@@ -242,8 +242,9 @@ impl Exec<'_> {
     fn command(&mut self, dot: &Value, cmd: &Command, last: Option<Value>) -> Result<Value, Error> {
         let first = &cmd.args[0];
         let rest = &cmd.args[1..];
+        let has_arguments = !rest.is_empty() || last.is_some();
         let no_arguments = |this: &Self| -> Result<(), Error> {
-            if !rest.is_empty() || last.is_some() {
+            if has_arguments {
                 return Err(this.fail(
                     cmd.at,
                     &command_text(cmd),
@@ -252,27 +253,37 @@ impl Exec<'_> {
             }
             Ok(())
         };
-        match first {
-            Arg::Function(name) => self.function(dot, cmd, name, rest, last),
-            Arg::Field(chain) => {
-                no_arguments(self)?;
-                self.fields(cmd, dot.clone(), chain, true)
-            }
-            Arg::Variable(name, chain) => {
-                no_arguments(self)?;
-                let value = self.variable(name);
-                self.fields(cmd, value, chain, true)
-            }
-            Arg::Chain(base, chain) => {
-                no_arguments(self)?;
-                let value = self.arg(dot, cmd, base)?;
-                self.fields(cmd, value, chain, false)
-            }
+        let (receiver, chain) = match first {
+            Arg::Function(name) => return self.function(dot, cmd, name, rest, last),
+            Arg::Field(chain) => (dot.clone(), chain),
+            Arg::Variable(name, chain) => (self.variable(name), chain),
+            Arg::Chain(base, chain) => (self.arg(dot, cmd, base)?, chain),
             other => {
                 no_arguments(self)?;
-                self.arg(dot, cmd, other)
+                return self.arg(dot, cmd, other);
             }
+        };
+        // A method with arguments ends a chain (`.Capabilities.APIVersions.Has "v1"`).
+        if has_arguments && let Some((method, path)) = chain.split_last() {
+            if let Value::Object(object) = self.fields(cmd, receiver, path, true)? {
+                let mut args = Vec::with_capacity(rest.len() + 1);
+                for arg in rest {
+                    args.push(self.arg(dot, cmd, arg)?);
+                }
+                args.extend(last);
+                if let Some(result) = object.method(method, &args) {
+                    return result
+                        .map_err(|e| self.fail(cmd.at, &command_text(cmd), format!("error calling {method}: {e}")));
+                }
+            }
+            return Err(self.fail(
+                cmd.at,
+                &command_text(cmd),
+                format!("can't give argument to non-function {}", arg_text(first)),
+            ));
         }
+        no_arguments(self)?;
+        self.fields(cmd, receiver, chain, true)
     }
 
     fn variable(&self, name: &str) -> Value {
@@ -293,6 +304,13 @@ impl Exec<'_> {
                     ));
                 }
                 Value::Map(map) => map.get(field).unwrap_or(Value::Nil),
+                Value::Object(object) => object.field(field).ok_or_else(|| {
+                    self.fail(
+                        cmd.at,
+                        &command_text(cmd),
+                        format!("can't evaluate field {field} in type {}", object.type_name()),
+                    )
+                })?,
                 other => {
                     return Err(self.fail(
                         cmd.at,

@@ -143,6 +143,7 @@ fn parse_errors_name_the_template_and_line() {
     assert!(render("{{ end }}").unwrap_err().to_string().contains("unexpected {{end}}"));
     assert!(render("{{ break }}").unwrap_err().to_string().contains("{{break}} outside {{range}}"));
     assert!(render("{{ \"a\" \"b\" }}").unwrap_err().to_string().contains("can't give argument to non-function"));
+    assert!(render("{{ $ \"b\" }}").unwrap_err().to_string().contains("can't give argument to non-function $"));
 }
 
 #[test]
@@ -224,4 +225,44 @@ fn random_texts_never_panic() {
             let _ = set.execute("t", &values());
         }
     }
+}
+
+/// A Go object: fields, a method with arguments at the end of a chain, its String().
+#[derive(Debug)]
+struct Capabilities;
+
+impl crate::value::Object for Capabilities {
+    fn type_name(&self) -> &'static str {
+        "chartutil.Capabilities"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        match name {
+            "KubeVersion" => Some(Value::map([("Major", Value::from("1")), ("Minor", Value::from("20"))])),
+            "APIVersions" => Some(Value::Object(Arc::new(Capabilities))),
+            _ => None,
+        }
+    }
+    fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+        (name == "Has").then(|| match args {
+            [Value::String(v)] => Ok(Value::Bool(v == "apps/v1")),
+            _ => Err("wrong number of args".into()),
+        })
+    }
+    fn print(&self) -> String {
+        "capabilities".into()
+    }
+}
+
+#[test]
+fn objects_have_fields_and_methods() {
+    let mut set = Set::new();
+    let src = "{{ .Capabilities.KubeVersion.Minor }} {{ .Capabilities.APIVersions.Has \"apps/v1\" }} {{ \"x/v1\" | .Capabilities.APIVersions.Has }} {{ .Capabilities }}";
+    set.add("t", src).unwrap();
+    let data = Value::map([("Capabilities", Value::Object(Arc::new(Capabilities)))]);
+    assert_eq!(set.execute("t", &data).unwrap(), "20 true false capabilities");
+    set.add("u", "{{ .Capabilities.Nope }}").unwrap();
+    let err = set.execute("u", &data).unwrap_err().to_string();
+    assert!(err.ends_with("can't evaluate field Nope in type chartutil.Capabilities"), "{err}");
+    set.add("v", "{{ .Capabilities.KubeVersion.Minor \"x\" }}").unwrap();
+    assert!(set.execute("v", &data).unwrap_err().to_string().contains("can't give argument to non-function"));
 }
