@@ -17,6 +17,10 @@ pub fn new_set() -> Set {
     set
 }
 
+fn error_map(message: &str) -> Value {
+    Value::Map(Map::from_iter([("Error".to_owned(), Value::from(message))]))
+}
+
 fn functions() -> Vec<(&'static str, Func)> {
     vec![
         (
@@ -86,6 +90,39 @@ fn functions() -> Vec<(&'static str, Func)> {
                 _ => Err(format!("wrong number of args for toYaml: want 1 got {}", args.len())),
             }),
         ),
+        (
+            "fromYaml",
+            Arc::new(|_, args| {
+                let [Value::String(text)] = args.as_slice() else {
+                    return Err("wrong type for value; expected string".into());
+                };
+                // Errors (and a top-level list) are a map with the message under "Error".
+                Ok(match crate::yaml_in::from_yaml(text) {
+                    Ok(Value::Map(m)) => Value::Map(m),
+                    Ok(Value::Nil) => Value::Map(Map::default()),
+                    Ok(_) => error_map(
+                        "error unmarshaling JSON: json: cannot unmarshal array into Go value of type map[string]interface {}",
+                    ),
+                    Err(e) => error_map(&e),
+                })
+            }),
+        ),
+        (
+            "fromYamlArray",
+            Arc::new(|_, args| {
+                let [Value::String(text)] = args.as_slice() else {
+                    return Err("wrong type for value; expected string".into());
+                };
+                Ok(match crate::yaml_in::from_yaml(text) {
+                    Ok(Value::List(items)) => Value::List(items),
+                    Ok(Value::Nil) => Value::List(Vec::new()),
+                    Ok(_) => Value::List(vec![Value::from(
+                        "error unmarshaling JSON: json: cannot unmarshal object into Go value of type []interface {}",
+                    )]),
+                    Err(e) => Value::List(vec![Value::from(e)]),
+                })
+            }),
+        ),
         // No cluster during `helm template`: nothing is found.
         ("lookup", Arc::new(|_, _| Ok(Value::Map(Map::default())))),
         ("getHostByName", Arc::new(|_, _| Ok(Value::from("")))),
@@ -139,6 +176,16 @@ yaml: {{ toYaml .Values | nindent 2 }}"#;
         let err =
             render(&[("t", r#"{{ define "r" }}{{ include "r" . }}{{ end }}{{ include "r" . }}"#)], "t").unwrap_err();
         assert!(err.contains("rendering template has a nested reference name: r: unable to execute template"), "{err}");
+    }
+
+    #[test]
+    fn from_yaml_reads_yaml_1_1_and_reports_errors_in_the_map() {
+        assert_eq!(
+            render(&[("t", r#"{{ (fromYaml "a: yes\nb: 0755").b }} {{ (fromYaml "a: yes").a }}"#)], "t").unwrap(),
+            "493 true"
+        );
+        assert!(render(&[("t", r#"{{ (fromYaml "- 1").Error }}"#)], "t").unwrap().contains("cannot unmarshal array"));
+        assert_eq!(render(&[("t", r#"{{ fromYamlArray "[1, two]" }}"#)], "t").unwrap(), "[1 two]");
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod gofmt;
 pub mod sprig;
 pub mod template;
 pub mod value;
+pub mod yaml_in;
 pub mod yaml_out;
 
 pub use template::{Error, Set};
