@@ -11,8 +11,10 @@
 //! Built so far: the template language. Helm's functions, Sprig, values, charts and output
 //! ordering build on it.
 
+pub mod chart;
 pub mod engine;
 pub mod gofmt;
+pub mod render;
 pub mod sprig;
 pub mod template;
 pub mod value;

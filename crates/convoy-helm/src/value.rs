@@ -52,6 +52,11 @@ impl Map {
         self.lock().keys().cloned().collect()
     }
 
+    /// A new map with the same entries (nested maps still shared).
+    pub fn shallow_copy(&self) -> Map {
+        Map::new(self.lock().clone())
+    }
+
     /// Whether both are the same map (not just equal contents).
     pub fn same(&self, other: &Map) -> bool {
         Arc::ptr_eq(&self.0, &other.0)

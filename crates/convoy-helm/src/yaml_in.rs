@@ -24,7 +24,8 @@ pub fn from_yaml(text: &str) -> Result<Value, String> {
     let mut root: Option<Value> = None;
     let (mut own, mut expanded) = (0usize, 0usize);
     for event in Parser::new_from_str(text) {
-        let (event, span) = event.map_err(|e| format!("yaml: line {}: {}", e.marker().line(), e.info()))?;
+        let (event, span) =
+            event.map_err(|e| format!("yaml: line {}: {}", e.marker().line(), libyaml_words(e.info())))?;
         let line = span.start.line();
         let finished: Option<(Value, usize)> = match event {
             Event::DocumentEnd if root.is_some() => break,
@@ -103,6 +104,15 @@ pub fn from_yaml(text: &str) -> Result<Value, String> {
         }
     }
     Ok(root.unwrap_or(Value::Nil))
+}
+
+/// The parser's messages in libyaml's words, where they name the same error (Helm's texts
+/// come from libyaml via yaml.v2).
+fn libyaml_words(message: &str) -> &str {
+    match message {
+        "simple key expected" => "could not find expected ':'",
+        other => other,
+    }
 }
 
 /// YAML 1.1's merge key: the mapping's own keys win over merged ones.

@@ -5,6 +5,7 @@
 mod collections;
 mod convert;
 mod encoding;
+mod random;
 mod strings;
 
 use std::sync::Arc;
@@ -13,11 +14,16 @@ use crate::template::{Func, Set};
 use crate::value::Value;
 
 pub(crate) use convert::to_int64;
+pub(crate) use strings::to_string as to_string_value;
 
 /// Adds every function built so far to `set`.
 pub fn register(set: &mut Set) {
-    for (name, func) in
-        strings::all().into_iter().chain(convert::all()).chain(collections::all()).chain(encoding::all())
+    for (name, func) in strings::all()
+        .into_iter()
+        .chain(convert::all())
+        .chain(collections::all())
+        .chain(encoding::all())
+        .chain(random::all())
     {
         set.func(name, func);
     }
