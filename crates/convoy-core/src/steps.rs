@@ -57,6 +57,7 @@ pub const CONVOY_RUNS: &[&str] = &[
     "git-tag",
     "git-wait-for-pr",
     "github-push",
+    "helm-template",
     "helm-update-chart",
     "http",
     "http-download",
@@ -147,7 +148,12 @@ mod tests {
         assert_eq!(support("snow-create-ticket"), StepSupport::AkuityPlatform);
         assert_eq!(support("tf-plan"), StepSupport::AkuityPlatform);
         assert!(matches!(support("helm-update-image"), StepSupport::Removed(why) if why.contains("yaml-update")));
-        assert_eq!(support("helm-template"), StepSupport::NotYet);
+        // Every kind of Kargo v1.11.2 runs: nothing is "not yet".
+        assert!(
+            KARGO_STEP_KINDS.iter().all(|k| support(k) == StepSupport::Runs),
+            "{:?}",
+            KARGO_STEP_KINDS.iter().filter(|k| support(k) != StepSupport::Runs).collect::<Vec<_>>()
+        );
         assert_eq!(support("snow"), StepSupport::Unknown);
         assert_eq!(support("git-clonee"), StepSupport::Unknown);
     }

@@ -105,6 +105,10 @@ impl Chart {
                 return Err(format!("validation: chart.metadata.{field} is required"));
             }
         }
+        let name = crate::sprig::to_string_value(&meta.get("name").unwrap_or(Value::Nil));
+        if name.contains(['/', '\\']) || name == "." || name == ".." {
+            return Err(format!("validation: chart.metadata.name {name:?} is invalid"));
+        }
         let kind = meta.get("type").map(|v| crate::sprig::to_string_value(&v)).unwrap_or_default();
         if !kind.is_empty() && kind != "application" && kind != "library" {
             return Err("validation: chart.metadata.type must be application or library".into());
@@ -130,6 +134,16 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> Result<(),
         // Helm's default ignore: dot files directly under templates/.
         if relative.starts_with("templates/.") {
             continue;
+        }
+        // Links are followed only while they stay inside the chart: a chart from a repository
+        // must not read the server's files into a manifest.
+        let link = std::fs::symlink_metadata(&path).map_err(|e| format!("{relative}: {e}"))?;
+        if link.file_type().is_symlink() {
+            let target = std::fs::canonicalize(&path).map_err(|e| format!("{relative}: {e}"))?;
+            let inside = std::fs::canonicalize(root).map_err(|e| e.to_string())?;
+            if !target.starts_with(&inside) {
+                return Err(format!("{relative}: a link to {} leaves the chart; it is not followed", target.display()));
+            }
         }
         let meta = std::fs::metadata(&path).map_err(|e| format!("{relative}: {e}"))?;
         if meta.is_dir() {

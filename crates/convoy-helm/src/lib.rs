@@ -16,6 +16,7 @@ pub mod engine;
 pub mod gofmt;
 pub mod render;
 pub mod sprig;
+pub mod strvals;
 pub mod template;
 pub mod value;
 pub mod yaml_in;

@@ -10,6 +10,7 @@ mod files;
 mod git;
 mod github_push;
 mod helm;
+mod helm_template;
 mod http;
 pub mod jsonedit;
 mod merge;
@@ -66,6 +67,7 @@ pub fn builtin_with(mirrors: Arc<Mirrors>, resources: Arc<dyn Resources>, overri
     registry.register(Arc::new(helm::HelmUpdateChart { registries: Registries::new(), resources: resources.clone() }));
     registry.register(Arc::new(oci::OciDownload { registries: Registries::new(), resources: resources.clone() }));
     registry.register(Arc::new(oci::OciPush { registries: Registries::new(), resources: resources.clone() }));
+    registry.register(Arc::new(helm_template::HelmTemplate));
     registry.register(Arc::new(http::Http));
     registry.register(Arc::new(http::HttpDownload));
     registry.register(Arc::new(untar::Untar));

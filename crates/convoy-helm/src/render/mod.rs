@@ -120,8 +120,13 @@ fn parse_order(a: &str, b: &str) -> std::cmp::Ordering {
     depth(b).cmp(&depth(a)).then_with(|| b.cmp(a))
 }
 
-/// Renders `chart` with `user` values: Helm's manifest text (CRDs when asked, manifests, hooks).
+/// Renders `chart` with `user` values: `helm template`'s text (CRDs when asked, manifests, hooks).
 pub fn render(chart: &Chart, user: &Map, options: &Options) -> Result<String, String> {
+    render_parts(chart, user, options).map(|r| r.to_text())
+}
+
+/// Renders `chart` with `user` values into its parts.
+pub fn render_parts(chart: &Chart, user: &Map, options: &Options) -> Result<Rendered, String> {
     let mut chart = chart.clone();
     process_dependencies(&mut chart, user, "")?;
     let values = user.deep_copy();
@@ -214,27 +219,65 @@ pub fn render(chart: &Chart, user: &Map, options: &Options) -> Result<String, St
     }
     manifests.sort_by_key(|d| kind_rank(&d.kind));
     hooks.sort_by_key(|d| kind_rank(&d.kind));
-    let mut out = String::new();
-    if options.include_crds {
-        for scope in &all {
-            for (path, bytes) in &scope.crds {
-                out.push_str(&format!("---\n# Source: {path}\n{}\n", String::from_utf8_lossy(bytes)));
-            }
+    let crds = if options.include_crds {
+        all.iter()
+            .flat_map(|scope| {
+                scope.crds.iter().map(|(path, bytes)| (path.clone(), String::from_utf8_lossy(bytes).into_owned()))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let hooks = hooks
+        .into_iter()
+        .map(|d| Hook { path: d.path, text: d.text, events: d.hook.unwrap_or_default() })
+        .filter(|hook| !(options.skip_tests && hook.is_test()))
+        .filter(|_| !options.disable_hooks)
+        .collect();
+    Ok(Rendered { crds, manifests: manifests.into_iter().map(|d| (d.path, d.text)).collect(), hooks })
+}
+
+/// A rendered chart: raw CRDs, manifests in install order, hooks (tests filtered as asked).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rendered {
+    pub crds: Vec<(String, String)>,
+    pub manifests: Vec<(String, String)>,
+    pub hooks: Vec<Hook>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hook {
+    pub path: String,
+    pub text: String,
+    pub events: Vec<String>,
+}
+
+impl Hook {
+    pub fn is_test(&self) -> bool {
+        self.events.iter().any(|e| e == "test" || e == "test-success")
+    }
+}
+
+/// `---\n# Source: PATH\nDOC\n`.
+pub fn block(path: &str, text: &str) -> String {
+    format!("---\n# Source: {path}\n{text}\n")
+}
+
+impl Rendered {
+    /// Helm's release manifest: CRDs, then manifests.
+    pub fn manifest(&self) -> String {
+        self.crds.iter().chain(&self.manifests).map(|(p, t)| block(p, t)).collect()
+    }
+
+    /// `helm template`'s output (and Kargo's single-file output): the manifest trimmed, a
+    /// newline, then the hooks.
+    pub fn to_text(&self) -> String {
+        let mut out = format!("{}\n", self.manifest().trim());
+        for hook in &self.hooks {
+            out.push_str(&block(&hook.path, &hook.text));
         }
+        out
     }
-    for document in &manifests {
-        out.push_str(&format!("---\n# Source: {}\n{}\n", document.path, document.text));
-    }
-    if !options.disable_hooks {
-        for document in &hooks {
-            let test = document.hook.as_ref().is_some_and(|e| e.iter().any(|e| e == "test" || e == "test-success"));
-            if options.skip_tests && test {
-                continue;
-            }
-            out.push_str(&format!("---\n# Source: {}\n{}\n", document.path, document.text));
-        }
-    }
-    Ok(out)
 }
 
 /// `template: NAME:LINE: msg` as Helm reports a parse error.
