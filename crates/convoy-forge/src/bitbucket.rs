@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::rest::{MAX_PAGES, Reply, message, same_origin, send};
+use crate::rest::{MAX_PAGES, Refusal, Reply, message, same_origin, send};
 use crate::{CheckState, CommitStatus, Forge, ForgeError, Merge, NewPullRequest, PullRequest, Repository};
 
 const STRATEGIES: [&str; 6] =
@@ -38,24 +38,14 @@ impl Bitbucket {
             request = request.json(&body);
         }
         let reply = send("Bitbucket", request).await?;
-        match reply.status {
-            s if s.is_success() => Ok(reply),
-            StatusCode::UNAUTHORIZED => Err(ForgeError::Forbidden(format!(
-                "Bitbucket refused the token for {} ({}): check the password of the git credentials Secret (a repository, project or workspace access token)",
-                self.slug(),
-                message(&reply.body)
-            ))),
-            StatusCode::FORBIDDEN => Err(ForgeError::Forbidden(format!(
-                "Bitbucket forbids this for {} ({}): the token needs the pullrequest:write scope",
-                self.slug(),
-                message(&reply.body)
-            ))),
-            StatusCode::NOT_FOUND => {
-                Err(ForgeError::NotFound(format!("not found on Bitbucket: {} ({})", self.slug(), message(&reply.body))))
-            }
-            StatusCode::BAD_REQUEST => Ok(reply),
-            s => Err(ForgeError::Refused(format!("Bitbucket answered {s}: {}", message(&reply.body)))),
+        Refusal {
+            forge: "Bitbucket",
+            repository: &self.slug(),
+            token_hint: "check the password of the git credentials Secret (a repository, project or workspace access token)",
+            permission_hint: "the token needs the pullrequest:write scope",
+            message,
         }
+        .check(reply, &[StatusCode::BAD_REQUEST])
     }
 
     fn pull_request(value: &Value) -> PullRequest {

@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::rest::{MAX_PAGES, Reply, encode, send};
+use crate::rest::{MAX_PAGES, Refusal, Reply, encode, send};
 use crate::{CheckState, CommitStatus, Forge, ForgeError, Merge, NewPullRequest, PullRequest, Repository};
 
 const STRATEGIES: [&str; 7] = ["no-ff", "ff", "ff-only", "rebase-no-ff", "rebase-ff-only", "squash", "squash-ff-only"];
@@ -49,26 +49,14 @@ impl BitbucketDataCenter {
             request = request.json(&body);
         }
         let reply = send("Bitbucket Data Center", request).await?;
-        match reply.status {
-            s if s.is_success() => Ok(reply),
-            StatusCode::UNAUTHORIZED => Err(ForgeError::Forbidden(format!(
-                "Bitbucket Data Center refused the token for {} ({}): check the password of the git credentials Secret (an HTTP access token)",
-                self.slug(),
-                message(&reply.body)
-            ))),
-            StatusCode::FORBIDDEN => Err(ForgeError::Forbidden(format!(
-                "Bitbucket Data Center forbids this for {} ({}): the token needs repository write",
-                self.slug(),
-                message(&reply.body)
-            ))),
-            StatusCode::NOT_FOUND => Err(ForgeError::NotFound(format!(
-                "not found on Bitbucket Data Center: {} ({})",
-                self.slug(),
-                message(&reply.body)
-            ))),
-            StatusCode::CONFLICT | StatusCode::BAD_REQUEST => Ok(reply),
-            s => Err(ForgeError::Refused(format!("Bitbucket Data Center answered {s}: {}", message(&reply.body)))),
+        Refusal {
+            forge: "Bitbucket Data Center",
+            repository: &self.slug(),
+            token_hint: "check the password of the git credentials Secret (an HTTP access token)",
+            permission_hint: "the token needs repository write",
+            message,
         }
+        .check(reply, &[StatusCode::CONFLICT, StatusCode::BAD_REQUEST])
     }
 
     fn pull_request(value: &Value) -> PullRequest {

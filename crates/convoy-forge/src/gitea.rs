@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::rest::{MAX_PAGES, Reply, message, next_link, same_origin, send};
+use crate::rest::{MAX_PAGES, Refusal, Reply, message, next_link, same_origin, send};
 use crate::{CheckState, CommitStatus, Forge, ForgeError, Merge, NewPullRequest, PullRequest, Repository};
 
 /// The merge styles Gitea takes (`Do`).
@@ -37,25 +37,14 @@ impl Gitea {
             request = request.json(&body);
         }
         let reply = send("Gitea", request).await?;
-        match reply.status {
-            s if s.is_success() => Ok(reply),
-            StatusCode::UNAUTHORIZED => Err(ForgeError::Forbidden(format!(
-                "Gitea refused the token for {} ({}): check the password of the git credentials Secret for this repository",
-                self.slug(),
-                message(&reply.body)
-            ))),
-            StatusCode::FORBIDDEN => Err(ForgeError::Forbidden(format!(
-                "Gitea forbids this for {} ({}): the token needs write:repository",
-                self.slug(),
-                message(&reply.body)
-            ))),
-            StatusCode::NOT_FOUND => Err(ForgeError::NotFound(format!(
-                "not found on Gitea: {url} (no such repository or pull request, or the token cannot see {})",
-                self.slug()
-            ))),
-            StatusCode::METHOD_NOT_ALLOWED | StatusCode::CONFLICT => Ok(reply),
-            s => Err(ForgeError::Refused(format!("Gitea answered {s}: {}", message(&reply.body)))),
+        Refusal {
+            forge: "Gitea",
+            repository: &self.slug(),
+            token_hint: "check the password of the git credentials Secret for this repository",
+            permission_hint: "the token needs write:repository",
+            message,
         }
+        .check(reply, &[StatusCode::METHOD_NOT_ALLOWED, StatusCode::CONFLICT])
     }
 
     fn pull_request(value: &Value) -> PullRequest {

@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::rest::{MAX_PAGES, Reply, encode, message, send};
+use crate::rest::{MAX_PAGES, Refusal, Reply, encode, message, send};
 use crate::{CheckState, CommitStatus, Forge, ForgeError, Merge, NewPullRequest, PullRequest, Repository};
 
 pub struct GitLab {
@@ -35,30 +35,22 @@ impl GitLab {
             request = request.json(&body);
         }
         let reply = send("GitLab", request).await?;
-        match reply.status {
-            s if s.is_success() => Ok(reply),
-            StatusCode::UNAUTHORIZED => Err(ForgeError::Forbidden(format!(
-                "GitLab refused the token for {} ({}): check the password of the git credentials Secret for this repository",
-                self.path(),
-                message(&reply.body)
-            ))),
-            StatusCode::FORBIDDEN => Err(ForgeError::Forbidden(format!(
-                "GitLab forbids this for {} ({}): the token needs the api scope and Developer access",
-                self.path(),
-                message(&reply.body)
-            ))),
-            StatusCode::NOT_FOUND => Err(ForgeError::NotFound(format!(
-                "not found on GitLab: {} ({}; or the token cannot see the project)",
-                self.path(),
-                message(&reply.body)
-            ))),
-            // The merge endpoint's refusals are read by `merge`.
-            StatusCode::METHOD_NOT_ALLOWED
-            | StatusCode::CONFLICT
-            | StatusCode::UNPROCESSABLE_ENTITY
-            | StatusCode::NOT_ACCEPTABLE => Ok(reply),
-            s => Err(ForgeError::Refused(format!("GitLab answered {s}: {}", message(&reply.body)))),
+        Refusal {
+            forge: "GitLab",
+            repository: &self.path(),
+            token_hint: "check the password of the git credentials Secret for this repository",
+            permission_hint: "the token needs the api scope and Developer access",
+            message,
         }
+        .check(
+            reply,
+            &[
+                StatusCode::METHOD_NOT_ALLOWED,
+                StatusCode::CONFLICT,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                StatusCode::NOT_ACCEPTABLE,
+            ],
+        )
     }
 
     fn merge_request(value: &Value) -> PullRequest {

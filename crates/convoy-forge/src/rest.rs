@@ -51,6 +51,43 @@ pub(crate) async fn send(forge: &'static str, request: reqwest::RequestBuilder) 
     Ok(Reply { status, body, headers })
 }
 
+/// How a forge's refusal is told: who refused, for which repository, and how to fix it.
+pub(crate) struct Refusal<'a> {
+    pub forge: &'static str,
+    pub repository: &'a str,
+    /// How to fix a refused token (401).
+    pub token_hint: &'static str,
+    /// What the token needs (403).
+    pub permission_hint: &'static str,
+    /// The forge's error text from a body.
+    pub message: fn(&Value) -> String,
+}
+
+impl Refusal<'_> {
+    /// `reply` when it succeeded or has a status in `readable` (the caller reads those); else
+    /// the error its status means.
+    pub(crate) fn check(&self, reply: Reply, readable: &[StatusCode]) -> Result<Reply, ForgeError> {
+        if reply.status.is_success() || readable.contains(&reply.status) {
+            return Ok(reply);
+        }
+        let (forge, repository, text) = (self.forge, self.repository, (self.message)(&reply.body));
+        Err(match reply.status {
+            StatusCode::UNAUTHORIZED => ForgeError::Forbidden(format!(
+                "{forge} refused the token for {repository} ({text}): {}",
+                self.token_hint
+            )),
+            StatusCode::FORBIDDEN => ForgeError::Forbidden(format!(
+                "{forge} forbids this for {repository} ({text}): {}",
+                self.permission_hint
+            )),
+            StatusCode::NOT_FOUND => ForgeError::NotFound(format!(
+                "not found on {forge}: {repository} ({text}; or the token cannot see the repository)"
+            )),
+            s => ForgeError::Refused(format!("{forge} answered {s}: {text}")),
+        })
+    }
+}
+
 /// reqwest's error text without the URL (which may carry a query worth keeping out of logs).
 fn without_url(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
