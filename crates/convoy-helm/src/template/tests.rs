@@ -202,7 +202,7 @@ fn runaway_loops_and_output_are_stopped() {
 }
 
 /// Random texts made of template fragments: parsing and executing never panic (the fuzz target
-/// `fuzz/fuzz_targets/template.rs` explores further with cargo-fuzz).
+/// `fuzz/fuzz_targets/helm_template.rs`, run by `scripts/bench/fuzz.sh`, explores further).
 #[test]
 fn random_texts_never_panic() {
     const FRAGMENTS: [&str; 34] = [
