@@ -6,6 +6,9 @@ use std::path::Path;
 
 use crate::value::{Map, Value};
 
+/// A chart's files: paths relative to its root, and their bytes.
+type Files = Vec<(String, Vec<u8>)>;
+
 /// A file over this size is refused, as Helm refuses it.
 const MAX_FILE: u64 = 5 << 20;
 
@@ -54,12 +57,61 @@ impl Chart {
         Chart::from_files(entries, dir)
     }
 
+    /// Loads a packaged chart (`.tgz`): its top directory stripped; absolute paths, `..` and
+    /// files at the archive's root refused; at most 100 MiB in all and 5 MiB per file.
+    pub fn load_archive(bytes: &[u8], label: &Path) -> Result<Chart, String> {
+        use std::io::Read;
+        if !bytes.starts_with(&[0x1f, 0x8b]) {
+            return Err(format!("{}: not a gzip-compressed chart archive", label.display()));
+        }
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+        let mut entries = Vec::new();
+        let mut total: u64 = 0;
+        for entry in archive.entries().map_err(|e| format!("{}: {e}", label.display()))? {
+            let mut entry = entry.map_err(|e| format!("{}: {e}", label.display()))?;
+            if !entry.header().entry_type().is_file() {
+                continue;
+            }
+            let path =
+                entry.path().map_err(|e| format!("{}: {e}", label.display()))?.to_string_lossy().replace('\\', "/");
+            if path.starts_with('/') || path.split('/').any(|p| p == "..") {
+                return Err(format!(
+                    "{}: chart illegally contains content outside the base directory: {path:?}",
+                    label.display()
+                ));
+            }
+            let Some((_, relative)) = path.split_once('/') else {
+                if path == "Chart.yaml" {
+                    return Err(format!("{}: chart yaml not in base directory", label.display()));
+                }
+                continue;
+            };
+            let size = entry.header().size().unwrap_or(0);
+            total += size;
+            if size > MAX_FILE || total > 100 << 20 {
+                return Err(format!(
+                    "{}: chart archive is larger than allowed (5 MiB a file, 100 MiB in all)",
+                    label.display()
+                ));
+            }
+            let mut data = Vec::with_capacity(size as usize);
+            entry
+                .by_ref()
+                .take(MAX_FILE + 1)
+                .read_to_end(&mut data)
+                .map_err(|e| format!("{}: {e}", label.display()))?;
+            entries.push((relative.to_owned(), data));
+        }
+        Chart::from_files(entries, label)
+    }
+
     fn from_files(entries: Vec<(String, Vec<u8>)>, dir: &Path) -> Result<Chart, String> {
         let mut meta = None;
         let mut values = Map::default();
         let mut templates = Vec::new();
         let mut files = Vec::new();
-        let mut sub_dirs: Vec<String> = Vec::new();
+        let mut sub_dirs: Vec<(String, Files)> = Vec::new();
+        let mut archives: Vec<(String, Vec<u8>)> = Vec::new();
         for (path, mut bytes) in entries {
             // A UTF-8 byte order mark is removed.
             if bytes.starts_with(&[0xef, 0xbb, 0xbf]) {
@@ -70,14 +122,16 @@ impl Chart {
                 if first.starts_with('_') || first.starts_with('.') {
                     continue;
                 }
-                if rest.contains('/') {
-                    if !sub_dirs.iter().any(|d| d == first) {
-                        sub_dirs.push(first.to_owned());
+                if let Some((_, inner)) = rest.split_once('/') {
+                    match sub_dirs.iter_mut().find(|(d, _)| d == first) {
+                        Some((_, files)) => files.push((inner.to_owned(), bytes)),
+                        None => sub_dirs.push((first.to_owned(), vec![(inner.to_owned(), bytes)])),
                     }
                     continue;
                 }
                 if first.ends_with(".tgz") || first.ends_with(".tar.gz") {
-                    return Err(format!("{}: packaged subcharts (charts/{first}) are not read yet", dir.display()));
+                    archives.push((first.to_owned(), bytes));
+                    continue;
                 }
                 files.push((path, bytes));
                 continue;
@@ -114,8 +168,11 @@ impl Chart {
             return Err("validation: chart.metadata.type must be application or library".into());
         }
         let mut charts = Vec::new();
-        for sub in sub_dirs {
-            charts.push(Chart::load_dir(&dir.join("charts").join(sub))?);
+        for (sub, entries) in sub_dirs {
+            charts.push(Chart::from_files(entries, &dir.join("charts").join(sub))?);
+        }
+        for (name, bytes) in archives {
+            charts.push(Chart::load_archive(&bytes, &dir.join("charts").join(name))?);
         }
         Ok(Chart { meta, values, templates, files, charts })
     }
@@ -158,4 +215,56 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> Result<(),
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A gzipped tar of `files`, names written raw (so hostile ones can be made).
+    fn archive(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+        for (name, data) in files {
+            let mut header = tar::Header::new_gnu();
+            let raw = &mut header.as_gnu_mut().expect("a GNU header").name;
+            raw[..name.len()].copy_from_slice(name.as_bytes());
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_cksum();
+            builder.append(&header, *data).unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    const CHART: &[u8] = b"apiVersion: v2\nname: demo\nversion: 1.0.0\n";
+
+    #[test]
+    fn packaged_charts_load_with_their_top_directory_stripped() {
+        let bytes = archive(&[
+            ("demo/Chart.yaml", CHART),
+            ("demo/templates/cm.yaml", b"kind: ConfigMap\n"),
+            ("demo/values.yaml", b"a: 1\n"),
+        ]);
+        let chart = Chart::load_archive(&bytes, Path::new("demo.tgz")).unwrap();
+        assert_eq!(chart.name(), "demo");
+        assert_eq!(chart.templates[0].0, "templates/cm.yaml");
+        assert_eq!(chart.values.get("a"), Some(Value::Float(1.0)));
+    }
+
+    #[test]
+    fn hostile_archives_are_refused() {
+        let escape = archive(&[("demo/Chart.yaml", CHART), ("demo/../../etc/cron.d/x", b"boom")]);
+        assert!(Chart::load_archive(&escape, Path::new("x.tgz")).unwrap_err().contains("outside the base directory"));
+        let absolute = archive(&[("/etc/passwd", b"x")]);
+        assert!(Chart::load_archive(&absolute, Path::new("x.tgz")).unwrap_err().contains("outside the base directory"));
+        let root = archive(&[("Chart.yaml", CHART)]);
+        assert!(Chart::load_archive(&root, Path::new("x.tgz")).unwrap_err().contains("not in base directory"));
+        let big = vec![b'a'; (MAX_FILE + 1) as usize];
+        let large = archive(&[("demo/Chart.yaml", CHART), ("demo/files/big", &big)]);
+        assert!(Chart::load_archive(&large, Path::new("x.tgz")).unwrap_err().contains("larger than allowed"));
+        assert!(Chart::load_archive(b"PK\x03\x04", Path::new("x.zip")).unwrap_err().contains("not a gzip"));
+        let named = archive(&[("demo/Chart.yaml", b"apiVersion: v2\nname: ../up\nversion: 1.0.0\n")]);
+        assert!(Chart::load_archive(&named, Path::new("x.tgz")).unwrap_err().contains("is invalid"));
+    }
 }

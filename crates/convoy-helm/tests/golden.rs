@@ -188,3 +188,22 @@ fn chart_types_are_validated() {
     check_error("chart-bad-type", "template-chart-bad-type.txt");
     check_error("lib-chart", "template-lib-chart.txt");
 }
+
+#[test]
+fn chart_with_template_lib_archive_dep() {
+    check(
+        "chart-with-template-lib-archive-dep",
+        "template-chart-with-template-lib-archive-dep.txt",
+        Map::default(),
+        Options::default(),
+    );
+}
+
+#[test]
+fn a_packaged_chart_renders_as_its_directory_does() {
+    let Some(dir) = golden_dir() else { return };
+    let packaged = std::fs::read(dir.join("testcharts/compressedchart-0.1.0.tgz")).unwrap();
+    let chart = Chart::load_archive(&packaged, std::path::Path::new("compressedchart-0.1.0.tgz")).unwrap();
+    assert_eq!((chart.name(), chart.meta_text("version")), ("compressedchart".to_owned(), "0.1.0".to_owned()));
+    render(&chart, &Map::default(), &Options::default()).unwrap();
+}

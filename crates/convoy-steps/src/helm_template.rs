@@ -273,14 +273,14 @@ impl StepRunner for HelmTemplate {
         let rendered = tokio::task::spawn_blocking(move || -> Result<(Rendered, Config), StepError> {
             let values = compose_values(&config, &work_dir)?;
             let chart_dir = resolve(&work_dir, &config.path)?;
-            if chart_dir.is_file() {
-                return Err(StepError::failed(format!(
-                    "failed to load chart from {:?}: packaged charts are not read by this version of Convoy yet; unpack it first (untar)",
-                    config.path
-                )));
+            let chart = if chart_dir.is_file() {
+                let bytes = std::fs::read(&chart_dir)
+                    .map_err(|e| StepError::failed(format!("failed to load chart from {:?}: {e}", config.path)))?;
+                Chart::load_archive(&bytes, Path::new(&config.path))
+            } else {
+                Chart::load_dir(&chart_dir)
             }
-            let chart = Chart::load_dir(&chart_dir)
-                .map_err(|e| StepError::failed(format!("failed to load chart from {:?}: {e}", config.path)))?;
+            .map_err(|e| StepError::failed(format!("failed to load chart from {:?}: {e}", config.path)))?;
             let missing: Vec<String> = match chart.meta.get("dependencies") {
                 Some(Value::List(deps)) => deps
                     .iter()
@@ -299,8 +299,8 @@ impl StepRunner for HelmTemplate {
                 )));
             }
             check_release_name(&options.release_name)?;
-            let rendered =
-                render_parts(&chart, &values, &options).map_err(|e| StepError::failed(format!("failed to render chart: {e}")))?;
+            let rendered = render_parts(&chart, &values, &options)
+                .map_err(|e| StepError::failed(format!("failed to render chart: {e}")))?;
             Ok((rendered, config))
         })
         .await
