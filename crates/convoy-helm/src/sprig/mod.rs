@@ -6,6 +6,7 @@ mod collections;
 mod convert;
 mod encoding;
 mod random;
+mod semver;
 mod strings;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub fn register(set: &mut Set) {
         .chain(collections::all())
         .chain(encoding::all())
         .chain(random::all())
+        .chain(semver::all())
     {
         set.func(name, func);
     }

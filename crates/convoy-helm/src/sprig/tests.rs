@@ -148,3 +148,21 @@ fn encodings_json_and_regex() {
         "b.txt a/b .gz b/c"
     );
 }
+
+#[test]
+fn semver_as_charts_use_it() {
+    // Pre-releases match only constraints that have one: charts write `>=1.19-0`.
+    assert_eq!(
+        ok("{{ semverCompare \">=1.19-0\" \"v1.20.0\" }} {{ semverCompare \">=1.21-0\" \"v1.20.0\" }}"),
+        "true false"
+    );
+    assert_eq!(ok("{{ semverCompare \"^1.2.0\" \"1.9.3\" }} {{ semverCompare \"~1.2.0\" \"1.3.0\" }}"), "true false");
+    assert_eq!(ok("{{ semverCompare \">=1.0.0\" \"1.1.0-rc.1\" }}"), "false");
+    assert_eq!(
+        ok("{{ (semver \"v1.2.3-beta+build\").Minor }} {{ (semver \"1.2\").Patch }} {{ semver \"v2.0\" }}"),
+        "2 0 2.0.0"
+    );
+    assert_eq!(ok("{{ (semver \"1.2.3\").LessThan (semver \"1.10.0\") }}"), "true");
+    assert!(render("{{ semverCompare \"nope\" \"1.0.0\" }}").unwrap_err().contains("improper constraint"));
+    assert!(render("{{ semver \"x.y\" }}").unwrap_err().contains("Invalid Semantic Version"));
+}
