@@ -40,11 +40,13 @@ fn a_promotion_is_counted_timed_and_its_lead_time_recorded() {
     let after = loop {
         let text = scrape(port);
         // Gauges are read from the view at scrape time; counters follow its change stream, a
-        // moment later: wait for both kinds.
+        // moment later; a controller's pass is counted when it returns, after the status write
+        // the CLI waited for: wait for every kind.
         let settled = [
             "convoy_stage_lead_time_seconds_count{project=\"demo\",stage=\"dev\"}",
             "convoy_stages_by_ready_reason{project=\"demo\",reason=\"Verified\"}",
             "convoy_stage_verifications_total{project=\"demo\",stage=\"dev\",phase=\"Successful\"}",
+            "convoy_controller_reconciles_total{controller=\"promotions\",result=\"ok\"}",
         ]
         .iter()
         .all(|series| sample(&text, series).is_some());
