@@ -11,38 +11,14 @@ use std::sync::Arc;
 
 use common::{Now, sh};
 use convoy_api::PromotionStep;
-use convoy_engine::{
-    NoJournal, Orchestrator, Outcome, Phase, Progress, PromotionContext, Registry, RepoCredentials, ResourceError,
-    Resources,
-};
+use convoy_engine::{NoJournal, Orchestrator, Outcome, Phase, Progress, PromotionContext, Registry};
 use convoy_forge::ApiOverrides;
 use convoy_git::Mirrors;
 use convoy_test_support::forges::{Flavor, ForgeDouble};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 const TOKEN: &str = "forge-token-1";
 const SOURCE: &str = "kargo/promotion/prod.1";
-
-struct Token;
-
-#[async_trait::async_trait]
-impl Resources for Token {
-    async fn set_freight_alias(&self, _: &str, _: &str, _: &str) -> Result<(), ResourceError> {
-        Ok(())
-    }
-    async fn set_metadata(
-        &self,
-        _: &str,
-        _: convoy_api::Kind,
-        _: &str,
-        _: &Map<String, Value>,
-    ) -> Result<(), ResourceError> {
-        Ok(())
-    }
-    async fn git_credentials(&self, _: &str, _: &str) -> Result<Option<RepoCredentials>, ResourceError> {
-        Ok(Some(RepoCredentials { username: "bot".into(), password: TOKEN.into() }))
-    }
-}
 
 struct Forge {
     flavor: Flavor,
@@ -83,7 +59,7 @@ async fn forge(flavor: Flavor) -> Forge {
         ApiOverrides::default()
     };
     let mirrors = Arc::new(Mirrors::new(dir.path().join("mirrors")));
-    let registry = convoy_steps::builtin_with(mirrors, Arc::new(Token), overrides);
+    let registry = convoy_steps::builtin_with(mirrors, Arc::new(common::Token(TOKEN)), overrides);
     Forge { flavor, double, url, registry, bare, work, _dir: dir }
 }
 

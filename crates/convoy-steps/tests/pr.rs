@@ -8,37 +8,13 @@ use std::sync::Arc;
 
 use common::Now;
 use convoy_api::PromotionStep;
-use convoy_engine::{
-    NoJournal, Orchestrator, Outcome, Phase, Progress, PromotionContext, RepoCredentials, ResourceError, Resources,
-};
+use convoy_engine::{NoJournal, Orchestrator, Outcome, Phase, Progress, PromotionContext};
 use convoy_git::Mirrors;
 use convoy_test_support::forges::{Flavor, ForgeDouble};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 const TOKEN: &str = "ghp_step";
 const HEAD: &str = "1111111111111111111111111111111111111111";
-
-/// The project's git credentials: the token for the forge.
-struct Token;
-
-#[async_trait::async_trait]
-impl Resources for Token {
-    async fn set_freight_alias(&self, _: &str, _: &str, _: &str) -> Result<(), ResourceError> {
-        Ok(())
-    }
-    async fn set_metadata(
-        &self,
-        _: &str,
-        _: convoy_api::Kind,
-        _: &str,
-        _: &Map<String, Value>,
-    ) -> Result<(), ResourceError> {
-        Ok(())
-    }
-    async fn git_credentials(&self, _: &str, _: &str) -> Result<Option<RepoCredentials>, ResourceError> {
-        Ok(Some(RepoCredentials { username: "bot".into(), password: TOKEN.into() }))
-    }
-}
 
 async fn double() -> (ForgeDouble, String) {
     let double = ForgeDouble::new(Flavor::GitHub, Some(TOKEN));
@@ -57,7 +33,7 @@ fn step(uses: &str, config: Value) -> PromotionStep {
 
 async fn run(steps: &[PromotionStep], progress: &mut Progress) -> Outcome {
     let mirrors = Arc::new(Mirrors::new(std::env::temp_dir().join("convoy-pr-test-mirrors")));
-    let registry = convoy_steps::builtin(mirrors, Arc::new(Token));
+    let registry = convoy_steps::builtin(mirrors, Arc::new(common::Token(TOKEN)));
     let orchestrator = Orchestrator { registry: &registry, data: &convoy_expr::NoData, clock: &Now };
     let context = PromotionContext {
         project: "p".into(),

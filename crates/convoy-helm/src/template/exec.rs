@@ -265,7 +265,7 @@ impl Exec<'_> {
         };
         // A method with arguments ends a chain (`.Capabilities.APIVersions.Has "v1"`).
         if has_arguments && let Some((method, path)) = chain.split_last() {
-            if let Value::Object(object) = self.fields(cmd, receiver, path, true)? {
+            if let Value::Object(object) = self.fields(cmd, receiver, path)? {
                 let mut args = Vec::with_capacity(rest.len() + 1);
                 for arg in rest {
                     args.push(self.arg(dot, cmd, arg)?);
@@ -283,7 +283,7 @@ impl Exec<'_> {
             ));
         }
         no_arguments(self)?;
-        self.fields(cmd, receiver, chain, true)
+        self.fields(cmd, receiver, chain)
     }
 
     fn variable(&self, name: &str) -> Value {
@@ -292,7 +292,7 @@ impl Exec<'_> {
 
     /// `.a.b.c` from `receiver`: a missing key is nil (missingkey=zero); a field of nil is an
     /// error, a field of no value is no value.
-    fn fields(&self, cmd: &Command, mut receiver: Value, chain: &[String], _strict: bool) -> Result<Value, Error> {
+    fn fields(&self, cmd: &Command, mut receiver: Value, chain: &[String]) -> Result<Value, Error> {
         for field in chain {
             receiver = match receiver {
                 Value::Invalid => Value::Invalid,
@@ -332,14 +332,14 @@ impl Exec<'_> {
             Arg::Int(i) => Value::Int(*i),
             Arg::Float(f) => Value::Float(*f),
             Arg::String(s) => Value::String(s.clone()),
-            Arg::Field(chain) => self.fields(cmd, dot.clone(), chain, true)?,
+            Arg::Field(chain) => self.fields(cmd, dot.clone(), chain)?,
             Arg::Variable(name, chain) => {
                 let value = self.variable(name);
-                self.fields(cmd, value, chain, true)?
+                self.fields(cmd, value, chain)?
             }
             Arg::Chain(base, chain) => {
                 let value = self.arg(dot, cmd, base)?;
-                self.fields(cmd, value, chain, false)?
+                self.fields(cmd, value, chain)?
             }
             Arg::Pipe(pipe) => self.pipe_value(dot, pipe)?,
             Arg::Function(name) => self.function(dot, cmd, name, &[], None)?,

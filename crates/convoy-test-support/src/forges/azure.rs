@@ -234,10 +234,8 @@ async fn create(
             "TF401398: The pull request cannot be activated because the source and/or the target branch no longer exists, or the requested refs are not branches",
         );
     };
-    if book.lose_next_create {
-        // The PR exists; the answer never reaches the client (a crash, a dropped connection).
-        book.lose_next_create = false;
-        return (StatusCode::BAD_GATEWAY, "Bad Gateway").into_response();
+    if let Some(lost) = book.lost_create() {
+        return lost;
     }
     (StatusCode::CREATED, Json(pull_json(&book, &pull, false))).into_response()
 }

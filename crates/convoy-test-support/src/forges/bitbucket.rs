@@ -185,10 +185,8 @@ async fn create(
     let Some(pull) = book.open(&source, &target, &text("/title"), &text("/description"), Vec::new()) else {
         return error(StatusCode::BAD_REQUEST, &format!("{source}: branch not found"));
     };
-    if book.lose_next_create {
-        // The PR exists; the answer never reaches the client (a crash, a dropped connection).
-        book.lose_next_create = false;
-        return (StatusCode::BAD_GATEWAY, "Bad Gateway").into_response();
+    if let Some(lost) = book.lost_create() {
+        return lost;
     }
     (StatusCode::CREATED, Json(pull_json(&pull))).into_response()
 }

@@ -204,9 +204,8 @@ async fn create(
             "com.atlassian.bitbucket.repository.NoSuchBranchException",
         );
     };
-    if book.lose_next_create {
-        book.lose_next_create = false;
-        return (StatusCode::BAD_GATEWAY, "Bad Gateway").into_response();
+    if let Some(lost) = book.lost_create() {
+        return lost;
     }
     (StatusCode::CREATED, Json(pull_json(&book, &pull))).into_response()
 }

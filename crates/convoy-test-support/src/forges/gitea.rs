@@ -200,10 +200,8 @@ async fn create(
     let Some(pull) = book.open(&head, &base, &text("title"), &text("body"), labels) else {
         return error(StatusCode::NOT_FOUND, "The target couldn't be found.");
     };
-    if book.lose_next_create {
-        // The PR exists; the answer never reaches the client (a crash, a dropped connection).
-        book.lose_next_create = false;
-        return (StatusCode::BAD_GATEWAY, "Bad Gateway").into_response();
+    if let Some(lost) = book.lost_create() {
+        return lost;
     }
     let value = pull_json(&book, &pull, false);
     (StatusCode::CREATED, Json(value)).into_response()

@@ -229,10 +229,8 @@ async fn create(
         });
         return (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response();
     };
-    if state.lose_next_create {
-        // The PR exists; the answer never reaches the client (a crash, a dropped connection).
-        state.lose_next_create = false;
-        return (StatusCode::BAD_GATEWAY, "Bad Gateway").into_response();
+    if let Some(lost) = state.lost_create() {
+        return lost;
     }
     if body["draft"] == true {
         state.pull(pull.number).expect("just opened").mergeable_state = "draft".into();

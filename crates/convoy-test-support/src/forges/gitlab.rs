@@ -179,10 +179,8 @@ async fn create(
     let Some(pull) = book.open(&source, &target, &title, &text("description"), labels) else {
         return message(StatusCode::NOT_FOUND, json!("404 Branch Not Found"));
     };
-    if book.lose_next_create {
-        // The PR exists; the answer never reaches the client (a crash, a dropped connection).
-        book.lose_next_create = false;
-        return (StatusCode::BAD_GATEWAY, "Bad Gateway").into_response();
+    if let Some(lost) = book.lost_create() {
+        return lost;
     }
     let value = mr_json(&book, &pull);
     (StatusCode::CREATED, Json(value)).into_response()

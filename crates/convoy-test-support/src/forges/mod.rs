@@ -198,6 +198,15 @@ impl Book {
         known
     }
 
+    /// The 502 a create answers when its answer is to be lost (the PR exists all the same).
+    pub(crate) fn lost_create(&mut self) -> Option<axum::response::Response> {
+        use axum::response::IntoResponse;
+        if !std::mem::take(&mut self.lose_next_create) {
+            return None;
+        }
+        Some((axum::http::StatusCode::BAD_GATEWAY, "Bad Gateway").into_response())
+    }
+
     /// Answers a "being computed" read: true while `not_ready_reads` lasts.
     pub(crate) fn computing(&mut self) -> bool {
         if self.not_ready_reads > 0 {
