@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use crate::helmignore::Rules;
 use crate::value::{Map, Value};
 
 /// A chart's files: paths relative to its root, and their bytes.
@@ -52,8 +53,19 @@ impl Chart {
 
     /// Loads the chart in directory `dir`.
     pub fn load_dir(dir: &Path) -> Result<Chart, String> {
+        let ignore_file = dir.join(".helmignore");
+        let ignore = match std::fs::symlink_metadata(&ignore_file) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(format!("{}: {e}", ignore_file.display())),
+            // Its rules are quoted in errors: a link must not quote a file from elsewhere.
+            Ok(meta) if !meta.is_file() => {
+                return Err(format!("{}: not a regular file; it is not followed", ignore_file.display()));
+            }
+            Ok(_) => std::fs::read_to_string(&ignore_file).map_err(|e| format!("{}: {e}", ignore_file.display()))?,
+        };
+        let rules = Rules::parse(&ignore).map_err(|e| format!("{}/{e}", dir.display()))?;
         let mut entries = Vec::new();
-        walk(dir, dir, &mut entries)?;
+        walk(dir, dir, &rules, &mut entries)?;
         Chart::from_files(entries, dir)
     }
 
@@ -178,8 +190,9 @@ impl Chart {
     }
 }
 
-/// Every regular file under `dir`, in lexical order, paths relative to `root` with `/`.
-fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> Result<(), String> {
+/// Every regular file under `dir` that `.helmignore` keeps, in lexical order, paths relative
+/// to `root` with `/`.
+fn walk(root: &Path, dir: &Path, rules: &Rules, out: &mut Vec<(String, Vec<u8>)>) -> Result<(), String> {
     let mut names: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
         .filter_map(Result::ok)
@@ -188,8 +201,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> Result<(),
     names.sort();
     for path in names {
         let relative = path.strip_prefix(root).map_err(|e| e.to_string())?.to_string_lossy().replace('\\', "/");
-        // Helm's default ignore: dot files directly under templates/.
-        if relative.starts_with("templates/.") {
+        if rules.ignores(&relative, std::fs::metadata(&path).is_ok_and(|m| m.is_dir())) {
             continue;
         }
         // Links are followed only while they stay inside the chart: a chart from a repository
@@ -204,7 +216,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> Result<(),
         }
         let meta = std::fs::metadata(&path).map_err(|e| format!("{relative}: {e}"))?;
         if meta.is_dir() {
-            walk(root, &path, out)?;
+            walk(root, &path, rules, out)?;
         } else if meta.is_file() {
             if meta.len() > MAX_FILE {
                 return Err(format!("{relative}: file is larger than the maximum of 5 MiB"));

@@ -13,7 +13,9 @@
 
 pub mod chart;
 pub mod engine;
+mod glob;
 pub mod gofmt;
+mod helmignore;
 pub mod render;
 pub mod sprig;
 pub mod strvals;

@@ -111,6 +111,10 @@ pub trait Object: Send + Sync + fmt::Debug {
     fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>>;
     /// What `%v` prints.
     fn print(&self) -> String;
+    /// Keys and values for `range`, when the Go value is a map; `None`: not rangeable.
+    fn entries(&self) -> Option<Vec<(Value, Value)>> {
+        None
+    }
 }
 
 /// A template value.
@@ -145,7 +149,8 @@ impl Value {
             Value::String(s) => !s.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) => !m.is_empty(),
-            Value::Object(_) => true,
+            // A map-typed object (`.Files`, a Glob's result) is false when empty, as in Go.
+            Value::Object(o) => o.entries().is_none_or(|e| !e.is_empty()),
         }
     }
 

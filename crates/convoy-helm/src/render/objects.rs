@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::value::{Object, Value};
+use crate::value::{Map, Object, Value};
 
 /// client-go v0.34's group versions (§5.1), which `.Capabilities.APIVersions.Has` knows.
 pub(super) const API_VERSIONS: &[&str] = &[
@@ -152,35 +152,134 @@ impl Object for ApiVersions {
     }
 }
 
-/// `.Files`: the chart's other files.
+/// `.Files`: the chart's other files (Helm's `chart.Files`, a map of path to bytes; bytes are
+/// text here).
 #[derive(Debug)]
 pub(super) struct Files(pub(super) Vec<(String, Vec<u8>)>);
+
+impl Files {
+    fn get(&self, path: &str) -> Option<String> {
+        self.0.iter().find(|(p, _)| p == path).map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+    }
+
+    /// `path.Base(name)` → content, as sigs.k8s.io/yaml writes it, trailing newline trimmed.
+    fn as_yaml(&self, encode: impl Fn(&[u8]) -> String) -> Result<Value, String> {
+        if self.0.is_empty() {
+            return Ok(Value::from(""));
+        }
+        let map = Map::default();
+        for (path, bytes) in &self.0 {
+            map.insert(path.rsplit('/').next().unwrap_or(path), Value::from(encode(bytes)));
+        }
+        let text = crate::yaml_out::to_yaml(&Value::Map(map))?;
+        Ok(Value::from(text.strip_suffix('\n').unwrap_or(&text).to_owned()))
+    }
+}
 
 impl Object for Files {
     fn type_name(&self) -> &'static str {
         "chart.Files"
     }
     fn field(&self, name: &str) -> Option<Value> {
-        Some(
-            self.0
-                .iter()
-                .find(|(p, _)| p == name)
-                .map_or(Value::Nil, |(_, b)| Value::from(String::from_utf8_lossy(b).into_owned())),
-        )
-    }
-    fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
-        let path = match args {
-            [Value::String(p)] => p.clone(),
-            _ => return Some(Err("wrong type for value; expected string".into())),
-        };
-        let content = self.0.iter().find(|(p, _)| *p == path).map(|(_, b)| String::from_utf8_lossy(b).into_owned());
+        // Go looks for a method before a map key.
         match name {
-            "Get" => Some(Ok(Value::from(content.unwrap_or_default()))),
-            "Lines" => Some(Ok(Value::List(content.unwrap_or_default().split('\n').map(Value::from).collect()))),
-            _ => None,
+            "AsConfig" | "AsSecrets" => self.method(name, &[]).map(|r| r.unwrap_or(Value::Invalid)),
+            _ => Some(self.get(name).map_or(Value::Nil, Value::from)),
         }
     }
+    fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+        let argument = || match args {
+            [Value::String(p)] => Ok(p.clone()),
+            _ => Err("wrong type for value; expected string".to_owned()),
+        };
+        Some(match name {
+            "Get" | "GetBytes" => argument().map(|path| Value::from(self.get(&path).unwrap_or_default())),
+            "Lines" => argument().map(|path| match self.get(&path) {
+                None => Value::List(Vec::new()),
+                Some(text) => {
+                    let text = text.strip_suffix('\n').unwrap_or(&text);
+                    Value::List(text.split('\n').map(Value::from).collect())
+                }
+            }),
+            "Glob" => argument().and_then(|pattern| {
+                let mut matched = Vec::new();
+                for (path, bytes) in &self.0 {
+                    if crate::glob::matches(&pattern, path, crate::glob::Dialect::Gobwas)? {
+                        matched.push((path.clone(), bytes.clone()));
+                    }
+                }
+                Ok(Value::Object(Arc::new(Files(matched))))
+            }),
+            "AsConfig" => self.as_yaml(|bytes| String::from_utf8_lossy(bytes).into_owned()),
+            "AsSecrets" => {
+                use base64::Engine;
+                self.as_yaml(|bytes| base64::engine::general_purpose::STANDARD.encode(bytes))
+            }
+            _ => return None,
+        })
+    }
     fn print(&self) -> String {
-        format!("map[{}]", self.0.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join(" "))
+        let mut paths: Vec<&str> = self.0.iter().map(|(p, _)| p.as_str()).collect();
+        paths.sort_unstable();
+        format!("map[{}]", paths.join(" "))
+    }
+    fn entries(&self) -> Option<Vec<(Value, Value)>> {
+        let mut files: Vec<&(String, Vec<u8>)> = self.0.iter().collect();
+        // Go ranges over a map in key order.
+        files.sort_by_key(|(path, _)| path);
+        Some(
+            files
+                .into_iter()
+                .map(|(path, bytes)| {
+                    (Value::from(path.clone()), Value::from(String::from_utf8_lossy(bytes).into_owned()))
+                })
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(source: &str) -> Result<String, String> {
+        let files = Files(vec![
+            ("config/app.conf".into(), b"port=80\n".to_vec()),
+            ("config/db.conf".into(), b"host=db".to_vec()),
+            ("dashboards/a/one.json".into(), b"{}".to_vec()),
+            ("README.md".into(), b"line one\nline two\n".to_vec()),
+        ]);
+        let mut set = crate::engine::new_set();
+        set.add("t", source).map_err(|e| e.to_string())?;
+        set.execute("t", &Value::map([("Files", Value::Object(Arc::new(files)))])).map_err(|e| e.to_string())
+    }
+
+    /// Helm's "Accessing Files Inside Templates" guide: Glob, AsConfig, AsSecrets, Lines, range.
+    #[test]
+    fn files_glob_as_config_as_secrets_and_lines() {
+        assert_eq!(
+            render(r#"{{ (.Files.Glob "config/*").AsConfig }}"#).unwrap(),
+            "app.conf: |\n  port=80\ndb.conf: host=db"
+        );
+        assert_eq!(render(r#"{{ (.Files.Glob "config/db.*").AsSecrets }}"#).unwrap(), "db.conf: aG9zdD1kYg==");
+        assert_eq!(
+            render(r#"{{ range $path, $_ := .Files.Glob "**.json" }}{{ $path }} {{ end }}"#).unwrap(),
+            "dashboards/a/one.json "
+        );
+        assert_eq!(
+            render(r#"{{ len (.Files.Glob "*.json") }} {{ len (.Files.Glob "**.{conf,md}") }}"#).unwrap(),
+            "0 3"
+        );
+        assert_eq!(
+            render(r#"{{ range .Files.Lines "README.md" }}[{{ . }}]{{ end }}"#).unwrap(),
+            "[line one][line two]"
+        );
+        assert_eq!(
+            render(r#"{{ .Files.Lines "missing" | len }} {{ .Files.Get "missing" | quote }}"#).unwrap(),
+            "0 \"\""
+        );
+        assert_eq!(render(r#"{{ if .Files.Glob "nothing/*" }}yes{{ else }}no{{ end }}"#).unwrap(), "no");
+        assert_eq!(render(r#"{{ (.Files.Glob "nothing/*").AsConfig | quote }}"#).unwrap(), "\"\"");
+        assert!(render(r#"{{ .Files.Glob "{a" }}"#).unwrap_err().contains("unclosed"));
     }
 }

@@ -26,6 +26,7 @@ pub(super) fn all() -> HashMap<String, Func> {
             [Value::String(s)] => Ok(Value::Int(s.len() as i64)),
             [Value::List(l)] => Ok(Value::Int(l.len() as i64)),
             [Value::Map(m)] => Ok(Value::Int(m.len() as i64)),
+            [Value::Object(o)] if o.entries().is_some() => Ok(Value::Int(o.entries().map_or(0, |e| e.len()) as i64)),
             [Value::Invalid | Value::Nil] => Err("len of nil pointer".into()),
             [other] => Err(format!("len of type {}", other.type_name())),
             _ => Err(format!("wrong number of args for len: want 1 got {}", args.len())),

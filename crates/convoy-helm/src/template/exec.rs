@@ -175,6 +175,7 @@ impl Exec<'_> {
             }
             Value::Int(n) | Value::Int64(n) => (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect(),
             Value::Invalid | Value::Nil => Vec::new(),
+            Value::Object(object) if object.entries().is_some() => object.entries().unwrap_or_default(),
             other => {
                 let text = gofmt::print_value(other);
                 return Err(self.fail(
