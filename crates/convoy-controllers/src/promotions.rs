@@ -566,6 +566,11 @@ pub fn start(
 ) -> Arc<PromotionController> {
     let resources = Arc::new(crate::resources::StoreResources { store: cache.clone() });
     let mut registry = convoy_steps::builtin(mirrors, resources);
+    // The server links its own binary there to render kustomizations' helmCharts.
+    let helm = data_dir.join("bin").join("helm");
+    if helm.exists() {
+        convoy_steps::render_helm_charts_with(&mut registry, helm);
+    }
     let (client, outside) = argocd.map_or((None, None), |(client, outside)| (Some(client), Some(outside)));
     convoy_argocd::register(&mut registry, client);
     let controller = PromotionController::for_shard(cache, registry, data_dir.join("work"), shard);

@@ -23,6 +23,8 @@ pub struct Chart {
     pub templates: Vec<(String, String)>,
     /// Every other file (README, `crds/…`, extra values files), for `.Files`.
     pub files: Vec<(String, Vec<u8>)>,
+    /// `values.schema.json`, checked against the chart's part of the final values.
+    pub schema: Option<Vec<u8>>,
     pub charts: Vec<Chart>,
 }
 
@@ -122,6 +124,8 @@ impl Chart {
         let mut values = Map::default();
         let mut templates = Vec::new();
         let mut files = Vec::new();
+        let mut schema = None;
+        let mut requirements = None;
         let mut sub_dirs: Vec<(String, Files)> = Vec::new();
         let mut archives: Vec<(String, Vec<u8>)> = Vec::new();
         for (path, mut bytes) in entries {
@@ -161,11 +165,24 @@ impl Chart {
                     Value::Nil => {}
                     _ => return Err(format!("{}/values.yaml: not a map", dir.display())),
                 },
+                "values.schema.json" => schema = Some(bytes),
+                // Helm 2's dependency list (apiVersion v1 charts); also in `.Files` there.
+                "requirements.yaml" => {
+                    requirements = Some(crate::yaml_in::from_yaml(&text()).map_err(|e| format!("{path}: {e}"))?);
+                    files.push((path, bytes));
+                }
+                "Chart.lock" | "requirements.lock" => {}
                 p if p.starts_with("templates/") => templates.push((path.clone(), text())),
                 _ => files.push((path, bytes)),
             }
         }
         let meta = meta.ok_or_else(|| format!("{}: Chart.yaml file is missing", dir.display()))?;
+        if let Some(Value::Map(requirements)) = requirements
+            && let Some(dependencies) = requirements.get("dependencies")
+            && meta.get("apiVersion").is_none_or(|v| crate::sprig::to_string_value(&v) == "v1")
+        {
+            meta.insert("dependencies", dependencies);
+        }
         for field in ["apiVersion", "name", "version"] {
             if meta.get(field).is_none_or(|v| v.is_nil()) {
                 return Err(format!("validation: chart.metadata.{field} is required"));
@@ -186,7 +203,7 @@ impl Chart {
         for (name, bytes) in archives {
             charts.push(Chart::load_archive(&bytes, &dir.join("charts").join(name))?);
         }
-        Ok(Chart { meta, values, templates, files, charts })
+        Ok(Chart { meta, values, templates, files, schema, charts })
     }
 }
 

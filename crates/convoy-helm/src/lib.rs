@@ -17,6 +17,7 @@ mod glob;
 pub mod gofmt;
 mod helmignore;
 pub mod render;
+mod schema;
 pub mod sprig;
 pub mod strvals;
 pub mod template;

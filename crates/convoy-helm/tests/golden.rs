@@ -207,3 +207,63 @@ fn a_packaged_chart_renders_as_its_directory_does() {
     assert_eq!((chart.name(), chart.meta_text("version")), ("compressedchart".to_owned(), "0.1.0".to_owned()));
     render(&chart, &Map::default(), &Options::default()).unwrap();
 }
+
+/// Helm's schema test charts (`helm install` goldens `schema*.txt`, after `INSTALLATION FAILED: `),
+/// with the messages of the JSON Schema validator Helm v3.19 uses.
+fn schema_error(chart: &str, user: Map) -> Option<String> {
+    let dir = golden_dir()?;
+    let chart = Chart::load_dir(&dir.join("testcharts").join(chart)).unwrap();
+    Some(render(&chart, &user, &Options::default()).unwrap_err())
+}
+
+const SCHEMA_FAILED: &str = "values don't meet the specifications of the schema(s) in the following chart(s):\n";
+
+#[test]
+fn values_that_meet_the_schema_render() {
+    let Some(dir) = golden_dir() else { return };
+    let chart = Chart::load_dir(&dir.join("testcharts/chart-with-schema")).unwrap();
+    render(&chart, &Map::default(), &Options::default()).unwrap();
+    assert!(chart.files.iter().all(|(path, _)| path != "values.schema.json"), "the schema is not one of .Files");
+}
+
+#[test]
+fn values_that_break_the_schema_are_listed_per_chart() {
+    let Some(error) = schema_error("chart-with-schema-negative", Map::default()) else { return };
+    assert_eq!(
+        error,
+        format!(
+            "{SCHEMA_FAILED}empty:\n- at '': missing property 'employmentInfo'\n- at '/age': minimum: got -5, want 0\n"
+        )
+    );
+
+    // -f extra-values.yaml: a null deletes the default, so the property goes missing.
+    let Some(dir) = golden_dir() else { return };
+    let extra = std::fs::read_to_string(dir.join("testcharts/chart-with-schema/extra-values.yaml")).unwrap();
+    let Value::Map(extra) = convoy_helm::yaml_in::from_yaml(&extra).unwrap() else { panic!("a map") };
+    let error = schema_error("chart-with-schema", extra).unwrap();
+    assert_eq!(
+        error,
+        format!(
+            "{SCHEMA_FAILED}empty:\n- at '': missing property 'employmentInfo'\n- at '/age': minimum: got -5, want 0\n"
+        )
+    );
+}
+
+#[test]
+fn subcharts_are_checked_against_their_own_section() {
+    let Some(error) = schema_error("chart-with-schema-and-subchart", Map::default()) else { return };
+    assert_eq!(
+        error,
+        format!(
+            "{SCHEMA_FAILED}chart-without-schema:\n- at '': missing property 'lastname'\nsubchart-with-schema:\n- at '': missing property 'age'\n"
+        )
+    );
+    let user = set(&[("lastname", Value::from("doe")), ("subchart-with-schema.age", Value::Int64(-25))]);
+    let error = schema_error("chart-with-schema-and-subchart", user).unwrap();
+    assert_eq!(error, format!("{SCHEMA_FAILED}subchart-with-schema:\n- at '/age': minimum: got -25, want 0\n"));
+
+    let Some(dir) = golden_dir() else { return };
+    let chart = Chart::load_dir(&dir.join("testcharts/chart-with-schema-and-subchart")).unwrap();
+    let user = set(&[("lastname", Value::from("doe")), ("subchart-with-schema.age", Value::Int64(25))]);
+    render(&chart, &user, &Options::default()).unwrap();
+}

@@ -1,6 +1,6 @@
 //! `copy`, `delete`, `json-update`, `yaml-parse`, `json-parse`, `toml-parse`, `kustomize-build`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use convoy_engine::{StepContext, StepError, StepResult, StepRunner};
@@ -365,11 +365,49 @@ struct BuildConfig {
     #[serde(default)]
     #[expect(dead_code, reason = "accepted for Kargo compatibility; only Kargo's default layout is written")]
     output_format: Option<String>,
+    #[serde(default)]
+    plugin: Plugins,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Plugins {
+    #[serde(default)]
+    helm: HelmPlugin,
+}
+
+/// What `helmCharts` charts see as `.Capabilities`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct HelmPlugin {
+    kube_version: Option<String>,
+    #[serde(default)]
+    api_versions: Vec<String>,
+}
+
+/// The variable naming the directory `helm` may read charts from (the promotion's work dir).
+const HELM_ROOT: &str = "CONVOY_HELM_ROOT";
+
 /// Renders a kustomization with `kustomize build`, or `kubectl kustomize` when that is what
-/// is installed.
-pub(crate) struct KustomizeBuild;
+/// is installed; with `helm`, a kustomization's `helmCharts` too.
+pub(crate) struct KustomizeBuild {
+    pub(crate) helm: Option<PathBuf>,
+}
+
+impl KustomizeBuild {
+    /// kustomize's flags for its Helm chart inflation generator.
+    fn helm_flags(&self, plugin: &HelmPlugin) -> Vec<std::ffi::OsString> {
+        let Some(helm) = &self.helm else { return Vec::new() };
+        let mut flags: Vec<std::ffi::OsString> = vec!["--enable-helm".into(), "--helm-command".into(), helm.into()];
+        if let Some(version) = &plugin.kube_version {
+            flags.push(format!("--helm-kube-version={version}").into());
+        }
+        for api in &plugin.api_versions {
+            flags.push(format!("--helm-api-versions={api}").into());
+        }
+        flags
+    }
+}
 
 #[async_trait]
 impl StepRunner for KustomizeBuild {
@@ -382,9 +420,12 @@ impl StepRunner for KustomizeBuild {
         let dir = resolve(&context.work_dir, &config.path)?;
         let out = resolve(&context.work_dir, &config.out_path)?;
         let attempts: [(&str, &[&str]); 2] = [("kustomize", &["build"]), ("kubectl", &["kustomize"])];
+        let helm_flags = self.helm_flags(&config.plugin.helm);
         let mut rendered = None;
         for (program, args) in attempts {
-            match tokio::process::Command::new(program).args(args).arg(&dir).output().await {
+            let mut command = tokio::process::Command::new(program);
+            command.args(args).args(&helm_flags).arg(&dir).env(HELM_ROOT, &context.work_dir);
+            match command.output().await {
                 Ok(o) if o.status.success() => {
                     rendered = Some(o.stdout);
                     break;

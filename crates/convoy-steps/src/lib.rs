@@ -62,7 +62,7 @@ pub fn builtin_with(mirrors: Arc<Mirrors>, resources: Arc<dyn Resources>, overri
     registry.register(Arc::new(files::Parse(files::Format::Toml)));
     registry.register(Arc::new(toml::TomlUpdate));
     registry.register(Arc::new(merge::YamlMerge));
-    registry.register(Arc::new(files::KustomizeBuild));
+    registry.register(Arc::new(files::KustomizeBuild { helm: None }));
     registry.register(Arc::new(git::GitTag { resources: resources.clone() }));
     registry.register(Arc::new(helm::HelmUpdateChart { registries: Registries::new(), resources: resources.clone() }));
     registry.register(Arc::new(oci::OciDownload { registries: Registries::new(), resources: resources.clone() }));
@@ -78,6 +78,12 @@ pub fn builtin_with(mirrors: Arc<Mirrors>, resources: Arc<dyn Resources>, overri
     registry.register(Arc::new(resources::SetMetadata(resources.clone())));
     registry.register(Arc::new(resources::SetFreightAlias(resources)));
     registry
+}
+
+/// Lets `kustomize-build` inflate a kustomization's `helmCharts` with `helm`, an executable
+/// that answers as Helm does (the server's own binary, linked as `helm`).
+pub fn render_helm_charts_with(registry: &mut Registry, helm: std::path::PathBuf) {
+    registry.register(Arc::new(files::KustomizeBuild { helm: Some(helm) }));
 }
 
 /// The kinds [`builtin`] registers: the list lint knows as running.

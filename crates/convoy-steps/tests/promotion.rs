@@ -363,3 +363,58 @@ async fn eight_promotions_of_four_stages_at_once() {
     assert_eq!(sh(&work.join("repo"), &["rev-parse", "HEAD"]), sh(&bare, &["rev-parse", "main"]));
     assert_eq!(commits.len(), 8);
 }
+
+/// With a `helm` command, `kustomize-build` lets kustomize inflate `helmCharts` with it, and
+/// `plugin.helm` reaches the chart as `.Capabilities` (the command here records what it is
+/// asked; the real one, Convoy's binary as helm, is tested in the convoy crate).
+#[tokio::test]
+async fn kustomize_build_inflates_helm_charts_with_the_configured_helm() {
+    if Command::new("kubectl").arg("version").arg("--client").output().is_err() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "kubectl (with kustomize) is part of the CI machine");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(work.join("app/charts/web")).unwrap();
+    std::fs::write(work.join("app/kustomization.yaml"), "helmCharts:\n- name: web\n  releaseName: shop\n").unwrap();
+    std::fs::write(work.join("app/charts/web/Chart.yaml"), "apiVersion: v2\nname: web\nversion: 1.0.0\n").unwrap();
+    std::fs::write(work.join("app/charts/web/values.yaml"), "replicas: 1\n").unwrap();
+    let helm = dir.path().join("helm");
+    std::fs::write(
+        &helm,
+        "#!/bin/sh\ncase \"$1\" in\nversion) echo v3.19.5 ;;\ntemplate) echo \"$@\" > \"$CONVOY_HELM_ROOT/helm-args\"\n  \
+         printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: from-helm\\n' ;;\nesac\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let mut registry = convoy_steps::builtin(Arc::new(Mirrors::new(dir.path().join("m"))), Arc::new(NoResources));
+    // Without one, kustomize says what is missing.
+    let (outcome, messages) = build_with_helm_plugin(&registry, &work).await;
+    assert_ne!(outcome, Outcome::Finished { phase: Phase::Succeeded });
+    assert!(format!("{messages:?}").contains("--enable-helm"), "{messages:?}");
+
+    convoy_steps::render_helm_charts_with(&mut registry, helm);
+    let (outcome, messages) = build_with_helm_plugin(&registry, &work).await;
+    assert_eq!(outcome, Outcome::Finished { phase: Phase::Succeeded }, "{messages:?}");
+    assert!(std::fs::read_to_string(work.join("out.yaml")).unwrap().contains("name: from-helm"));
+    let args = std::fs::read_to_string(work.join("helm-args")).unwrap();
+    assert!(args.starts_with("template shop ") && args.contains("charts/web"), "{args}");
+    assert!(
+        args.contains("--kube-version 1.29.0") && args.contains("--api-versions monitoring.coreos.com/v1"),
+        "{args}"
+    );
+}
+
+async fn build_with_helm_plugin(registry: &convoy_engine::Registry, work: &Path) -> (Outcome, Vec<String>) {
+    let context = PromotionContext { work_dir: work.to_owned(), ..PromotionContext::default() };
+    let plan = steps(json!([{"uses": "kustomize-build", "as": "render", "config": {
+        "path": "./app", "outPath": "./out.yaml",
+        "plugin": {"helm": {"kubeVersion": "1.29.0", "apiVersions": ["monitoring.coreos.com/v1"]}}
+    }}]));
+    let orchestrator = Orchestrator { registry, data: &convoy_expr::NoData, clock: &Now };
+    let mut progress = Progress::default();
+    let outcome = orchestrator.run(&context, &plan, &mut progress, &mut NoJournal).await;
+    (outcome, progress.step_execution_metadata.iter().filter_map(|m| m.message.clone()).collect())
+}

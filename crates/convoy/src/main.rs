@@ -5,6 +5,7 @@ mod client;
 mod commands;
 mod env;
 mod files;
+mod helm_shim;
 mod manifests;
 mod output;
 mod serve;
@@ -18,6 +19,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     quiet_expression_panics();
+    let mut args = std::env::args_os();
+    if helm_shim::called_as_helm(args.next().as_ref()) {
+        return helm_shim::run(args.map(|a| a.to_string_lossy().into_owned()).collect());
+    }
     let cli = cli::Cli::parse_args();
     match commands::run(cli) {
         Ok(code) => code,

@@ -119,6 +119,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, String> {
         convoy_store::CachedStore::start(inner, convoy_controllers::indexes::all()).await.map_err(|e| e.to_string())?;
     let store: Arc<dyn Store> = cache.clone();
     let cache_for_metrics = cache.clone();
+    link_helm(&config.data_dir);
     // One set of mirrors: discovery and promotions share fetches and per-repository locks.
     let mirrors = Arc::new(convoy_git::Mirrors::new(config.data_dir.join("git")));
     let argocd = connect_argocd(config.kubeconfig.as_deref(), &config.argocd_namespace)
@@ -263,6 +264,24 @@ async fn prune_audit(store: Arc<dyn Store>, retention: std::time::Duration) {
             Ok(dropped) => tracing::info!(dropped, %before, "dropped audit records past their retention"),
             Err(e) => tracing::warn!(error = %e, "could not drop old audit records"),
         }
+    }
+}
+
+/// `DATA_DIR/bin/helm`: this binary under the name kustomize runs for a kustomization's
+/// `helmCharts` (the `kustomize-build` step); run so, it renders with Convoy's Helm renderer.
+/// Without it those kustomizations fail with kustomize's own message.
+fn link_helm(data_dir: &Path) {
+    let link = data_dir.join("bin").join("helm");
+    let made = std::env::current_exe().and_then(|exe| {
+        std::fs::create_dir_all(data_dir.join("bin"))?;
+        match std::fs::remove_file(&link) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        std::os::unix::fs::symlink(exe, &link)
+    });
+    if let Err(e) = made {
+        tracing::warn!(link = %link.display(), error = %e, "cannot link this binary as helm: kustomizations with helmCharts will not build");
     }
 }
 

@@ -125,12 +125,41 @@ pub fn render(chart: &Chart, user: &Map, options: &Options) -> Result<String, St
     render_parts(chart, user, options).map(|r| r.to_text())
 }
 
+/// Helm's `ValidateAgainstSchema`: each chart with a schema against its part of the values
+/// (a subchart's part only when it is there and not null), failures listed per chart.
+fn validate_values(chart: &Chart, values: &Map) -> Result<(), String> {
+    fn collect(chart: &Chart, values: &Map, out: &mut String) -> Result<(), String> {
+        if let Some(schema) = &chart.schema {
+            let json = crate::sprig::encoding::to_json(&Value::Map(values.clone()), false, None)?;
+            let json: serde_json::Value = serde_json::from_str(&json).map_err(|e| e.to_string())?;
+            let failures = crate::schema::validate(schema, &json).map_err(|e| format!("{}: {e}", chart.name()))?;
+            if !failures.is_empty() {
+                out.push_str(&format!("{}:\n{failures}", chart.name()));
+            }
+        }
+        for sub in &chart.charts {
+            if let Some(Value::Map(section)) = values.get(&sub.name()) {
+                collect(sub, &section, out)?;
+            }
+        }
+        Ok(())
+    }
+    let mut failures = String::new();
+    collect(chart, values, &mut failures)?;
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("values don't meet the specifications of the schema(s) in the following chart(s):\n{failures}"))
+    }
+}
+
 /// Renders `chart` with `user` values into its parts.
 pub fn render_parts(chart: &Chart, user: &Map, options: &Options) -> Result<Rendered, String> {
     let mut chart = chart.clone();
     process_dependencies(&mut chart, user, "")?;
     let values = user.deep_copy();
     coalesce(&chart, &values)?;
+    validate_values(&chart, &values)?;
     let (version, major, minor) = kube_version(options.kube_version.as_deref())?;
     let mut api_versions: Vec<String> = API_VERSIONS.iter().map(|s| (*s).to_owned()).collect();
     api_versions.extend(options.api_versions.iter().cloned());

@@ -4,7 +4,7 @@
 
 mod collections;
 mod convert;
-mod encoding;
+pub(crate) mod encoding;
 mod random;
 mod semver;
 mod strings;

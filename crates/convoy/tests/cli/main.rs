@@ -8,6 +8,7 @@ mod discovery;
 mod doctor;
 mod e2e;
 mod eval;
+mod helm_charts;
 mod hostile;
 mod lint;
 mod manifests;
