@@ -56,7 +56,11 @@ struct SetValue {
     literal: bool,
 }
 
-pub(crate) struct HelmTemplate;
+pub(crate) struct HelmTemplate {
+    /// For `buildDependencies`: where dependency charts are fetched from, with which credentials.
+    pub(crate) registries: convoy_discovery::registry::Registries,
+    pub(crate) resources: std::sync::Arc<dyn convoy_engine::Resources>,
+}
 
 fn invalid(message: impl std::fmt::Display) -> StepError {
     StepError::terminal(format!("invalid helm-template config: {message}"))
@@ -255,12 +259,28 @@ impl StepRunner for HelmTemplate {
                 "outLayout: must be one of the following: \"helm\", \"flat\"; got {layout:?}"
             )));
         }
-        if config.build_dependencies {
-            return Err(StepError::failed(
-                "buildDependencies is not supported by this version of Convoy yet: vendor the dependencies into the chart's charts/ directory (helm-update-chart does that)",
-            ));
-        }
         let work_dir = context.work_dir.clone();
+        let values = compose_values(&config, &work_dir)?;
+        if config.build_dependencies {
+            let chart_dir = resolve(&work_dir, &config.path)?;
+            if !chart_dir.is_dir() {
+                return Err(StepError::failed(format!(
+                    "failed to build chart dependencies: {:?} is not a chart directory",
+                    config.path
+                )));
+            }
+            let vendor = crate::helm::Vendor {
+                registries: &self.registries,
+                resources: &*self.resources,
+                project: &context.project,
+                work_dir: &work_dir,
+                chart_dir,
+            };
+            vendor.build().await.map_err(|mut e| {
+                e.message = format!("failed to build chart dependencies: {}", e.message);
+                e
+            })?;
+        }
         let options = Options {
             release_name: config.release_name.clone(),
             namespace: config.namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| context.project.clone()),
@@ -271,7 +291,6 @@ impl StepRunner for HelmTemplate {
             disable_hooks: config.disable_hooks,
         };
         let rendered = tokio::task::spawn_blocking(move || -> Result<(Rendered, Config), StepError> {
-            let values = compose_values(&config, &work_dir)?;
             let chart_dir = resolve(&work_dir, &config.path)?;
             let chart = if chart_dir.is_file() {
                 let bytes = std::fs::read(&chart_dir)

@@ -67,7 +67,10 @@ pub fn builtin_with(mirrors: Arc<Mirrors>, resources: Arc<dyn Resources>, overri
     registry.register(Arc::new(helm::HelmUpdateChart { registries: Registries::new(), resources: resources.clone() }));
     registry.register(Arc::new(oci::OciDownload { registries: Registries::new(), resources: resources.clone() }));
     registry.register(Arc::new(oci::OciPush { registries: Registries::new(), resources: resources.clone() }));
-    registry.register(Arc::new(helm_template::HelmTemplate));
+    registry.register(Arc::new(helm_template::HelmTemplate {
+        registries: Registries::new(),
+        resources: resources.clone(),
+    }));
     registry.register(Arc::new(http::Http));
     registry.register(Arc::new(http::HttpDownload));
     registry.register(Arc::new(untar::Untar));

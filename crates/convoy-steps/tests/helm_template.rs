@@ -44,6 +44,10 @@ fn test_chart(work: &Path) {
 }
 
 async fn run(work: &Path, config: Value) -> (Outcome, Progress) {
+    run_step(work, "helm-template", config).await
+}
+
+async fn run_step(work: &Path, uses: &str, config: Value) -> (Outcome, Progress) {
     let registry =
         convoy_steps::builtin(Arc::new(Mirrors::new(work.join(".mirrors"))), Arc::new(convoy_engine::NoResources));
     let orchestrator = Orchestrator { registry: &registry, data: &convoy_expr::NoData, clock: &Now };
@@ -54,7 +58,7 @@ async fn run(work: &Path, config: Value) -> (Outcome, Progress) {
         work_dir: work.to_owned(),
         ..PromotionContext::default()
     };
-    let step = PromotionStep { uses: Some("helm-template".into()), config: Some(config), ..PromotionStep::default() };
+    let step = PromotionStep { uses: Some(uses.into()), config: Some(config), ..PromotionStep::default() };
     let mut progress = Progress::default();
     let outcome = orchestrator.run(&context, &[step], &mut progress, &mut NoJournal).await;
     (outcome, progress)
@@ -164,4 +168,115 @@ async fn hostile_charts_stay_inside_the_work_dir() {
     let (_, progress) = run(&work, json!({"path": "../chart", "outPath": "o.yaml", "releaseName": "r"})).await;
     assert!(!message(&progress).is_empty());
     assert!(!dir.path().join("escape").exists());
+}
+
+/// A chart packaged as Helm packages it: `NAME/...` in a gzipped tar.
+fn packaged(name: &str, version: &str, template: &str) -> Vec<u8> {
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+    for (path, text) in [
+        ("Chart.yaml", format!("apiVersion: v2\nname: {name}\nversion: {version}\n")),
+        ("values.yaml", "greeting: hello\n".to_owned()),
+        ("templates/cm.yaml", template.to_owned()),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder.append_data(&mut header, format!("{name}/{path}"), text.as_bytes()).unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap()
+}
+
+/// A static Helm repository (index.yaml and archives) with `common` 1.0.0 and 1.1.0.
+async fn helm_repository() -> String {
+    use axum::routing::get;
+    let template = |version: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: common\ndata:\n  version: \"{version}\"\n  greeting: {{{{ .Values.greeting }}}}\n"
+        )
+    };
+    let (old, new) = (packaged("common", "1.0.0", &template("1.0.0")), packaged("common", "1.1.0", &template("1.1.0")));
+    let index = "apiVersion: v1\nentries:\n  common:\n  - {name: common, version: 1.1.0, urls: [charts/common-1.1.0.tgz]}\n  - {name: common, version: 1.0.0, urls: [charts/common-1.0.0.tgz]}\n";
+    let app = axum::Router::new()
+        .route("/repo/index.yaml", get(move || async move { index }))
+        .route("/repo/charts/common-1.0.0.tgz", get(move || async move { old }))
+        .route("/repo/charts/common-1.1.0.tgz", get(move || async move { new }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let repository = format!("http://{}/repo", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    repository
+}
+
+/// `buildDependencies` as `helm dependency build`: without a lock the newest matching versions
+/// (and the lock); with a lock exactly its versions; a lock out of step with Chart.yaml refused
+/// with Helm's words; `file://` charts packaged from the work dir.
+#[tokio::test]
+async fn build_dependencies_fetches_what_the_lock_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path();
+    let repository = helm_repository().await;
+    write(
+        work,
+        &[
+            (
+                "app/Chart.yaml",
+                &format!(
+                    "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n- name: common\n  version: ^1.0.0\n  repository: {repository}\n- name: local\n  version: 0.2.x\n  repository: file://../local\n"
+                ),
+            ),
+            ("app/values.yaml", "common:\n  greeting: hi\n"),
+            ("local/Chart.yaml", "apiVersion: v2\nname: local\nversion: 0.2.1\n"),
+            ("local/templates/svc.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: local\n"),
+        ],
+    );
+    let config = json!({"path": "./app", "outPath": "./out.yaml", "releaseName": "r", "buildDependencies": true});
+    let (outcome, progress) = run(work, config.clone()).await;
+    assert_eq!(outcome, Outcome::Finished { phase: Phase::Succeeded }, "{}", message(&progress));
+    let out = std::fs::read_to_string(work.join("out.yaml")).unwrap();
+    assert!(out.contains("version: \"1.1.0\"") && out.contains("greeting: hi"), "{out}");
+    assert!(out.contains("# Source: app/charts/local/templates/svc.yaml"), "{out}");
+    assert!(work.join("app/charts/common-1.1.0.tgz").exists() && work.join("app/charts/local-0.2.1.tgz").exists());
+    let lock = std::fs::read_to_string(work.join("app/Chart.lock")).unwrap();
+    assert!(lock.contains("version: 1.1.0") && lock.contains("version: 0.2.1"), "{lock}");
+
+    // A lock edited by hand no longer matches Chart.yaml: Helm's message, nothing fetched.
+    std::fs::write(work.join("app/Chart.lock"), lock.replace("version: 1.1.0", "version: 1.0.0")).unwrap();
+    let (outcome, progress) = run(work, config.clone()).await;
+    assert_ne!(outcome, Outcome::Finished { phase: Phase::Succeeded });
+    assert!(
+        message(&progress).contains("failed to build chart dependencies: the lock file (Chart.lock) is out of sync with the dependencies file (Chart.yaml). Please update the dependencies"),
+        "{}",
+        message(&progress)
+    );
+
+    // Pinned to 1.0.0 (by helm-update-chart), charts/ emptied: the build fetches 1.0.0, not the newest.
+    let pin = json!({"path": "./app", "charts": [{"repository": repository, "name": "common", "version": "1.0.0"}]});
+    let (outcome, progress) = run_step(work, "helm-update-chart", pin).await;
+    assert_eq!(outcome, Outcome::Finished { phase: Phase::Succeeded }, "{}", message(&progress));
+    std::fs::remove_dir_all(work.join("app/charts")).unwrap();
+    let (outcome, progress) = run(work, config).await;
+    assert_eq!(outcome, Outcome::Finished { phase: Phase::Succeeded }, "{}", message(&progress));
+    let out = std::fs::read_to_string(work.join("out.yaml")).unwrap();
+    assert!(out.contains("version: \"1.0.0\""), "{out}");
+    assert!(!work.join("app/charts/common-1.1.0.tgz").exists());
+}
+
+#[tokio::test]
+async fn build_dependencies_stay_inside_the_work_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    let outside = dir.path().join("outside");
+    write(&outside, &[("Chart.yaml", "apiVersion: v2\nname: secret\nversion: 1.0.0\n")]);
+    write(
+        &work,
+        &[(
+            "app/Chart.yaml",
+            "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n- name: secret\n  version: 1.0.0\n  repository: file://../../outside\n",
+        )],
+    );
+    let config = json!({"path": "./app", "outPath": "./out.yaml", "releaseName": "r", "buildDependencies": true});
+    let (outcome, progress) = run(&work, config).await;
+    assert_ne!(outcome, Outcome::Finished { phase: Phase::Succeeded });
+    assert!(message(&progress).contains("failed to build chart dependencies: "), "{}", message(&progress));
+    assert!(!work.join("app/charts").exists(), "nothing was packaged");
 }
