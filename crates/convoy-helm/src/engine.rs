@@ -91,6 +91,32 @@ fn functions() -> Vec<(&'static str, Func)> {
             }),
         ),
         (
+            "toYamlPretty",
+            Arc::new(|_, args| match args.as_slice() {
+                [value] => Ok(Value::String(
+                    crate::yaml_out::to_yaml_pretty(value)
+                        .map(|y| y.strip_suffix('\n').unwrap_or(&y).to_owned())
+                        .unwrap_or_default(),
+                )),
+                _ => Err(format!("wrong number of args for toYamlPretty: want 1 got {}", args.len())),
+            }),
+        ),
+        (
+            "toToml",
+            // Errors are the output, as Helm's.
+            Arc::new(|_, args| match args.as_slice() {
+                [value] => Ok(Value::String(crate::toml::to_toml(value).unwrap_or_else(|e| e))),
+                _ => Err(format!("wrong number of args for toToml: want 1 got {}", args.len())),
+            }),
+        ),
+        (
+            "fromToml",
+            Arc::new(|_, args| match args.as_slice() {
+                [Value::String(text)] => Ok(crate::toml::from_toml(text)),
+                _ => Err("wrong type for value; expected string".into()),
+            }),
+        ),
+        (
             "fromYaml",
             Arc::new(|_, args| {
                 let [Value::String(text)] = args.as_slice() else {

@@ -21,6 +21,7 @@ mod schema;
 pub mod sprig;
 pub mod strvals;
 pub mod template;
+mod toml;
 pub mod value;
 pub mod yaml_in;
 pub mod yaml_out;

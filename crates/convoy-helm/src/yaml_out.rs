@@ -12,10 +12,19 @@ const WIDTH: usize = 80;
 
 /// The YAML of `value` (with the trailing newline yaml.v2 writes; Helm strips it).
 pub fn to_yaml(value: &Value) -> Result<String, String> {
+    emit(value, false)
+}
+
+/// Helm's `toYamlPretty` (yaml.v3, indent 2): lists under a key indented by two more.
+pub fn to_yaml_pretty(value: &Value) -> Result<String, String> {
+    emit(value, true)
+}
+
+fn emit(value: &Value, indent_lists: bool) -> Result<String, String> {
     let mut out = String::new();
     match value {
-        Value::Map(m) if !m.is_empty() => block_map(value, 0, &mut out)?,
-        Value::List(l) if !l.is_empty() => block_list(value, 0, &mut out)?,
+        Value::Map(m) if !m.is_empty() => block_map(value, 0, indent_lists, &mut out)?,
+        Value::List(l) if !l.is_empty() => block_list(value, 0, indent_lists, &mut out)?,
         other => {
             out.push_str(&scalar(other, 0, 0)?);
             out.push('\n');
@@ -280,7 +289,7 @@ fn literal(text: &str, indent: usize) -> String {
     out
 }
 
-fn block_map(value: &Value, indent: usize, out: &mut String) -> Result<(), String> {
+fn block_map(value: &Value, indent: usize, indent_lists: bool, out: &mut String) -> Result<(), String> {
     let Value::Map(map) = value else { unreachable!("a map") };
     let mut entries = map.entries();
     entries.sort_by(|(a, _), (b, _)| key_order(a, b));
@@ -293,12 +302,12 @@ fn block_map(value: &Value, indent: usize, out: &mut String) -> Result<(), Strin
         match &item {
             Value::Map(m) if !m.is_empty() => {
                 out.push('\n');
-                block_map(&item, indent + 2, out)?;
+                block_map(&item, indent + 2, indent_lists, out)?;
             }
-            // Block lists under a key are not indented (yaml.v2).
+            // Block lists under a key are not indented by yaml.v2 (and are by yaml.v3).
             Value::List(l) if !l.is_empty() => {
                 out.push('\n');
-                block_list(&item, indent, out)?;
+                block_list(&item, if indent_lists { indent + 2 } else { indent }, indent_lists, out)?;
             }
             other => {
                 let column = indent + key_text.chars().count() + 2;
@@ -311,7 +320,7 @@ fn block_map(value: &Value, indent: usize, out: &mut String) -> Result<(), Strin
     Ok(())
 }
 
-fn block_list(value: &Value, indent: usize, out: &mut String) -> Result<(), String> {
+fn block_list(value: &Value, indent: usize, indent_lists: bool, out: &mut String) -> Result<(), String> {
     let Value::List(items) = value else { unreachable!("a list") };
     let pad = " ".repeat(indent);
     for item in items {
@@ -321,12 +330,12 @@ fn block_list(value: &Value, indent: usize, out: &mut String) -> Result<(), Stri
             Value::Map(m) if !m.is_empty() => {
                 // The first key follows the dash; the others align with it.
                 let mut nested = String::new();
-                block_map(item, indent + 2, &mut nested)?;
+                block_map(item, indent + 2, indent_lists, &mut nested)?;
                 out.push_str(nested.trim_start_matches(' '));
             }
             Value::List(l) if !l.is_empty() => {
                 let mut nested = String::new();
-                block_list(item, indent + 2, &mut nested)?;
+                block_list(item, indent + 2, indent_lists, &mut nested)?;
                 out.push_str(nested.trim_start_matches(' '));
             }
             other => {

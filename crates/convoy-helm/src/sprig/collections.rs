@@ -52,11 +52,17 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-/// A list argument of the plain list functions (a panic in Sprig, an error here).
+/// A list argument of the plain list functions (a panic in Sprig, an error here), refused
+/// with Sprig's words and the value's reflect kind.
 fn items(name: &str, value: &Value) -> Result<Vec<Value>, String> {
     match value {
         Value::List(items) => Ok(items.clone()),
-        other => Err(format!("Cannot {name} on type {}", other.type_name())),
+        other => Err(match name {
+            "append" | "push" => format!("Cannot push on type {}", kind_of(other)),
+            "prepend" | "compact" => format!("Cannot {name} on type {}", kind_of(other)),
+            "slice" => format!("list should be type of slice or array but {}", kind_of(other)),
+            _ => format!("Cannot find {name} on type {}", kind_of(other)),
+        }),
     }
 }
 
@@ -353,7 +359,7 @@ pub(super) fn all() -> Vec<(&'static str, Func)> {
                 Ok(Value::Bool(match &a[1] {
                     Value::List(items) => items.iter().any(|v| deep_equal(v, &a[0])),
                     Value::Invalid | Value::Nil => false,
-                    other => return Err(format!("Cannot find has on type {}", other.type_name())),
+                    other => return Err(format!("Cannot find has on type {}", kind_of(other))),
                 }))
             }),
         ),

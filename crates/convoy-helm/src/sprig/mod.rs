@@ -4,10 +4,12 @@
 
 mod collections;
 mod convert;
+mod dates;
 pub(crate) mod encoding;
 mod random;
 mod semver;
 mod strings;
+mod text;
 
 use std::sync::Arc;
 
@@ -17,17 +19,86 @@ use crate::value::Value;
 pub(crate) use convert::to_int64;
 pub(crate) use strings::to_string as to_string_value;
 
-/// Adds every function built so far to `set`.
+/// The `must*` functions that are their plain one returning the error the plain one panics
+/// with (a template sees both as `error calling NAME: ...`).
+const MUST_ALIASES: &[(&str, &str)] = &[
+    ("mustAppend", "append"),
+    ("mustPush", "push"),
+    ("mustPrepend", "prepend"),
+    ("mustFirst", "first"),
+    ("mustRest", "rest"),
+    ("mustLast", "last"),
+    ("mustInitial", "initial"),
+    ("mustReverse", "reverse"),
+    ("mustUniq", "uniq"),
+    ("mustWithout", "without"),
+    ("mustHas", "has"),
+    ("mustSlice", "slice"),
+    ("mustChunk", "chunk"),
+    ("mustCompact", "compact"),
+    ("mustDeepCopy", "deepCopy"),
+    ("mustMerge", "merge"),
+    ("mustMergeOverwrite", "mergeOverwrite"),
+    ("osBase", "base"),
+    ("osClean", "clean"),
+    ("osDir", "dir"),
+    ("osExt", "ext"),
+    ("osIsAbs", "isAbs"),
+    ("mustRegexFind", "regexFind"),
+    ("mustRegexFindAll", "regexFindAll"),
+    ("mustRegexReplaceAll", "regexReplaceAll"),
+    ("mustRegexReplaceAllLiteral", "regexReplaceAllLiteral"),
+    ("mustRegexSplit", "regexSplit"),
+];
+
+/// Sprig's cryptographic functions Convoy does not have: defined, so that a chart that calls
+/// them only on a branch it does not take still renders, and failing with why when called.
+const NOT_SUPPORTED: &[&str] = &[
+    "bcrypt",
+    "htpasswd",
+    "genPrivateKey",
+    "derivePassword",
+    "buildCustomCert",
+    "genCA",
+    "genCAWithKey",
+    "genSelfSignedCert",
+    "genSelfSignedCertWithKey",
+    "genSignedCert",
+    "genSignedCertWithKey",
+    "encryptAES",
+    "decryptAES",
+];
+
+/// Adds Sprig's functions to `set`.
 pub fn register(set: &mut Set) {
-    for (name, func) in strings::all()
+    let functions: Vec<(&'static str, Func)> = strings::all()
         .into_iter()
         .chain(convert::all())
         .chain(collections::all())
         .chain(encoding::all())
         .chain(random::all())
         .chain(semver::all())
-    {
+        .chain(text::all())
+        .chain(dates::all())
+        .collect();
+    for (alias, plain) in MUST_ALIASES {
+        if let Some((_, func)) = functions.iter().find(|(name, _)| name == plain) {
+            set.func(alias, func.clone());
+        }
+    }
+    for (name, func) in functions {
         set.func(name, func);
+    }
+    for name in NOT_SUPPORTED {
+        set.func(
+            name,
+            Arc::new(move |_, _| {
+                Err(format!(
+                    "{name} is not supported by Convoy's Helm renderer: keys and certificates made at render time \
+                     change on every promotion; issue them outside the chart (cert-manager, a Secret)"
+                ))
+            }),
+        );
     }
 }
 

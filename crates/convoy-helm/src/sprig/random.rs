@@ -7,7 +7,7 @@ use crate::value::Value;
 use super::{arity, int, plain};
 
 /// `count` random bytes.
-fn random_bytes(count: usize) -> Vec<u8> {
+pub(super) fn random_bytes(count: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(count + 16);
     while out.len() < count {
         // A v4 UUID has 122 random bits: the 14 bytes that carry no version/variant bits.

@@ -119,7 +119,18 @@ fn lists_copy_and_compare_by_type() {
         ok("{{ slice (list 1 2 3) 1 }} {{ chunk 2 (list 1 2 3) }} {{ compact (list 0 1 \"\" 2) }}"),
         "[2 3] [[1 2] [3]] [1 2]"
     );
-    assert!(render("{{ first \"abc\" }}").unwrap_err().contains("Cannot first on type string"));
+    // Sprig's words, with the value's reflect kind; the must* forms return what the plain ones panic with.
+    assert!(
+        render("{{ first \"abc\" }}").unwrap_err().contains("error calling first: Cannot find first on type string")
+    );
+    assert!(
+        render("{{ mustFirst 1 }}").unwrap_err().contains("error calling mustFirst: Cannot find first on type int")
+    );
+    assert!(render("{{ append (dict) 1 }}").unwrap_err().contains("Cannot push on type map"));
+    assert!(
+        render("{{ mustSlice \"x\" 1 }}").unwrap_err().contains("list should be type of slice or array but string")
+    );
+    assert_eq!(ok("{{ mustLast (list 1 2) }} {{ mustUniq (list 1 1 2) }} {{ mustHas 2 (list 1 2) }}"), "2 [1 2] true");
 }
 
 #[test]
@@ -165,4 +176,11 @@ fn semver_as_charts_use_it() {
     assert_eq!(ok("{{ (semver \"1.2.3\").LessThan (semver \"1.10.0\") }}"), "true");
     assert!(render("{{ semverCompare \"nope\" \"1.0.0\" }}").unwrap_err().contains("improper constraint"));
     assert!(render("{{ semver \"x.y\" }}").unwrap_err().contains("Invalid Semantic Version"));
+}
+
+#[test]
+fn cryptographic_functions_say_why_they_are_missing_when_called() {
+    assert_eq!(ok("{{ if false }}{{ genCA \"x\" 365 }}{{ end }}ok"), "ok");
+    let error = render("{{ genCA \"x\" 365 }}").unwrap_err();
+    assert!(error.contains("genCA is not supported by Convoy's Helm renderer"), "{error}");
 }
