@@ -51,6 +51,9 @@ struct Lexer<'a> {
     src: &'a str,
     pos: usize,
     items: Vec<Item>,
+    /// Where the last pushed item was: (byte offset, its line, where that line starts), so that
+    /// positions are counted from there, not from the start (tokens come in order).
+    mark: (usize, usize, usize),
 }
 
 impl<'a> Lexer<'a> {
@@ -63,8 +66,25 @@ impl<'a> Lexer<'a> {
     }
 
     fn push(&mut self, token: Token, pos: usize) {
-        let (line, col) = self.at(pos);
-        self.items.push(Item { token, line, col });
+        let (from, mut line, mut line_start) = self.mark;
+        if pos < from {
+            (line, line_start) = (1, 0);
+            for (i, byte) in self.src.as_bytes()[..pos].iter().enumerate() {
+                if *byte == b'\n' {
+                    line += 1;
+                    line_start = i + 1;
+                }
+            }
+        } else {
+            for (i, byte) in self.src.as_bytes()[from..pos].iter().enumerate() {
+                if *byte == b'\n' {
+                    line += 1;
+                    line_start = from + i + 1;
+                }
+            }
+        }
+        self.mark = (pos, line, line_start);
+        self.items.push(Item { token, line, col: pos - line_start });
     }
 
     fn fail(&self, pos: usize, message: impl Into<String>) -> Error {
@@ -324,7 +344,7 @@ impl<'a> Lexer<'a> {
 
 /// The items of `src`, named `name` in errors.
 pub(crate) fn lex(name: &str, src: &str) -> Result<Vec<Item>, Error> {
-    Lexer { name, src, pos: 0, items: Vec::new() }.run()
+    Lexer { name, src, pos: 0, items: Vec::new(), mark: (0, 1, 0) }.run()
 }
 
 #[cfg(test)]
