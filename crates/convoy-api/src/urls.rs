@@ -88,7 +88,9 @@ fn has_internal_spaces(repo: &str) -> bool {
     trimmed.chars().any(is_space)
 }
 
-fn percent_decode(s: &str) -> String {
+/// `%XX` escapes decoded (bytes that do not form UTF-8 replaced); a `%` not followed by two
+/// hex digits stays as it is.
+pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -141,7 +141,7 @@ impl Checker<'_> {
         };
         let mut current = self.root;
         for part in pointer.split('/').skip(1) {
-            let part = percent_decode(part).replace("~1", "/").replace("~0", "~");
+            let part = convoy_api::urls::percent_decode(part).replace("~1", "/").replace("~0", "~");
             current = match current {
                 Json::Object(map) => map.get(&part),
                 Json::Array(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
@@ -531,24 +531,6 @@ fn display(value: &Json) -> String {
 
 fn float(n: f64) -> String {
     crate::gofmt::float(n)
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(byte) = text.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(byte);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

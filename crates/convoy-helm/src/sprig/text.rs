@@ -162,32 +162,14 @@ fn url_parse(text: &str) -> Result<Value, String> {
     } else {
         host.rsplit_once(':').map_or(host, |(h, _)| h)
     };
-    let unescape = |s: &str| {
-        let bytes = s.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            match (bytes[i], s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())) {
-                (b'%', Some(byte)) => {
-                    out.push(byte);
-                    i += 3;
-                }
-                (byte, _) => {
-                    out.push(byte);
-                    i += 1;
-                }
-            }
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    };
     Ok(Value::map([
         ("scheme", Value::from(scheme.to_ascii_lowercase())),
         ("host", Value::from(host)),
         ("hostname", Value::from(hostname)),
-        ("path", Value::from(unescape(path))),
+        ("path", Value::from(convoy_api::urls::percent_decode(path))),
         ("query", Value::from(query)),
         ("opaque", Value::from(opaque)),
-        ("fragment", Value::from(unescape(fragment))),
+        ("fragment", Value::from(convoy_api::urls::percent_decode(fragment))),
         ("userinfo", Value::from(userinfo)),
     ]))
 }
