@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests need beyond the machine image (git, PostgreSQL 15 and kubectl are
 # preinstalled). Installed only when missing and when running as root.
-packages=(postgresql-15 docker-registry apache2-utils openssl python3 python3-venv prometheus sqlite3 chromium chromium-driver)
+packages=(postgresql-15 docker-registry apache2-utils openssl python3 python3-venv prometheus sqlite3 chromium chromium-driver
+  golang-1.19-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev)
 missing=()
 for pkg in "${packages[@]+"${packages[@]}"}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -34,6 +35,13 @@ if [ ! -d "$oidc/node_modules/oidc-provider" ] && command -v npm >/dev/null; the
   npm install --prefix "$oidc" --silent --no-audit --no-fund oidc-provider@9.13.3
 fi
 export CONVOY_OIDC_PROVIDER_DIR="$PWD/$oidc"
+
+# Go's text/template with Sprig (Debian's), for the Helm renderer's differential test.
+if [ -x /usr/lib/go-1.19/bin/go ] && [ -d /usr/share/gocode/src/github.com/Masterminds/sprig ]; then
+  (cd scripts/bench/helm-baseline && GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$PWD/../../../target/tools/gocache" \
+    /usr/lib/go-1.19/bin/go build -o ../../../target/tools/helm-baseline .)
+  export CONVOY_HELM_BASELINE="$PWD/target/tools/helm-baseline"
+fi
 
 # The Kubernetes manifests render and validate (offline schemas).
 scripts/check-deploy.sh

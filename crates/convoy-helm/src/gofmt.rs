@@ -192,7 +192,7 @@ fn format_one(verb: char, spec: &Spec, arg: &Value) -> String {
     let text = match (verb, arg) {
         ('v' | 'g', Value::Float(f)) => match spec.precision {
             None => signed(float(*f), *f < 0.0),
-            Some(p) => signed(format!("{:.*}", p, f), *f < 0.0),
+            Some(p) => signed(general(*f, p), *f < 0.0),
         },
         ('v', Value::Int(i)) => signed(i.to_string(), *i < 0),
         ('v', other) => nested(other),
@@ -222,15 +222,45 @@ fn format_one(verb: char, spec: &Spec, arg: &Value) -> String {
         ('o', Value::Int(i)) => format!("{:o}", i),
         ('b', Value::Int(i)) => format!("{:b}", i),
         ('c', Value::Int(i)) => char::from_u32(*i as u32).map(String::from).unwrap_or_default(),
+        ('U', Value::Int(i)) => format!("U+{:04X}", i),
         ('f' | 'F', Value::Float(f)) => signed(format!("{:.*}", spec.precision.unwrap_or(6), f), *f < 0.0),
         ('e', Value::Float(f)) => {
             let text = format!("{:.*e}", spec.precision.unwrap_or(6), f);
             signed(go_exponent(&text), *f < 0.0)
         }
+        ('T', Value::Invalid | Value::Nil) => "<nil>".to_owned(),
         ('T', other) => other.type_name().to_owned(),
         (verb, other) => return bad_verb(verb, other),
     };
     spec.pad(text)
+}
+
+/// Go's `%.Ng` (`strconv.FormatFloat(f, 'g', N, 64)`): N significant digits (trailing zeros
+/// dropped), in exponent form when the exponent is below -4 or at least the digits kept.
+fn general(f: f64, precision: usize) -> String {
+    if !f.is_finite() {
+        return float(f);
+    }
+    let precision = precision.max(1);
+    let scientific = format!("{:.*e}", precision - 1, f.abs());
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i64 = exponent.parse().unwrap_or(0);
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let digits = digits.trim_end_matches('0');
+    let digits = if digits.is_empty() { "0" } else { digits };
+    let (count, point) = (digits.len() as i64, exponent + 1);
+    let mut shown = precision as i64;
+    let limit = if shown > count && count >= point { count } else { shown };
+    let sign = if f < 0.0 { "-" } else { "" };
+    if exponent < -4 || exponent >= limit {
+        shown = shown.min(count);
+        let text = format!("{:.*e}", (shown - 1).max(0) as usize, f.abs());
+        return format!("{sign}{}", go_exponent(&text));
+    }
+    if shown > point {
+        shown = count;
+    }
+    format!("{sign}{:.*}", (shown - point).max(0) as usize, f.abs())
 }
 
 /// Rust's `1.5e3` as Go's `1.5e+03`.

@@ -8,6 +8,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -78,6 +79,35 @@ func render(names []string, sources map[string]string, data map[string]interface
 			m["Error"] = err.Error()
 		}
 		return m
+	}
+	// Helm's JSON functions replace Sprig's: errors become values, not failures.
+	funcs["toJson"] = func(v interface{}) string {
+		data, err := json.Marshal(v)
+		if err != nil {
+			return ""
+		}
+		return string(data)
+	}
+	funcs["fromJson"] = func(s string) map[string]interface{} {
+		m := map[string]interface{}{}
+		if err := json.Unmarshal([]byte(s), &m); err != nil {
+			m["Error"] = err.Error()
+		}
+		return m
+	}
+	funcs["fromJsonArray"] = func(s string) []interface{} {
+		a := []interface{}{}
+		if err := json.Unmarshal([]byte(s), &a); err != nil {
+			a = []interface{}{err.Error()}
+		}
+		return a
+	}
+	funcs["fromYamlArray"] = func(s string) []interface{} {
+		a := []interface{}{}
+		if err := yaml.Unmarshal([]byte(s), &a); err != nil {
+			a = []interface{}{err.Error()}
+		}
+		return a
 	}
 	funcs["required"] = func(msg string, v interface{}) (interface{}, error) {
 		if v == nil {
@@ -150,7 +180,14 @@ func main() {
 		sources[name] = string(text)
 		names = append(names, name)
 	}
-	sort.Strings(names)
+	// Helm's parse order (engine.sortTemplates): deeper paths first, then reverse byte order.
+	sort.Slice(names, func(i, j int) bool {
+		a, b := strings.Count(names[i], "/"), strings.Count(names[j], "/")
+		if a != b {
+			return a > b
+		}
+		return names[i] > names[j]
+	})
 	data := map[string]interface{}{
 		"Values":  values,
 		"Release": map[string]interface{}{"Name": "bench", "Namespace": "default", "Service": "Helm", "IsInstall": true, "Revision": 1},
@@ -167,7 +204,9 @@ func main() {
 		}
 	}
 	sort.Slice(times, func(a, b int) bool { return times[a] < times[b] })
-	fmt.Printf("median_us %d\n", times[len(times)/2].Microseconds())
+	if len(times) > 0 {
+		fmt.Printf("median_us %d\n", times[len(times)/2].Microseconds())
+	}
 	if len(os.Args) > 3 {
 		var b strings.Builder
 		for _, name := range names {

@@ -400,7 +400,13 @@ pub(super) fn all() -> Vec<(&'static str, Func)> {
                 Ok(Value::List(source.chunks(size as usize).map(|c| Value::List(c.to_vec())).collect()))
             }),
         ),
-        ("typeOf", plain(|a| arity("typeOf", &a, 1).map(|()| Value::from(a[0].type_name())))),
+        (
+            "typeOf",
+            plain(|a| {
+                // Go's `%T` of a nil interface.
+                arity("typeOf", &a, 1).map(|()| Value::from(if a[0].is_nil() { "<nil>" } else { a[0].type_name() }))
+            }),
+        ),
         (
             "typeIs",
             plain(|a| arity("typeIs", &a, 2).and_then(|()| Ok(Value::Bool(string(&a[0])? == a[1].type_name())))),

@@ -355,31 +355,37 @@ fn time(z: Zoned) -> Value {
     Value::Object(Arc::new(Time(z)))
 }
 
-/// Sprig's `durationRound`: the largest unit only, rounded down (`2h`, `3mo`, `1y`).
-fn duration_round(seconds: i64) -> String {
-    let s = seconds.unsigned_abs();
-    let sign = if seconds < 0 { "-" } else { "" };
-    let (year, month, day, hour, minute) = (31_536_000, 2_592_000, 86_400, 3_600, 60);
-    let text = match s {
-        s if s > year => format!("{}y", s / year),
-        s if s > month => format!("{}mo", s / month),
-        s if s > day => format!("{}d", s / day),
-        s if s > hour => format!("{}h", s / hour),
-        s if s > minute => format!("{}m", s / minute),
-        s => format!("{s}s"),
-    };
-    format!("{sign}{text}")
-}
-
-/// Seconds (an integer, or a number in a string) as `duration`/`durationRound` read them.
-fn seconds(value: &Value) -> i64 {
-    match value {
-        Value::String(s) => s.parse::<i64>().unwrap_or(0),
+/// Sprig's `durationRound`: the largest whole unit (`2h`, `3mo`, `1y`), sign dropped, and
+/// `0s` up to a second. Strings are Go durations, int64 nanoseconds, a time the time since it;
+/// anything else is 0.
+fn duration_round(value: &Value) -> String {
+    let nanos: i128 = match value {
+        Value::String(s) => parse_duration(s).unwrap_or(0),
+        Value::Int64(n) => i128::from(*n),
         Value::Object(o) if o.type_name() == "time.Time" => match o.field("Unix") {
-            Some(Value::Int64(unix)) => Timestamp::now().as_second() - unix,
+            Some(Value::Int64(unix)) => i128::from(Timestamp::now().as_second() - unix) * 1_000_000_000,
             _ => 0,
         },
-        other => super::to_int64(other),
+        _ => 0,
+    };
+    let n = nanos.unsigned_abs();
+    let second = 1_000_000_000u128;
+    let (minute, hour) = (60 * second, 3600 * second);
+    let (day, month, year) = (24 * hour, 30 * 24 * hour, 365 * 24 * hour);
+    for (unit, suffix) in [(year, "y"), (month, "mo"), (day, "d"), (hour, "h"), (minute, "m"), (second, "s")] {
+        if n > unit {
+            return format!("{}{suffix}", n / unit);
+        }
+    }
+    "0s".into()
+}
+
+/// Sprig's `duration`: seconds given as a decimal string or an int64; anything else is 0.
+fn duration_seconds(value: &Value) -> i64 {
+    match value {
+        Value::String(s) => s.parse::<i64>().unwrap_or(0),
+        Value::Int64(n) => *n,
+        _ => 0,
     }
 }
 
@@ -460,13 +466,10 @@ pub(super) fn all() -> Vec<(&'static str, Func)> {
             "duration",
             plain(|a| {
                 arity("duration", &a, 1)
-                    .map(|()| Value::from(duration_string(i128::from(seconds(&a[0])) * 1_000_000_000)))
+                    .map(|()| Value::from(duration_string(i128::from(duration_seconds(&a[0])) * 1_000_000_000)))
             }),
         ),
-        (
-            "durationRound",
-            plain(|a| arity("durationRound", &a, 1).map(|()| Value::from(duration_round(seconds(&a[0]))))),
-        ),
+        ("durationRound", plain(|a| arity("durationRound", &a, 1).map(|()| Value::from(duration_round(&a[0]))))),
     ]
 }
 
@@ -516,8 +519,11 @@ mod tests {
         );
         assert_eq!(render(&format!(r#"{{{{ dateModify "-1.5h" {noon} | date "15:04" }}}}"#)), "10:30");
         assert_eq!(
-            render(r#"{{ duration "95" }} {{ durationRound "7205" }} {{ toDate "2006" "x" | date "2006" }}"#),
-            "1m35s 2h 0001"
+            render(
+                r#"{{ duration "95" }} {{ duration 95 }} {{ durationRound "2h5m" }} {{ toDate "2006" "x" | date "2006" }}"#
+            ),
+            "1m35s 0s 2h 0001",
+            "an int literal is not an int64: Sprig's duration reads it as 0"
         );
     }
 
@@ -542,7 +548,9 @@ mod tests {
         assert_eq!(parse_duration("-1.5h").unwrap(), -5400 * second);
         assert_eq!(parse_duration("2h45m").unwrap(), (2 * 3600 + 45 * 60) * second);
         assert!(parse_duration("5 days").is_err());
-        assert_eq!(duration_round(7_200 + 5), "2h");
-        assert_eq!(duration_round(400 * 86_400), "1y");
+        assert_eq!(duration_round(&Value::from("2h5m")), "2h");
+        assert_eq!(duration_round(&Value::Int64(400 * 86_400 * 1_000_000_000)), "1y");
+        assert_eq!(duration_round(&Value::from("-90m")), "1h", "the sign is dropped");
+        assert_eq!(duration_round(&Value::Int(7_200)), "0s", "an int is not a duration to Sprig");
     }
 }
