@@ -102,6 +102,19 @@ fn nested_top(value: &Value) -> String {
 }
 
 /// Go's `strconv.Quote`.
+/// Go's `strconv.IsPrint`, as far as Rust's std can tell: not a control, not a space other
+/// than U+0020, not a format character, private use or noncharacter (unassigned code points,
+/// which Go also escapes, pass here).
+fn go_printable(c: char) -> bool {
+    let code = c as u32;
+    !(c.is_control()
+        || (c.is_whitespace() && c != ' ')
+        || matches!(code, 0xad | 0x600..=0x605 | 0x61c | 0x6dd | 0x70f | 0x180e | 0x200b..=0x200f | 0x202a..=0x202e)
+        || matches!(code, 0x2060..=0x2064 | 0x2066..=0x206f | 0xfeff | 0xfff9..=0xfffb | 0xe000..=0xf8ff)
+        || matches!(code, 0xfffe | 0xffff | 0xf0000..)
+        || (code & 0xfffe) == 0xfffe)
+}
+
 pub fn quote(text: &str) -> String {
     let mut out = String::from("\"");
     for c in text.chars() {
@@ -115,8 +128,8 @@ pub fn quote(text: &str) -> String {
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
             '\u{b}' => out.push_str("\\v"),
-            c if c.is_control() => {
-                if (c as u32) < 0x100 {
+            c if !go_printable(c) => {
+                if (c as u32) < 0x80 {
                     out.push_str(&format!("\\x{:02x}", c as u32));
                 } else if (c as u32) < 0x10000 {
                     out.push_str(&format!("\\u{:04x}", c as u32));

@@ -123,19 +123,24 @@ enum Style {
     Double,
 }
 
+/// libyaml's `is_printable` (a tab is not): any other character forces double quotes.
+fn printable(c: char) -> bool {
+    matches!(c, '\n' | '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}')
+        || (('\u{e000}'..='\u{fffd}').contains(&c) && c != '\u{feff}')
+}
+
+/// Whether libyaml may write `text` (with line breaks) as a literal block: not with a space
+/// before a break or at the end, nor with a character it cannot print.
+fn block_allowed(text: &str) -> bool {
+    !text.ends_with(' ') && !text.contains(" \n") && text.chars().all(printable)
+}
+
 /// libyaml's analysis: which styles can hold `text` in a block context.
 fn style_for(text: &str, is_key: bool) -> Style {
     if resolves_to_other(text) {
         return Style::Double;
     }
-    let special = text.chars().any(|c| {
-        (c.is_control() && c != '\n' && c != '\t')
-            || c == '\u{feff}'
-            || c == '\u{85}'
-            || c == '\u{2028}'
-            || c == '\u{2029}'
-    });
-    if special {
+    if text.chars().any(|c| c != '\n' && !printable(c)) {
         return Style::Double;
     }
     let chars: Vec<char> = text.chars().collect();
@@ -190,34 +195,65 @@ fn folded(text: &str, column: usize, indent: usize) -> String {
     out
 }
 
-fn double_quoted(text: &str) -> String {
+/// libyaml's escape for a character a double-quoted scalar cannot hold as it is.
+fn escaped(c: char) -> Option<String> {
+    Some(match c {
+        '"' => "\\\"".into(),
+        '\\' => "\\\\".into(),
+        '\n' => "\\n".into(),
+        '\t' => "\\t".into(),
+        '\r' => "\\r".into(),
+        '\0' => "\\0".into(),
+        '\u{7}' => "\\a".into(),
+        '\u{8}' => "\\b".into(),
+        '\u{b}' => "\\v".into(),
+        '\u{c}' => "\\f".into(),
+        '\u{1b}' => "\\e".into(),
+        '\u{85}' => "\\N".into(),
+        '\u{2028}' => "\\L".into(),
+        '\u{2029}' => "\\P".into(),
+        c if !printable(c) => match c as u32 {
+            code @ ..=0xff => format!("\\x{code:02X}"),
+            code @ ..=0xffff => format!("\\u{code:04X}"),
+            code => format!("\\U{code:08X}"),
+        },
+        _ => return None,
+    })
+}
+
+/// A double-quoted scalar; outside keys (`breaks`: its column and continuation indent) it
+/// breaks at a space past the width as libyaml does, a following space kept by a `\`.
+fn double_quoted(text: &str, breaks: Option<(usize, usize)>) -> String {
     let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\0' => out.push_str("\\0"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{b}' => out.push_str("\\v"),
-            '\u{c}' => out.push_str("\\f"),
-            '\u{1b}' => out.push_str("\\e"),
-            '\u{85}' => out.push_str("\\N"),
-            '\u{a0}' => out.push_str("\\_"),
-            '\u{2028}' => out.push_str("\\L"),
-            '\u{2029}' => out.push_str("\\P"),
-            c if c.is_control() || c == '\u{feff}' => {
-                let code = c as u32;
-                if code <= 0xff {
-                    out.push_str(&format!("\\x{code:02X}"));
-                } else {
-                    out.push_str(&format!("\\u{code:04X}"));
+    let mut column = breaks.map_or(0, |(column, _)| column) + 1;
+    let chars: Vec<char> = text.chars().collect();
+    let mut after_space = false;
+    for (i, c) in chars.iter().enumerate() {
+        if let Some(escape) = escaped(*c) {
+            column += escape.chars().count();
+            out.push_str(&escape);
+            after_space = false;
+        } else if *c == ' ' {
+            match breaks {
+                Some((_, indent)) if !after_space && column > WIDTH && i > 0 && i + 1 < chars.len() => {
+                    out.push('\n');
+                    out.push_str(&" ".repeat(indent));
+                    column = indent;
+                    if chars[i + 1] == ' ' {
+                        out.push('\\');
+                        column += 1;
+                    }
+                }
+                _ => {
+                    out.push(' ');
+                    column += 1;
                 }
             }
-            c => out.push(c),
+            after_space = true;
+        } else {
+            out.push(*c);
+            column += 1;
+            after_space = false;
         }
     }
     out.push('"');
@@ -244,7 +280,7 @@ fn scalar(value: &Value, column: usize, indent: usize) -> Result<String, String>
 
 fn string_scalar(text: &str, column: usize, indent: usize, is_key: bool) -> String {
     if text.contains('\n') && !is_key {
-        return literal(text, indent);
+        return if block_allowed(text) { literal(text, indent) } else { double_quoted(text, Some((column, indent))) };
     }
     if text.is_empty() {
         return "\"\"".into();
@@ -261,7 +297,7 @@ fn string_scalar(text: &str, column: usize, indent: usize, is_key: bool) -> Stri
             let inner = format!("'{}'", text.replace('\'', "''"));
             if is_key { inner } else { folded(&inner, column, indent) }
         }
-        Style::Double => double_quoted(text),
+        Style::Double => double_quoted(text, (!is_key).then_some((column, indent))),
     }
 }
 

@@ -10,7 +10,7 @@ use std::process::Command;
 use convoy_helm::chart::Chart;
 use convoy_helm::render::{Options, render};
 
-const VALUES: &str = r#"
+const VALUES: &str = r##"
 name: web
 replicas: 3
 ratio: 0.25
@@ -29,7 +29,34 @@ text: "Hello, World! The quick brown fox jumps over the lazy dog"
 version: "1.4.2"
 yamlText: "a: 1\nb: [x, y]\n"
 jsonText: '{"k": [1, 2, {"n": null}], "s": "v"}'
-"#;
+yamlZoo:
+  plain: hello world
+  quotedWords: ["yes", "no", "on", "off", "y", "n", "true", "null", "~", ""]
+  numericStrings: ["1", "1.0", "0755", "1e3", "0x1F", "+1", "-", ".5", "1_000", "12:30"]
+  specials: ["a: b", "#hash", "- dash", "@at", "`tick", "50%", "x,y", "[br]", "{br}", "*star", "&amp", "!bang", "|pipe", ">gt", "'sq", "\"dq"]
+  spaces: [" lead", "trail ", "in side", "tab\there"]
+  multiLine: "line one\nline two\n"
+  multiNoEnd: "line one\nline two"
+  multiTrailingSpaces: "a  \nb"
+  long: "The quick brown fox jumps over the lazy dog and keeps running far beyond the eightieth column of this line"
+  longNoSpace: "Thequickbrownfoxjumpsoverthelazydogandkeepsrunningfarbeyondtheeightiethcolumnofthislineforever"
+  unicode: "héllo wörld ✓"
+  emoji: "rocket 🚀"
+  nbsp: "a\u00a0b"
+  crlf: "a\r\nb"
+  tabbedLines: "a\tb\nc\n"
+  longQuoted: "a  \nThe quick brown fox jumps over the lazy dog and keeps running far beyond the eightieth column of this line"
+  control: "bell\u0007"
+  numbers: [0, -1, 1.5, 1000000, 1.0e+21, 0.000001, 123456789012]
+  bools: [true, false]
+  empties: {map: {}, list: [], "null": null, str: ""}
+  "key with space": 1
+  "key:colon": 2
+  "123": numeric key
+  "true": bool key
+  nestedLists: [[1, 2], [], [[3]], [{a: 1, b: [x]}]]
+  listOfMaps: [{name: a, value: 1}, {name: b, value: {deep: [1, 2]}}]
+"##;
 
 const HELPERS: &str = r#"{{- define "zoo.name" -}}{{ .Values.name }}-{{ .Release.Name }}{{- end -}}
 {{- define "zoo.labels" -}}
@@ -287,6 +314,7 @@ fn zoo(dir: &Path) {
                 ("defaultMap", "default (dict \"a\" 1) .Values.missing"),
                 ("lastSplit", "last (splitList \".\" .Values.version)"),
                 ("rawString", "`raw \\n string`"),
+                ("quoteUnicode", "quote \"nbsp\\u00a0 zwsp\\u200b c1\\u0085 del\\u007f emoji\\U0001F680 é\""),
                 ("escapes", "\"tab\\there \\u00e9 \\x41\""),
                 ("char", "print 'x' '\\n'"),
                 ("hex", "print 0x10 0o17 0b101 1_000"),
@@ -309,6 +337,10 @@ fn zoo(dir: &Path) {
                 ("untilNeg", "until -3"),
             ],
         ),
+    );
+    write(
+        "templates/yaml.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: yaml\ndata:\n  toYaml: |\n    {{- toYaml .Values.yamlZoo | nindent 4 }}\n  toJson: {{ toJson .Values.yamlZoo | quote }}\n  fromYaml: {{ toYaml (fromYaml (toYaml .Values.yamlZoo)) | quote }}\n",
     );
     write(
         "templates/control.yaml",
