@@ -391,6 +391,8 @@ data:
 fn documents(text: &str) -> Vec<String> {
     let mut out: Vec<String> = text
         .split("\n---\n")
+        // Helm renders NOTES.txt but does not output it.
+        .filter(|piece| !piece.lines().any(|l| l.starts_with("# Source:") && l.ends_with("NOTES.txt")))
         .map(|piece| {
             piece
                 .trim_matches(|c| c == '-' || c == '\n' || c == ' ')
@@ -407,27 +409,50 @@ fn documents(text: &str) -> Vec<String> {
     out
 }
 
-#[test]
-fn convoy_renders_what_go_and_sprig_render() {
-    let Some(baseline) = std::env::var_os("CONVOY_HELM_BASELINE") else {
+fn baseline() -> Option<std::ffi::OsString> {
+    let baseline = std::env::var_os("CONVOY_HELM_BASELINE");
+    if baseline.is_none() {
         assert!(std::env::var_os("CI").is_none(), "CONVOY_HELM_BASELINE is not set: scripts/test.sh builds it");
         eprintln!(
             "skipping: CONVOY_HELM_BASELINE (Go's text/template with Sprig) is not built; scripts/test.sh builds it"
         );
-        return;
-    };
+    }
+    baseline
+}
+
+#[test]
+fn convoy_renders_what_go_and_sprig_render() {
+    let Some(baseline) = baseline() else { return };
     let dir = tempfile::tempdir().unwrap();
     let chart_dir = dir.path().join("zoo");
     zoo(&chart_dir);
-    let out = dir.path().join("go.yaml");
-    let status = Command::new(&baseline).arg(&chart_dir).arg("1").arg(&out).env("TZ", "UTC").output().unwrap();
+    compare(&baseline, &chart_dir, dir.path());
+}
+
+/// Convoy's own chart (deploy/helm/convoy), written as charts are written.
+#[test]
+fn the_deploy_chart_renders_as_go_and_sprig_render_it() {
+    let Some(baseline) = baseline() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    compare(&baseline, &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/helm/convoy"), dir.path());
+}
+
+fn compare(baseline: &std::ffi::OsStr, chart_dir: &Path, scratch: &Path) {
+    let out = scratch.join("go.yaml");
+    let status = Command::new(baseline).arg(chart_dir).arg("1").arg(&out).env("TZ", "UTC").output().unwrap();
     assert!(status.status.success(), "the baseline failed: {}", String::from_utf8_lossy(&status.stderr));
     let go = documents(&std::fs::read_to_string(&out).unwrap());
 
-    let chart = Chart::load_dir(&chart_dir).unwrap();
+    let chart = Chart::load_dir(chart_dir).unwrap();
     let options = Options { release_name: "bench".into(), ..Options::default() };
     let convoy = documents(&render(&chart, &convoy_helm::Map::default(), &options).unwrap());
-    assert_eq!(go.len(), convoy.len(), "document counts differ");
+    assert_eq!(
+        go.len(),
+        convoy.len(),
+        "document counts differ:\n--- go\n{}\n--- convoy\n{}",
+        go.join("\n=====\n"),
+        convoy.join("\n=====\n")
+    );
     let mut differences = Vec::new();
     for (go, convoy) in go.iter().zip(&convoy) {
         for (go_line, convoy_line) in go.lines().zip(convoy.lines()) {

@@ -53,6 +53,10 @@ var separator = regexp.MustCompile(`(?:^|\s*\n)---\s*`)
 func heads(files map[string]string) int {
 	count := 0
 	for name, text := range files {
+		// Helm renders NOTES.txt but leaves it out of the manifests.
+		if strings.HasSuffix(name, "NOTES.txt") {
+			continue
+		}
 		for _, piece := range separator.Split(strings.TrimSpace(text), -1) {
 			if strings.TrimSpace(piece) == "" {
 				continue
