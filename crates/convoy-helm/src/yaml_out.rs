@@ -98,6 +98,9 @@ fn resolves_to_other(text: &str) -> bool {
     if !(first.is_ascii_digit() || matches!(first, '-' | '+' | '.')) {
         return false;
     }
+    if is_timestamp(text) {
+        return true;
+    }
     let plain: String = text.chars().filter(|c| *c != '_').collect();
     let unsigned = plain.trim_start_matches(['-', '+']);
     let lower = unsigned.to_ascii_lowercase();
@@ -115,6 +118,63 @@ fn resolves_to_other(text: &str) -> bool {
         return true;
     }
     unsigned.parse::<f64>().is_ok() && !lower.contains("inf") && !lower.contains("nan")
+}
+
+/// yaml.v2's timestamps (`parseTimestamp`): `2006-1-2`, then `T`/`t` and `15:4:5` with an
+/// optional fraction and a zone (`Z`, `±07:00`), or a space and the time without a zone.
+fn is_timestamp(text: &str) -> bool {
+    fn number(text: &str, min: usize, max: usize, range: std::ops::RangeInclusive<u32>) -> Option<(u32, &str)> {
+        let digits = text.bytes().take(max).take_while(u8::is_ascii_digit).count();
+        if digits < min {
+            return None;
+        }
+        let value: u32 = text[..digits].parse().ok()?;
+        range.contains(&value).then_some((value, &text[digits..]))
+    }
+    let date = || -> Option<&str> {
+        let (year, rest) = number(text, 4, 4, 0..=9999)?;
+        let (month, rest) = number(rest.strip_prefix('-')?, 1, 2, 1..=12)?;
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        let days = match month {
+            2 if leap => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        let (_, rest) = number(rest.strip_prefix('-')?, 1, 2, 1..=days)?;
+        Some(rest)
+    };
+    fn time(rest: &str) -> Option<&str> {
+        let (_, rest) = number(rest, 1, 2, 0..=23)?;
+        let (_, rest) = number(rest.strip_prefix(':')?, 1, 2, 0..=59)?;
+        let (_, mut rest) = number(rest.strip_prefix(':')?, 1, 2, 0..=59)?;
+        if let Some(fraction) = rest.strip_prefix('.') {
+            let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 || digits > 9 {
+                return None;
+            }
+            rest = &fraction[digits..];
+        }
+        Some(rest)
+    }
+    let Some(rest) = date() else { return false };
+    if rest.is_empty() {
+        return true;
+    }
+    if let Some(clock) = rest.strip_prefix(' ') {
+        return time(clock) == Some("");
+    }
+    let Some(clock) = rest.strip_prefix(['T', 't']) else { return false };
+    match time(clock) {
+        Some("Z") => true,
+        Some(zone) => {
+            let zone = zone.strip_prefix(['+', '-']).unwrap_or("x");
+            number(zone, 2, 2, 0..=99)
+                .and_then(|(_, r)| number(r.strip_prefix(':')?, 2, 2, 0..=99))
+                .is_some_and(|(_, r)| r.is_empty())
+        }
+        None => false,
+    }
 }
 
 enum Style {

@@ -32,6 +32,7 @@ jsonText: '{"k": [1, 2, {"n": null}], "s": "v"}'
 yamlZoo:
   plain: hello world
   quotedWords: ["yes", "no", "on", "off", "y", "n", "true", "null", "~", ""]
+  dateStrings: ["2002-02-30", "2004-02-29", "2002-1-5", "2001-12-14 21:59:43.10", "2001-12-14T21:59:43Z", "2001-12-14T21:59:43", "1999-1-1t1:2:3+05:30", "20021-12-14", "2001-12-14T25:00:00Z", "2001-12-14 1:2:3.1234567891"]
   numericStrings: ["1", "1.0", "0755", "1e3", "0x1F", "+1", "-", ".5", "1_000", "12:30"]
   specials: ["a: b", "#hash", "- dash", "@at", "`tick", "50%", "x,y", "[br]", "{br}", "*star", "&amp", "!bang", "|pipe", ">gt", "'sq", "\"dq"]
   spaces: [" lead", "trail ", "in side", "tab\there"]
@@ -56,6 +57,32 @@ yamlZoo:
   "true": bool key
   nestedLists: [[1, 2], [], [[3]], [{a: 1, b: [x]}]]
   listOfMaps: [{name: a, value: 1}, {name: b, value: {deep: [1, 2]}}]
+yaml11:
+  booleans: [yes, no, on, off, y, n, Yes, NO, On, TRUE, False]
+  on: key read as a boolean
+  octal: [0755, 0o17, 017, 08]
+  numbers: [0x1F, 1_000, +12, -0, .5, 1., 6.02e23, 1e-3, 012345678901234567890]
+  timestamps: [2001-12-14t21:59:43.10-05:00, 2002-12-14, "2002-12-14"]
+  strings: [~, null, Null, "", '', 'single ''quoted''', "double \"quoted\"", plain text with: colon]
+  folded: >
+    folded
+    text
+
+    kept paragraph
+  literalKeep: |+
+    kept
+
+  literalStrip: |-
+    stripped
+  anchors:
+    base: &base {a: 1, b: [x, y]}
+    copy: *base
+    merged:
+      <<: *base
+      b: overridden
+      c: 3
+  flow: {a: [1, {b: c}], "d e": f}
+  multiDoc: "--- not a document"
 "##;
 
 const HELPERS: &str = r#"{{- define "zoo.name" -}}{{ .Values.name }}-{{ .Release.Name }}{{- end -}}
@@ -340,7 +367,7 @@ fn zoo(dir: &Path) {
     );
     write(
         "templates/yaml.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: yaml\ndata:\n  toYaml: |\n    {{- toYaml .Values.yamlZoo | nindent 4 }}\n  toJson: {{ toJson .Values.yamlZoo | quote }}\n  fromYaml: {{ toYaml (fromYaml (toYaml .Values.yamlZoo)) | quote }}\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: yaml\ndata:\n  toYaml: |\n    {{- toYaml .Values.yamlZoo | nindent 4 }}\n  toJson: {{ toJson .Values.yamlZoo | quote }}\n  yaml11: {{ toJson .Values.yaml11 | quote }}\n  yaml11Yaml: |\n    {{- toYaml .Values.yaml11 | nindent 4 }}\n  fromYaml: {{ toYaml (fromYaml (toYaml .Values.yamlZoo)) | quote }}\n",
     );
     write(
         "templates/control.yaml",
