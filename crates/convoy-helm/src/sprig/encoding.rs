@@ -205,7 +205,11 @@ pub(super) fn all() -> Vec<(&'static str, Func)> {
                 // A bad input gives the error's text as the value.
                 Ok(Value::from(match base64::engine::general_purpose::STANDARD.decode(string(&a[0])?) {
                     Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                    Err(e) => format!("illegal base64 data: {e}"),
+                    // Go's CorruptInputError: the offset of the first bad byte.
+                    Err(base64::DecodeError::InvalidByte(at, _) | base64::DecodeError::InvalidLastSymbol(at, _)) => {
+                        format!("illegal base64 data at input byte {at}")
+                    }
+                    Err(_) => format!("illegal base64 data at input byte {}", string(&a[0])?.len()),
                 }))
             }),
         ),

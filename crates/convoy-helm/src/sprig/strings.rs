@@ -40,6 +40,33 @@ fn title(text: &str) -> String {
     out
 }
 
+/// Go's `strings.ToUpper`: each character's simple mapping (`ß` stays, not `SS`).
+fn go_upper(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let mut upper = c.to_uppercase();
+            match (upper.next(), upper.next()) {
+                (Some(one), None) => one,
+                _ => c,
+            }
+        })
+        .collect()
+}
+
+/// Go's `strings.ToLower`: each character's simple mapping (`İ` is `i`).
+fn go_lower(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let mut lower = c.to_lowercase();
+            match (lower.next(), lower.next()) {
+                (Some(one), None) => one,
+                (Some(first), Some(_)) if c == '\u{130}' => first,
+                _ => c,
+            }
+        })
+        .collect()
+}
+
 fn words(text: &str) -> Vec<String> {
     // Boundaries: non-alphanumerics, and a lower-to-upper change.
     let mut words = Vec::new();
@@ -56,6 +83,18 @@ fn words(text: &str) -> Vec<String> {
         if c.is_uppercase() && previous_lower && !current.is_empty() {
             words.push(std::mem::take(&mut current));
         }
+        // An acronym ends before its last capital when a lower-case letter follows:
+        // "HTTPServer" is "HTTP" and "Server" (xstrings' word splitting).
+        if c.is_lowercase() {
+            let mut tail = current.chars().rev();
+            if let (Some(last), Some(before)) = (tail.next(), tail.next())
+                && last.is_uppercase()
+                && before.is_uppercase()
+            {
+                current.pop();
+                words.push(std::mem::replace(&mut current, last.to_string()));
+            }
+        }
         previous_lower = c.is_lowercase() || c.is_ascii_digit();
         current.push(c);
     }
@@ -68,8 +107,8 @@ fn words(text: &str) -> Vec<String> {
 pub(super) fn all() -> Vec<(&'static str, Func)> {
     vec![
         ("hello", plain(|_| Ok(Value::from("Hello!")))),
-        ("upper", plain(|a| arity("upper", &a, 1).and_then(|()| Ok(Value::from(string(&a[0])?.to_uppercase()))))),
-        ("lower", plain(|a| arity("lower", &a, 1).and_then(|()| Ok(Value::from(string(&a[0])?.to_lowercase()))))),
+        ("upper", plain(|a| arity("upper", &a, 1).and_then(|()| Ok(Value::from(go_upper(string(&a[0])?)))))),
+        ("lower", plain(|a| arity("lower", &a, 1).and_then(|()| Ok(Value::from(go_lower(string(&a[0])?)))))),
         ("title", plain(|a| arity("title", &a, 1).and_then(|()| Ok(Value::from(title(string(&a[0])?)))))),
         (
             "untitle",
