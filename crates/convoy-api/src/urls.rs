@@ -169,7 +169,7 @@ pub fn path_join(parts: &[&str]) -> String {
 }
 
 /// Go's `path.Clean`.
-fn path_clean(path: &str) -> String {
+pub fn path_clean(path: &str) -> String {
     let rooted = path.starts_with('/');
     let mut out: Vec<&str> = Vec::new();
     for part in path.split('/') {

@@ -108,6 +108,12 @@ pub fn float(f: f64) -> String {
 }
 
 fn string(out: &mut String, s: &str) {
+    write_string(out, s, true);
+}
+
+/// Go's `encoding/json` string: `<`, `>` and `&` escaped unless `escape_html` is off (Go's
+/// `SetEscapeHTML(false)`); U+2028, U+2029 and control characters always.
+pub fn write_string(out: &mut String, s: &str, escape_html: bool) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -116,7 +122,8 @@ fn string(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            '<' | '>' | '&' if escape_html => out.push_str(&format!("\\u{:04x}", c as u32)),
+            '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }

@@ -78,29 +78,8 @@ fn functions() -> Vec<(&'static str, Func)> {
                 _ => Err("wrong type for value; expected string".into()),
             }),
         ),
-        (
-            "toYaml",
-            Arc::new(|_, args| match args.as_slice() {
-                // Errors give "", as Helm's does; the trailing newline is stripped.
-                [value] => Ok(Value::String(
-                    crate::yaml_out::to_yaml(value)
-                        .map(|y| y.strip_suffix('\n').unwrap_or(&y).to_owned())
-                        .unwrap_or_default(),
-                )),
-                _ => Err(format!("wrong number of args for toYaml: want 1 got {}", args.len())),
-            }),
-        ),
-        (
-            "toYamlPretty",
-            Arc::new(|_, args| match args.as_slice() {
-                [value] => Ok(Value::String(
-                    crate::yaml_out::to_yaml_pretty(value)
-                        .map(|y| y.strip_suffix('\n').unwrap_or(&y).to_owned())
-                        .unwrap_or_default(),
-                )),
-                _ => Err(format!("wrong number of args for toYamlPretty: want 1 got {}", args.len())),
-            }),
-        ),
+        ("toYaml", yaml_function("toYaml", crate::yaml_out::to_yaml)),
+        ("toYamlPretty", yaml_function("toYamlPretty", crate::yaml_out::to_yaml_pretty)),
         (
             "toToml",
             // Errors are the output, as Helm's.
@@ -153,6 +132,16 @@ fn functions() -> Vec<(&'static str, Func)> {
         ("lookup", Arc::new(|_, _| Ok(Value::Map(Map::default())))),
         ("getHostByName", Arc::new(|_, _| Ok(Value::from("")))),
     ]
+}
+
+/// `toYaml`/`toYamlPretty`: errors give "", as Helm's do; the trailing newline is stripped.
+fn yaml_function(name: &'static str, emit: fn(&Value) -> Result<String, String>) -> Func {
+    Arc::new(move |_, args| match args.as_slice() {
+        [value] => {
+            Ok(Value::String(emit(value).map(|y| y.strip_suffix('\n').unwrap_or(&y).to_owned()).unwrap_or_default()))
+        }
+        _ => Err(format!("wrong number of args for {name}: want 1 got {}", args.len())),
+    })
 }
 
 #[cfg(test)]

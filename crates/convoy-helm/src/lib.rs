@@ -27,4 +27,8 @@ pub mod yaml_in;
 pub mod yaml_out;
 
 pub use template::{Error, Set};
+
+/// Set by the `kustomize-build` step for the `helm` it lends kustomize: the directory charts
+/// must be in (the promotion's work dir).
+pub const CHART_ROOT_VARIABLE: &str = "CONVOY_HELM_ROOT";
 pub use value::{Map, Value};

@@ -64,6 +64,17 @@ impl Map {
 
     /// A copy sharing nothing with this map, nested maps included (at most `depth` levels: a
     /// map that contains itself is not copied forever).
+    /// Helm's merge of a values file onto the values so far (`-f`, `valuesFiles`): maps
+    /// recurse, anything else replaces.
+    pub fn merge(&self, from: &Map) {
+        for (key, value) in from.entries() {
+            match (self.get(&key), value) {
+                (Some(Value::Map(existing)), Value::Map(incoming)) => existing.merge(&incoming),
+                (_, value) => self.insert(key, value),
+            }
+        }
+    }
+
     pub fn deep_copy(&self) -> Map {
         fn copy(value: &Value, depth: usize) -> Value {
             match value {

@@ -385,9 +385,6 @@ struct HelmPlugin {
     api_versions: Vec<String>,
 }
 
-/// The variable naming the directory `helm` may read charts from (the promotion's work dir).
-const HELM_ROOT: &str = "CONVOY_HELM_ROOT";
-
 /// Renders a kustomization with `kustomize build`, or `kubectl kustomize` when that is what
 /// is installed; with `helm`, a kustomization's `helmCharts` too.
 pub(crate) struct KustomizeBuild {
@@ -424,7 +421,7 @@ impl StepRunner for KustomizeBuild {
         let mut rendered = None;
         for (program, args) in attempts {
             let mut command = tokio::process::Command::new(program);
-            command.args(args).args(&helm_flags).arg(&dir).env(HELM_ROOT, &context.work_dir);
+            command.args(args).args(&helm_flags).arg(&dir).env(convoy_helm::CHART_ROOT_VARIABLE, &context.work_dir);
             match command.output().await {
                 Ok(o) if o.status.success() => {
                     rendered = Some(o.stdout);

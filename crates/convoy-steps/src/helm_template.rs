@@ -82,16 +82,6 @@ fn check_release_name(name: &str) -> Result<(), StepError> {
     Ok(())
 }
 
-/// Deep merge of a values file onto the running values (maps recurse; anything else replaces).
-fn merge(into: &Map, from: &Map) {
-    for (key, value) in from.entries() {
-        match (into.get(&key), &value) {
-            (Some(Value::Map(a)), Value::Map(b)) => merge(&a, b),
-            _ => into.insert(key, value),
-        }
-    }
-}
-
 fn compose_values(config: &Config, work_dir: &Path) -> Result<Map, StepError> {
     let values = Map::default();
     for (i, file) in config.values_files.iter().enumerate() {
@@ -104,7 +94,7 @@ fn compose_values(config: &Config, work_dir: &Path) -> Result<Map, StepError> {
             }
         };
         match convoy_helm::yaml_in::from_yaml(&text) {
-            Ok(Value::Map(m)) => merge(&values, &m),
+            Ok(Value::Map(m)) => values.merge(&m),
             Ok(Value::Nil) => {}
             Ok(_) => {
                 return Err(StepError::failed(format!("failed to compose values: failed to parse {file}: not a map")));

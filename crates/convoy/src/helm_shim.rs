@@ -15,9 +15,6 @@ use convoy_helm::{Map, Value};
 /// The Helm version whose rendering Convoy reproduces (kustomize asks for a v3).
 const HELM_VERSION: &str = "v3.19.5";
 
-/// The directory the `kustomize-build` step lets charts be read from.
-pub const ROOT_VARIABLE: &str = "CONVOY_HELM_ROOT";
-
 /// Whether this process was started under the name `helm`.
 pub fn called_as_helm(argv0: Option<&OsString>) -> bool {
     argv0.and_then(|a| Path::new(a).file_name()).is_some_and(|name| name == "helm")
@@ -103,7 +100,7 @@ fn parse(args: &[String]) -> Result<TemplateArgs, String> {
 fn template(args: &[String]) -> Result<String, String> {
     let parsed = parse(args)?;
     let chart_path = parsed.chart.as_deref().unwrap_or(Path::new("."));
-    if let Some(root) = std::env::var_os(ROOT_VARIABLE) {
+    if let Some(root) = std::env::var_os(convoy_helm::CHART_ROOT_VARIABLE) {
         let inside = |path: &Path| {
             let (path, root) = (path.canonicalize().ok()?, Path::new(&root).canonicalize().ok()?);
             path.starts_with(root).then_some(())
@@ -121,7 +118,7 @@ fn template(args: &[String]) -> Result<String, String> {
     for file in &parsed.values {
         let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
         match convoy_helm::yaml_in::from_yaml(&text).map_err(|e| format!("{}: {e}", file.display()))? {
-            Value::Map(map) => merge(&values, &map),
+            Value::Map(map) => values.merge(&map),
             Value::Nil => {}
             _ => return Err(format!("{}: values must be a map", file.display())),
         }
@@ -143,16 +140,6 @@ fn template(args: &[String]) -> Result<String, String> {
         ),
     };
     render(&chart, &values, &options)
-}
-
-/// Helm's merge of `-f` files: maps deep, the later file winning.
-fn merge(into: &Map, from: &Map) {
-    for (key, value) in from.entries() {
-        match (into.get(&key), value) {
-            (Some(Value::Map(existing)), Value::Map(incoming)) => merge(&existing, &incoming),
-            (_, value) => into.insert(key, value),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -66,6 +66,20 @@ fn items(name: &str, value: &Value) -> Result<Vec<Value>, String> {
     }
 }
 
+/// `merge`/`mergeOverwrite`: the sources into the first dict, which is changed and returned.
+fn merge_function(name: &'static str, overwrite: bool) -> Func {
+    std::sync::Arc::new(move |_, a| {
+        let Some((destination, sources)) = a.split_first() else {
+            return Err(format!("wrong number of args for {name}"));
+        };
+        let target = map(destination)?;
+        for source in sources {
+            merge_into(target, map(source)?, overwrite, 0);
+        }
+        Ok(destination.clone())
+    })
+}
+
 pub(super) fn all() -> Vec<(&'static str, Func)> {
     vec![
         (
@@ -195,32 +209,8 @@ pub(super) fn all() -> Vec<(&'static str, Func)> {
                 ))
             }),
         ),
-        (
-            "merge",
-            plain(|a| {
-                let Some((destination, sources)) = a.split_first() else {
-                    return Err("wrong number of args for merge".into());
-                };
-                let target = map(destination)?;
-                for source in sources {
-                    merge_into(target, map(source)?, false, 0);
-                }
-                Ok(destination.clone())
-            }),
-        ),
-        (
-            "mergeOverwrite",
-            plain(|a| {
-                let Some((destination, sources)) = a.split_first() else {
-                    return Err("wrong number of args for mergeOverwrite".into());
-                };
-                let target = map(destination)?;
-                for source in sources {
-                    merge_into(target, map(source)?, true, 0);
-                }
-                Ok(destination.clone())
-            }),
-        ),
+        ("merge", merge_function("merge", false)),
+        ("mergeOverwrite", merge_function("mergeOverwrite", true)),
         (
             "deepCopy",
             plain(|a| {

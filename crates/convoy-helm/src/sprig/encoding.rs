@@ -40,24 +40,6 @@ fn json_float(f: f64) -> Result<String, String> {
     Ok(format!("{f}"))
 }
 
-fn json_string(text: &str, html: bool, out: &mut String) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' if html => out.push_str(&format!("\\u{:04x}", c as u32)),
-            '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 /// Go's JSON of `value`; `indent` pretty-prints with that many spaces.
 pub(crate) fn to_json(value: &Value, html: bool, indent: Option<usize>) -> Result<String, String> {
     fn write(value: &Value, html: bool, indent: Option<usize>, level: usize, out: &mut String) -> Result<(), String> {
@@ -75,8 +57,8 @@ pub(crate) fn to_json(value: &Value, html: bool, indent: Option<usize>) -> Resul
             Value::Bool(b) => out.push_str(&b.to_string()),
             Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
             Value::Float(f) => out.push_str(&json_float(*f)?),
-            Value::String(s) => json_string(s, html, out),
-            Value::Object(o) => json_string(&o.print(), html, out),
+            Value::String(s) => convoy_expr::gojson::write_string(out, s, html),
+            Value::Object(o) => convoy_expr::gojson::write_string(out, &o.print(), html),
             Value::List(items) if items.is_empty() => out.push_str("[]"),
             Value::List(items) => {
                 out.push('[');
@@ -98,7 +80,7 @@ pub(crate) fn to_json(value: &Value, html: bool, indent: Option<usize>) -> Resul
                         out.push(',');
                     }
                     newline(out, level + 1);
-                    json_string(key, html, out);
+                    convoy_expr::gojson::write_string(out, key, html);
                     out.push(':');
                     if indent.is_some() {
                         out.push(' ');
@@ -140,34 +122,6 @@ fn replace_all(re: &regex::Regex, text: &str, replacement: &str) -> String {
     re.replace_all(text, replacement).into_owned()
 }
 
-/// `path.Clean`.
-fn clean(path: &str) -> String {
-    if path.is_empty() {
-        return ".".into();
-    }
-    let rooted = path.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|p| *p != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            p => parts.push(p),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".into(),
-        (false, false) => joined,
-    }
-}
-
 fn base(path: &str) -> String {
     if path.is_empty() {
         return ".".into();
@@ -181,7 +135,7 @@ fn base(path: &str) -> String {
 
 fn dir(path: &str) -> String {
     let cut = path.rfind('/').map_or(0, |i| i + 1);
-    clean(&path[..cut])
+    convoy_api::urls::path_clean(&path[..cut])
 }
 
 fn ext(path: &str) -> String {
@@ -355,7 +309,12 @@ pub(super) fn all() -> Vec<(&'static str, Func)> {
         ),
         ("base", plain(|a| arity("base", &a, 1).and_then(|()| Ok(Value::from(base(string(&a[0])?)))))),
         ("dir", plain(|a| arity("dir", &a, 1).and_then(|()| Ok(Value::from(dir(string(&a[0])?)))))),
-        ("clean", plain(|a| arity("clean", &a, 1).and_then(|()| Ok(Value::from(clean(string(&a[0])?)))))),
+        (
+            "clean",
+            plain(|a| {
+                arity("clean", &a, 1).and_then(|()| Ok(Value::from(convoy_api::urls::path_clean(string(&a[0])?))))
+            }),
+        ),
         ("ext", plain(|a| arity("ext", &a, 1).and_then(|()| Ok(Value::from(ext(string(&a[0])?)))))),
         ("isAbs", plain(|a| arity("isAbs", &a, 1).and_then(|()| Ok(Value::Bool(string(&a[0])?.starts_with('/')))))),
     ]
