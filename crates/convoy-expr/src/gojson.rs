@@ -94,16 +94,15 @@ pub fn float(f: f64) -> String {
     }
     let abs = f.abs();
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        // Go: `1e+21`, `1e-07`: mantissa shortest, exponent with sign and at least two digits.
+        // Go: `1e+21`, `1e-7`: mantissa shortest, a positive exponent with at least two digits;
+        // encoding/json cleans `e-07` up to `e-7`.
         let formatted = format!("{f:e}");
         let (mantissa, exponent) = formatted.split_once('e').unwrap_or((&formatted, "0"));
         let exp: i32 = exponent.parse().unwrap_or(0);
-        let sign = if exp < 0 { '-' } else { '+' };
-        return format!("{mantissa}e{sign}{:02}", exp.abs());
+        return if exp < 0 { format!("{mantissa}e{exp}") } else { format!("{mantissa}e+{exp:02}") };
     }
-    if f.fract() == 0.0 && abs < 1e21 {
-        return format!("{f:.0}");
-    }
+    // Rust's Display is the shortest round-trip decimal, as Go's 'f' with precision -1
+    // (12345678901234567890 prints 12345678901234567000, not the binary value's digits).
     format!("{f}")
 }
 
@@ -143,7 +142,8 @@ mod tests {
         assert_eq!(float(1.0), "1");
         assert_eq!(float(1.5), "1.5");
         assert_eq!(float(1e21), "1e+21");
-        assert_eq!(float(1e-7), "1e-07");
+        assert_eq!(float(1e-7), "1e-7", "encoding/json cleans e-07 up to e-7");
+        assert_eq!(float(12345678901234567890.0), "12345678901234567000", "shortest digits, then zeros");
         assert_eq!(float(0.000001), "0.000001");
         assert_eq!(float(123456789.0), "123456789");
     }

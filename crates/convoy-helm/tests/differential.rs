@@ -293,6 +293,7 @@ fn zoo(dir: &Path) {
                 ("toYamlValues", "toYaml .Values"),
                 ("fromYaml", "toJson (fromYaml .Values.yamlText)"),
                 ("numbers", "toJson (list .Values.big .Values.ratio .Values.replicas 1e21)"),
+                ("smallNumbers", "toJson (list 0.0000001 0.000000000123 -1e-7 1e-100 1.5e300)"),
             ],
         ),
     );

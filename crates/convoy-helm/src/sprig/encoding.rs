@@ -23,21 +23,12 @@ fn adler32(data: &[u8]) -> u32 {
     (b << 16) | a
 }
 
-/// Go's `encoding/json` for a float64: plain decimal unless |f| < 1e-6 or ≥ 1e21.
+/// Go's `encoding/json` for a float64; NaN and infinities are its error.
 fn json_float(f: f64) -> Result<String, String> {
     if !f.is_finite() {
         return Err(format!("json: unsupported value: {}", crate::gofmt::float(f)));
     }
-    let abs = f.abs();
-    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        let text = format!("{f:e}");
-        let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
-        let (sign, digits) = exponent.strip_prefix('-').map_or(('+', exponent), |d| ('-', d));
-        let digits = if sign == '+' && digits.len() < 2 { format!("{digits:0>2}") } else { digits.to_owned() };
-        return Ok(format!("{mantissa}e{sign}{digits}"));
-    }
-    // Rust's Display is the shortest round-trip decimal, as Go's 'f' with precision -1.
-    Ok(format!("{f}"))
+    Ok(convoy_expr::gojson::float(f))
 }
 
 /// Go's JSON of `value`; `indent` pretty-prints with that many spaces.
